@@ -1,0 +1,44 @@
+# Common commands. `make serve` runs the service; `make test` runs every check CI runs.
+export UV_PYTHON_DOWNLOADS := never
+UV ?= uv
+RUN := $(UV) run --locked
+
+.PHONY: install serve test lint fmt type pytest schema migrations-check docker-lint bench validate clean
+
+install:            ## create .venv from uv.lock (bootstraps uv with pip when missing)
+	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --locked
+
+serve: install      ## run the API on 127.0.0.1:8000 with the embedded SQLite database
+	$(RUN) capplan serve --host 127.0.0.1 --port 8000
+
+test: install lint type pytest docker-lint   ## everything CI checks
+
+lint:
+	$(RUN) ruff check service tests migrations bench
+	$(RUN) ruff format --check service tests migrations bench
+
+fmt:
+	$(RUN) ruff format service tests migrations bench
+	$(RUN) ruff check --fix service tests migrations bench
+
+type:
+	$(RUN) mypy
+
+pytest:
+	$(RUN) pytest --cov --cov-report=term-missing:skip-covered
+
+schema:             ## regenerate openapi.yaml from the app
+	$(RUN) capplan openapi --output openapi.yaml
+
+docker-lint:
+	$(RUN) hadolint Dockerfile
+
+bench:              ## /v1/plan latency against a live server on loopback
+	$(RUN) python bench/plan_latency.py
+
+validate:           ## predicted vs measured report (docs/validation.md)
+	$(RUN) capplan validate --output docs/validation.md
+
+clean:
+	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov data
