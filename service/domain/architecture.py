@@ -121,7 +121,7 @@ class Architecture(msgspec.Struct, frozen=True, kw_only=True):
         return self.num_attention_heads * self.head_dim
 
 
-class UnsupportedArchitecture(ValueError):  # noqa: N818 - a domain error, read as a noun
+class UnsupportedArchitecture(ValueError):
     """The config uses a feature capplan does not model; ``feature`` names it."""
 
     def __init__(self, feature: str, detail: str) -> None:
@@ -130,7 +130,7 @@ class UnsupportedArchitecture(ValueError):  # noqa: N818 - a domain error, read 
         self.detail = detail
 
 
-class InvalidConfig(ValueError):  # noqa: N818
+class InvalidConfig(ValueError):
     """The config is malformed: a required field is missing or has the wrong type."""
 
     def __init__(self, field: str, detail: str) -> None:

@@ -32,9 +32,14 @@ class Precision(enum.StrEnum):
         return self in _QUANTIZED
 
 
-_QUANTIZED = frozenset({Precision.FP8, Precision.INT8, Precision.INT4, Precision.MXFP4, Precision.FP4})
+_QUANTIZED = frozenset(
+    {Precision.FP8, Precision.INT8, Precision.INT4, Precision.MXFP4, Precision.FP4}
+)
 
-WEIGHT_PRECISIONS: tuple[str, ...] = ("auto", *(p.value for p in Precision if p is not Precision.FP4))
+WEIGHT_PRECISIONS: tuple[str, ...] = (
+    "auto",
+    *(p.value for p in Precision if p is not Precision.FP4),
+)
 KV_CACHE_PRECISIONS: tuple[str, ...] = ("auto", "bf16", "fp16", "fp8")
 
 
@@ -76,7 +81,7 @@ def compute_precision(weights: Precision) -> Precision:
 
 
 def parse_dtype(name: str) -> Precision:
-    """Map the spellings used by configs and engines (``bfloat16``, ``float16``...) to a Precision."""
+    """Map config/engine spellings (``bfloat16``, ``float16``...) to a Precision."""
     key = name.strip().lower()
     try:
         return _ALIASES[key]

@@ -1,0 +1,84 @@
+"""Engines, sessions and in-process migrations for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, event, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+import service
+
+#: ``migrations/`` next to the package (a source checkout or an image that copies the repo),
+#: else ``./migrations`` from the working directory.
+_BESIDE_PACKAGE = Path(service.__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = _BESIDE_PACKAGE if _BESIDE_PACKAGE.is_dir() else Path.cwd() / "migrations"
+
+
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """An async engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_async_engine(parsed, **kwargs)
+    database = parsed.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(parsed, **kwargs)
+    event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions whose rows stay readable after commit (no lazy reloads under asyncio)."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config() -> Config:
+    """Alembic configuration without an ini file, so the app's logging is left alone."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+async def migrate_to_head(engine: AsyncEngine) -> None:
+    """Upgrade the database to the newest revision, in one transaction."""
+    await run_alembic(engine, command.upgrade, "head")
+
+
+async def run_alembic(engine: AsyncEngine, operation: Callable[..., Any], *args: Any) -> None:
+    """Run an ``alembic.command`` function in-process over one of the engine's connections."""
+    async with engine.begin() as connection:
+        await connection.run_sync(_run_with_connection, operation, *args)
+
+
+async def is_at_head(engine: AsyncEngine) -> bool:
+    """Whether the database is at the newest migration (a readiness check)."""
+    heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    async with engine.connect() as connection:
+        current = await connection.run_sync(
+            lambda sync: set(MigrationContext.configure(sync).get_current_heads())
+        )
+    return current == heads
+
+
+def _run_with_connection(
+    connection: Connection, operation: Callable[..., Any], *args: Any
+) -> None:
+    """Alembic's connection-sharing recipe: ``migrations/env.py`` uses this connection."""
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    operation(config, *args)

@@ -1,0 +1,79 @@
+"""FLOPs per token: the matmul term ``2·N_active`` plus attention that grows with context.
+
+Formula sheet §2.4 (kipply; Kaplan et al. Table 1)::
+
+    F_token(T)     = 2·N_matmul + Σ_layers 2·H·(h_qk + h_v)·min(T, W)
+    F_prefill(S)   = Σ_{i=1..S} F_token(i)          (causal: the masked half is skipped)
+
+``N_matmul`` counts the weights that take part in matrix products for one token: active
+parameters minus the input embedding (a lookup), norms and biases, plus ``lm_head``
+(read and multiplied even when it is tied to the embedding: 2·V·d per token).
+"""
+
+from __future__ import annotations
+
+from service.domain.architecture import Architecture
+from service.domain.kv_cache import tokens_held
+from service.domain.parameters import ParameterCount
+
+
+def matmul_parameters_per_token(arch: Architecture, params: ParameterCount) -> int:
+    """Weights multiplied per token: active minus lookups, norms and biases, plus lm_head."""
+    b = params.breakdown
+    lm_head = arch.vocab_size * arch.hidden_size
+    return (
+        params.active
+        - b.embedding
+        - b.position_embedding
+        - b.norms
+        - b.biases
+        - b.attention_sinks
+        - b.lm_head
+        + lm_head
+    )
+
+
+def attention_head_widths(arch: Architecture) -> tuple[int, int]:
+    """(query-key width, value width) of one head; MLA uses nope+rope for QK and v_head_dim."""
+    if arch.mla is not None:
+        return arch.mla.qk_nope_head_dim + arch.mla.qk_rope_head_dim, arch.mla.v_head_dim
+    return arch.head_dim, arch.head_dim
+
+
+def attention_flops_per_token(arch: Architecture, context_tokens: int) -> int:
+    """QKᵀ and AV for one new token attending to ``context_tokens`` (windowed per layer).
+
+    Scales with query heads H, not KV heads: GQA shrinks the cache, not these FLOPs.
+    """
+    qk, v = attention_head_widths(arch)
+    per_token_per_layer = 2 * arch.num_attention_heads * (qk + v)
+    attended = sum(tokens_held(layer, context_tokens) for layer in arch.layer_attention)
+    return per_token_per_layer * attended
+
+
+def decode_flops_per_token(arch: Architecture, params: ParameterCount, context_tokens: int) -> int:
+    """FLOPs to produce one token with ``context_tokens`` already in the cache."""
+    return 2 * matmul_parameters_per_token(arch, params) + attention_flops_per_token(
+        arch, context_tokens
+    )
+
+
+def prefill_flops(arch: Architecture, params: ParameterCount, prompt_tokens: int) -> int:
+    """FLOPs to prefill one prompt of ``prompt_tokens`` with causal attention.
+
+    Full layers: ``Σ_{i=1..S} i = S(S+1)/2`` attended positions; sliding layers cap each
+    position at the window ``W``.
+    """
+    qk, v = attention_head_widths(arch)
+    per_position = 2 * arch.num_attention_heads * (qk + v)
+    attended = sum(
+        _causal_positions(prompt_tokens, layer.window_tokens) for layer in arch.layer_attention
+    )
+    return 2 * matmul_parameters_per_token(arch, params) * prompt_tokens + per_position * attended
+
+
+def _causal_positions(prompt_tokens: int, window: int | None) -> int:
+    """``Σ_{i=1..S} min(i, W)``: positions each query attends to under a causal mask."""
+    if window is None or window >= prompt_tokens:
+        return prompt_tokens * (prompt_tokens + 1) // 2
+    return window * (window + 1) // 2 + (prompt_tokens - window) * window

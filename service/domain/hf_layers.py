@@ -1,0 +1,170 @@
+"""Per-layer structure read from a config: attention windows, MoE placement, MLA shapes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from service.domain.architecture import (
+    AttentionKind,
+    InvalidConfig,
+    LayerAttention,
+    MixtureOfExperts,
+    MultiHeadLatentAttention,
+    UnsupportedArchitecture,
+)
+from service.domain.config_fields import (
+    read_bool,
+    read_int,
+    read_int_list,
+    read_optional_int,
+    read_str,
+    read_str_list,
+)
+
+FULL = LayerAttention(kind=AttentionKind.FULL)
+
+_LAYER_TYPE_KINDS = {
+    "full_attention": AttentionKind.FULL,
+    "attention": AttentionKind.FULL,
+    "global": AttentionKind.FULL,
+    "sliding_attention": AttentionKind.SLIDING,
+    "sliding_window": AttentionKind.SLIDING,
+    "local": AttentionKind.SLIDING,
+}
+
+
+def _sliding(window: int, max_context: int) -> LayerAttention:
+    """A window at least as long as the context is full attention in effect."""
+    if window >= max_context:
+        return FULL
+    return LayerAttention(kind=AttentionKind.SLIDING, window_tokens=window)
+
+
+def layer_attention(
+    config: Mapping[str, Any], model_type: str, num_layers: int, max_context: int
+) -> tuple[LayerAttention, ...]:
+    """Which layers use full attention and which a sliding window.
+
+    Sources, in order: an explicit ``layer_types`` list (Gemma 3, gpt-oss, newer
+    transformers); Gemma 2's 1:1 local/global alternation (arXiv:2408.00118) and Gemma 3's
+    ``sliding_window_pattern`` (5 local : 1 global, arXiv:2503.19786), layer ``i`` local
+    when ``(i + 1) % pattern != 0`` as in transformers; Qwen2/3 ``use_sliding_window`` from
+    ``max_window_layers`` on; otherwise ``sliding_window`` on every layer (Mistral v0.1).
+    """
+    window = read_optional_int(config, "sliding_window", "sliding_window_size")
+    layer_types = read_str_list(config, "layer_types")
+    if layer_types is not None:
+        if len(layer_types) != num_layers:
+            raise InvalidConfig(
+                "layer_types", f"has {len(layer_types)} entries for {num_layers} layers"
+            )
+        unknown = sorted({kind for kind in layer_types if kind not in _LAYER_TYPE_KINDS})
+        if unknown:
+            raise UnsupportedArchitecture(
+                f"layer type '{unknown[0]}'",
+                "only full and sliding-window attention layers are modelled",
+            )
+        kinds = [_LAYER_TYPE_KINDS[kind] for kind in layer_types]
+        if AttentionKind.SLIDING in kinds and window is None:
+            raise InvalidConfig("sliding_window", "required when layer_types has sliding layers")
+        return tuple(
+            _sliding(window, max_context) if kind is AttentionKind.SLIDING and window else FULL
+            for kind in kinds
+        )
+    if window is None:
+        return (FULL,) * num_layers
+    pattern = _alternation_period(config, model_type)
+    if pattern is not None:
+        return tuple(
+            _sliding(window, max_context) if (i + 1) % pattern else FULL for i in range(num_layers)
+        )
+    if model_type.startswith(("qwen2", "qwen3")):
+        if not read_bool(config, "use_sliding_window", default=False):
+            return (FULL,) * num_layers
+        first = read_int(config, "max_window_layers", default=num_layers, minimum=0)
+        return tuple(
+            _sliding(window, max_context) if i >= first else FULL for i in range(num_layers)
+        )
+    return (_sliding(window, max_context),) * num_layers
+
+
+def _alternation_period(config: Mapping[str, Any], model_type: str) -> int | None:
+    if model_type == "gemma2":
+        return 2
+    if model_type.startswith("gemma3"):
+        return read_int(config, "sliding_window_pattern", default=6)
+    if config.get("sliding_window_pattern") is not None:
+        return read_int(config, "sliding_window_pattern")
+    return None
+
+
+def mixture_of_experts(
+    config: Mapping[str, Any], model_type: str, num_layers: int, intermediate_size: int
+) -> MixtureOfExperts | None:
+    """Expert counts and which layers hold experts, or None for a dense model.
+
+    Mixtral/gpt-oss: every layer (``num_local_experts``). Qwen MoE: ``num_experts``, layer
+    ``i`` sparse unless in ``mlp_only_layers`` and when ``(i + 1) % decoder_sparse_step == 0``.
+    DeepSeek: ``n_routed_experts`` from ``first_k_dense_replace`` on, every
+    ``moe_layer_freq``-th layer, shared experts of ``n_shared_experts · moe_intermediate_size``.
+    """
+    experts = read_optional_int(config, "num_local_experts", "num_experts", "n_routed_experts")
+    if not experts or experts <= 1:
+        return None
+    per_token = read_int(
+        config, "num_experts_per_tok", "experts_per_token", "num_experts_per_token"
+    )
+    if per_token > experts:
+        raise InvalidConfig("num_experts_per_tok", f"{per_token} exceeds the {experts} experts")
+    if model_type.startswith("deepseek"):
+        first_dense = read_int(config, "first_k_dense_replace", default=0, minimum=0)
+        freq = read_int(config, "moe_layer_freq", default=1)
+        layers = tuple(i for i in range(num_layers) if i >= first_dense and i % freq == 0)
+        expert_size = read_int(config, "moe_intermediate_size")
+        shared = read_int(config, "n_shared_experts", default=0, minimum=0)
+        return MixtureOfExperts(
+            num_experts=experts,
+            experts_per_token=per_token,
+            expert_intermediate_size=expert_size,
+            moe_layers=layers,
+            num_shared_experts=1 if shared else 0,
+            shared_expert_intermediate_size=shared * expert_size,
+            router_bias=read_str(config, "topk_method", default="") == "noaux_tc",
+        )
+    if model_type.startswith(("qwen2_moe", "qwen3_moe")):
+        dense_only = set(read_int_list(config, "mlp_only_layers"))
+        step = read_int(config, "decoder_sparse_step", default=1)
+        layers = tuple(i for i in range(num_layers) if i not in dense_only and (i + 1) % step == 0)
+        shared_size = read_int(config, "shared_expert_intermediate_size", default=0, minimum=0)
+        return MixtureOfExperts(
+            num_experts=experts,
+            experts_per_token=per_token,
+            expert_intermediate_size=read_int(config, "moe_intermediate_size"),
+            moe_layers=layers,
+            num_shared_experts=1 if shared_size else 0,
+            shared_expert_intermediate_size=shared_size,
+            shared_expert_gate=bool(shared_size),
+        )
+    is_gpt_oss = model_type == "gpt_oss"
+    return MixtureOfExperts(
+        num_experts=experts,
+        experts_per_token=per_token,
+        expert_intermediate_size=intermediate_size,
+        moe_layers=tuple(range(num_layers)),
+        router_bias=is_gpt_oss,
+        expert_bias=is_gpt_oss,
+    )
+
+
+def latent_attention(config: Mapping[str, Any]) -> MultiHeadLatentAttention | None:
+    """MLA shapes when the config has ``kv_lora_rank`` (DeepSeek-V2/V3, Kimi K2)."""
+    if config.get("kv_lora_rank") is None:
+        return None
+    return MultiHeadLatentAttention(
+        q_lora_rank=read_optional_int(config, "q_lora_rank"),
+        kv_lora_rank=read_int(config, "kv_lora_rank"),
+        qk_rope_head_dim=read_int(config, "qk_rope_head_dim"),
+        qk_nope_head_dim=read_int(config, "qk_nope_head_dim"),
+        v_head_dim=read_int(config, "v_head_dim"),
+    )

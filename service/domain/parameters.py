@@ -1,0 +1,144 @@
+"""Exact parameter counts, total and active, with a breakdown.
+
+Convention: unique learned parameters as stored in the checkpoint. Tied embeddings are
+counted once; buffers (rotary ``inv_freq``, GPT-2 causal masks) are not parameters;
+DeepSeek-V3's multi-token-prediction layer is excluded, its router
+``e_score_correction_bias`` included. Layer shapes follow the transformers modelling code
+(formula sheet §2.1: attention q/k/v/o with H·h and H_kv·h widths, gated MLP 3·d·f, plain
+MLP 2·d·f, RMSNorm d and LayerNorm 2·d per norm, MoE router d·E and experts E·3·d·f_e).
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from service.domain.architecture import Architecture, MlpKind, NormKind
+
+
+class ParameterBreakdown(msgspec.Struct, frozen=True, kw_only=True):
+    """Parameter counts by role. Matrix weights are split from norms and biases so that
+    weight memory can keep the small tensors at 16 bit when the matrices are quantised."""
+
+    embedding: int
+    position_embedding: int
+    attention: int
+    mlp: int
+    routed_experts: int
+    shared_experts: int
+    router: int
+    norms: int
+    biases: int
+    attention_sinks: int
+    lm_head: int
+
+    @property
+    def total(self) -> int:
+        return sum(msgspec.structs.astuple(self))
+
+
+class ParameterCount(msgspec.Struct, frozen=True, kw_only=True):
+    """Total and active (per-token) parameters; equal for dense models."""
+
+    total: int
+    active: int
+    breakdown: ParameterBreakdown
+
+    @property
+    def non_embedding(self) -> int:
+        """Total minus input/position embeddings and lm_head (Kaplan's N; Gemma's "2B")."""
+        b = self.breakdown
+        return self.total - b.embedding - b.position_embedding - b.lm_head
+
+
+def attention_weights_per_layer(arch: Architecture) -> int:
+    """q, k, v and o projections (or MLA's compressed projections) of one layer."""
+    d, heads = arch.hidden_size, arch.num_attention_heads
+    if arch.mla is not None:
+        m = arch.mla
+        qk_head = m.qk_nope_head_dim + m.qk_rope_head_dim
+        if m.q_lora_rank:
+            q = d * m.q_lora_rank + m.q_lora_rank * heads * qk_head
+        else:
+            q = d * heads * qk_head
+        kv = d * (m.kv_lora_rank + m.qk_rope_head_dim)
+        kv += m.kv_lora_rank * heads * (m.qk_nope_head_dim + m.v_head_dim)
+        return q + kv + heads * m.v_head_dim * d
+    q_width, kv_width = arch.query_width, arch.num_kv_heads * arch.head_dim
+    return d * (q_width + 2 * kv_width) + q_width * d
+
+
+def _attention_norms_per_layer(arch: Architecture) -> int:
+    if arch.mla is not None:
+        return (arch.mla.q_lora_rank or 0) + arch.mla.kv_lora_rank
+    return 2 * arch.head_dim if arch.qk_norm else 0
+
+
+def _attention_biases_per_layer(arch: Architecture) -> int:
+    biases = 0
+    if arch.qkv_bias:
+        biases += arch.query_width + 2 * arch.num_kv_heads * arch.head_dim
+    if arch.attention_output_bias:
+        biases += arch.hidden_size
+    return biases
+
+
+def mlp_weights(arch: Architecture, intermediate_size: int) -> int:
+    """Gated (gate, up, down): 3·d·f; plain (fc1, fc2): 2·d·f."""
+    matrices = 3 if arch.mlp_kind is MlpKind.GATED else 2
+    return matrices * arch.hidden_size * intermediate_size
+
+
+def _mlp_biases(arch: Architecture, intermediate_size: int) -> int:
+    if not arch.mlp_bias:
+        return 0
+    inputs = 2 * intermediate_size if arch.mlp_kind is MlpKind.GATED else intermediate_size
+    return inputs + arch.hidden_size
+
+
+def routed_expert_parameters(arch: Architecture) -> int:
+    """One routed expert: its matrices, plus its biases where the family has them."""
+    if arch.moe is None:
+        return 0
+    f_e = arch.moe.expert_intermediate_size
+    biases = 2 * f_e + arch.hidden_size if arch.moe.expert_bias else 0
+    return mlp_weights(arch, f_e) + biases
+
+
+def _norm_width(arch: Architecture) -> int:
+    return arch.hidden_size * (2 if arch.norm_kind is NormKind.LAYER else 1)
+
+
+def count_parameters(arch: Architecture) -> ParameterCount:
+    """Total and active parameters of ``arch`` with a per-role breakdown."""
+    d, layers = arch.hidden_size, arch.num_layers
+    moe = arch.moe
+    moe_layers = len(moe.moe_layers) if moe else 0
+    dense_layers = layers - moe_layers
+    per_expert = routed_expert_parameters(arch)
+    router = shared = 0
+    if moe is not None:
+        router = moe_layers * (d * moe.num_experts + (moe.num_experts if moe.router_bias else 0))
+        shared_size = moe.shared_expert_intermediate_size
+        shared = moe_layers * (
+            mlp_weights(arch, shared_size) * moe.num_shared_experts
+            + (d if moe.shared_expert_gate else 0)
+        )
+    embedding = arch.vocab_size * d
+    breakdown = ParameterBreakdown(
+        embedding=embedding,
+        position_embedding=arch.learned_position_embeddings * d,
+        attention=layers * attention_weights_per_layer(arch),
+        mlp=dense_layers * mlp_weights(arch, arch.intermediate_size),
+        routed_experts=moe_layers * moe.num_experts * per_expert if moe else 0,
+        shared_experts=shared,
+        router=router,
+        norms=layers * (arch.norms_per_layer * _norm_width(arch) + _attention_norms_per_layer(arch))
+        + _norm_width(arch),
+        biases=layers * _attention_biases_per_layer(arch)
+        + dense_layers * _mlp_biases(arch, arch.intermediate_size),
+        attention_sinks=layers * arch.num_attention_heads if arch.attention_sinks else 0,
+        lm_head=0 if arch.tie_word_embeddings else embedding,
+    )
+    total = breakdown.total
+    inactive = moe_layers * (moe.num_experts - moe.experts_per_token) * per_expert if moe else 0
+    return ParameterCount(total=total, active=total - inactive, breakdown=breakdown)

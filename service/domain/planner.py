@@ -1,0 +1,271 @@
+"""The /plan search: every GPU x parallelism x precision, ranked, with rejections explained.
+
+For each catalog GPU, each requested weight and KV precision, each tensor-parallel degree
+that divides the attention heads (and pipeline stages beyond one node), the planner asks
+:func:`capacity` whether the workload's context fits, adds data-parallel replicas until
+the workload's concurrency fits, and estimates latency at the per-replica batch.
+An infeasible question is an answer: empty ``configurations`` and the reasons.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Callable, Sequence
+
+import msgspec
+
+from service.domain.architecture import Architecture
+from service.domain.capacity import Deployment, MemoryBudget, capacity
+from service.domain.engine import EngineProfile
+from service.domain.gpu import GpuSpec
+from service.domain.kv_cache import resolve_kv_precision
+from service.domain.latency import Efficiency, Serving, estimate_latency
+from service.domain.parallel import valid_tensor_parallel_degrees
+from service.domain.parameters import ParameterCount
+from service.domain.precision import Precision
+from service.domain.weights import resolve_weight_precision, weight_memory
+
+
+class Objective(enum.StrEnum):
+    COST = "cost"
+    LATENCY = "latency"
+    THROUGHPUT = "throughput"
+
+
+class Workload(msgspec.Struct, frozen=True, kw_only=True):
+    input_tokens: int
+    output_tokens: int
+    concurrency: int = 1
+
+
+class Slo(msgspec.Struct, frozen=True, kw_only=True):
+    ttft_ms: float | None = None
+    tpot_ms: float | None = None
+
+
+class SearchSpace(msgspec.Struct, frozen=True, kw_only=True):
+    weight_dtypes: tuple[str, ...] = ("auto",)
+    kv_cache_dtypes: tuple[str, ...] = ("auto",)
+    max_gpus: int = 16
+    gpu_memory_utilization: float = 0.9
+
+
+class Configuration(msgspec.Struct, frozen=True, kw_only=True):
+    gpu: str
+    gpu_count: int
+    tensor_parallel: int
+    pipeline_parallel: int
+    replicas: int
+    weight_dtype: str
+    kv_cache_dtype: str
+    max_batch: int
+    batch_per_replica: int
+    memory: MemoryBudget
+    ttft_ms: float
+    tpot_ms: float
+    e2e_ms: float
+    output_tokens_per_s: float
+    cost_per_hour: float | None
+    cost_per_million_output_tokens: float | None
+    meets_slo: bool
+    bottleneck: str
+
+
+class Rejection(msgspec.Struct, frozen=True, kw_only=True):
+    gpu: str
+    gpu_count: int
+    tensor_parallel: int
+    pipeline_parallel: int
+    weight_dtype: str
+    kv_cache_dtype: str
+    reason: str
+
+
+class Plan(msgspec.Struct, frozen=True, kw_only=True):
+    configurations: tuple[Configuration, ...]
+    rejected: tuple[Rejection, ...]
+
+
+EfficiencyFor = Callable[[GpuSpec], Efficiency]
+
+
+def _layouts(arch: Architecture, gpu: GpuSpec, max_gpus: int) -> list[tuple[int, int]]:
+    """(tp, pp) pairs: TP within a node; PP stages only once TP fills the node."""
+    node = min(gpu.max_gpus_per_node, max_gpus)
+    degrees = valid_tensor_parallel_degrees(arch, node)
+    layouts = [(tp, 1) for tp in degrees]
+    widest = degrees[-1]
+    stages = 2
+    while widest * stages <= max_gpus and stages <= arch.num_layers:
+        layouts.append((widest, stages))
+        stages *= 2
+    return layouts
+
+
+def _precision_problem(gpu: GpuSpec, weights: Precision, kv: Precision) -> str | None:
+    for role, precision in (("weights", weights), ("KV cache", kv)):
+        if not gpu.supports(precision):
+            return f"{gpu.name} has no {precision.value} support for {role}"
+    return None
+
+
+class Candidate(msgspec.Struct, frozen=True, kw_only=True):
+    """One point of the search: a GPU, a layout and precisions."""
+
+    gpu: GpuSpec
+    tensor_parallel: int
+    pipeline_parallel: int
+    weights: Precision
+    kv: Precision
+
+    def reject(self, reason: str, gpu_count: int | None = None) -> Rejection:
+        return Rejection(
+            gpu=self.gpu.id,
+            gpu_count=gpu_count or self.tensor_parallel * self.pipeline_parallel,
+            tensor_parallel=self.tensor_parallel,
+            pipeline_parallel=self.pipeline_parallel,
+            weight_dtype=self.weights.value,
+            kv_cache_dtype=self.kv.value,
+            reason=reason,
+        )
+
+
+def plan(
+    arch: Architecture,
+    params: ParameterCount,
+    gpus: Sequence[GpuSpec],
+    workload: Workload,
+    *,
+    slo: Slo | None = None,
+    space: SearchSpace | None = None,
+    objective: Objective = Objective.COST,
+    profile: EngineProfile,
+    efficiency_for: EfficiencyFor | None = None,
+) -> Plan:
+    """Search every layout and precision; rank what fits, explain what does not."""
+    space = space or SearchSpace()
+    found: list[Configuration] = []
+    rejected: list[Rejection] = []
+    for gpu in gpus:
+        efficiency = efficiency_for(gpu) if efficiency_for else Efficiency()
+        for w_name in space.weight_dtypes:
+            weights = resolve_weight_precision(arch, w_name)
+            for kv_name in space.kv_cache_dtypes:
+                kv = resolve_kv_precision(arch, kv_name)
+                problem = _precision_problem(gpu, weights, kv)
+                if problem:
+                    rejected.append(Candidate(gpu=gpu, tensor_parallel=1, pipeline_parallel=1,
+                                              weights=weights, kv=kv).reject(problem))  # fmt: skip
+                    continue
+                for tp, pp in _layouts(arch, gpu, space.max_gpus):
+                    candidate = Candidate(
+                        gpu=gpu, tensor_parallel=tp, pipeline_parallel=pp, weights=weights, kv=kv
+                    )
+                    outcome = evaluate(
+                        arch, params, candidate, workload, slo or Slo(), space, profile, efficiency
+                    )
+                    if isinstance(outcome, Configuration):
+                        found.append(outcome)
+                    else:
+                        rejected.append(outcome)
+    return Plan(configurations=tuple(rank(found, objective)), rejected=tuple(rejected))
+
+
+def evaluate(
+    arch: Architecture,
+    params: ParameterCount,
+    candidate: Candidate,
+    workload: Workload,
+    slo: Slo,
+    space: SearchSpace,
+    profile: EngineProfile,
+    efficiency: Efficiency,
+) -> Configuration | Rejection:
+    """Fit, replicate to the workload's concurrency, and estimate latency for one candidate."""
+    gpu, tp, pp = candidate.gpu, candidate.tensor_parallel, candidate.pipeline_parallel
+    context = workload.input_tokens + workload.output_tokens
+    deployment = Deployment(
+        gpu_memory_bytes=gpu.memory_bytes,
+        tensor_parallel=tp,
+        pipeline_parallel=pp,
+        weight_precision=candidate.weights,
+        kv_precision=candidate.kv,
+        gpu_memory_utilization=space.gpu_memory_utilization,
+    )
+    memory = weight_memory(arch, params, candidate.weights, tp, pp)
+    cap = capacity(arch, memory.per_gpu_bytes, deployment, profile, context, with_max_context=False)
+    if not cap.fits:
+        return candidate.reject("; ".join(cap.reasons))
+    replicas = math.ceil(workload.concurrency / cap.max_batch)
+    count = tp * pp * replicas
+    if count > space.max_gpus:
+        return candidate.reject(
+            f"{workload.concurrency} concurrent sequences need {replicas} replicas of "
+            f"{tp * pp} GPUs (each holds {cap.max_batch}), over the limit of "
+            f"{space.max_gpus} GPUs",
+            gpu_count=count,
+        )
+    batch = math.ceil(workload.concurrency / replicas)
+    serving = Serving(
+        gpu=gpu,
+        tensor_parallel=tp,
+        pipeline_parallel=pp,
+        weight_precision=candidate.weights,
+        kv_precision=candidate.kv,
+    )
+    latency = estimate_latency(
+        arch,
+        params,
+        serving,
+        batch_size=batch,
+        input_tokens=workload.input_tokens,
+        output_tokens=workload.output_tokens,
+        efficiency=efficiency,
+    )
+    throughput = latency.output_tokens_per_s * replicas
+    cost = gpu.price_per_hour_usd * count if gpu.price_per_hour_usd else None
+    return Configuration(
+        gpu=gpu.id,
+        gpu_count=count,
+        tensor_parallel=tp,
+        pipeline_parallel=pp,
+        replicas=replicas,
+        weight_dtype=candidate.weights.value,
+        kv_cache_dtype=candidate.kv.value,
+        max_batch=cap.max_batch,
+        batch_per_replica=batch,
+        memory=cap.memory,
+        ttft_ms=latency.ttft_ms,
+        tpot_ms=latency.tpot_ms,
+        e2e_ms=latency.e2e_ms,
+        output_tokens_per_s=throughput,
+        cost_per_hour=cost,
+        cost_per_million_output_tokens=(
+            cost / (throughput * 3600) * 1e6 if cost is not None else None
+        ),
+        meets_slo=_meets(slo, latency.ttft_ms, latency.tpot_ms),
+        bottleneck=f"decode {latency.decode.bound.value}",
+    )
+
+
+def _meets(slo: Slo, ttft_ms: float, tpot_ms: float) -> bool:
+    return (slo.ttft_ms is None or ttft_ms <= slo.ttft_ms) and (
+        slo.tpot_ms is None or tpot_ms <= slo.tpot_ms
+    )
+
+
+def rank(configurations: list[Configuration], objective: Objective) -> list[Configuration]:
+    """Best first: configurations meeting the SLO before those that do not, then by objective."""
+
+    def key(c: Configuration) -> tuple[bool, float, int]:
+        if objective is Objective.COST:
+            metric = c.cost_per_million_output_tokens
+            value = metric if metric is not None else math.inf
+        elif objective is Objective.LATENCY:
+            value = c.e2e_ms
+        else:
+            value = -c.output_tokens_per_s
+        return (not c.meets_slo, value, c.gpu_count)
+
+    return sorted(configurations, key=key)

@@ -1,0 +1,96 @@
+"""Service configuration, read once from the environment into a frozen struct.
+
+Every field is read from ``CAPPLAN_<FIELD NAME IN CAPS>`` unless :data:`ENV_NAMES` gives it
+a conventional name (``DATABASE_URL``, ``HF_TOKEN`` …). To add a setting, add a field with a
+default; tuple fields are read as comma-separated lists.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, cast
+
+import msgspec
+
+import service
+
+#: Fields whose environment variable is not ``CAPPLAN_<FIELD>``.
+ENV_NAMES: Mapping[str, str] = {
+    "database_url": "DATABASE_URL",
+    "admin_token": "CAPPLAN_ADMIN_TOKEN",
+    "hf_endpoint": "HF_ENDPOINT",
+    "hf_token": "HF_TOKEN",
+    "slack_signing_secret": "SLACK_SIGNING_SECRET",
+}
+
+DEFAULT_SWEEP_AUTHORS = ("meta-llama", "Qwen", "mistralai", "google", "deepseek-ai", "microsoft", "openai")
+
+
+def default_database_url() -> str:
+    """The embedded SQLite database, ``./data/capplan.db`` made absolute from the cwd."""
+    return f"sqlite+aiosqlite:///{Path.cwd().resolve() / 'data' / 'capplan.db'}"
+
+
+def default_catalog_dir() -> Path:
+    """The repository's ``catalog/`` directory, next to the ``service`` package."""
+    return Path(service.__file__).resolve().parent.parent / "catalog"
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the setting cannot take."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything the service reads from its environment."""
+
+    database_url: str = msgspec.field(default_factory=default_database_url)
+    admin_token: str | None = None
+    hf_endpoint: str = "https://huggingface.co"
+    hf_token: str | None = None
+    hub_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    importer_enabled: bool = False
+    sweep_interval_s: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    sweep_authors: tuple[str, ...] = DEFAULT_SWEEP_AUTHORS
+    slack_signing_secret: str | None = None
+    catalog_dir: Path = msgspec.field(default_factory=default_catalog_dir)
+    rate_limit_per_minute: Annotated[int, msgspec.Meta(ge=0)] = 600
+    debug: bool = False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        """Build settings from ``environ``; unset or empty variables keep their defaults."""
+        info = cast("msgspec.inspect.StructType", msgspec.inspect.type_info(cls))
+        raw: dict[str, Any] = {}
+        for field in info.fields:
+            value = environ.get(env_name(field.name), "")
+            if value == "":
+                continue
+            if isinstance(field.type, msgspec.inspect.VarTupleType):
+                raw[field.name] = tuple(item.strip() for item in value.split(",") if item.strip())
+            else:
+                raw[field.name] = value
+        try:
+            return msgspec.convert(raw, cls, strict=False, dec_hook=_decode_path)
+        except msgspec.ValidationError as exc:
+            raise SettingsError(_name_variable(str(exc))) from exc
+
+
+def env_name(field: str) -> str:
+    """The environment variable that sets ``field``."""
+    return ENV_NAMES.get(field, f"CAPPLAN_{field.upper()}")
+
+
+def _decode_path(type_: type, value: Any) -> Any:
+    if type_ is Path and isinstance(value, str):
+        return Path(value)
+    raise NotImplementedError
+
+
+def _name_variable(message: str) -> str:
+    """Rewrite msgspec's ``- at `$.field``` suffix to name the environment variable."""
+    head, sep, path = message.rpartition(" - at `$.")
+    if not sep:
+        return message
+    return f"{env_name(path.rstrip('`'))}: {head}"
