@@ -25,7 +25,15 @@ ENV_NAMES: Mapping[str, str] = {
     "slack_signing_secret": "SLACK_SIGNING_SECRET",
 }
 
-DEFAULT_SWEEP_AUTHORS = ("meta-llama", "Qwen", "mistralai", "google", "deepseek-ai", "microsoft", "openai")
+DEFAULT_SWEEP_AUTHORS = (
+    "meta-llama",
+    "Qwen",
+    "mistralai",
+    "google",
+    "deepseek-ai",
+    "microsoft",
+    "openai",
+)
 
 
 def default_database_url() -> str:
@@ -56,6 +64,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     slack_signing_secret: str | None = None
     catalog_dir: Path = msgspec.field(default_factory=default_catalog_dir)
     rate_limit_per_minute: Annotated[int, msgspec.Meta(ge=0)] = 600
+    migrate_on_start: bool = True
+    sync_catalog_on_start: bool = True
     debug: bool = False
 
     @classmethod

@@ -24,7 +24,7 @@ RowT = TypeVar("RowT", GpuRow, ModelRow)
 MANAGED_COLUMNS = frozenset({"id", "origin", "version", "created_at", "updated_at"})
 
 
-class NotFound(LookupError):  # noqa: N818 - read as a noun, like KeyError
+class NotFound(LookupError):
     """No row has this id."""
 
     def __init__(self, kind: str, row_id: str) -> None:
@@ -32,7 +32,7 @@ class NotFound(LookupError):  # noqa: N818 - read as a noun, like KeyError
         self.row_id = row_id
 
 
-class StaleVersion(Exception):  # noqa: N818
+class StaleVersion(Exception):
     """The row changed since the caller read it (optimistic concurrency)."""
 
     def __init__(self, row_id: str, expected: int, actual: int | None) -> None:
@@ -105,7 +105,7 @@ class Repository(Generic[RowT]):
         expected_version: int,
         origin: Origin | None = None,
     ) -> RowT:
-        """Apply ``changes`` if the row is still at ``expected_version``, else :class:`StaleVersion`."""
+        """Apply ``changes`` if the row is still at ``expected_version`` (else StaleVersion)."""
         self._check_columns(changes)
         row = await self.require(row_id)
         if row.version != expected_version:

@@ -11,7 +11,12 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, event, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 import service
 
@@ -75,9 +80,7 @@ async def is_at_head(engine: AsyncEngine) -> bool:
     return current == heads
 
 
-def _run_with_connection(
-    connection: Connection, operation: Callable[..., Any], *args: Any
-) -> None:
+def _run_with_connection(connection: Connection, operation: Callable[..., Any], *args: Any) -> None:
     """Alembic's connection-sharing recipe: ``migrations/env.py`` uses this connection."""
     config = alembic_config()
     config.attributes["connection"] = connection

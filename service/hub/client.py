@@ -52,8 +52,6 @@ class HubClient(Protocol):
         """Element counts per storage dtype at ``sha``; None when there are no safetensors."""
         ...
 
-    def list_new_models(
-        self, author: str, since: datetime | None, limit: int
-    ) -> list[HubListing]:
+    def list_new_models(self, author: str, since: datetime | None, limit: int) -> list[HubListing]:
         """``author``'s text-generation models created after ``since``, newest first."""
         ...

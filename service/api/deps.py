@@ -1,0 +1,39 @@
+"""Per-request dependencies: the database session and the engine/efficiency assumptions."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import cast
+
+from litestar.datastructures import State
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from service.domain.engine import VLLM_V0, EngineProfile
+from service.settings import Settings
+
+
+def sessionmaker_from(state: State) -> async_sessionmaker[AsyncSession]:
+    return cast("async_sessionmaker[AsyncSession]", state.sessionmaker)
+
+
+def settings_from(state: State) -> Settings:
+    return cast("Settings", state.settings)
+
+
+async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
+    """One session per request, committed when the handler returns without error."""
+    async with sessionmaker_from(state)() as session:
+        try:
+            yield session
+            await session.commit()
+        except Exception:
+            await session.rollback()
+            raise
+
+
+def provide_engine_profile() -> EngineProfile:
+    return VLLM_V0
+
+
+def provide_settings(state: State) -> Settings:
+    return settings_from(state)

@@ -1,0 +1,123 @@
+"""GET/POST /v1/gpus and GET/PUT/DELETE /v1/gpus/{gpu_id}: the operator's fleet."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, delete, get, post, put
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.api.auth import ADMIN_SECURITY, require_admin
+from service.api.catalog_schemas import GpuCreate, GpuOut, GpuPage, GpuReplace
+from service.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, Problem
+from service.db.gpu_repository import GpuRepository
+from service.db.models import GpuRow, Origin
+from service.db.repository import StaleVersion
+
+Limit = Annotated[int, Parameter(ge=1, le=500)]
+Offset = Annotated[int, Parameter(ge=0, le=1_000_000)]
+GpuIdPath = Annotated[str, Parameter(min_length=1, max_length=64)]
+
+
+def gpu_out(row: GpuRow) -> GpuOut:
+    fields = {f.name: getattr(row, f.name) for f in msgspec.structs.fields(GpuOut)}
+    return GpuOut(**fields)
+
+
+def _values(body: GpuCreate | GpuReplace) -> dict[str, Any]:
+    values = msgspec.structs.asdict(body)
+    values.pop("id", None)
+    values.pop("version", None)
+    return values
+
+
+class GpuController(Controller):
+    path = "/v1/gpus"
+    tags = ["catalog"]
+
+    @get("/", responses=READ_PROBLEMS, summary="List GPUs (paginated)")
+    async def list_gpus(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        vendor: Annotated[str | None, Parameter(max_length=64)] = None,
+        min_memory_bytes: Annotated[int | None, Parameter(ge=0, le=2**50)] = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> GpuPage:
+        page = await GpuRepository(db_session).find(
+            vendor=vendor, min_memory_bytes=min_memory_bytes, limit=limit, offset=offset
+        )
+        return GpuPage(
+            items=[gpu_out(r) for r in page.items], total=page.total, limit=limit, offset=offset
+        )
+
+    @get("/{gpu_id:str}", responses=READ_PROBLEMS, summary="One GPU")
+    async def get_gpu(self, db_session: NamedDependency[AsyncSession], gpu_id: GpuIdPath) -> GpuOut:
+        row = await GpuRepository(db_session).get(gpu_id)
+        if row is None:
+            raise Problem(404, f"GPU '{gpu_id}' is not in the catalog")
+        return gpu_out(row)
+
+    @post(
+        "/",
+        guards=[require_admin],
+        security=ADMIN_SECURITY,
+        responses=WRITE_PROBLEMS,
+        summary="Add a GPU (admin)",
+    )
+    async def create_gpu(
+        self, db_session: NamedDependency[AsyncSession], data: JSONBody[GpuCreate]
+    ) -> GpuOut:
+        repository = GpuRepository(db_session)
+        if await repository.get(data.id) is not None:
+            raise Problem(
+                409, f"GPU '{data.id}' already exists; PUT /v1/gpus/{data.id} replaces it"
+            )
+        row, _ = await repository.upsert(data.id, _values(data), origin=Origin.OPERATOR)
+        return gpu_out(row)
+
+    @put(
+        "/{gpu_id:str}",
+        guards=[require_admin],
+        security=ADMIN_SECURITY,
+        responses=WRITE_PROBLEMS,
+        summary="Replace a GPU (admin; 409 on a stale version)",
+    )
+    async def replace_gpu(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        gpu_id: GpuIdPath,
+        data: JSONBody[GpuReplace],
+    ) -> GpuOut:
+        repository = GpuRepository(db_session)
+        row = await repository.get(gpu_id)
+        if row is None:
+            raise Problem(404, f"GPU '{gpu_id}' is not in the catalog; POST /v1/gpus adds it")
+        try:
+            row = await repository.update(
+                gpu_id,
+                _values(data),
+                origin=Origin.OPERATOR,
+                expected_version=data.version or row.version,
+            )
+        except StaleVersion as exc:
+            raise Problem(409, str(exc)) from exc
+        return gpu_out(row)
+
+    @delete(
+        "/{gpu_id:str}",
+        guards=[require_admin],
+        security=ADMIN_SECURITY,
+        responses=WRITE_PROBLEMS,
+        summary="Remove a GPU (admin)",
+    )
+    async def delete_gpu(
+        self, db_session: NamedDependency[AsyncSession], gpu_id: GpuIdPath
+    ) -> None:
+        repository = GpuRepository(db_session)
+        if await repository.get(gpu_id) is None:
+            raise Problem(404, f"GPU '{gpu_id}' is not in the catalog")
+        await repository.delete(gpu_id)

@@ -1,0 +1,97 @@
+"""RFC 9457 problem details: one struct, one set of handlers, documented on every route."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+
+PROBLEM_JSON = "application/problem+json"
+logger = logging.getLogger("capplan.api")
+
+
+class ProblemDetails(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """An error response (RFC 9457). ``errors`` names the offending fields of a bad body."""
+
+    status: int
+    title: str
+    type: str = "about:blank"
+    detail: str | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+class Problem(HTTPException):
+    """An HTTP error with a human ``detail``; rendered as problem+json."""
+
+    def __init__(self, status: int, detail: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(status_code=status, detail=detail, headers=headers)
+
+
+class UnprocessableArchitecture(Problem):
+    """A well-formed request whose model uses something capplan does not model."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(422, detail)
+
+
+def problem(description: str) -> ResponseSpec:
+    return ResponseSpec(
+        data_container=ProblemDetails,
+        media_type=PROBLEM_JSON,
+        description=description,
+        generate_examples=False,
+    )
+
+
+READ_PROBLEMS = {400: problem("Malformed request"), 404: problem("Not in the catalog")}
+COMPUTE_PROBLEMS = {
+    **READ_PROBLEMS,
+    422: problem("The model uses an architecture feature capplan does not model"),
+}
+WRITE_PROBLEMS = {
+    **COMPUTE_PROBLEMS,
+    401: problem("Missing or invalid admin bearer token"),
+    403: problem("Writes are disabled: no admin token is configured"),
+    409: problem("The row changed since it was read (stale version) or already exists"),
+}
+
+
+def _response(
+    status: int,
+    detail: str | None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[ProblemDetails]:
+    phrase = HTTPStatus(status).phrase
+    body = ProblemDetails(
+        status=status,
+        title=phrase,
+        detail=None if detail == phrase else detail,
+        errors=errors,
+    )
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def problem_from_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ProblemDetails]:
+    """Any ``HTTPException`` (ours, routing 404/405, validation 400) as problem+json."""
+    errors = None
+    if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
+        errors = [dict(item) for item in exc.extra if isinstance(item, dict)]
+    headers = dict(exc.headers) if exc.headers else None
+    return _response(exc.status_code, exc.detail, errors, headers)
+
+
+def problem_from_unhandled(
+    request: Request[Any, Any, Any], exc: Exception
+) -> Response[ProblemDetails]:
+    """A bug: logged with its trace, answered with a 500 that leaks nothing."""
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _response(500, "internal error; see the service log")
+
+
+EXCEPTION_HANDLERS = {HTTPException: problem_from_http, Exception: problem_from_unhandled}

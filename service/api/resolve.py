@@ -1,0 +1,65 @@
+"""Turn request references (catalog ids, inline configs) into domain objects, or a problem."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.api.problems import Problem, UnprocessableArchitecture
+from service.api.schemas import InlineModel, ModelRef
+from service.db.gpu_repository import GpuRepository, gpu_spec_from_row
+from service.db.model_repository import ModelRepository
+from service.domain.architecture import Architecture, InvalidConfig, UnsupportedArchitecture
+from service.domain.gpu import GpuSpec
+from service.domain.hf_config import architecture_from_config
+from service.domain.parameters import ParameterCount, count_parameters
+
+
+class ResolvedModel(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    architecture: Architecture
+    parameters: ParameterCount
+
+
+def normalise(config: Mapping[str, Any], name: str) -> ResolvedModel:
+    """Normalise a config; malformed fields are 400, unmodelled features 422."""
+    try:
+        arch = architecture_from_config(config)
+    except InvalidConfig as exc:
+        raise Problem(400, f"hf_config: {exc}") from exc
+    except UnsupportedArchitecture as exc:
+        raise UnprocessableArchitecture(f"{name}: {exc}") from exc
+    return ResolvedModel(name=name, architecture=arch, parameters=count_parameters(arch))
+
+
+async def resolve_model(session: AsyncSession, ref: ModelRef) -> ResolvedModel:
+    """A catalog repo id (404 when unknown) or an inline ``{"hf_config": {...}}``."""
+    if isinstance(ref, InlineModel):
+        return normalise(ref.hf_config, "inline hf_config")
+    row = await ModelRepository(session).get(ref)
+    if row is None:
+        raise Problem(
+            404,
+            f"model '{ref}' is not in the catalog; POST it to /v1/models, "
+            f'import it with POST /v1/imports, or pass {{"hf_config": ...}}',
+        )
+    return normalise(row.config, row.id)
+
+
+async def resolve_gpu(session: AsyncSession, gpu_id: str) -> GpuSpec:
+    row = await GpuRepository(session).get(gpu_id)
+    if row is None:
+        raise Problem(404, f"GPU '{gpu_id}' is not in the catalog; GET /v1/gpus lists them")
+    return gpu_spec_from_row(row)
+
+
+async def resolve_gpus(session: AsyncSession, gpu_ids: list[str] | None) -> list[GpuSpec]:
+    """The named GPUs (404 naming any unknown id), or the whole catalog."""
+    repository = GpuRepository(session)
+    if gpu_ids is None:
+        page = await repository.find(limit=10_000)
+        return [gpu_spec_from_row(row) for row in page.items]
+    return [await resolve_gpu(session, gpu_id) for gpu_id in dict.fromkeys(gpu_ids)]

@@ -1,0 +1,151 @@
+"""Request and response bodies of the computing endpoints (/v1/inspect, max-batch, latency, plan).
+
+Field names are part of the contract. Bytes are integers; times are milliseconds;
+throughput is tokens per second. Numeric inputs are bounded so no request computes for long.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from service.domain.architecture import Architecture
+from service.domain.capacity import MemoryBudget
+from service.domain.kv_cache import KvLayerGroup
+from service.domain.latency import Efficiency, Phase
+from service.domain.parameters import ParameterBreakdown
+from service.domain.planner import Configuration, Rejection
+
+WeightDtype = Literal["auto", "fp32", "bf16", "fp16", "fp8", "int8", "int4", "mxfp4"]
+KvDtype = Literal["auto", "bf16", "fp16", "fp8"]
+Tokens = Annotated[int, msgspec.Meta(ge=1, le=10_000_000, description="tokens")]
+Batch = Annotated[int, msgspec.Meta(ge=1, le=65_536)]
+Degree = Annotated[int, msgspec.Meta(ge=1, le=64)]
+Utilization = Annotated[float, msgspec.Meta(gt=0, le=1)]
+GpuId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+RepoId = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class InlineModel(msgspec.Struct, frozen=True, kw_only=True):
+    """A model not in the catalog: its Hugging Face config.json, inline."""
+
+    hf_config: dict[str, Any]
+
+
+ModelRef = RepoId | InlineModel
+
+
+class InspectRequest(msgspec.Struct, frozen=True, kw_only=True):
+    model: ModelRef
+    kv_cache_dtype: KvDtype = "auto"
+
+
+class ParametersOut(msgspec.Struct, frozen=True, kw_only=True):
+    total: int
+    active: int
+    non_embedding: int
+    breakdown: ParameterBreakdown
+
+
+class KvCacheOut(msgspec.Struct, frozen=True, kw_only=True):
+    dtype: str
+    bytes_per_token: int
+    per_layer_kind: list[KvLayerGroup]
+
+
+class InspectResponse(msgspec.Struct, frozen=True, kw_only=True):
+    model: str
+    architecture: Architecture
+    parameters: ParametersOut
+    kv_cache: KvCacheOut
+
+
+class MaxBatchRequest(msgspec.Struct, frozen=True, kw_only=True):
+    model: ModelRef
+    gpu: GpuId
+    context_length: Tokens
+    tensor_parallel: Degree = 1
+    pipeline_parallel: Degree = 1
+    weight_dtype: WeightDtype = "auto"
+    kv_cache_dtype: KvDtype = "auto"
+    gpu_memory_utilization: Utilization = 0.9
+    max_num_seqs: Batch | None = None
+
+
+class MaxBatchResponse(msgspec.Struct, frozen=True, kw_only=True):
+    fits: bool
+    max_batch: int
+    kv_cache_tokens: int
+    kv_cache_blocks: int
+    max_context_for_batch_1: int
+    memory: MemoryBudget
+    binding_constraint: str
+    reasons: list[str]
+    weight_dtype: str
+    kv_cache_dtype: str
+    engine: str
+
+
+class LatencyRequest(msgspec.Struct, frozen=True, kw_only=True):
+    model: ModelRef
+    gpu: GpuId
+    batch_size: Batch
+    input_tokens: Tokens
+    output_tokens: Tokens
+    tensor_parallel: Degree = 1
+    pipeline_parallel: Degree = 1
+    weight_dtype: WeightDtype = "auto"
+    kv_cache_dtype: KvDtype = "auto"
+
+
+class LatencyResponse(msgspec.Struct, frozen=True, kw_only=True):
+    ttft_ms: float
+    tpot_ms: float
+    e2e_ms: float
+    output_tokens_per_s: float
+    prefill_bound: str
+    decode_bound: str
+    prefill: Phase
+    decode: Phase
+    weight_dtype: str
+    kv_cache_dtype: str
+    assumptions: Efficiency
+
+
+class WorkloadIn(msgspec.Struct, frozen=True, kw_only=True):
+    input_tokens: Tokens
+    output_tokens: Tokens
+    concurrency: Batch = 1
+
+
+class SloIn(msgspec.Struct, frozen=True, kw_only=True):
+    ttft_ms: Annotated[float, msgspec.Meta(gt=0, le=3_600_000)] | None = None
+    tpot_ms: Annotated[float, msgspec.Meta(gt=0, le=3_600_000)] | None = None
+
+
+class ConstraintsIn(msgspec.Struct, frozen=True, kw_only=True):
+    gpus: Annotated[list[GpuId], msgspec.Meta(max_length=100)] | None = None
+    max_gpus: Annotated[int, msgspec.Meta(ge=1, le=64)] = 16
+    weight_dtypes: Annotated[list[WeightDtype], msgspec.Meta(min_length=1, max_length=8)] = (
+        msgspec.field(default_factory=lambda: ["auto"])
+    )
+    kv_cache_dtypes: Annotated[list[KvDtype], msgspec.Meta(min_length=1, max_length=4)] = (
+        msgspec.field(default_factory=lambda: ["auto"])
+    )
+    gpu_memory_utilization: Utilization = 0.9
+
+
+class PlanRequest(msgspec.Struct, frozen=True, kw_only=True):
+    model: ModelRef
+    workload: WorkloadIn
+    slo: SloIn | None = None
+    constraints: ConstraintsIn | None = None
+    objective: Literal["cost", "latency", "throughput"] = "cost"
+
+
+class PlanResponse(msgspec.Struct, frozen=True, kw_only=True):
+    model: str
+    objective: str
+    configurations: list[Configuration]
+    rejected: list[Rejection]

@@ -1,0 +1,54 @@
+"""The application factory: ``create_app(settings)``; nothing at module scope."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from service import __version__
+from service.api.compute import PlanningController
+from service.api.deps import provide_engine_profile, provide_session, provide_settings
+from service.api.gpus import GpuController
+from service.api.health import HealthController
+from service.api.lifespan import database
+from service.api.models import ModelController
+from service.api.problems import EXCEPTION_HANDLERS
+from service.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the ASGI app; tests pass their own settings, servers read the environment."""
+    settings = settings or Settings.from_env()
+    return Litestar(
+        route_handlers=[HealthController, PlanningController, GpuController, ModelController],
+        dependencies={
+            "db_session": Provide(provide_session),
+            "engine_profile": Provide(provide_engine_profile, sync_to_thread=False),
+            "settings": Provide(provide_settings, sync_to_thread=False),
+        },
+        lifespan=[database(settings)],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        openapi_config=OpenAPIConfig(
+            title="capplan",
+            version=__version__,
+            description=(
+                "Capacity planning for LLM serving: does it fit, how many at once, how fast. "
+                "Bytes are integers, times milliseconds, throughput tokens per second."
+            ),
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            components=Components(
+                security_schemes={
+                    "adminToken": SecurityScheme(
+                        type="http", scheme="bearer", description="CAPPLAN_ADMIN_TOKEN"
+                    )
+                }
+            ),
+        ),
+        state=State({"settings": settings}),
+        debug=settings.debug,
+    )
