@@ -84,8 +84,8 @@ def model_values(entry: ModelEntry) -> dict[str, Any]:
     seed, architecture = entry.seed, entry.architecture
     quantization = architecture.quantization
     return {
-        "config": seed.config,
-        "architecture": msgspec.to_builtins(architecture),
+        "config": _as_json(seed.config),
+        "architecture": _as_json(architecture),
         "total_params": entry.parameters.total,
         "active_params": entry.parameters.active,
         "quantization": quantization.method if quantization else None,
@@ -96,6 +96,11 @@ def model_values(entry: ModelEntry) -> dict[str, Any]:
             ("Published total parameters source", seed.published_total_params_source),
         ),
     }
+
+
+def _as_json(value: Any) -> Any:
+    """The value as a JSON column reads it back (lists, not tuples), so reruns compare equal."""
+    return msgspec.json.decode(msgspec.json.encode(value))
 
 
 def _join_notes(notes: str | None, *labelled: tuple[str, str | None]) -> str:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import StatementError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.db.models import HubSweepStateRow
 from service.db.session import create_engine, create_sessionmaker
@@ -39,7 +41,9 @@ async def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(tmp_path
         await engine.dispose()
 
 
-async def test_timestamps_come_back_timezone_aware_utc(engine: object, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+async def test_timestamps_come_back_timezone_aware_utc(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
     """A timestamp written in any zone is read back as the same instant in UTC."""
     paris = dt.timezone(dt.timedelta(hours=1))
     written = dt.datetime(2026, 1, 2, 13, 0, tzinfo=paris)
@@ -47,14 +51,17 @@ async def test_timestamps_come_back_timezone_aware_utc(engine: object, sessionma
         session.add(HubSweepStateRow(author="Qwen", watermark=written))
     async with sessionmaker() as session:
         row = await session.get(HubSweepStateRow, "Qwen")
-    assert row is not None and row.watermark == written
+    assert row is not None
+    assert row.watermark == written
     assert row.watermark.tzinfo == dt.UTC
     assert row.watermark.hour == 12
 
 
-async def test_naive_timestamps_are_rejected(sessionmaker) -> None:  # type: ignore[no-untyped-def]
+async def test_naive_timestamps_are_rejected(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
     """Writing a timestamp without a zone is an error, not a silent guess."""
-    with pytest.raises(Exception, match="naive datetime"):
+    with pytest.raises(StatementError, match="naive datetime"):
         async with sessionmaker.begin() as session:
             session.add(HubSweepStateRow(author="Qwen", watermark=dt.datetime(2026, 1, 2)))  # noqa: DTZ001
 

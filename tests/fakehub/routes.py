@@ -74,12 +74,15 @@ def handle(hub: FakeHub, request: Request) -> Response:
 def json_error(
     status: int, code: str | None, message: str, headers: Mapping[str, str] | None = None
 ) -> Response:
-    """A Hub error: JSON ``{"error": ...}`` with ``X-Error-Code``/``X-Error-Message``."""
-    out = [("content-type", "application/json"), ("x-error-message", message)]
+    """A Hub error: JSON ``{"error": ...}`` with ``X-Error-Code``/``X-Error-Message``.
+
+    ``headers`` are added last and replace the defaults of the same name.
+    """
+    out = {"content-type": "application/json", "x-error-message": message}
     if code is not None:
-        out.append(("x-error-code", code))
-    out.extend((headers or {}).items())
-    return Response(status, out, json.dumps({"error": message}).encode())
+        out["x-error-code"] = code
+    out.update({name.lower(): value for name, value in (headers or {}).items()})
+    return Response(status, list(out.items()), json.dumps({"error": message}).encode())
 
 
 def _parts(match: re.Match[str]) -> tuple[str, str | None]:
