@@ -17,14 +17,18 @@ import math
 
 import msgspec
 
-from service.domain.architecture import Architecture, AttentionKind
+from service.domain.architecture import Architecture, AttentionKind, LayerAttention
 from service.domain.engine import (
     EngineProfile,
     activation_peak_bytes,
     batched_tokens,
     non_torch_bytes,
 )
-from service.domain.kv_cache import kv_cache_bytes_per_token_per_layer, pipeline_stages
+from service.domain.kv_cache import (
+    kv_cache_bytes_per_token_per_layer,
+    pipeline_stages,
+    stage_layer_kinds,
+)
 from service.domain.precision import Precision
 from service.domain.units import format_bytes
 
@@ -98,25 +102,18 @@ def memory_budget(
     )
 
 
-def sequence_blocks(
-    arch: Architecture, profile: EngineProfile, context_tokens: int, max_model_len: int
-) -> list[int]:
-    """Blocks one sequence of ``context_tokens`` needs, per layer, in block units."""
+def layer_blocks(
+    layer: LayerAttention, profile: EngineProfile, context_tokens: int, max_model_len: int
+) -> int:
+    """Blocks one sequence of ``context_tokens`` needs in one layer."""
     block = profile.block_size_tokens
     full = math.ceil(context_tokens / block)
+    windowed = layer.kind is AttentionKind.SLIDING and layer.window_tokens is not None
+    if not (windowed and profile.hybrid_kv_allocator) or layer.window_tokens is None:
+        return full
     chunk = batched_tokens(profile, max_model_len)
-    blocks = []
-    for layer in arch.layer_attention:
-        if (
-            layer.kind is AttentionKind.SLIDING
-            and layer.window_tokens
-            and profile.hybrid_kv_allocator
-        ):
-            window = min(layer.window_tokens - 1 + chunk, context_tokens)
-            blocks.append(min(full, math.ceil(window / block) + 1))
-        else:
-            blocks.append(full)
-    return blocks
+    window = min(layer.window_tokens - 1 + chunk, context_tokens)
+    return min(full, math.ceil(window / block) + 1)
 
 
 def sequence_kv_bytes(
@@ -130,10 +127,13 @@ def sequence_kv_bytes(
     per_block_layer = profile.block_size_tokens * kv_cache_bytes_per_token_per_layer(
         arch, deployment.kv_precision, deployment.tensor_parallel
     )
-    blocks = sequence_blocks(arch, profile, context_tokens, max_model_len)
     return max(
-        sum(blocks[i] for i in stage) * per_block_layer
-        for stage in pipeline_stages(arch, deployment.pipeline_parallel)
+        sum(
+            count * layer_blocks(layer, profile, context_tokens, max_model_len)
+            for layer, count in stage
+        )
+        * per_block_layer
+        for stage in stage_layer_kinds(arch, deployment.pipeline_parallel)
     )
 
 

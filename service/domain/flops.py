@@ -13,7 +13,7 @@ parameters minus the input embedding (a lookup), norms and biases, plus ``lm_hea
 from __future__ import annotations
 
 from service.domain.architecture import Architecture
-from service.domain.kv_cache import tokens_held
+from service.domain.kv_cache import stage_layer_kinds, tokens_held
 from service.domain.parameters import ParameterCount
 
 
@@ -47,7 +47,8 @@ def attention_flops_per_token(arch: Architecture, context_tokens: int) -> int:
     """
     qk, v = attention_head_widths(arch)
     per_token_per_layer = 2 * arch.num_attention_heads * (qk + v)
-    attended = sum(tokens_held(layer, context_tokens) for layer in arch.layer_attention)
+    (layers,) = stage_layer_kinds(arch)
+    attended = sum(count * tokens_held(layer, context_tokens) for layer, count in layers)
     return per_token_per_layer * attended
 
 
@@ -66,8 +67,9 @@ def prefill_flops(arch: Architecture, params: ParameterCount, prompt_tokens: int
     """
     qk, v = attention_head_widths(arch)
     per_position = 2 * arch.num_attention_heads * (qk + v)
+    (layers,) = stage_layer_kinds(arch)
     attended = sum(
-        _causal_positions(prompt_tokens, layer.window_tokens) for layer in arch.layer_attention
+        count * _causal_positions(prompt_tokens, layer.window_tokens) for layer, count in layers
     )
     return 2 * matmul_parameters_per_token(arch, params) * prompt_tokens + per_position * attended
 

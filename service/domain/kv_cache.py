@@ -13,6 +13,7 @@ replicated once ``t`` exceeds them; MLA's latent is replicated on every rank (vL
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator
 
@@ -100,9 +101,28 @@ def kv_cache_bytes(
     """
     per_layer = kv_cache_bytes_per_token_per_layer(arch, precision, tensor_parallel)
     return max(
-        sum(tokens_held(arch.layer_attention[i], context_tokens) for i in stage) * per_layer
-        for stage in pipeline_stages(arch, pipeline_parallel)
+        sum(count * tokens_held(layer, context_tokens) for layer, count in stage) * per_layer
+        for stage in stage_layer_kinds(arch, pipeline_parallel)
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def stage_layer_kinds(
+    arch: Architecture, pipeline_parallel: int = 1
+) -> tuple[tuple[tuple[LayerAttention, int], ...], ...]:
+    """Per pipeline stage, each distinct layer attention with how many layers have it.
+
+    Sums over layers only depend on (kind, window), so grouping keeps them exact while
+    the planner's inner loop stays independent of the layer count.
+    """
+    stages = []
+    for stage in pipeline_stages(arch, pipeline_parallel):
+        counts: dict[LayerAttention, int] = {}
+        for i in stage:
+            layer = arch.layer_attention[i]
+            counts[layer] = counts.get(layer, 0) + 1
+        stages.append(tuple(counts.items()))
+    return tuple(stages)
 
 
 def pipeline_stages(arch: Architecture, pipeline_parallel: int) -> Iterator[range]:
