@@ -60,6 +60,11 @@ _UNMODELLED_KEYS = {
     "linear_attn_config": "linear-attention layers",
 }
 
+_FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
+    # transformers Gemma3TextConfig defaults; multimodal Gemma 3 configs omit them.
+    "gemma3_text": {"vocab_size": 262208, "max_position_embeddings": 131072},
+}
+
 _LLAMA_LIKE_KEYS = (
     "hidden_size",
     "num_hidden_layers",
@@ -77,8 +82,12 @@ def architecture_from_config(config: Mapping[str, Any]) -> Architecture:
     text_config = config.get("text_config")
     if isinstance(text_config, Mapping) and "hidden_size" not in config:
         inner_type = read_str(text_config, "model_type", default=f"{model_type}_text")
-        inner = _normalise(text_config, inner_type)
-        note = f"multimodal '{model_type}': only the language model is counted"
+        inherited = {key: config[key] for key in ("torch_dtype", "dtype") if key in config}
+        inner = _normalise({**inherited, **text_config}, inner_type)
+        note = (
+            f"multimodal '{model_type}': only the language model is counted; "
+            "the vision encoder's weights are not included"
+        )
         return _with_notes(inner, note)
     return _normalise(config, model_type)
 
@@ -109,6 +118,7 @@ def _check_supported(config: Mapping[str, Any], model_type: str) -> list[str]:
 
 
 def _normalise(config: Mapping[str, Any], model_type: str) -> Architecture:
+    config = {**_FAMILY_DEFAULTS.get(model_type, {}), **config}
     notes = _check_supported(config, model_type)
     is_gpt2 = model_type == "gpt2"
     layers = read_int(config, "num_hidden_layers", "n_layer", "num_layers")

@@ -167,9 +167,11 @@ def estimate_latency(
     eff = efficiency or Efficiency()
     t = serving.tensor_parallel
     kv_args = {"tensor_parallel": t, "pipeline_parallel": serving.pipeline_parallel}
+    # Each GPU does 1/(t·pp) of the FLOPs; _phase runs the pp stages one after another.
+    gpus = t * serving.pipeline_parallel
     prefill_tokens = batch_size * input_tokens
     prefill = _phase(
-        batch_size * prefill_flops(arch, params, input_tokens) / t,
+        batch_size * prefill_flops(arch, params, input_tokens) / gpus,
         weight_bytes_read(arch, params, serving, prefill_tokens)
         + batch_size * kv_cache_bytes(arch, serving.kv_precision, input_tokens, **kv_args),
         prefill_tokens,
@@ -181,7 +183,7 @@ def estimate_latency(
     )
     mean_context = input_tokens + output_tokens // 2
     decode = _phase(
-        batch_size * decode_flops_per_token(arch, params, mean_context) / t,
+        batch_size * decode_flops_per_token(arch, params, mean_context) / gpus,
         weight_bytes_read(arch, params, serving, batch_size)
         + batch_size * kv_cache_bytes(arch, serving.kv_precision, mean_context, **kv_args),
         batch_size,

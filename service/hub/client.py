@@ -8,7 +8,7 @@ implementation and tests pass in-memory fakes. The methods block: call them thro
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from service.hub.errors import (
     ConfigNotFound,
@@ -55,3 +55,7 @@ class HubClient(Protocol):
     def list_new_models(self, author: str, since: datetime | None, limit: int) -> list[HubListing]:
         """``author``'s text-generation models created after ``since``, newest first."""
         ...
+
+
+if TYPE_CHECKING:  # mypy proves the real client implements the seam
+    _real: HubClient = HfHubClient("https://huggingface.co", None, 10.0)

@@ -86,9 +86,9 @@ def json_error(
 
 
 def _parts(match: re.Match[str]) -> tuple[str, str | None]:
-    return f"{unquote(match['org'])}/{unquote(match['name'])}", (
-        unquote(match["rev"]) if match["rev"] else None
-    )
+    """``(repo_id, revision)`` from a matched path, percent-decoded."""
+    repo_id = f"{unquote(match['org'])}/{unquote(match['name'])}"
+    return repo_id, unquote(match["rev"]) if match["rev"] else None
 
 
 def _repo_not_found(request: Request) -> Response:

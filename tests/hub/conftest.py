@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.hub.hf import HfHubClient
+from service.hub.client import HfHubClient
 from tests.fakehub.fixtures import fake_hub, fake_hub_server
 from tests.fakehub.server import FakeHubServer
 

@@ -6,8 +6,13 @@ import json
 
 import pytest
 
-from service.hub.errors import ConfigNotFound, GatedRepo, MalformedConfig, RevisionNotFound
-from service.hub.hf import HfHubClient
+from service.hub.client import (
+    ConfigNotFound,
+    GatedRepo,
+    HfHubClient,
+    MalformedConfig,
+    RevisionNotFound,
+)
 from tests.fakehub import FakeHubServer
 from tests.hub.conftest import LLAMA_CONFIG
 

@@ -6,8 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from service.hub.hf import HfHubClient
-from service.hub.models import HubListing
+from service.hub.client import HfHubClient, HubListing
 from tests.fakehub import FakeHubServer
 from tests.hub.conftest import LLAMA_CONFIG
 

@@ -6,8 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from service.hub.errors import RepoNotFound, RevisionNotFound
-from service.hub.hf import HfHubClient
+from service.hub.client import HfHubClient, RepoNotFound, RevisionNotFound
 from tests.fakehub import FakeHubServer
 from tests.hub.conftest import LLAMA_CONFIG, LLAMA_COUNTS, LLAMA_TENSORS
 

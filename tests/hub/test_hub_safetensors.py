@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.hub.errors import HubError
-from service.hub.hf import HfHubClient
+from service.hub.client import HfHubClient, HubError
 from tests.fakehub import FakeHubServer
 from tests.hub.conftest import LLAMA_CONFIG, LLAMA_COUNTS, LLAMA_TENSORS
 

@@ -1,4 +1,4 @@
-"""Failures worth retrying become TransientHubError, tried once, never retried inside."""
+"""How Hub failures map to HubError: transient vs permanent, each call tried once."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from collections.abc import Callable
 import huggingface_hub
 import pytest
 
-from service.hub.errors import HubError, TransientHubError
-from service.hub.hf import HfHubClient
+from service.hub.client import HfHubClient, HubError, TransientHubError
 from tests.fakehub import FakeHubServer
 from tests.hub.conftest import LLAMA_CONFIG
 
@@ -100,6 +99,7 @@ def test_timeout_applies_to_downloads(llama: FakeHubServer) -> None:
         client.download_config("org/llama", SHA)
 
 
+@pytest.mark.usefixtures("fake_hub")  # online mode, even under a CI HF_HUB_OFFLINE=1
 def test_connection_refused_is_transient() -> None:
     """Nothing listening at the endpoint raises TransientHubError."""
     with socket.socket() as sock:
@@ -130,5 +130,30 @@ def test_offline_mode_is_permanent(
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
 
     with pytest.raises(HubError, match="HF_HUB_OFFLINE") as caught:
+        client.model_info("org/llama", None)
+    assert caught.value.permanent
+
+
+def test_timeout_must_be_positive() -> None:
+    """An unbounded or zero timeout is refused when the client is built."""
+    with pytest.raises(ValueError, match="timeout_s"):
+        HfHubClient("http://127.0.0.1:1", token=None, timeout_s=0)
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "expected"),
+    [
+        pytest.param(403, "Not allowed", "answered 403: Not allowed", id="forbidden"),
+        pytest.param(400, "Bad expand", "answered 400", id="bad-request"),
+        pytest.param(403, "Access to this resource is disabled.", "disabled", id="disabled"),
+    ],
+)
+def test_other_client_errors_are_permanent(
+    client: HfHubClient, llama: FakeHubServer, status: int, message: str, expected: str
+) -> None:
+    """4xx answers without a Hub error code are permanent and keep the server's message."""
+    llama.hub.fail_next("/api/models/org/llama", status, headers={"X-Error-Message": message})
+
+    with pytest.raises(HubError, match=expected) as caught:
         client.model_info("org/llama", None)
     assert caught.value.permanent
