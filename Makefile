@@ -3,7 +3,7 @@ export UV_PYTHON_DOWNLOADS := never
 UV ?= uv
 RUN := $(UV) run --locked
 
-.PHONY: install serve test lint fmt type pytest schema migrations-check docker-lint bench validate clean
+.PHONY: install serve test lint fmt type pytest schema docker-lint bench validate clean
 
 install:            ## create .venv from uv.lock (bootstraps uv with pip when missing)
 	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet uv

@@ -16,6 +16,7 @@ Run it on CPU with ``--tiny`` to check the script itself.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import time
@@ -23,22 +24,38 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
-import torch.nn.functional as F  # noqa: N812
+import torch.nn.functional as F
 
 LLAMA_3_1_8B = {
     "name": "meta-llama/Llama-3.1-8B",
-    "layers": 32, "hidden": 4096, "heads": 32, "kv_heads": 8, "head_dim": 128,
-    "intermediate": 14336, "vocab": 128256,
-}  # fmt: skip
+    "layers": 32,
+    "hidden": 4096,
+    "heads": 32,
+    "kv_heads": 8,
+    "head_dim": 128,
+    "intermediate": 14336,
+    "vocab": 128256,
+}
 LLAMA_3_2_1B = {
     "name": "meta-llama/Llama-3.2-1B",
-    "layers": 16, "hidden": 2048, "heads": 32, "kv_heads": 8, "head_dim": 64,
-    "intermediate": 8192, "vocab": 128256,
-}  # fmt: skip
+    "layers": 16,
+    "hidden": 2048,
+    "heads": 32,
+    "kv_heads": 8,
+    "head_dim": 64,
+    "intermediate": 8192,
+    "vocab": 128256,
+}
 TINY = {
-    "name": "tiny", "layers": 2, "hidden": 64, "heads": 4, "kv_heads": 2, "head_dim": 16,
-    "intermediate": 128, "vocab": 256,
-}  # fmt: skip
+    "name": "tiny",
+    "layers": 2,
+    "hidden": 64,
+    "heads": 4,
+    "kv_heads": 2,
+    "head_dim": 16,
+    "intermediate": 128,
+    "vocab": 256,
+}
 
 
 @dataclass
@@ -56,7 +73,9 @@ class Model:
 
     def __init__(self, shape: dict[str, Any], device: str, dtype: torch.dtype) -> None:
         self.s = shape
-        d, h, kv, hd, f = (shape[k] for k in ("hidden", "heads", "kv_heads", "head_dim", "intermediate"))
+        d, h, kv, hd, f = (
+            shape[k] for k in ("hidden", "heads", "kv_heads", "head_dim", "intermediate")
+        )
 
         def w(*size: int) -> torch.Tensor:
             return torch.randn(*size, device=device, dtype=dtype) * 0.02
@@ -76,8 +95,9 @@ class Model:
         self.lm_head = w(shape["vocab"], d)
         self.norm = torch.ones(d, device=device, dtype=dtype)
 
-    def forward(self, x: torch.Tensor, caches: list[tuple[torch.Tensor, torch.Tensor]] | None,
-                causal: bool) -> torch.Tensor:  # fmt: skip
+    def forward(
+        self, x: torch.Tensor, caches: list[tuple[torch.Tensor, torch.Tensor]] | None, causal: bool
+    ) -> torch.Tensor:
         """x: [B, S, d]. Prefill (caches None, causal) or decode (S=1 against caches)."""
         s = self.s
         b, q_len, d = x.shape
@@ -131,16 +151,24 @@ def measure_prefill(model: Model, lengths: list[int], device: str, repeats: int)
     return records
 
 
-def measure_decode(model: Model, points: list[tuple[int, int]], device: str, repeats: int) -> list[Record]:
+def measure_decode(
+    model: Model, points: list[tuple[int, int]], device: str, repeats: int
+) -> list[Record]:
     records = []
     s = model.s
     for batch, context in points:
         dtype = model.embed.dtype
         caches = [
-            (torch.randn(batch, s["kv_heads"], context, s["head_dim"], device=device, dtype=dtype),
-             torch.randn(batch, s["kv_heads"], context, s["head_dim"], device=device, dtype=dtype))
+            (
+                torch.randn(
+                    batch, s["kv_heads"], context, s["head_dim"], device=device, dtype=dtype
+                ),
+                torch.randn(
+                    batch, s["kv_heads"], context, s["head_dim"], device=device, dtype=dtype
+                ),
+            )
             for _ in range(s["layers"])
-        ]  # fmt: skip
+        ]
         x = torch.randn(batch, 1, s["hidden"], device=device, dtype=dtype)
         with torch.inference_mode():
             if device == "cuda":
@@ -154,8 +182,8 @@ def measure_decode(model: Model, points: list[tuple[int, int]], device: str, rep
                     model.forward(x, caches, causal=False)
                 step = graph.replay
             else:
-                def step() -> None:
-                    model.forward(x, caches, causal=False)
+                step = functools.partial(model.forward, x, caches, causal=False)
+
             ms, sd = _time(step, device, repeats)
         records.append(Record(s["name"], "decode", batch, context, ms, sd))
         print(f"decode {s['name']} B={batch} T={context}: {ms:.3f} ms", flush=True)
@@ -181,11 +209,24 @@ def main() -> None:
         plans = [(TINY, [16, 64], [(1, 32), (4, 64)])]
     else:
         plans = [
-            (LLAMA_3_1_8B, [128, 512, 1024, 2048, 4096, 8192],
-             [(1, 1024), (8, 1024), (32, 1024), (64, 1024), (128, 1024), (256, 1024),
-              (1, 8192), (16, 8192), (32, 8192), (4, 32768)]),
+            (
+                LLAMA_3_1_8B,
+                [128, 512, 1024, 2048, 4096, 8192],
+                [
+                    (1, 1024),
+                    (8, 1024),
+                    (32, 1024),
+                    (64, 1024),
+                    (128, 1024),
+                    (256, 1024),
+                    (1, 8192),
+                    (16, 8192),
+                    (32, 8192),
+                    (4, 32768),
+                ],
+            ),
             (LLAMA_3_2_1B, [512, 2048, 8192], [(1, 1024), (32, 1024), (128, 2048)]),
-        ]  # fmt: skip
+        ]
     for shape, lengths, points in plans:
         torch.manual_seed(0)
         model = Model(shape, device, dtype)

@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from service.db.catalog_sync import SyncReport, sync_catalog
 from service.db.seed_loader import SeedCatalog, SeedError, load_catalog
 from service.db.session import create_engine, create_sessionmaker, migrate_to_head
-from service.settings import Settings
+from service.settings import Settings, SettingsError
 
 EXIT_INVALID_SEED = 2
 
@@ -37,7 +37,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def run_sync(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"catalog sync: {exc}", file=sys.stderr)
+        return 1
     catalog_dir: Path = args.catalog_dir or settings.catalog_dir
     database_url: str = args.database_url or settings.database_url
     try:

@@ -51,23 +51,26 @@ async def sync_catalog(
     """Upsert every seed GPU and model; commit all of it or nothing."""
     report = SyncReport()
     async with sessionmaker.begin() as session:
-        gpus, models = GpuRepository(session), ModelRepository(session)
-        for gpu in catalog.gpus:
-            existing = await gpus.get(gpu.id)
-            if existing is not None and existing.origin != Origin.SEED:
-                report.gpus.skipped += 1
-                continue
-            _, outcome = await gpus.upsert(gpu.id, gpu_values(gpu), origin=Origin.SEED)
-            _count(report.gpus, outcome)
-        for entry in catalog.models:
-            model = await models.get(entry.seed.repo_id)
-            if model is not None and model.origin != Origin.SEED:
-                report.models.skipped += 1
-                continue
-            values = model_values(entry)
-            _, outcome = await models.upsert(entry.seed.repo_id, values, origin=Origin.SEED)
-            _count(report.models, outcome)
+        gpus = [(gpu.id, gpu_values(gpu)) for gpu in catalog.gpus]
+        models = [(entry.seed.repo_id, model_values(entry)) for entry in catalog.models]
+        await _apply(GpuRepository(session), gpus, report.gpus)
+        await _apply(ModelRepository(session), models, report.models)
     return report
+
+
+async def _apply(
+    repository: GpuRepository | ModelRepository,
+    rows: list[tuple[str, dict[str, Any]]],
+    counts: SyncCounts,
+) -> None:
+    """Upsert seed rows, skipping those an operator or the Hub importer owns."""
+    for row_id, values in rows:
+        existing = await repository.get(row_id)
+        if existing is not None and existing.origin != Origin.SEED:
+            counts.skipped += 1
+            continue
+        _, outcome = await repository.upsert(row_id, values, origin=Origin.SEED)
+        _count(counts, outcome)
 
 
 def gpu_values(seed: GpuSeed) -> dict[str, Any]:

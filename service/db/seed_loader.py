@@ -152,14 +152,15 @@ def _entry_label(raw: Any, key: str, index: int | None) -> str:
     return " ".join(parts) or "(file)"
 
 
-_AT_PATH = re.compile(r"^(?P<reason>.*?)(?: - at `\$\.?(?P<path>[^`]*)`)?$", re.DOTALL)
 _NAMED_FIELD = re.compile(r"(?:missing required|contains unknown) field `(?P<name>[^`]+)`")
 
 
 def _problem(path: Path, entry: str, exc: msgspec.ValidationError) -> SeedProblem:
     """Split msgspec's ``reason - at `$.field``` message into field and reason."""
-    match = _AT_PATH.match(str(exc))
-    reason, field = (match["reason"], match["path"] or "") if match else (str(exc), "")
+    reason, at, where = str(exc).rpartition(" - at `$")
+    if not at:
+        reason, where = str(exc), ""
+    field = where.rstrip("`").lstrip(".")
     if named := _NAMED_FIELD.search(reason):
         field = f"{field}.{named['name']}" if field else named["name"]
     return SeedProblem(path, entry, field or "(entry)", reason)

@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, event, make_url
+from sqlalchemy import Connection, event, make_url, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -24,6 +24,9 @@ import service
 #: else ``./migrations`` from the working directory.
 _BESIDE_PACKAGE = Path(service.__file__).resolve().parent.parent / "migrations"
 MIGRATIONS_DIR = _BESIDE_PACKAGE if _BESIDE_PACKAGE.is_dir() else Path.cwd() / "migrations"
+
+#: Arbitrary constant naming capplan's migration lock among PostgreSQL advisory locks.
+MIGRATION_LOCK_KEY = 0x63_6170_706C_616E  # b"capplan"
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -81,7 +84,13 @@ async def is_at_head(engine: AsyncEngine) -> bool:
 
 
 def _run_with_connection(connection: Connection, operation: Callable[..., Any], *args: Any) -> None:
-    """Alembic's connection-sharing recipe: ``migrations/env.py`` uses this connection."""
+    """Alembic's connection-sharing recipe: ``migrations/env.py`` uses this connection.
+
+    On PostgreSQL a transaction-scoped advisory lock makes replicas that start together
+    migrate one after the other; the later ones then find the schema already at head.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
     config = alembic_config()
     config.attributes["connection"] = connection
     operation(config, *args)

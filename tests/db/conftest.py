@@ -97,11 +97,17 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The URL of an empty database of its own, on each backend."""
     if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'capplan.db'}"
-        return
+        return f"sqlite+aiosqlite:///{tmp_path / 'capplan.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database, dropped afterwards; skipped locally without a server."""
     server = os.environ.get(POSTGRES_ENV, "")
     if not server:
         if os.environ.get("CI", "").lower() not in ("", "0", "false"):

@@ -125,3 +125,12 @@ def test_the_shipped_catalog_is_valid() -> None:
     catalog = load_catalog(default_catalog_dir())
     assert catalog.gpus
     assert catalog.models
+
+
+def test_bad_environment_exits_1(
+    write_catalog: WriteCatalog, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An invalid setting in the environment is reported by variable name, exit status 1."""
+    monkeypatch.setenv("CAPPLAN_HUB_TIMEOUT_S", "never")
+    assert main(["catalog", "sync", "--catalog-dir", str(write_catalog())]) == 1
+    assert "CAPPLAN_HUB_TIMEOUT_S" in capsys.readouterr().err

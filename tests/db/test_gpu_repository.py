@@ -204,3 +204,23 @@ async def test_gpu_spec_from_row_maps_matching_fields(sessionmaker: Sessions) ->
     assert spec.dense_tops_int8 == 600.0
     assert spec.dense_tflops_fp8 is None
     assert (spec.interconnect, spec.max_gpus_per_node, spec.vendor) == ("pcie", 8, "nvidia")
+
+
+async def test_update_without_changes_keeps_the_version(sessionmaker: Sessions) -> None:
+    """An update that sets the current values writes nothing and keeps the version."""
+    await seed(sessionmaker, a100=gpu())
+    async with sessionmaker.begin() as session:
+        row = await GpuRepository(session).update("a100", {"tdp_watts": 400.0}, expected_version=1)
+    assert row.version == 1
+
+
+async def test_concurrent_delete_loses_with_stale_version(sessionmaker: Sessions) -> None:
+    """A delete based on a version another writer has since replaced raises StaleVersion."""
+    await seed(sessionmaker, a100=gpu())
+    async with sessionmaker() as first, sessionmaker() as second:
+        row = await GpuRepository(first).require("a100")  # held: the session maps it weakly
+        await GpuRepository(second).update("a100", {"tdp_watts": 1.0}, expected_version=1)
+        await second.commit()
+        assert row.version == 1
+        with pytest.raises(StaleVersion):
+            await GpuRepository(first).delete("a100", expected_version=1)

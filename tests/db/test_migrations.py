@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+import anyio
 import pytest
 from alembic import command
 from sqlalchemy import inspect
@@ -72,3 +74,15 @@ async def test_migrations_run_from_any_directory(
         assert await is_at_head(engine)
     finally:
         await engine.dispose()
+
+
+async def test_replicas_starting_together_on_postgres_both_migrate(postgres_url: str) -> None:
+    """Two processes migrating one PostgreSQL database at once take turns; both succeed."""
+    engines = [create_engine(postgres_url) for _ in range(2)]
+    try:
+        with anyio.fail_after(60):  # without the lock the two sessions can wait on each other
+            await asyncio.gather(*(migrate_to_head(engine) for engine in engines))
+        assert await is_at_head(engines[0])
+    finally:
+        for engine in engines:
+            await engine.dispose()

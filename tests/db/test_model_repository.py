@@ -28,7 +28,9 @@ def model(
     }
 
 
-async def seed(sessionmaker: Sessions, origin: Origin = Origin.SEED, **models: Any) -> None:
+async def seed(
+    sessionmaker: Sessions, models: dict[str, dict[str, Any]], origin: Origin = Origin.SEED
+) -> None:
     async with sessionmaker.begin() as session:
         for model_id, values in models.items():
             await ModelRepository(session).upsert(model_id, values, origin=origin)
@@ -36,7 +38,7 @@ async def seed(sessionmaker: Sessions, origin: Origin = Origin.SEED, **models: A
 
 async def test_find_filters_by_model_type(sessionmaker: Sessions) -> None:
     """Listing by model_type matches the normalised architecture's family."""
-    await seed(sessionmaker, **{"a/llama": model("llama"), "b/qwen": model("qwen3")})
+    await seed(sessionmaker, {"a/llama": model("llama"), "b/qwen": model("qwen3")})
     async with sessionmaker() as session:
         page = await ModelRepository(session).find(model_type="qwen3")
     assert [row.id for row in page.items] == ["b/qwen"]
@@ -45,8 +47,8 @@ async def test_find_filters_by_model_type(sessionmaker: Sessions) -> None:
 
 async def test_find_filters_by_origin(sessionmaker: Sessions) -> None:
     """Listing by origin returns only rows written by that origin."""
-    await seed(sessionmaker, **{"a/seeded": model()})
-    await seed(sessionmaker, Origin.HUB, **{"b/imported": model()})
+    await seed(sessionmaker, {"a/seeded": model()})
+    await seed(sessionmaker, {"b/imported": model()}, Origin.HUB)
     async with sessionmaker() as session:
         page = await ModelRepository(session).find(origin="hub")
     assert [row.id for row in page.items] == ["b/imported"]
@@ -54,8 +56,8 @@ async def test_find_filters_by_origin(sessionmaker: Sessions) -> None:
 
 async def test_overwriting_a_config_archives_the_previous_one(sessionmaker: Sessions) -> None:
     """A new config replaces the old one, which is kept in model_revisions."""
-    await seed(sessionmaker, **{"a/m": model(layers=2, revision="aaa")})
-    await seed(sessionmaker, **{"a/m": model(layers=4, revision="bbb")})
+    await seed(sessionmaker, {"a/m": model(layers=2, revision="aaa")})
+    await seed(sessionmaker, {"a/m": model(layers=4, revision="bbb")})
     async with sessionmaker() as session:
         repository = ModelRepository(session)
         current = await repository.require("a/m")
@@ -69,16 +71,16 @@ async def test_overwriting_a_config_archives_the_previous_one(sessionmaker: Sess
 
 async def test_unchanged_config_archives_nothing(sessionmaker: Sessions) -> None:
     """Re-writing the same config keeps no revision."""
-    await seed(sessionmaker, **{"a/m": model()})
-    await seed(sessionmaker, **{"a/m": model()})
+    await seed(sessionmaker, {"a/m": model()})
+    await seed(sessionmaker, {"a/m": model()})
     async with sessionmaker() as session:
         assert await ModelRepository(session).revisions("a/m") == []
 
 
 async def test_deleting_a_model_deletes_its_revisions(sessionmaker: Sessions) -> None:
     """Archived configs go with their model (ON DELETE CASCADE)."""
-    await seed(sessionmaker, **{"a/m": model(layers=2)})
-    await seed(sessionmaker, **{"a/m": model(layers=4)})
+    await seed(sessionmaker, {"a/m": model(layers=2)})
+    await seed(sessionmaker, {"a/m": model(layers=4)})
     async with sessionmaker.begin() as session:
         await ModelRepository(session).delete("a/m")
     async with sessionmaker() as session:

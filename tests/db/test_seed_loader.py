@@ -204,3 +204,30 @@ def test_unusable_gpus_file_is_reported(
     (problem,) = problems_of(catalog_dir)
     assert problem.file == gpus_file
     assert message in problem.message
+
+
+def test_unparsable_model_file_is_reported(write_catalog: WriteCatalog) -> None:
+    """A model file that is not YAML is reported against that file."""
+    catalog_dir = write_catalog()
+    broken = catalog_dir / "models" / "tiny-org--tiny-llama.yaml"
+    broken.write_text("config: {\n")
+    (problem,) = problems_of(catalog_dir)
+    assert (problem.file, problem.entry) == (broken, "(file)")
+    assert "invalid YAML" in problem.message
+
+
+def test_nested_field_paths_are_named(
+    write_catalog: WriteCatalog, gpu_seeds: list[dict[str, Any]]
+) -> None:
+    """A bad item inside a list field is named with its index."""
+    gpu_seeds[0]["sources"] = ["https://example.org", 42]
+    (problem,) = problems_of(write_catalog(gpus=gpu_seeds))
+    assert problem.field == "sources[1]"
+
+
+def test_entry_that_is_not_a_mapping_is_reported(
+    write_catalog: WriteCatalog, gpu_seeds: list[dict[str, Any]]
+) -> None:
+    """A list item that is not a mapping is reported by its index."""
+    (problem,) = problems_of(write_catalog(gpus=[*gpu_seeds, "h100"]))
+    assert (problem.entry, problem.field) == ("#2", "(entry)")
