@@ -130,6 +130,63 @@ DEEPSEEK_V3: dict[str, Any] = {
     "max_position_embeddings": 163840,
     "torch_dtype": "bfloat16",
 }
+# google/gemma-3-1b-it config.json (text-only Gemma 3): 5 local layers per global one.
+GEMMA3_1B: dict[str, Any] = {
+    "model_type": "gemma3_text",
+    "vocab_size": 262144,
+    "hidden_size": 1152,
+    "num_hidden_layers": 26,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 1,
+    "head_dim": 256,
+    "intermediate_size": 6912,
+    "max_position_embeddings": 32768,
+    "sliding_window": 512,
+    "sliding_window_pattern": 6,
+    "torch_dtype": "bfloat16",
+}
+
+# openai/gpt-oss-20b config.json: explicit layer_types, 128-token window, mxfp4 experts.
+GPT_OSS_20B: dict[str, Any] = {
+    "model_type": "gpt_oss",
+    "vocab_size": 201088,
+    "hidden_size": 2880,
+    "num_hidden_layers": 24,
+    "num_attention_heads": 64,
+    "num_key_value_heads": 8,
+    "head_dim": 64,
+    "intermediate_size": 2880,
+    "num_local_experts": 32,
+    "num_experts_per_tok": 4,
+    "experts_per_token": 4,
+    "sliding_window": 128,
+    "max_position_embeddings": 131072,
+    "attention_bias": True,
+    "tie_word_embeddings": False,
+    "layer_types": ["sliding_attention", "full_attention"] * 12,
+    "torch_dtype": "bfloat16",
+    "quantization_config": {
+        "quant_method": "mxfp4",
+        "modules_to_not_convert": [
+            "model.layers.*.self_attn",
+            "model.layers.*.mlp.router",
+            "model.embed_tokens",
+            "lm_head",
+        ],
+    },
+}
+
+LLAMA_LIKE: dict[str, Any] = {
+    "hidden_size": 512,
+    "num_hidden_layers": 4,
+    "num_attention_heads": 8,
+    "num_key_value_heads": 2,
+    "intermediate_size": 1024,
+    "vocab_size": 1000,
+    "max_position_embeddings": 4096,
+}
+
+
 INLINE_CONFIGS = {
     "llama2-13b": LLAMA2_13B,
     "llama2-70b": LLAMA2_70B,
@@ -242,6 +299,7 @@ ZERO_OVERHEAD = EngineProfile(
     name="zero-overhead",
     version="test",
     activation_bytes_per_token_width=0.0,
+    sampler_bytes_per_logit=0.0,
     non_torch_bytes=0,
     nccl_bytes=0,
     cudagraph_bytes=0,
@@ -258,9 +316,9 @@ IDEAL = Efficiency(
 )
 
 
-def with_fields(config: Mapping[str, Any], **fields: Any) -> dict[str, Any]:
-    """A copy of ``config`` with ``fields`` set (None values delete the key)."""
-    out = dict(config)
+def with_fields(base: Mapping[str, Any], **fields: Any) -> dict[str, Any]:
+    """A copy of ``base`` with ``fields`` set (None values delete the key)."""
+    out = dict(base)
     for key, value in fields.items():
         if value is None:
             out.pop(key, None)

@@ -1,0 +1,80 @@
+"""Accelerator peaks: the dense rate for each compute precision, and what a chip supports."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+from service.domain.gpu import GpuSpec
+from service.domain.precision import Precision
+from tests.domain.reference import A100_80, H100, L4, T4_LIKE
+
+BLACKWELL_LIKE = msgspec.structs.replace(H100, id="b200", dense_tflops_fp4=9000.0)
+
+
+@pytest.mark.parametrize(
+    ("gpu", "precision", "tflops"),
+    [
+        (H100, Precision.BF16, 989.0),
+        (H100, Precision.FP16, 989.0),
+        (H100, Precision.FP8, 1979.0),
+        (H100, Precision.INT8, 1979.0),
+        (A100_80, Precision.INT8, 624.0),
+        (A100_80, Precision.FP8, 312.0),  # no fp8 path: the 16-bit rate
+        (L4, Precision.INT8, 121.0),  # no int8 figure: the 16-bit rate
+        (BLACKWELL_LIKE, Precision.FP4, 9000.0),
+        (H100, Precision.FP4, 1979.0),  # no fp4: the fp8 rate
+        (A100_80, Precision.MXFP4, 312.0),  # neither fp4 nor fp8: the 16-bit rate
+        (T4_LIKE, Precision.BF16, 65.0),  # no bf16: the fp16 rate
+        (H100, Precision.INT4, 989.0),  # no int4 matrix path: 16 bit
+        (H100, Precision.FP32, 989.0 / 16),  # A100: 19.5 TF fp32 vs 312 TF bf16 = 1/16
+    ],
+    ids=[
+        "h100-bf16",
+        "h100-fp16",
+        "h100-fp8",
+        "h100-int8",
+        "a100-int8",
+        "a100-fp8-falls-back-to-16-bit",
+        "l4-int8-falls-back-to-16-bit",
+        "fp4-native",
+        "h100-fp4-falls-back-to-fp8",
+        "a100-mxfp4-falls-back-to-16-bit",
+        "t4-bf16-falls-back-to-fp16",
+        "int4-at-16-bit",
+        "fp32-a-sixteenth-of-16-bit",
+    ],
+)
+def test_dense_peak_for_a_precision(gpu: GpuSpec, precision: Precision, tflops: float) -> None:
+    """The dense peak for a precision, or the fastest rate the chip can fall back to."""
+    assert gpu.peak_flops(precision) == pytest.approx(tflops * 1e12)
+
+
+def test_fp16_rate_falls_back_to_bf16() -> None:
+    """A chip listing only bf16 runs fp16 at the bf16 rate."""
+    bf16_only = msgspec.structs.replace(H100, dense_tflops_fp16=0.0)
+    assert bf16_only.peak_flops(Precision.FP16) == pytest.approx(989e12)
+
+
+@pytest.mark.parametrize(
+    ("gpu", "precision", "supported"),
+    [
+        (T4_LIKE, Precision.BF16, False),
+        (T4_LIKE, Precision.FP16, True),
+        (A100_80, Precision.FP8, False),
+        (H100, Precision.FP8, True),
+        (A100_80, Precision.BF16, True),
+        (T4_LIKE, Precision.INT4, True),
+    ],
+    ids=[
+        "t4-no-bf16",
+        "t4-fp16",
+        "a100-no-fp8",
+        "h100-fp8",
+        "a100-bf16",
+        "int4-dequantised-anywhere",
+    ],
+)
+def test_precision_support(gpu: GpuSpec, precision: Precision, supported: bool) -> None:
+    """bf16 needs a bf16 rate, fp8 an fp8 rate; dequantised formats run anywhere."""
+    assert gpu.supports(precision) is supported

@@ -1,0 +1,308 @@
+"""Roofline latency: TTFT, TPOT, end to end, what bounds each phase, TP all-reduces."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+from service.domain.latency import (
+    Bound,
+    Efficiency,
+    LatencyEstimate,
+    PhaseTerms,
+    Serving,
+    estimate_latency,
+    experts_touched,
+    phase_time,
+    weight_bytes_read,
+)
+from service.domain.parallel import all_reduce_seconds, valid_tensor_parallel_degrees
+from service.domain.precision import Precision
+from tests.domain.reference import A10, H100, IDEAL, arch, params
+
+
+def ideal_latency(
+    model: str, serving: Serving, batch: int, prompt: int, output: int
+) -> LatencyEstimate:
+    return estimate_latency(
+        arch(model),
+        params(model),
+        serving,
+        batch_size=batch,
+        input_tokens=prompt,
+        output_tokens=output,
+        efficiency=IDEAL,
+    )
+
+
+# --- TTFT --------------------------------------------------------------------------------------
+
+
+def test_llama2_7b_ttft_on_a10() -> None:
+    """Llama-2-7B, 350-token prompt, A10 125 TF, MFU 1: 37.3 ms of compute (sheet §3.5;
+    Baseten's rounder 2·7B·350/125 TF = 39 ms), above the memory time: the 22.46 ms weight
+    read plus the 350·524,288 B of KV it writes, (13,476,831,232 + 183,500,800) B / 600 GB/s
+    = 22.77 ms. Compute-bound."""
+    serving = Serving(gpu=A10, weight_precision=Precision.FP16, kv_precision=Precision.FP16)
+    prefill = ideal_latency("llama2-7b", serving, 1, 350, 1).prefill
+    assert prefill.compute_ms == pytest.approx(37.3, abs=0.05)
+    assert prefill.memory_ms == pytest.approx(22.77, abs=0.005)
+    assert prefill.bound is Bound.COMPUTE
+
+
+def test_llama3_8b_ttft_4096_tokens_on_h100() -> None:
+    """65.9 TFLOP / 989 TF = 66.6 ms, compute-bound; no communication on one GPU."""
+    latency = ideal_latency("llama3-8b", Serving(gpu=H100), 1, 4096, 1)
+    assert latency.ttft_ms == pytest.approx(66.6, abs=0.05)
+    assert latency.prefill.bound is Bound.COMPUTE
+    assert latency.prefill.communication_ms == 0
+
+
+def test_pipeline_parallelism_does_not_speed_up_one_prompt() -> None:
+    """A pipeline runs one request's stages one after another: the prefill compute time of
+    Llama-3-8B is the same 66.6 ms with 2 or 4 stages (sheet §2.7: "A single request's
+    latency is not reduced"), and not 2 or 4 times longer either."""
+    for stages in (2, 4):
+        staged = ideal_latency("llama3-8b", Serving(gpu=H100, pipeline_parallel=stages), 1, 4096, 1)
+        assert staged.prefill.compute_ms == pytest.approx(66.6, abs=0.05)
+
+
+# --- TPOT --------------------------------------------------------------------------------------
+
+
+def test_llama3_8b_tpot_batch_1_at_1024_tokens() -> None:
+    """16,060,522,496 B weights + 1024·131,072 B KV = 16,194,740,224 B per step; at
+    3.35 TB/s that is 4.834 ms (sheet §3.4)."""
+    decode = ideal_latency("llama3-8b", Serving(gpu=H100), 1, 1024, 1).decode
+    assert decode.memory_ms == pytest.approx(16_194_740_224 / 3.35e12 * 1e3, rel=1e-9)
+    assert decode.ms == pytest.approx(4.834, abs=0.0005)
+    assert decode.bound is Bound.MEMORY_BANDWIDTH
+
+
+def test_llama3_8b_tpot_at_80_percent_bandwidth_utilisation() -> None:
+    """The same step at MBU 0.8: 4.834 / 0.8 = 6.043 ms (sheet §3.4)."""
+    efficiency = msgspec.structs.replace(IDEAL, decode_mbu=0.8)
+    latency = estimate_latency(
+        arch("llama3-8b"),
+        params("llama3-8b"),
+        Serving(gpu=H100),
+        batch_size=1,
+        input_tokens=1024,
+        output_tokens=1,
+        efficiency=efficiency,
+    )
+    assert latency.tpot_ms == pytest.approx(6.043, abs=0.0005)
+
+
+@pytest.mark.parametrize(
+    ("batch", "context", "bytes_read", "tpot_ms"),
+    [(32, 2048, 24_650_457_088, 7.358), (64, 4096, 50_420_260_864, 15.051)],
+    ids=["b32-t2048", "b64-t4096"],
+)
+def test_llama3_8b_batch_sweep_is_bandwidth_bound(
+    batch: int, context: int, bytes_read: int, tpot_ms: float
+) -> None:
+    """Weights once plus every sequence's KV: B·T·131,072 B on top of 16.06 GB (sheet §3.4)."""
+    decode = ideal_latency("llama3-8b", Serving(gpu=H100), batch, context, 1).decode
+    assert decode.memory_ms == pytest.approx(bytes_read / 3.35e12 * 1e3, rel=1e-9)
+    assert decode.ms == pytest.approx(tpot_ms, abs=0.0005)
+
+
+def test_llama2_7b_tpot_on_a10() -> None:
+    """13,476,831,232 B of fp16 weights / 600 GB/s = 22.46 ms (sheet §3.4; Baseten 23 ms)."""
+    serving = Serving(gpu=A10, weight_precision=Precision.FP16, kv_precision=Precision.FP16)
+    assert ideal_latency("llama2-7b", serving, 1, 1, 1).tpot_ms == pytest.approx(22.46, abs=0.005)
+
+
+def test_llama3_70b_tp4_tpot() -> None:
+    """141.1 GB / 4 GPUs / 3.35 TB/s = 10.53 ms of weight reads per step (sheet §3.4)."""
+    decode = ideal_latency("llama3-70b", Serving(gpu=H100, tensor_parallel=4), 1, 1, 1).decode
+    assert decode.memory_ms == pytest.approx(10.53, abs=0.005)
+
+
+def test_decode_at_batch_1_is_memory_bound_and_long_prefill_compute_bound() -> None:
+    """Batch-1 decode reads every weight for 2 FLOPs each: bandwidth-bound; a 4096-token
+    prefill reuses each weight 4096 times: compute-bound (sheet §2.6)."""
+    latency = ideal_latency("llama3-8b", Serving(gpu=H100), 1, 4096, 64)
+    assert latency.decode.bound is Bound.MEMORY_BANDWIDTH
+    assert latency.prefill.bound is Bound.COMPUTE
+
+
+def test_int4_weights_read_fewer_bytes_but_compute_at_16_bit_peak() -> None:
+    """W4A16: a decode step reads the 5.73 GB int4 checkpoint; prefill runs at the bf16
+    peak (989 TF), so TTFT is unchanged from bf16."""
+    int4 = Serving(gpu=H100, weight_precision=Precision.INT4)
+    quantised = ideal_latency("llama3-8b", int4, 1, 4096, 1)
+    assert quantised.prefill.compute_ms == pytest.approx(66.6, abs=0.05)
+    assert weight_bytes_read(arch("llama3-8b"), params("llama3-8b"), int4, 1) / 1e9 == (
+        pytest.approx(5.73, abs=0.005)
+    )
+
+
+def test_fp8_weights_compute_at_the_fp8_peak() -> None:
+    """W8A8 fp8 prefill runs at 1979 TF: half of the bf16 66.6 ms, 33.3 ms."""
+    fp8 = Serving(gpu=H100, weight_precision=Precision.FP8)
+    assert ideal_latency("llama3-8b", fp8, 1, 4096, 1).prefill.compute_ms == pytest.approx(
+        33.3, abs=0.05
+    )
+
+
+def test_weight_matmuls_and_attention_are_priced_separately_and_added() -> None:
+    """Each kernel class runs at its own roofline: max(weights, matmul FLOPs) +
+    max(KV bytes, attention FLOPs) + all-reduces (with their latency) + overhead."""
+    terms = PhaseTerms(
+        weight_read_s=0.004,
+        matmul_s=0.008,
+        kv_s=0.010,
+        attention_s=0.001,
+        communication_s=0.002,
+        all_reduces=10,
+    )
+    efficiency = Efficiency(all_reduce_latency_us=100.0, step_overhead_ms=0.5)
+    phase = phase_time(terms, efficiency, mfu=0.5, mbu=1.0)
+    # matmuls: max(4, 8/0.5 = 16) ms; attention: max(10, 1/0.5 = 2) ms;
+    # communication: 2 + 10·0.1 = 3 ms; overhead 0.5 ms.
+    assert phase.ms == pytest.approx(16 + 10 + 3 + 0.5)
+    assert phase.compute_ms == pytest.approx((8 + 1) / 0.5)
+    assert phase.memory_ms == pytest.approx(4 + 10)
+    assert phase.communication_ms == pytest.approx(3)
+    assert phase.bound is Bound.COMPUTE
+
+
+# --- end to end --------------------------------------------------------------------------------
+
+
+def test_end_to_end_counts_the_first_token_once() -> None:
+    """E2E = TTFT + TPOT·(N − 1): the prefill pass emits the first token (sheet §5.14)."""
+    latency = ideal_latency("llama3-8b", Serving(gpu=H100), 4, 512, 128)
+    assert latency.e2e_ms == pytest.approx(latency.ttft_ms + 127 * latency.tpot_ms, rel=1e-12)
+    assert latency.output_tokens_per_s == pytest.approx(4 * 128 / (latency.e2e_ms / 1e3))
+
+
+def test_step_overhead_is_added_to_each_phase() -> None:
+    """A fixed 2 ms per forward pass lengthens TTFT and TPOT by 2 ms each."""
+    base = ideal_latency("llama3-8b", Serving(gpu=H100), 1, 512, 2)
+    slower = estimate_latency(
+        arch("llama3-8b"),
+        params("llama3-8b"),
+        Serving(gpu=H100),
+        batch_size=1,
+        input_tokens=512,
+        output_tokens=2,
+        efficiency=msgspec.structs.replace(IDEAL, step_overhead_ms=2.0),
+    )
+    assert slower.ttft_ms - base.ttft_ms == pytest.approx(2.0)
+    assert slower.tpot_ms - base.tpot_ms == pytest.approx(2.0)
+
+
+def test_default_efficiency_is_slower_than_the_roofline() -> None:
+    """The default MFU/MBU (< 1) and all-reduce latency never beat the ideal bound."""
+    serving = Serving(gpu=H100, tensor_parallel=2)
+    ideal = ideal_latency("llama3-8b", serving, 8, 1024, 64)
+    default = estimate_latency(
+        arch("llama3-8b"),
+        params("llama3-8b"),
+        serving,
+        batch_size=8,
+        input_tokens=1024,
+        output_tokens=64,
+    )
+    assert default.ttft_ms > ideal.ttft_ms
+    assert default.tpot_ms > ideal.tpot_ms
+    assert Efficiency().decode_mbu < 1
+
+
+# --- MoE ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("experts", "per_token", "tokens", "touched", "tolerance"),
+    [
+        (8, 2, 1, 2.0, 1e-12),
+        (8, 2, 4, 5.47, 0.005),
+        (8, 2, 16, 7.9, 0.05),
+        (256, 8, 1, 8.0, 1e-9),
+        (256, 8, 32, 163.3, 0.05),
+        (256, 8, 128, 252, 0.5),
+    ],
+    ids=[
+        "mixtral-b1",
+        "mixtral-b4",
+        "mixtral-b16",
+        "deepseek-v3-b1",
+        "deepseek-v3-b32",
+        "deepseek-v3-b128",
+    ],
+)
+def test_experts_touched_by_a_batch(
+    experts: int, per_token: int, tokens: int, touched: float, tolerance: float
+) -> None:
+    """E·(1 − (1 − k/E)^B) distinct experts per layer under uniform routing (sheet §2.6:
+    Mixtral 2.0 / 5.5 / 7.9 at B = 1 / 4 / 16; DeepSeek-V3 8 / 163 / 252 at 1 / 32 / 128)."""
+    assert experts_touched(experts, per_token, tokens) == pytest.approx(touched, abs=tolerance)
+
+
+def test_mixtral_batch_1_reads_only_its_active_experts() -> None:
+    """Mixtral bf16 at batch 1 reads 25.76 GB: all but 6 of 8 experts in every layer
+    (93.41 GB − 0.75·90.19 GB of expert weights; sheet §3.4)."""
+    read = weight_bytes_read(arch("mixtral-8x7b"), params("mixtral-8x7b"), Serving(gpu=H100), 1)
+    assert read / 1e9 == pytest.approx(25.76, abs=0.005)
+
+
+def test_mixtral_large_batch_reads_nearly_every_expert() -> None:
+    """At batch 64 (1 − 0.75^64 ≈ 1) a step reads all 93.41 GB (sheet §5.5)."""
+    read = weight_bytes_read(arch("mixtral-8x7b"), params("mixtral-8x7b"), Serving(gpu=H100), 64)
+    assert read / 1e9 == pytest.approx(93.41, abs=0.01)
+
+
+# --- tensor parallel communication -------------------------------------------------------------
+
+
+def test_ring_all_reduce_time() -> None:
+    """α + 2(n−1)/n · S/B: 64 MiB over 4 ranks at 450 GB/s = 223.7 µs (sheet §3.6: 224 µs)."""
+    seconds = all_reduce_seconds(64 * 2**20, 4, 450e9, 0.0)
+    assert seconds == pytest.approx(2 * 3 / 4 * 64 * 2**20 / 450e9, rel=1e-12)
+    assert seconds * 1e6 == pytest.approx(224, abs=0.5)
+
+
+def test_all_reduce_latency_term_is_added() -> None:
+    """The per-message latency α adds to the bandwidth term."""
+    assert all_reduce_seconds(0, 8, 450e9, 8e-6) == pytest.approx(8e-6)
+
+
+def test_one_rank_has_no_all_reduce() -> None:
+    """A single GPU communicates nothing, whatever the message."""
+    assert all_reduce_seconds(64 * 2**20, 1, 450e9, 8e-6) == 0.0
+
+
+def test_llama3_70b_tp4_prefill_communication() -> None:
+    """2·80 all-reduces of 4096·8192·2 B = 64 MiB each, 224 µs apiece: 35.8 ms (sheet §3.6)."""
+    prefill = ideal_latency("llama3-70b", Serving(gpu=H100, tensor_parallel=4), 1, 4096, 1).prefill
+    assert prefill.communication_ms == pytest.approx(35.8, abs=0.05)
+
+
+def test_slow_links_make_tp_communication_bound() -> None:
+    """Over PCIe (32 GB/s) the same prefill spends 503 ms in all-reduces (sheet §3.6), more
+    than its 149.5 ms of compute: communication-bound."""
+    pcie = msgspec.structs.replace(H100, interconnect_bandwidth_bytes_per_s=32e9)
+    prefill = ideal_latency("llama3-70b", Serving(gpu=pcie, tensor_parallel=4), 1, 4096, 1).prefill
+    assert prefill.communication_ms == pytest.approx(503, abs=1)
+    assert prefill.compute_ms == pytest.approx(149.5, abs=0.1)
+    assert prefill.bound is Bound.COMMUNICATION
+
+
+@pytest.mark.parametrize(
+    ("model", "max_degree", "degrees"),
+    [
+        ("llama3-8b", 8, [1, 2, 4, 8]),  # 32 heads
+        ("qwen2-7b", 8, [1, 2, 4]),  # 28 heads
+        ("gpt2", 16, [1, 2, 4]),  # 12 heads
+        ("llama3-70b", 4, [1, 2, 4]),  # capped by the node
+    ],
+    ids=["32-heads", "28-heads", "12-heads", "node-of-4"],
+)
+def test_tensor_parallel_degrees_divide_the_heads(
+    model: str, max_degree: int, degrees: list[int]
+) -> None:
+    """Powers of two up to the limit that divide the attention heads (vLLM's rule)."""
+    assert valid_tensor_parallel_degrees(arch(model), max_degree) == degrees
