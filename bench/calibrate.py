@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     calibration = calibrate(build_cases(reference), kv_checks(reference))
     document = calibration_document(calibration)
-    body = yaml.safe_dump(document, sort_keys=False, width=100)
+    body = yaml.safe_dump(document, sort_keys=False, width=100, allow_unicode=True)
     args.output.write_text(HEADER + body, encoding="utf-8")
     shared = calibration.shared
     print(

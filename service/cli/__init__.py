@@ -11,6 +11,9 @@ from collections.abc import Sequence
 COMMAND_MODULES: tuple[str, ...] = (
     "service.cli.serve",
     "service.cli.catalog",
+    "service.cli.check",
+    "service.cli.validate",
+    "service.cli.hub",
 )
 
 

@@ -5,61 +5,130 @@ vLLM's start-up accounting (formula sheet §2.5, ``Worker.determine_num_availabl
 
     kv_budget = total · gpu_memory_utilization − weights − activation_peak − non_torch − cudagraph
 
-``gpu_memory_utilization`` applies to the device **total**, weights included. The
-constants below are named, versioned data with their provenance, never literals in code.
+    weights         = parameters on the GPU + RoPE cos/sin cache (max_position · rotary_dim · 2 B)
+    activation_peak = max(tokens · c · (mlp_width/t + d),           forward pass (profile run)
+                          max_num_seqs · V · s)                     sampler warm-up on the logits
+    non_torch       = non_torch_bytes + (nccl_bytes if t > 1)
+
+``gpu_memory_utilization`` applies to the device **total**, weights included. The constants
+(``c``, ``s``, non-torch bytes) belong to one engine version's profiler: they are data in
+``catalog/engines.yaml`` with the logs they were read from, loaded by
+:func:`load_engine_profiles`; nothing here is a literal of one deployment.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
 import msgspec
+import yaml
 
 from service.domain.architecture import Architecture
-from service.domain.units import GIB
+from service.domain.saturation import ContinuousBatching
+
+ENGINES_FILE = Path(__file__).resolve().parents[2] / "catalog" / "engines.yaml"
+"""The bundled engine profiles (``catalog/engines.yaml`` next to the ``service`` package)."""
 
 
 class EngineProfile(msgspec.Struct, frozen=True, kw_only=True):
     """Constants of one engine version's memory accounting, with where they come from.
 
     * ``block_size_tokens``: PagedAttention block (vLLM ``CacheConfig.DEFAULT_BLOCK_SIZE``).
-    * ``activation_bytes_per_token_width``: the profile run's activation peak per batched
-      token per unit of ``(mlp_width/t + d)``. 6 (= 3 live tensors of 2 bytes) reproduces
-      the 2.07 and 2.99 GiB peaks vLLM logged for Llama-3.1-8B at 20,000 and 29,000 batched
-      tokens on an RTX 3090 (vllm#10517).
-    * ``non_torch_bytes``: CUDA context, cuBLAS workspaces (0.35 GiB logged on an RTX 3090,
-      vllm#10517); ``nccl_bytes`` is added once tensor parallelism is on (non-torch memory
-      went from 1.79 to 3.58 GiB at TP2 on an H100, vllm#10511).
+    * ``activation_bytes_per_token_width``: the profile run's forward-pass peak per batched
+      token per unit of ``(mlp_width/t + d)``.
+    * ``sampler_bytes_per_logit``: the sampler warm-up's peak per element of the
+      ``[max_num_seqs, vocab]`` logits; the activation peak is the larger of the two.
+    * ``non_torch_bytes``: CUDA context, library workspaces and whatever else the version's
+      profiler counts outside torch; ``nccl_bytes`` is added once tensor parallelism is on.
     * ``min_batched_tokens``: without chunked prefill the profile run batches
-      ``max(max_model_len, 2048)`` tokens; ``chunked_prefill_tokens`` caps it when set.
+      ``max(max_model_len, min_batched_tokens)`` tokens; ``chunked_prefill_tokens`` caps it.
+      ``auto_chunked_prefill_above``: the engine turns chunked prefill on by itself above this
+      ``max_model_len`` (vLLM V0: 32K), with ``auto_chunked_prefill_tokens`` per step (512).
+    * ``fitted``: which constants were read off a log (the rest are engine defaults).
     """
 
     name: str
     version: str
+    released: str = ""
+    worker: str = ""
     block_size_tokens: int = 16
     gpu_memory_utilization: float = 0.9
+    max_num_seqs: int = 256
     activation_bytes_per_token_width: float = 6.0
-    non_torch_bytes: int = int(0.35 * GIB)
-    nccl_bytes: int = int(1.79 * GIB)
+    sampler_bytes_per_logit: float = 0.0
+    non_torch_bytes: int = 0
+    nccl_bytes: int = 0
     cudagraph_bytes: int = 0
     min_batched_tokens: int = 2048
     chunked_prefill_tokens: int | None = None
+    auto_chunked_prefill_above: int | None = None
+    auto_chunked_prefill_tokens: int = 512
     hybrid_kv_allocator: bool = True
+    accounting: str = ""
+    fitted: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
 
+    @property
+    def id(self) -> str:
+        return f"{self.name}-{self.version}"
 
-VLLM_V0 = EngineProfile(
-    name="vllm",
-    version="0.6",
-    sources=(
-        "https://github.com/vllm-project/vllm/issues/10517",
-        "https://github.com/vllm-project/vllm/pull/10511",
-    ),
-)
+
+class EngineCatalog(msgspec.Struct, frozen=True, kw_only=True):
+    """Every profile by id, the one used when a caller names none, and the steady-state
+    batching limits of engines measured at saturation (``batching:`` in the file)."""
+
+    profiles: dict[str, EngineProfile]
+    default: str
+    batching: dict[str, ContinuousBatching] = msgspec.field(default_factory=dict)
+
+    def get(self, engine_id: str | None = None) -> EngineProfile:
+        key = engine_id or self.default
+        try:
+            return self.profiles[key]
+        except KeyError:
+            raise KeyError(f"unknown engine profile '{key}' ({sorted(self.profiles)})") from None
+
+
+def engine_catalog_from_document(document: Mapping[str, Any]) -> EngineCatalog:
+    """Validate a parsed ``engines.yaml``: ids must read ``<name>-<version>`` and be unique."""
+    entries = msgspec.convert(document.get("engines"), list[dict[str, Any]])
+    profiles: dict[str, EngineProfile] = {}
+    for entry in entries:
+        entry_id = str(entry.pop("id", ""))
+        profile = msgspec.convert(entry, EngineProfile)
+        if entry_id != profile.id or entry_id in profiles:
+            raise ValueError(f"engine id '{entry_id}' must be unique and equal '{profile.id}'")
+        profiles[entry_id] = profile
+    default = str(document.get("default", ""))
+    if default not in profiles:
+        raise ValueError(f"default engine '{default}' is not one of {sorted(profiles)}")
+    batching = msgspec.convert(document.get("batching") or [], list[ContinuousBatching])
+    return EngineCatalog(
+        profiles=profiles, default=default, batching={entry.name: entry for entry in batching}
+    )
+
+
+def load_engine_profiles(path: Path = ENGINES_FILE) -> EngineCatalog:
+    """Read and validate an engines file (the only I/O in this module)."""
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(document, dict):
+        raise ValueError(f"{path}: expected a mapping with 'engines' and 'default'")
+    return engine_catalog_from_document(document)
+
+
+VLLM_V0 = load_engine_profiles().get()
+"""The default profile of the bundled ``catalog/engines.yaml`` (vLLM 0.6.4, V0 worker)."""
 
 
 def batched_tokens(profile: EngineProfile, max_model_len: int) -> int:
     """Tokens in the start-up profiling forward pass."""
     if profile.chunked_prefill_tokens is not None:
         return profile.chunked_prefill_tokens
+    threshold = profile.auto_chunked_prefill_above
+    if threshold is not None and max_model_len > threshold:
+        return profile.auto_chunked_prefill_tokens
     return max(max_model_len, profile.min_batched_tokens)
 
 
@@ -74,13 +143,37 @@ def mlp_width(arch: Architecture) -> int:
     return max(routed + shared, dense)
 
 
+def rope_cache_bytes(arch: Architecture) -> int:
+    """vLLM's rotary cos/sin cache, ``max_position · rotary_dim`` 16-bit values."""
+    rotary_dim = arch.mla.qk_rope_head_dim if arch.mla is not None else arch.head_dim
+    return arch.max_context_tokens * rotary_dim * 2
+
+
+def loaded_model_bytes(arch: Architecture, weights_per_gpu_bytes: int) -> int:
+    """What vLLM's "model weights take" reports: the parameters plus buffers made at load.
+
+    Llama-3.1-8B: 14.957 GiB of parameters + a 0.031 GiB RoPE cache (131,072 positions x 128)
+    = the 14.9888 GiB logged in vllm#10517. Pass this as the weights to ``capacity``.
+    """
+    return weights_per_gpu_bytes + rope_cache_bytes(arch)
+
+
 def activation_peak_bytes(
     arch: Architecture, profile: EngineProfile, max_model_len: int, tensor_parallel: int = 1
 ) -> int:
-    """Peak activation memory of the profile run: ``tokens · c · (mlp_width/t + d)``."""
+    """Torch memory above the parameters at the profile run's peak (see the module formula).
+
+    The forward pass and the sampler warm-up run one after the other, so the peak is the
+    larger of the two, not their sum: this is why vLLM logged the same 1.26 GiB for
+    Meta-Llama-3-8B at TP1 and TP2 (vllm#10511) although the MLP activations halve.
+    Logits are gathered to the full vocabulary on the driver rank, so that term is not
+    divided by ``t``.
+    """
     width = mlp_width(arch) / tensor_parallel + arch.hidden_size
     tokens = batched_tokens(profile, max_model_len)
-    return int(tokens * profile.activation_bytes_per_token_width * width)
+    forward = tokens * profile.activation_bytes_per_token_width * width
+    sampler = profile.max_num_seqs * arch.vocab_size * profile.sampler_bytes_per_logit
+    return int(max(forward, sampler))
 
 
 def non_torch_bytes(profile: EngineProfile, tensor_parallel: int) -> int:

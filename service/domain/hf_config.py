@@ -65,6 +65,10 @@ _FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
     "gemma3_text": {"vocab_size": 262208, "max_position_embeddings": 131072},
 }
 
+# Keys transformers writes at the top of a multimodal config that describe its language model
+# too: the stored dtype and the checkpoint's quantisation.
+_INHERITED_KEYS = ("torch_dtype", "dtype", "quantization_config", "compression_config")
+
 _LLAMA_LIKE_KEYS = (
     "hidden_size",
     "num_hidden_layers",
@@ -82,7 +86,7 @@ def architecture_from_config(config: Mapping[str, Any]) -> Architecture:
     text_config = config.get("text_config")
     if isinstance(text_config, Mapping) and "hidden_size" not in config:
         inner_type = read_str(text_config, "model_type", default=f"{model_type}_text")
-        inherited = {key: config[key] for key in ("torch_dtype", "dtype") if key in config}
+        inherited = {key: config[key] for key in _INHERITED_KEYS if key in config}
         inner = _normalise({**inherited, **text_config}, inner_type)
         note = (
             f"multimodal '{model_type}': only the language model is counted; "

@@ -1,14 +1,21 @@
 """Roofline latency: prefill (TTFT), decode (TPOT), end to end, and what bounds each phase.
 
-Formula sheet §2.6::
+Formula sheet §2.6, with the forward pass split into its two kernel classes (the matmuls
+over the weights, and attention over the KV cache), which run one after the other::
 
-    t_phase = max(bytes / (t·BW·MBU), FLOPs / (t·F·MFU)) + t_comm + t_overhead
+    t_phase = max(W_read/(BW·MBU), F_matmul/(F·MFU))          weight matmuls
+            + max(KV_bytes/(BW·MBU), F_attention/(F·MFU))      attention
+            + 2·L·all_reduce(tokens·d·2 B) + t_overhead        TP communication, fixed cost
     TTFT    = t_prefill(B prompts of S tokens)
     TPOT    = t_decode(B sequences at the mean context S + N_out/2)
     E2E     = TTFT + TPOT · (N_out − 1)            (the first token comes from prefill)
 
-Decode reads every weight once per step plus each sequence's KV; an MoE step reads the
-experts its B tokens touch, ``E·(1 − (1 − k/E)^B)`` per layer (uniform routing).
+When both classes are bound by the same resource this is the sheet's single ``max`` of
+the totals; when the matmuls are compute-bound and attention is bandwidth-bound (large
+decode batches at long context) their times add, as they do on the GPU. Decode reads every
+weight once per step plus each sequence's KV; an MoE step reads the experts its B tokens
+touch, ``E·(1 − (1 − k/E)^B)`` per layer (uniform routing). :class:`PhaseTerms` holds the
+four rooflines at 100 % efficiency so that calibration can re-price them cheaply.
 """
 
 from __future__ import annotations
@@ -18,7 +25,11 @@ import enum
 import msgspec
 
 from service.domain.architecture import Architecture
-from service.domain.flops import decode_flops_per_token, prefill_flops
+from service.domain.flops import (
+    attention_flops_per_token,
+    matmul_parameters_per_token,
+    prefill_flops,
+)
 from service.domain.gpu import GpuSpec
 from service.domain.kv_cache import kv_cache_bytes
 from service.domain.parallel import all_reduce_seconds
@@ -40,7 +51,10 @@ class Efficiency(msgspec.Struct, frozen=True, kw_only=True):
 
     Defaults from the formula sheet §4.3/§6: end-to-end prefill MFU 0.4-0.6, decode MBU
     0.55-0.8 (Databricks measured 55-60 % at batch 1 with TP), large-GEMM MFU ~0.8;
-    kipply's 8 µs per small all-reduce message.
+    kipply's 8 µs per small all-reduce message. Fixed costs per forward pass:
+    ``step_overhead_ms`` once, plus ``layer_overhead_us`` per decoder layer on the GPU
+    (kernel launches and small kernels scale with depth). ``catalog/calibration.yaml``
+    holds fitted values (:mod:`service.domain.calibration`).
     """
 
     prefill_mfu: float = 0.5
@@ -48,6 +62,7 @@ class Efficiency(msgspec.Struct, frozen=True, kw_only=True):
     decode_mbu: float = 0.75
     decode_mfu: float = 0.5
     step_overhead_ms: float = 0.0
+    layer_overhead_us: float = 0.0
     all_reduce_latency_us: float = 8.0
     source: str = "defaults: formula sheet §4.3 and §6 (uncalibrated)"
 
@@ -108,48 +123,132 @@ def weight_bytes_read(
     return memory.per_gpu_bytes - routed_bytes * (1 - touched / moe.num_experts)
 
 
-def _phase(
-    flops_per_gpu: float,
-    bytes_per_gpu: float,
-    tokens_in_step: int,
+class PhaseTerms(msgspec.Struct, frozen=True, kw_only=True):
+    """One forward pass on one GPU at 100 % of every peak, in seconds (×pp stages), with
+    the all-reduces it issues and the decoder layers it runs (for the fixed costs)."""
+
+    weight_read_s: float
+    matmul_s: float
+    kv_s: float
+    attention_s: float
+    communication_s: float
+    all_reduces: int
+    layers: int = 0
+
+
+def phase_terms(
     arch: Architecture,
     serving: Serving,
-    efficiency: Efficiency,
     *,
-    mfu: float,
-    mbu: float,
-) -> Phase:
+    weight_bytes: float,
+    matmul_flops: float,
+    kv_bytes: float,
+    attention_flops: float,
+    tokens_in_step: int,
+) -> PhaseTerms:
+    """Price a forward pass's bytes and FLOPs (per GPU) at the GPU's peaks."""
     gpu = serving.gpu
     pp = serving.pipeline_parallel
     peak = gpu.peak_flops(compute_precision(serving.weight_precision))
-    compute_s = pp * flops_per_gpu / (peak * mfu)
-    memory_s = pp * bytes_per_gpu / (gpu.memory_bandwidth_bytes_per_s * mbu)
+    bandwidth = gpu.memory_bandwidth_bytes_per_s
     message_bytes = tokens_in_step * arch.hidden_size * 2
-    comm_s = (
-        2
-        * arch.num_layers
+    all_reduces = 2 * arch.num_layers if serving.tensor_parallel > 1 else 0
+    return PhaseTerms(
+        weight_read_s=pp * weight_bytes / bandwidth,
+        matmul_s=pp * matmul_flops / peak,
+        kv_s=pp * kv_bytes / bandwidth,
+        attention_s=pp * attention_flops / peak,
+        communication_s=all_reduces
         * all_reduce_seconds(
-            message_bytes,
-            serving.tensor_parallel,
-            gpu.interconnect_bandwidth_bytes_per_s,
-            efficiency.all_reduce_latency_us * 1e-6,
-        )
+            message_bytes, serving.tensor_parallel, gpu.interconnect_bandwidth_bytes_per_s, 0.0
+        ),
+        all_reduces=all_reduces,
+        layers=arch.num_layers,
     )
-    overhead_s = efficiency.step_overhead_ms / 1e3
+
+
+def phase_seconds(terms: PhaseTerms, efficiency: Efficiency, *, mfu: float, mbu: float) -> float:
+    """The module formula: each kernel class at its roofline, plus communication and overhead."""
+    matmuls = max(terms.weight_read_s / mbu, terms.matmul_s / mfu)
+    attention = max(terms.kv_s / mbu, terms.attention_s / mfu)
+    return (
+        matmuls + attention + _communication_s(terms, efficiency) + _overhead_s(terms, efficiency)
+    )
+
+
+def _communication_s(terms: PhaseTerms, efficiency: Efficiency) -> float:
+    return terms.communication_s + terms.all_reduces * efficiency.all_reduce_latency_us * 1e-6
+
+
+def _overhead_s(terms: PhaseTerms, efficiency: Efficiency) -> float:
+    return efficiency.step_overhead_ms / 1e3 + terms.layers * efficiency.layer_overhead_us / 1e6
+
+
+def phase_time(terms: PhaseTerms, efficiency: Efficiency, *, mfu: float, mbu: float) -> Phase:
+    """:func:`phase_seconds` with its parts: compute, memory, communication, overhead."""
+    comm_s = _communication_s(terms, efficiency)
+    compute_s = (terms.matmul_s + terms.attention_s) / mfu
+    memory_s = (terms.weight_read_s + terms.kv_s) / mbu
     parts = {
         Bound.COMPUTE: compute_s,
         Bound.MEMORY_BANDWIDTH: memory_s,
         Bound.COMMUNICATION: comm_s,
     }
-    bound = max(parts, key=lambda key: parts[key])
-    total = max(compute_s, memory_s) + comm_s + overhead_s
     return Phase(
-        ms=total * 1e3,
+        ms=phase_seconds(terms, efficiency, mfu=mfu, mbu=mbu) * 1e3,
         compute_ms=compute_s * 1e3,
         memory_ms=memory_s * 1e3,
         communication_ms=comm_s * 1e3,
-        overhead_ms=efficiency.step_overhead_ms,
-        bound=bound,
+        overhead_ms=_overhead_s(terms, efficiency) * 1e3,
+        bound=max(parts, key=lambda key: parts[key]),
+    )
+
+
+def prefill_terms(
+    arch: Architecture, params: ParameterCount, serving: Serving, *, prompts: int, tokens: int
+) -> PhaseTerms:
+    """``prompts`` prompts of ``tokens`` tokens in one pass: weights once, KV written.
+
+    Each GPU does 1/(t·pp) of the FLOPs; :func:`phase_terms` runs the pp stages one after
+    another.
+    """
+    gpus = serving.tensor_parallel * serving.pipeline_parallel
+    step_tokens = prompts * tokens
+    matmul = 2 * matmul_parameters_per_token(arch, params) * tokens
+    return phase_terms(
+        arch,
+        serving,
+        weight_bytes=weight_bytes_read(arch, params, serving, step_tokens),
+        matmul_flops=prompts * matmul / gpus,
+        kv_bytes=prompts * _kv_bytes(arch, serving, tokens),
+        attention_flops=prompts * (prefill_flops(arch, params, tokens) - matmul) / gpus,
+        tokens_in_step=step_tokens,
+    )
+
+
+def decode_terms(
+    arch: Architecture, params: ParameterCount, serving: Serving, *, batch: int, context: int
+) -> PhaseTerms:
+    """One decode step of ``batch`` sequences at ``context`` tokens: weights once, KV each."""
+    gpus = serving.tensor_parallel * serving.pipeline_parallel
+    return phase_terms(
+        arch,
+        serving,
+        weight_bytes=weight_bytes_read(arch, params, serving, batch),
+        matmul_flops=batch * 2 * matmul_parameters_per_token(arch, params) / gpus,
+        kv_bytes=batch * _kv_bytes(arch, serving, context),
+        attention_flops=batch * attention_flops_per_token(arch, context) / gpus,
+        tokens_in_step=batch,
+    )
+
+
+def _kv_bytes(arch: Architecture, serving: Serving, context: int) -> int:
+    return kv_cache_bytes(
+        arch,
+        serving.kv_precision,
+        context,
+        tensor_parallel=serving.tensor_parallel,
+        pipeline_parallel=serving.pipeline_parallel,
     )
 
 
@@ -165,30 +264,16 @@ def estimate_latency(
 ) -> LatencyEstimate:
     """TTFT, TPOT, end-to-end latency and output throughput of a batch served together."""
     eff = efficiency or Efficiency()
-    t = serving.tensor_parallel
-    kv_args = {"tensor_parallel": t, "pipeline_parallel": serving.pipeline_parallel}
-    # Each GPU does 1/(t·pp) of the FLOPs; _phase runs the pp stages one after another.
-    gpus = t * serving.pipeline_parallel
-    prefill_tokens = batch_size * input_tokens
-    prefill = _phase(
-        batch_size * prefill_flops(arch, params, input_tokens) / gpus,
-        weight_bytes_read(arch, params, serving, prefill_tokens)
-        + batch_size * kv_cache_bytes(arch, serving.kv_precision, input_tokens, **kv_args),
-        prefill_tokens,
-        arch,
-        serving,
+    prefill = phase_time(
+        prefill_terms(arch, params, serving, prompts=batch_size, tokens=input_tokens),
         eff,
         mfu=eff.prefill_mfu,
         mbu=eff.prefill_mbu,
     )
-    mean_context = input_tokens + output_tokens // 2
-    decode = _phase(
-        batch_size * decode_flops_per_token(arch, params, mean_context) / gpus,
-        weight_bytes_read(arch, params, serving, batch_size)
-        + batch_size * kv_cache_bytes(arch, serving.kv_precision, mean_context, **kv_args),
-        batch_size,
-        arch,
-        serving,
+    decode = phase_time(
+        decode_terms(
+            arch, params, serving, batch=batch_size, context=input_tokens + output_tokens // 2
+        ),
         eff,
         mfu=eff.decode_mfu,
         mbu=eff.decode_mbu,

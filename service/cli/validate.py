@@ -1,0 +1,76 @@
+"""``capplan validate``: predicted vs measured for every reference datapoint, as a report.
+
+Offline. Reads ``<repo root>/../shared/reference/`` (or ``--reference-dir``), the repo's
+``bench/results/gpu_roofline_h200.json`` and ``catalog/calibration.yaml``; writes the
+Markdown report and, next to it, the SVG plot (``docs/validation.md`` + ``.svg``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from service.validation.evaluate import validate
+from service.validation.reference import (
+    CALIBRATION_FILE,
+    REPO_ROOT,
+    ReferenceMissing,
+    load_calibration,
+    load_reference,
+)
+from service.validation.report import figure, render_markdown, summary_table
+
+EXIT_MISSING_DATA = 2
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add ``validate``."""
+    parser = subparsers.add_parser(
+        "validate",
+        help="back-test the memory and latency models against reference measurements",
+        description=(
+            "Predict every reference datapoint (vLLM KV capacity logs, published latency and "
+            "throughput, our H200 reference run), in-sample and held-out, and write a Markdown "
+            "report with an SVG plot. Exits 2 if the reference data is missing."
+        ),
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=REPO_ROOT / "docs" / "validation.md",
+        help="Markdown report (the SVG is written next to it with a .svg suffix)",
+    )
+    parser.add_argument(
+        "--reference-dir", type=Path, help="default: <repo root>/../shared/reference"
+    )
+    parser.add_argument("--calibration", type=Path, default=CALIBRATION_FILE)
+    parser.set_defaults(func=run_validate)
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    try:
+        reference = load_reference(args.reference_dir)
+        calibration = load_calibration(args.calibration)
+    except ReferenceMissing as exc:
+        print(f"capplan validate: {exc}", file=sys.stderr)
+        return EXIT_MISSING_DATA
+    validation = validate(reference, calibration)
+    output: Path = args.output
+    svg = output.with_suffix(".svg")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    shown_dir = _shown(Path(reference.directory))
+    output.write_text(render_markdown(validation, shown_dir, svg.name), encoding="utf-8")
+    svg.write_text(figure(validation), encoding="utf-8")
+    print("\n".join(summary_table(validation)))
+    print(f"wrote {output} and {svg}")
+    return 0
+
+
+def _shown(directory: Path) -> str:
+    """The reference directory relative to the repository when it is the default one."""
+    try:
+        return str(directory.resolve().relative_to(REPO_ROOT.parent))
+    except ValueError:
+        return str(directory)

@@ -1,0 +1,317 @@
+"""Efficiency factors fitted to measurements, and applying them (pure: no I/O).
+
+The roofline (:mod:`service.domain.latency`) leaves four numbers to the real world: the
+fraction of peak bandwidth a decode step reaches (``decode_mbu``), of peak FLOP/s in decode
+and in prefill (``decode_mfu``, ``prefill_mfu``), and a fixed cost per forward pass
+(``step_overhead_ms``). They are fitted by least squares on log errors::
+
+    minimise  Σ_i ln(pred_i(θ) / measured_i)²  +  λ · Σ_g Σ_k (ln f_gk − ln f_k)²
+
+in two stages. (1) One shared set ``f_k`` and the overhead over every measurement.
+(2) Per GPU ``g`` its three factors ``f_gk`` on that GPU's measurements, pulled towards the
+shared ones with weight ``λ`` (ridge shrinkage, so a GPU with two measurements does not
+fit them exactly and a GPU with none keeps the shared factors). The overhead and the
+all-reduce latency stay shared: they are the engine's, not the chip's. Prefill reads its
+weights at ``decode_mbu``. Each stage is cyclic coordinate descent with golden-section line
+searches in log space, bounded to ``[0.05, 1]`` (overhead ``[0, 20]`` ms) — deterministic.
+There are no per-model factors.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+import msgspec
+
+from service.domain.confidence import ErrorBands
+from service.domain.latency import Efficiency
+
+FACTORS: tuple[str, ...] = ("decode_mbu", "decode_mfu", "prefill_mfu")
+FACTOR_BOUNDS = (math.log(0.05), 0.0)
+OVERHEADS: dict[str, tuple[float, float]] = {
+    "step_overhead_ms": (0.0, 20.0),
+    "layer_overhead_us": (0.0, 200.0),
+}
+_GOLDEN = (math.sqrt(5) - 1) / 2
+
+
+class Observation(msgspec.Struct, frozen=True, kw_only=True):
+    """One measurement: its GPU, value and how the model predicts it from efficiencies."""
+
+    id: str
+    gpu: str
+    measured: float
+    predict: Callable[[Efficiency], float]
+
+
+class GpuFactors(msgspec.Struct, frozen=True, kw_only=True):
+    """Fitted factors of one GPU and the measurements they rest on."""
+
+    decode_mbu: float
+    decode_mfu: float
+    prefill_mfu: float
+    points: tuple[str, ...]
+
+
+class Calibration(msgspec.Struct, frozen=True, kw_only=True):
+    """Shared factors, per-GPU factors and where they came from."""
+
+    shared: Efficiency
+    gpus: dict[str, GpuFactors]
+    shrinkage: float
+    fitted_on: str = ""
+    script: str = ""
+    data: tuple[str, ...] = ()
+    bands: ErrorBands | None = None
+
+
+def efficiency_for(calibration: Calibration, gpu_id: str) -> Efficiency:
+    """The factors to price ``gpu_id`` with: its own if calibrated, else the shared fit."""
+    factors = calibration.gpus.get(gpu_id)
+    if factors is None:
+        return calibration.shared
+    return apply_factors(
+        calibration.shared, (factors.decode_mbu, factors.decode_mfu, factors.prefill_mfu)
+    )
+
+
+def is_calibrated(calibration: Calibration, gpu_id: str) -> bool:
+    """Whether ``gpu_id`` has factors fitted to its own measurements."""
+    return gpu_id in calibration.gpus
+
+
+def apply_factors(base: Efficiency, factors: Sequence[float]) -> Efficiency:
+    """``base`` with decode MBU (also prefill MBU), decode MFU and prefill MFU replaced."""
+    mbu, decode_mfu, prefill_mfu = factors
+    return msgspec.structs.replace(
+        base, decode_mbu=mbu, prefill_mbu=mbu, decode_mfu=decode_mfu, prefill_mfu=prefill_mfu
+    )
+
+
+def log_errors(observations: Iterable[Observation], efficiency: Efficiency) -> list[float]:
+    """``ln(pred/measured)`` for each observation."""
+    return [math.log(o.predict(efficiency) / o.measured) for o in observations]
+
+
+def _golden(objective: Callable[[float], float], low: float, high: float, tol: float) -> float:
+    """Minimiser of a unimodal ``objective`` on ``[low, high]`` to within ``tol``."""
+    a, b = low, high
+    c, d = b - _GOLDEN * (b - a), a + _GOLDEN * (b - a)
+    fc, fd = objective(c), objective(d)
+    while b - a > tol:
+        if fc <= fd:
+            b, d, fd = d, c, fc
+            c = b - _GOLDEN * (b - a)
+            fc = objective(c)
+        else:
+            a, c, fc = c, d, fd
+            d = a + _GOLDEN * (b - a)
+            fd = objective(d)
+    return (a + b) / 2
+
+
+def _descend(
+    objective: Callable[[list[float]], float],
+    start: list[float],
+    bounds: Sequence[tuple[float, float]],
+    sweeps: int,
+) -> list[float]:
+    """Cyclic coordinate descent; keeps a coordinate's old value if the search is worse."""
+    x = list(start)
+    best = objective(x)
+    for _ in range(sweeps):
+        for i, (low, high) in enumerate(bounds):
+
+            def along(value: float, i: int = i) -> float:
+                trial = x.copy()
+                trial[i] = value
+                return objective(trial)
+
+            candidate = _golden(along, low, high, 1e-4 * (high - low))
+            value = along(candidate)
+            if value < best:
+                x[i], best = candidate, value
+    return x
+
+
+def _shared(base: Efficiency, x: Sequence[float]) -> Efficiency:
+    """``x`` = three log factors, then the overheads in :data:`OVERHEADS` order."""
+    overheads = dict(zip(OVERHEADS, x[3:], strict=True))
+    return msgspec.structs.replace(apply_factors(base, [math.exp(v) for v in x[:3]]), **overheads)
+
+
+def fit(
+    observations: Sequence[Observation],
+    *,
+    base: Efficiency,
+    shrinkage: float,
+    sweeps: int = 4,
+) -> Calibration:
+    """The two-stage fit of the module doc (``base`` supplies start values and α)."""
+    start = [math.log(getattr(base, name)) for name in FACTORS]
+    start += [getattr(base, name) for name in OVERHEADS]
+    bounds = [FACTOR_BOUNDS] * 3 + list(OVERHEADS.values())
+
+    def shared_misfit(x: list[float]) -> float:
+        return sum(r * r for r in log_errors(observations, _shared(base, x)))
+
+    x = _descend(shared_misfit, start, bounds, sweeps)
+    shared = msgspec.structs.replace(
+        _shared(base, x), source="calibrated: shared factors (all GPUs)"
+    )
+    by_gpu: dict[str, list[Observation]] = {}
+    for o in observations:
+        by_gpu.setdefault(o.gpu, []).append(o)
+    anchor = x[:3]
+    gpus: dict[str, GpuFactors] = {}
+    for gpu, points in sorted(by_gpu.items()):
+
+        def objective(y: list[float], points: list[Observation] = points) -> float:
+            eff = apply_factors(shared, [math.exp(v) for v in y])
+            misfit = sum(r * r for r in log_errors(points, eff))
+            return misfit + shrinkage * sum((a - b) ** 2 for a, b in zip(y, anchor, strict=True))
+
+        y = _descend(objective, anchor, [FACTOR_BOUNDS] * 3, sweeps)
+        mbu, decode_mfu, prefill_mfu = (math.exp(v) for v in y)
+        gpus[gpu] = GpuFactors(
+            decode_mbu=mbu,
+            decode_mfu=decode_mfu,
+            prefill_mfu=prefill_mfu,
+            points=tuple(o.id for o in points),
+        )
+    return Calibration(
+        shared=shared, gpus=gpus, shrinkage=shrinkage, data=tuple(o.id for o in observations)
+    )
+
+
+def leave_one_out(
+    observations: Sequence[Observation], *, base: Efficiency, shrinkage: float, sweeps: int = 4
+) -> dict[str, float]:
+    """Held-out prediction of each observation from a fit to all the others."""
+    held_out: dict[str, float] = {}
+    for i, left_out in enumerate(observations):
+        rest = [o for j, o in enumerate(observations) if j != i]
+        calibration = fit(rest, base=base, shrinkage=shrinkage, sweeps=sweeps)
+        held_out[left_out.id] = left_out.predict(efficiency_for(calibration, left_out.gpu))
+    return held_out
+
+
+def leave_gpu_out(
+    observations: Sequence[Observation], *, base: Efficiency, shrinkage: float, sweeps: int = 4
+) -> dict[str, float]:
+    """Prediction of each observation from a fit without any of its GPU's measurements:
+    what a GPU with no data of its own gets (the shared factors)."""
+    held_out: dict[str, float] = {}
+    for gpu in sorted({o.gpu for o in observations}):
+        rest = [o for o in observations if o.gpu != gpu]
+        calibration = fit(rest, base=base, shrinkage=shrinkage, sweeps=sweeps)
+        for o in observations:
+            if o.gpu == gpu:
+                held_out[o.id] = o.predict(efficiency_for(calibration, gpu))
+    return held_out
+
+
+def _bands_document(bands: ErrorBands | None) -> dict[str, object] | None:
+    if bands is None:
+        return None
+    return {
+        scope: {
+            group: {
+                "low": round(b.low, 4),
+                "high": round(b.high, 4),
+                "coverage": b.coverage,
+                "basis": b.basis,
+            }
+            for group, b in table.items()
+        }
+        for scope, table in (("calibrated", bands.calibrated), ("extrapolated", bands.extrapolated))
+    }
+
+
+def calibration_document(calibration: Calibration) -> dict[str, object]:
+    """The YAML-ready form of a calibration (rounded for a stable, readable file)."""
+    shared = calibration.shared
+    return {
+        "fitted_on": calibration.fitted_on,
+        "script": calibration.script,
+        "shrinkage": calibration.shrinkage,
+        "shared": {
+            "decode_mbu": round(shared.decode_mbu, 4),
+            "decode_mfu": round(shared.decode_mfu, 4),
+            "prefill_mfu": round(shared.prefill_mfu, 4),
+            "step_overhead_ms": round(shared.step_overhead_ms, 4),
+            "layer_overhead_us": round(shared.layer_overhead_us, 3),
+            "all_reduce_latency_us": shared.all_reduce_latency_us,
+        },
+        "gpus": {
+            gpu: {
+                "decode_mbu": round(f.decode_mbu, 4),
+                "decode_mfu": round(f.decode_mfu, 4),
+                "prefill_mfu": round(f.prefill_mfu, 4),
+                "points": list(f.points),
+            }
+            for gpu, f in calibration.gpus.items()
+        },
+        "error_bands": _bands_document(calibration.bands),
+        "data": list(calibration.data),
+    }
+
+
+def calibration_from_document(document: Mapping[str, object]) -> Calibration:
+    """Parse :func:`calibration_document`'s form back (from ``catalog/calibration.yaml``)."""
+    raw = msgspec.convert(document, _CalibrationFile)
+    shared = Efficiency(
+        decode_mbu=raw.shared.decode_mbu,
+        prefill_mbu=raw.shared.decode_mbu,
+        decode_mfu=raw.shared.decode_mfu,
+        prefill_mfu=raw.shared.prefill_mfu,
+        step_overhead_ms=raw.shared.step_overhead_ms,
+        layer_overhead_us=raw.shared.layer_overhead_us,
+        all_reduce_latency_us=raw.shared.all_reduce_latency_us,
+        source=f"calibrated ({raw.script}, {raw.fitted_on})",
+    )
+    gpus = {
+        gpu: GpuFactors(
+            decode_mbu=f.decode_mbu,
+            decode_mfu=f.decode_mfu,
+            prefill_mfu=f.prefill_mfu,
+            points=tuple(f.points),
+        )
+        for gpu, f in raw.gpus.items()
+    }
+    return Calibration(
+        shared=shared,
+        gpus=gpus,
+        shrinkage=raw.shrinkage,
+        fitted_on=raw.fitted_on,
+        script=raw.script,
+        data=tuple(raw.data),
+        bands=raw.error_bands,
+    )
+
+
+class _SharedFile(msgspec.Struct, frozen=True):
+    decode_mbu: float
+    decode_mfu: float
+    prefill_mfu: float
+    step_overhead_ms: float
+    layer_overhead_us: float
+    all_reduce_latency_us: float
+
+
+class _GpuFile(msgspec.Struct, frozen=True):
+    decode_mbu: float
+    decode_mfu: float
+    prefill_mfu: float
+    points: list[str]
+
+
+class _CalibrationFile(msgspec.Struct, frozen=True):
+    fitted_on: str
+    script: str
+    shrinkage: float
+    shared: _SharedFile
+    gpus: dict[str, _GpuFile]
+    data: list[str]
+    error_bands: ErrorBands | None = None

@@ -1,0 +1,190 @@
+"""Every latency/throughput measurement as a case: its roofline terms and how to predict it.
+
+A case holds the forward passes behind the measured number, priced at 100 % of the GPU's
+peaks (:class:`~service.domain.latency.PhaseTerms`), so that a set of efficiency factors
+turns into a prediction with a few multiplications (the fit evaluates thousands):
+
+* ``saturated_throughput`` (TensorRT-LLM offline rows): batch from the KV cache
+  (``saturation.steady_state_batch``), one decode step at the mean context, one prefill
+  chunk; ``saturation.saturated_throughput``.
+* ``e2e_latency`` (NeMo rows, a batch of B prompts served together): TTFT + (OSL − 1)·TPOT.
+* ``decode_step`` / ``prefill`` (our H200 PyTorch reference, not an engine): one pass.
+
+Conventions: "FP8" rows run fp8 weights and fp8 KV (ModelOpt checkpoints quantise the KV
+cache), "FP4" rows NVFP4 weights with fp8 KV; NeMo rows with precision "not stated" are fp16.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+import msgspec
+
+from service.domain.engine import load_engine_profiles
+from service.domain.kv_cache import kv_cache_bytes_per_token
+from service.domain.latency import (
+    Efficiency,
+    PhaseTerms,
+    Serving,
+    decode_terms,
+    phase_seconds,
+    prefill_terms,
+)
+from service.domain.precision import Precision
+from service.domain.saturation import (
+    ContinuousBatching,
+    prefill_chunk_tokens,
+    prompts_per_chunk,
+    saturated_throughput,
+    steady_state_batch,
+)
+from service.domain.weights import weight_memory
+from service.validation.models import resolve_gpu, resolve_model
+
+
+class Metric(enum.StrEnum):
+    SATURATED_THROUGHPUT = "saturated_throughput"
+    E2E_LATENCY = "e2e_latency"
+    DECODE_STEP = "decode_step"
+    PREFILL = "prefill"
+
+
+UNITS = {
+    Metric.SATURATED_THROUGHPUT: "tok/s",
+    Metric.E2E_LATENCY: "ms",
+    Metric.DECODE_STEP: "ms",
+    Metric.PREFILL: "ms",
+}
+
+SATURATED_ENGINE = "trtllm-bench-1.0"
+"""The ``batching:`` entry of ``catalog/engines.yaml`` that prices offline throughput rows."""
+
+
+class Case(msgspec.Struct, frozen=True, kw_only=True):
+    """One measurement and the passes that predict it."""
+
+    id: str
+    dataset: str
+    engine: str
+    model: str
+    gpu: str
+    tensor_parallel: int
+    precision: str
+    metric: Metric
+    measured: float
+    batch: int
+    input_tokens: int
+    output_tokens: int
+    decode: PhaseTerms | None = None
+    prefill: PhaseTerms | None = None
+    prompts_per_prefill: float = 1.0
+
+    @property
+    def unit(self) -> str:
+        return UNITS[self.metric]
+
+
+def predict(case: Case, efficiency: Efficiency) -> float:
+    """The case's metric under ``efficiency`` (ms, or output tokens/s)."""
+    eff = efficiency
+    decode_ms = prefill_ms = 0.0
+    if case.decode is not None:
+        decode_ms = 1e3 * phase_seconds(case.decode, eff, mfu=eff.decode_mfu, mbu=eff.decode_mbu)
+    if case.prefill is not None:
+        prefill_ms = 1e3 * phase_seconds(
+            case.prefill, eff, mfu=eff.prefill_mfu, mbu=eff.prefill_mbu
+        )
+    if case.metric is Metric.DECODE_STEP:
+        return decode_ms
+    if case.metric is Metric.PREFILL:
+        return prefill_ms
+    if case.metric is Metric.E2E_LATENCY:
+        return prefill_ms + (case.output_tokens - 1) * decode_ms
+    per_prompt_s = prefill_ms / 1e3 / case.prompts_per_prefill
+    return saturated_throughput(case.batch, case.output_tokens, decode_ms / 1e3, per_prompt_s)
+
+
+def _precision(text: str) -> tuple[Precision, Precision]:
+    upper = text.upper()
+    if upper.startswith("FP8"):
+        return Precision.FP8, Precision.FP8
+    if upper.startswith("FP4"):
+        return Precision.FP4, Precision.FP8
+    return Precision.FP16, Precision.FP16
+
+
+def latency_case(point: dict[str, Any], batching: ContinuousBatching | None = None) -> Case:
+    """A ``latency.json`` datapoint as a :class:`Case` (module doc)."""
+    model = resolve_model(str(point["model"]))
+    arch, params = model.architecture, model.parameters
+    gpu = resolve_gpu(str(point["gpu"]))
+    tp = int(point.get("tensor_parallel", point.get("gpu_count", 1)))
+    weights, kv = _precision(str(point["precision"]))
+    serving = Serving(gpu=gpu, tensor_parallel=tp, weight_precision=weights, kv_precision=kv)
+    isl, osl = int(point["isl"]), int(point["osl"])
+    common: dict[str, Any] = {
+        "id": str(point["id"]),
+        "dataset": "latency.json",
+        "engine": str(point["engine"]).split(" (")[0].split(";")[0],
+        "model": model.repo_id,
+        "gpu": gpu.id,
+        "tensor_parallel": tp,
+        "precision": weights.value,
+        "measured": float(point["value"]),
+        "input_tokens": isl,
+        "output_tokens": osl,
+    }
+    if isinstance(point.get("batch_or_concurrency"), int):
+        batch = int(point["batch_or_concurrency"])
+        return Case(
+            **common,
+            metric=Metric.E2E_LATENCY,
+            batch=batch,
+            decode=decode_terms(arch, params, serving, batch=batch, context=isl + osl // 2),
+            prefill=prefill_terms(arch, params, serving, prompts=batch, tokens=isl),
+        )
+    engine = batching or load_engine_profiles().batching[SATURATED_ENGINE]
+    free = gpu.memory_bytes - weight_memory(arch, params, weights, tp).per_gpu_bytes
+    kv_tokens = engine.kv_memory_fraction * free / kv_cache_bytes_per_token(arch, kv, tp)
+    batch = steady_state_batch(kv_tokens, isl, osl, engine)
+    # Whole prompts share a chunk; a prompt longer than the chunk is priced as one pass
+    # over all its tokens (its chunks' attention sums to the full causal S²).
+    prompts = max(1, int(prompts_per_chunk(isl, prefill_chunk_tokens(batch, isl, osl, engine))))
+    return Case(
+        **common,
+        metric=Metric.SATURATED_THROUGHPUT,
+        batch=batch,
+        decode=decode_terms(arch, params, serving, batch=batch, context=isl + osl // 2),
+        prefill=prefill_terms(arch, params, serving, prompts=prompts, tokens=isl),
+        prompts_per_prefill=prompts,
+    )
+
+
+def roofline_case(record: dict[str, Any], gpu_name: str) -> Case:
+    """A record of ``bench/results/gpu_roofline_h200.json``: our bf16 PyTorch forward pass
+    (matmuls + SDPA, decode in CUDA graphs) on an H200 - a roofline check, not an engine."""
+    model = resolve_model(str(record["model"]))
+    arch, params = model.architecture, model.parameters
+    gpu = resolve_gpu(gpu_name)
+    serving = Serving(gpu=gpu)
+    batch, tokens = int(record["batch"]), int(record["tokens"])
+    decode = record["phase"] == "decode"
+    return Case(
+        id=f"h200-reference:{model.repo_id.split('/')[-1]}:{record['phase']}:B{batch}:T{tokens}",
+        dataset="h200-reference",
+        engine="PyTorch reference (bench/gpu_roofline.py)",
+        model=model.repo_id,
+        gpu=gpu.id,
+        tensor_parallel=1,
+        precision=Precision.BF16.value,
+        metric=Metric.DECODE_STEP if decode else Metric.PREFILL,
+        measured=float(record["ms"]),
+        batch=batch,
+        input_tokens=tokens,
+        output_tokens=1,
+        decode=decode_terms(arch, params, serving, batch=batch, context=tokens) if decode else None,
+        prefill=None
+        if decode
+        else prefill_terms(arch, params, serving, prompts=batch, tokens=tokens),
+    )

@@ -1,0 +1,82 @@
+"""Where the reference measurements live and how they are read (the package's file I/O).
+
+The shared data sits next to the repository: ``<repo root>/../shared/reference/`` holds
+``vllm_memory.json`` and ``latency.json``; our own H200 roofline run is in the repository at
+``bench/results/gpu_roofline_h200.json``. Missing files raise :class:`ReferenceMissing`
+with the path that was looked for.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import yaml
+
+import service
+from service.domain.calibration import Calibration, calibration_from_document
+
+REPO_ROOT = Path(service.__file__).resolve().parent.parent
+CATALOG_DIR = REPO_ROOT / "catalog"
+CALIBRATION_FILE = CATALOG_DIR / "calibration.yaml"
+ROOFLINE_FILE = REPO_ROOT / "bench" / "results" / "gpu_roofline_h200.json"
+REFERENCE_FILES = ("vllm_memory.json", "latency.json")
+
+
+class ReferenceMissing(FileNotFoundError):
+    """A reference file is not where it was looked for."""
+
+
+class ReferenceData(msgspec.Struct, frozen=True, kw_only=True):
+    """The datapoints of every reference file, as published (dicts)."""
+
+    directory: str
+    vllm_memory: list[dict[str, Any]]
+    latency: list[dict[str, Any]]
+    roofline: list[dict[str, Any]]
+    roofline_gpu: str
+
+
+def default_reference_dir() -> Path:
+    """``<repo root>/../shared/reference``."""
+    return REPO_ROOT.parent / "shared" / "reference"
+
+
+def _read_json(path: Path) -> Any:
+    if not path.is_file():
+        raise ReferenceMissing(f"reference file not found: {path}")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def load_reference(directory: Path | None = None, roofline: Path = ROOFLINE_FILE) -> ReferenceData:
+    """Read the shared reference files and the H200 roofline results."""
+    root = directory or default_reference_dir()
+    if not root.is_dir():
+        raise ReferenceMissing(
+            f"reference directory not found: {root} (expected {', '.join(REFERENCE_FILES)}; "
+            "pass --reference-dir)"
+        )
+    memory = _read_json(root / "vllm_memory.json")
+    latency = _read_json(root / "latency.json")
+    bench = _read_json(roofline)
+    return ReferenceData(
+        directory=str(root),
+        vllm_memory=list(memory["datapoints"]),
+        latency=list(latency["datapoints"]),
+        roofline=list(bench["records"]),
+        roofline_gpu=str(bench.get("gpu", "unknown")),
+    )
+
+
+def load_calibration(path: Path = CALIBRATION_FILE) -> Calibration:
+    """``catalog/calibration.yaml`` as a :class:`~service.domain.calibration.Calibration`."""
+    return calibration_from_document(read_yaml(path))
+
+
+def read_yaml(path: Path) -> Any:
+    """A YAML document (``calibration.yaml``); :class:`ReferenceMissing` if absent."""
+    if not path.is_file():
+        raise ReferenceMissing(f"file not found: {path}")
+    return yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -1,0 +1,298 @@
+"""``docs/validation.md``: predicted vs measured for every reference datapoint, summarised.
+
+Deterministic for given inputs (no timestamps beyond the calibration's own fit date), so a
+re-run without changes leaves the file as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from service.domain.calibration import Calibration
+from service.validation.evaluate import CaseResult, Validation
+from service.validation.svg import Panel, Point, render
+
+
+def _pct(value: float) -> str:
+    return f"{value:+.2f} %" if abs(value) < 1 else f"{value:+.1f} %"
+
+
+def _num(value: float) -> str:
+    return f"{value:,.1f}" if value >= 100 else f"{value:.3g}"
+
+
+def summary_table(validation: Validation) -> list[str]:
+    rows = [
+        "| metric | dataset | n | in-sample median | in-sample mean | held-out median "
+        "| held-out mean | target (held-out median) |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for s in validation.summaries:
+        target = ""
+        if s.target is not None:
+            verdict = "met" if s.held_out_median <= s.target else "**not met**"
+            target = f"<= {s.target:.0f} %: {verdict}"
+        rows.append(
+            f"| {s.group} | {s.dataset} | {s.count} | {s.in_sample_median:.1f} % | "
+            f"{s.in_sample_mean:.1f} % | {s.held_out_median:.1f} % | {s.held_out_mean:.1f} % "
+            f"| {target} |"
+        )
+    return rows
+
+
+def kv_table(validation: Validation) -> list[str]:
+    rows = [
+        "| datapoint | GPU (log total) | TP | max_model_len | engine profile | measured tokens "
+        "(from) | predicted tokens | error |",
+        "|---|---|---:|---:|---|---:|---:|---:|",
+    ]
+    rows.extend(
+        f"| `{k.id}` | {k.gpu} | {k.tensor_parallel} | {k.max_model_len} | {k.engine} | "
+        f"{k.measured_tokens:,.0f} ({k.measured_from}) | {k.predicted_tokens:,} | "
+        f"{_pct(k.error_pct)} |"
+        for k in validation.kv
+    )
+    return rows
+
+
+def factors_table(calibration: Calibration) -> list[str]:
+    shared = calibration.shared
+    rows = [
+        "| GPU | decode MBU | decode MFU | prefill MFU | measurements |",
+        "|---|---:|---:|---:|---:|",
+        f"| shared (any other GPU) | {shared.decode_mbu:.3f} | {shared.decode_mfu:.3f} | "
+        f"{shared.prefill_mfu:.3f} | {len(calibration.data)} |",
+    ]
+    for gpu, f in calibration.gpus.items():
+        rows.append(
+            f"| {gpu} | {f.decode_mbu:.3f} | {f.decode_mfu:.3f} | {f.prefill_mfu:.3f} | "
+            f"{len(f.points)} |"
+        )
+    rows.append("")
+    rows.append(
+        f"Shared fixed costs per forward pass: {shared.step_overhead_ms:.3f} ms + "
+        f"{shared.layer_overhead_us:.1f} µs per decoder layer; all-reduce latency "
+        f"{shared.all_reduce_latency_us:g} µs per message (not fitted). Shrinkage λ = "
+        f"{calibration.shrinkage:g}. Fitted on {calibration.fitted_on} by "
+        f"`{calibration.script}`."
+    )
+    return rows
+
+
+def bands_table(calibration: Calibration) -> list[str]:
+    if calibration.bands is None:
+        return ["(no error bands in the calibration file)"]
+    rows = [
+        "| group | calibrated GPU: measured/predicted | extrapolated GPU | basis |",
+        "|---|---|---|---|",
+    ]
+    for group, band in calibration.bands.calibrated.items():
+        other = calibration.bands.extrapolated.get(group)
+        extrapolated = f"{other.low:.2f} – {other.high:.2f}" if other else ""
+        rows.append(
+            f"| {group} | {band.low:.2f} – {band.high:.2f} | {extrapolated} | {band.basis} |"
+        )
+    return rows
+
+
+def cases_table(results: Sequence[CaseResult]) -> list[str]:
+    rows = [
+        "| datapoint | engine | GPU | TP | precision | metric | B | measured | in-sample "
+        "(error) | held-out (error) |",
+        "|---|---|---|---:|---|---|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        c = r.case
+        rows.append(
+            f"| `{c.id}` | {c.engine} | {c.gpu} | {c.tensor_parallel} | {c.precision} | "
+            f"{c.metric.value} ({c.unit}) | {c.batch} | {_num(c.measured)} | "
+            f"{_num(r.in_sample)} ({_pct(r.in_sample_error_pct)}) | {_num(r.held_out)} "
+            f"({_pct(r.held_out_error_pct)}) |"
+        )
+    return rows
+
+
+def reference_only_table(validation: Validation) -> list[str]:
+    rows = [
+        "| datapoint | measured (ms) | predicted from latency.json alone (ms) | error |",
+        "|---|---:|---:|---:|",
+    ]
+    for r in validation.results:
+        predicted = validation.reference_only.get(r.case.id)
+        if predicted is None:
+            continue
+        error = (predicted / r.case.measured - 1) * 100
+        rows.append(
+            f"| `{r.case.id}` | {_num(r.case.measured)} | {_num(predicted)} | {_pct(error)} |"
+        )
+    return rows
+
+
+def figure(validation: Validation) -> str:
+    """The SVG: times, throughput and KV capacity panels."""
+    times: list[Point] = []
+    rates: list[Point] = []
+    for r in validation.results:
+        target = rates if r.case.unit == "tok/s" else times
+        for held_out, predicted in ((False, r.in_sample), (True, r.held_out)):
+            target.append(
+                Point(
+                    measured=r.case.measured,
+                    predicted=predicted,
+                    dataset=r.case.dataset,
+                    held_out=held_out,
+                    label=f"{r.case.id}: measured {r.case.measured:.4g}, predicted "
+                    f"{predicted:.4g} ({'held-out' if held_out else 'in-sample'})",
+                )
+            )
+    kv = [
+        Point(
+            measured=k.measured_tokens,
+            predicted=k.predicted_tokens,
+            dataset="vllm_memory.json",
+            held_out=True,
+            label=f"{k.id}: {k.error_pct:+.2f} %",
+        )
+        for k in validation.kv
+    ]
+    return render(
+        [
+            Panel(title="Time per step / request", unit="ms", points=times),
+            Panel(title="Saturated throughput", unit="tokens/s", points=rates),
+            Panel(title="KV cache capacity", unit="tokens", points=kv),
+        ]
+    )
+
+
+ENGINE_MEMORY = """\
+Two findings make one model fit all four logs (constants in `catalog/engines.yaml`):
+
+* **The activation peak is the larger of the forward pass and the sampler warm-up, not
+  their sum.** The RTX 3090 logs grow 0.92 GiB for 9,000 more batched tokens (6 B per token
+  per unit of f/t + d). At 8,192 tokens that predicts 0.84 GiB on the H100, yet vLLM logged
+  1.26 GiB — and the same 1.26 GiB at TP2, where the MLP activations halve. A term that
+  ignores TP and exceeds the forward pass at short contexts is the V0 sampler warm-up on
+  `[max_num_seqs = 256, vocab = 128,256]` logits, gathered to the full vocabulary on the
+  driver rank: 41.2 B per logit, about ten fp32-sized buffers (logits, sorted logits and
+  their int64 indices, softmax, cumulative sum, log-softmax, exponential draws).
+* **"non_torch_memory" means different things in different vLLM versions.** v0.6.4 (the
+  3090 logs) measured device-used minus torch-allocated after `empty_cache`, in absolute
+  terms: the CUDA context and cuBLAS workspaces, 0.35 GiB. The profiler of PR #10511 (the
+  H100 logs, Dec 2024) measured the growth since device init minus weights minus the change
+  in torch *allocated* bytes, so the caching allocator's reserved-but-unallocated segments
+  count as non-torch (PR #11809 switched to `memory_reserved()`; afterwards an H100 logs
+  0.16 GiB, PR #12126): 1.79 GiB at TP1, and 1.79 GiB more at TP2 for NCCL / custom
+  all-reduce buffers. Neither GPU generation nor memory size explains the difference
+  (0.35/23.58 GiB = 1.5 %, 1.79/79.22 GiB = 2.3 %); the profiler version does, so the
+  constant is stored per engine version and the profile is chosen by the log's version.
+
+Also: vLLM's "model weights take" includes the RoPE cos/sin cache (Llama-3.1-8B: 14.957 GiB of
+parameters + 0.031 GiB = the logged 14.9888 GiB), and V0 switches chunked prefill on (512
+tokens per step) above a 32K `max_model_len`, which caps the profile run.
+"""
+
+FITTED_VS_DERIVED = """\
+**Derived (no fitting):** parameter counts, weight bytes per precision and TP rank, KV bytes
+per token (GQA, MLA, sliding windows, TP replication), FLOPs, the vLLM budget formula
+(`total × util − weights − activation − non-torch`), block rounding, the RoPE cache loaded
+with the weights, MoE experts touched per batch, TP all-reduce bytes, the saturated-batch
+size from the KV cache (TensorRT-LLM `GUARANTEED_NO_EVICT`, trtllm-bench's 4096 cap and
+prefill chunk `clamp(B(1+ISL/OSL), 2048, 32768)`), the steady-state throughput formula and
+the M/D/1 queue (`service/domain/saturation.py`).
+
+**Read off logs (engine constants, `catalog/engines.yaml`):** the forward-pass activation
+slope (6 B per token per unit of f/t + d; the 3090 logs at 20k/29k tokens), the sampler
+warm-up peak (41.2 B per `max_num_seqs × vocab` logit; the H100 TP1 log, confirmed by the TP2
+log's identical 1.26 GiB), non-torch memory per vLLM version (0.35 GiB with the v0.6.4
+profiler; 1.79 GiB with the PR #10511 profiler) and +1.79 GiB once TP > 1 (the TP2 log:
+this datapoint is therefore in-sample for the NCCL term).
+
+**Fitted to latency measurements (`catalog/calibration.yaml`, `bench/calibrate.py`):** per
+GPU decode MBU, decode MFU and prefill MFU (ridge-shrunk to shared values), and shared fixed
+costs (per step and per layer). No per-model factor exists anywhere.
+"""
+
+LIMITS = """\
+* NeMo rows (Llama-2, small batch) contradict each other as published: Llama-2-7B on one
+  H100 at batch 8 (10 ms per output token) is slower than Llama-2-13B on two at batch 4
+  (4.4 ms), although each GPU reads about the same weight bytes per step. No
+  per-GPU factor fits both; they stay in the back-test with their large errors.
+* The H200 PyTorch reference is not an engine; it is in the fit because it measures exactly
+  what the factors mean. The table "H200 reference, fit without it" shows it as pure
+  validation.
+* Short prefills in the H200 reference (Llama-3.2-1B at 512 tokens, Llama-3.1-8B at 128)
+  run eagerly (prefill is not in CUDA graphs there) and are bound by kernel launches; the
+  fixed costs, fitted mostly on graph-captured decode steps, underestimate them.
+* The FLOP count sends every prompt position through `lm_head` (formula sheet §2.4); engines
+  compute logits for the last position only, so prefill FLOPs are high by V·d/N (7 % for
+  Llama-3.1-8B, 21 % for Llama-3.2-1B, < 2 % above 70B) — absorbed by the fitted prefill MFU.
+* MoE rows (Qwen3) run at a lower fraction of peak in TensorRT-LLM than dense rows on the
+  same GPU; the model treats experts as dense GEMMs over the experts a batch touches, with
+  no MoE-specific efficiency, and MoE "attention DP" layouts are priced as plain TP.
+* FP4 rows use the FP4 dense peak of B200/GB200 and NVFP4 weight bytes (4.5 bits); FP8 rows
+  the FP8 peak; both with an FP8 KV cache (ModelOpt checkpoints).
+* vLLM V1: the `vllm-0.8.5` profile (chunked prefill always on, 2048-token steps, 0.2 GiB
+  non-torch) is built from vLLM defaults and public logs but **not validated**: no V1 start-up
+  log is in the reference set. The V0 profiles are validated on two GPUs and two versions.
+* Non-torch memory above TP2 is assumed constant (one NCCL/custom-all-reduce term); no log
+  at TP4/TP8 was available to check it.
+"""
+
+
+def render_markdown(validation: Validation, reference_dir: str, svg_name: str) -> str:
+    calibration = validation.calibration
+    lines = [
+        "# Validation: predictions against real measurements",
+        "",
+        "Generated by `capplan validate` (offline; `service/validation/`). Reference data: "
+        f"`{reference_dir}` (`vllm_memory.json`, `latency.json`) and "
+        "`bench/results/gpu_roofline_h200.json` (our PyTorch reference forward pass on an "
+        "H200 — bf16 matmuls + SDPA, decode in CUDA graphs — **not vLLM**).",
+        "",
+        "In-sample: priced with `catalog/calibration.yaml`. Held-out: priced by a fit to all "
+        "the other measurements (leave-one-out, same code). Errors are (predicted / measured "
+        "− 1); summaries are over absolute errors.",
+        "",
+        "## Summary",
+        "",
+        *summary_table(validation),
+        "",
+        f"![predicted vs measured]({svg_name})",
+        "",
+        "## KV cache capacity against vLLM start-up logs",
+        "",
+        "GPU total from the log itself; engine profile chosen by the log's vLLM version.",
+        "",
+        *kv_table(validation),
+        "",
+        ENGINE_MEMORY,
+        "## Fitted efficiency factors",
+        "",
+        *factors_table(calibration),
+        "",
+        "## Error bands (`service/domain/confidence.py`)",
+        "",
+        "Central 80 % of measured/predicted in the back-test; an answer's expected range is "
+        "its value times this band.",
+        "",
+        *bands_table(calibration),
+        "",
+        "## Fitted vs derived",
+        "",
+        FITTED_VS_DERIVED,
+        "## Every latency and throughput datapoint",
+        "",
+        *cases_table(validation.results),
+        "",
+        "## H200 reference, fit without it",
+        "",
+        "The same H200 reference priced by a fit to `latency.json` alone (TensorRT-LLM and "
+        "NeMo rows), i.e. as pure validation of the roofline with engine-fitted factors:",
+        "",
+        *reference_only_table(validation),
+        "",
+        "## Known limits",
+        "",
+        LIMITS,
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,81 @@
+"""catalog/calibration.yaml is what bench/calibrate.py produces today (it cannot go stale)."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.domain.calibration import (
+    FACTORS,
+    OVERHEADS,
+    Calibration,
+    calibration_document,
+    calibration_from_document,
+    fit,
+    leave_gpu_out,
+)
+from service.validation.evaluate import (
+    SHRINKAGE,
+    START,
+    Validation,
+    build_cases,
+    error_bands,
+    observations,
+)
+from service.validation.reference import ReferenceData
+
+REL = 2e-3
+
+
+@pytest.fixture(scope="module")
+def fresh(reference: ReferenceData) -> Calibration:
+    return fit(observations(build_cases(reference)), base=START, shrinkage=SHRINKAGE)
+
+
+def test_shared_factors_match_a_fresh_fit(calibration: Calibration, fresh: Calibration) -> None:
+    for name in (*FACTORS, *OVERHEADS):
+        stored, refit = getattr(calibration.shared, name), getattr(fresh.shared, name)
+        assert stored == pytest.approx(refit, rel=REL, abs=1e-3), name
+
+
+def test_per_gpu_factors_match_a_fresh_fit(calibration: Calibration, fresh: Calibration) -> None:
+    assert calibration.gpus.keys() == fresh.gpus.keys()
+    for gpu, stored in calibration.gpus.items():
+        refit = fresh.gpus[gpu]
+        assert stored.points == refit.points, gpu
+        for name in FACTORS:
+            assert getattr(stored, name) == pytest.approx(getattr(refit, name), rel=REL), (
+                gpu,
+                name,
+            )
+
+
+def test_the_file_lists_every_measurement_used(
+    calibration: Calibration, fresh: Calibration
+) -> None:
+    assert calibration.data == fresh.data
+    assert calibration.script == "bench/calibrate.py"
+    assert calibration.fitted_on
+
+
+def test_error_bands_match_the_back_test(
+    calibration: Calibration, validation: Validation, reference: ReferenceData
+) -> None:
+    """The bands in the file are the held-out ratios this code computes now."""
+    cases = build_cases(reference)
+    held_out = {r.case.id: r.held_out for r in validation.results}
+    gpu_out = leave_gpu_out(observations(cases), base=START, shrinkage=SHRINKAGE)
+    bands = error_bands(cases, validation.kv, held_out, gpu_out)
+    assert calibration.bands is not None
+    for stored_table, fresh_table in (
+        (calibration.bands.calibrated, bands.calibrated),
+        (calibration.bands.extrapolated, bands.extrapolated),
+    ):
+        assert stored_table.keys() == fresh_table.keys()
+        for group, band in stored_table.items():
+            assert band.low == pytest.approx(fresh_table[group].low, abs=2e-3), group
+            assert band.high == pytest.approx(fresh_table[group].high, abs=2e-3), group
+
+
+def test_document_round_trip(calibration: Calibration) -> None:
+    """Writing and reading the file's form gives the same calibration."""
+    assert calibration_from_document(calibration_document(calibration)) == calibration
