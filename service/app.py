@@ -14,23 +14,40 @@ from service.api.compute import PlanningController
 from service.api.deps import provide_engine_profile, provide_session, provide_settings
 from service.api.gpus import GpuController
 from service.api.health import HealthController
+from service.api.imports import ImportController
 from service.api.lifespan import database
 from service.api.models import ModelController
 from service.api.problems import EXCEPTION_HANDLERS
+from service.api.slack import SlackController
+from service.importer.client_factory import HubClientFactory, hub_client_from_settings
+from service.importer.lifespan import hub_importer
 from service.settings import Settings
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
-    """Build the ASGI app; tests pass their own settings, servers read the environment."""
+def create_app(
+    settings: Settings | None = None, *, hub_client_factory: HubClientFactory | None = None
+) -> Litestar:
+    """Build the ASGI app; tests pass their own settings, servers read the environment.
+
+    ``hub_client_factory`` builds the importer's Hub client (default: ``HfHubClient`` from
+    the settings); tests pass fakes.
+    """
     settings = settings or Settings.from_env()
     return Litestar(
-        route_handlers=[HealthController, PlanningController, GpuController, ModelController],
+        route_handlers=[
+            HealthController,
+            PlanningController,
+            GpuController,
+            ModelController,
+            SlackController,
+            ImportController,
+        ],
         dependencies={
             "db_session": Provide(provide_session),
             "engine_profile": Provide(provide_engine_profile, sync_to_thread=False),
             "settings": Provide(provide_settings, sync_to_thread=False),
         },
-        lifespan=[database(settings)],
+        lifespan=[database(settings), hub_importer(settings)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(
             title="capplan",
@@ -49,6 +66,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 }
             ),
         ),
-        state=State({"settings": settings}),
+        state=State(
+            {
+                "settings": settings,
+                "hub_client_factory": hub_client_factory or hub_client_from_settings,
+            }
+        ),
         debug=settings.debug,
     )

@@ -1,0 +1,112 @@
+"""The offline backend: the bundled catalog and the domain arithmetic, in-process.
+
+Answers what ``/v1/max-batch``, ``/v1/latency`` and ``/v1/plan`` would for the same catalog,
+without a server, a database or a network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from service.api.schemas import (
+    InlineModel,
+    LatencyRequest,
+    LatencyResponse,
+    MaxBatchRequest,
+    MaxBatchResponse,
+    ModelRef,
+    PlanRequest,
+    PlanResponse,
+)
+from service.db.seed_loader import SeedCatalog, SeedError, load_catalog
+from service.db.seed_schema import GpuSeed
+from service.domain.architecture import Architecture, InvalidConfig, UnsupportedArchitecture
+from service.domain.engine import VLLM_V0, EngineProfile
+from service.domain.gpu import GpuSpec
+from service.domain.hf_config import architecture_from_config
+from service.domain.parameters import ParameterCount, count_parameters
+from service.gate.answers import answer_latency, answer_max_batch, answer_plan, layout_problem
+from service.gate.backend import Rejected, Unavailable
+
+_GPU_FIELDS = frozenset(field.name for field in msgspec.structs.fields(GpuSpec))
+
+
+def gpu_spec(seed: GpuSeed) -> GpuSpec:
+    """The domain's view of a seed GPU (the fields the two share)."""
+    values = msgspec.structs.asdict(seed)
+    return GpuSpec(**{name: value for name, value in values.items() if name in _GPU_FIELDS})
+
+
+def normalise(config: Mapping[str, Any], name: str) -> tuple[Architecture, ParameterCount]:
+    """An inline config as the API reads it; malformed or unmodelled is :class:`Rejected`."""
+    try:
+        arch = architecture_from_config(config)
+    except InvalidConfig as exc:
+        raise Rejected(f"hf_config: {exc}") from exc
+    except UnsupportedArchitecture as exc:
+        raise Rejected(f"{name}: {exc}") from exc
+    return arch, count_parameters(arch)
+
+
+class OfflineBackend:
+    """Answers from a loaded :class:`SeedCatalog`; GPUs are kept in id order, like the API."""
+
+    label = "offline"
+
+    def __init__(self, catalog: SeedCatalog, profile: EngineProfile = VLLM_V0) -> None:
+        self.profile = profile
+        self.gpus = {seed.id: gpu_spec(seed) for seed in sorted(catalog.gpus, key=lambda g: g.id)}
+        self.models = {e.seed.repo_id: (e.architecture, e.parameters) for e in catalog.models}
+
+    @classmethod
+    def from_directory(cls, catalog_dir: Path) -> OfflineBackend:
+        """Load and validate ``catalog_dir`` (``gpus.yaml``, ``models/*.yaml``)."""
+        try:
+            return cls(load_catalog(catalog_dir))
+        except SeedError as exc:
+            raise Unavailable(f"invalid catalog in {catalog_dir}:\n{exc}") from exc
+
+    def _model(self, ref: ModelRef) -> tuple[Architecture, ParameterCount]:
+        if isinstance(ref, InlineModel):
+            return normalise(ref.hf_config, "inline hf_config")
+        if ref not in self.models:
+            raise Rejected(f"model '{ref}' is not in the catalog")
+        return self.models[ref]
+
+    def _laid_out(self, ref: ModelRef, tp: int, pp: int) -> tuple[Architecture, ParameterCount]:
+        arch, params = self._model(ref)
+        if problem := layout_problem(arch, tp, pp):
+            raise Rejected(problem)
+        return arch, params
+
+    def architecture(self, model: ModelRef) -> Architecture:
+        return self._model(model)[0]
+
+    def gpu(self, gpu_id: str) -> GpuSpec:
+        if gpu_id not in self.gpus:
+            raise Rejected(f"GPU '{gpu_id}' is not in the catalog")
+        return self.gpus[gpu_id]
+
+    def max_batch(self, request: MaxBatchRequest) -> MaxBatchResponse:
+        tp, pp = request.tensor_parallel, request.pipeline_parallel
+        arch, params = self._laid_out(request.model, tp, pp)
+        return answer_max_batch(arch, params, self.gpu(request.gpu), request, self.profile)
+
+    def latency(self, request: LatencyRequest) -> LatencyResponse:
+        tp, pp = request.tensor_parallel, request.pipeline_parallel
+        arch, params = self._laid_out(request.model, tp, pp)
+        return answer_latency(arch, params, self.gpu(request.gpu), request)
+
+    def plan(self, request: PlanRequest) -> PlanResponse:
+        arch, params = self._model(request.model)
+        constraints = request.constraints
+        ids = constraints.gpus if constraints is not None else None
+        gpus = (
+            list(self.gpus.values()) if ids is None else [self.gpu(i) for i in dict.fromkeys(ids)]
+        )
+        name = "inline hf_config" if isinstance(request.model, InlineModel) else request.model
+        return answer_plan(arch, params, gpus, request, self.profile, name)

@@ -1,0 +1,64 @@
+"""Re-run the capacity question for one deployment with one thing changed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.api.schemas import MaxBatchRequest, MaxBatchResponse
+from service.domain.architecture import Architecture
+from service.domain.gpu import GpuSpec
+from service.domain.planner import Configuration
+from service.gate.backend import Backend
+from service.gate.target import Target
+
+
+class Probe:
+    """A target bound to its backend, model architecture, GPU and context length."""
+
+    def __init__(
+        self, target: Target, backend: Backend, arch: Architecture, gpu: GpuSpec, context: int
+    ) -> None:
+        self.target = target
+        self.backend = backend
+        self.arch = arch
+        self.gpu = gpu
+        self.context = context
+
+    def fit(self, **changes: Any) -> MaxBatchResponse:
+        """``/v1/max-batch`` for the target with ``changes`` (request field names) applied.
+
+        ``max_num_seqs`` is left out unless changed, so ``max_batch`` is what memory allows.
+        """
+        t = self.target
+        fields: dict[str, Any] = {
+            "model": t.model,
+            "gpu": t.gpu,
+            "context_length": self.context,
+            "tensor_parallel": t.tensor_parallel,
+            "pipeline_parallel": t.pipeline_parallel,
+            "weight_dtype": t.weight_dtype,
+            "kv_cache_dtype": t.kv_cache_dtype,
+            "gpu_memory_utilization": t.gpu_memory_utilization,
+            "max_num_seqs": None,
+        }
+        fields.update(changes)
+        return self.backend.max_batch(MaxBatchRequest(**fields))
+
+    def setting(self, field: str, value: object) -> str:
+        """The change as the user writes it: ``--kv-cache-dtype fp8`` or ``kv_cache_dtype: fp8``."""
+        name = self.target.spelling.get(field, field)
+        return f"{name} {value}" if name.startswith("-") else f"{name}: {value}"
+
+    @property
+    def hourly_cost(self) -> float | None:
+        price = self.gpu.price_per_hour_usd
+        return None if price is None else price * self.target.gpu_count
+
+
+def layout_of(option: Configuration) -> dict[str, Any]:
+    """A planned configuration's GPU and layout, as ``Probe.fit`` changes."""
+    return {
+        "gpu": option.gpu,
+        "tensor_parallel": option.tensor_parallel,
+        "pipeline_parallel": option.pipeline_parallel,
+    }

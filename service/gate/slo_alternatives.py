@@ -1,0 +1,60 @@
+"""When the latency SLO is missed: planned setups that meet it, cheapest per hour first."""
+
+from __future__ import annotations
+
+import math
+
+from service.api.schemas import ConstraintsIn, PlanRequest
+from service.gate.probe import Probe, layout_of
+from service.gate.report import Suggestion
+
+
+def slo_alternatives(probe: Probe, limit: int = 3) -> list[Suggestion]:
+    """Up to ``limit`` planned configurations that meet the SLO and hold one sequence of
+    ``max_model_len``, cheapest per hour first (``/v1/plan`` on up to 8 GPUs, or the count)."""
+    t = probe.target
+    if t.workload is None or t.slo is None:
+        return []
+    request = PlanRequest(
+        model=t.model,
+        workload=t.workload,
+        slo=t.slo,
+        constraints=ConstraintsIn(
+            max_gpus=min(max(t.gpu_count, 8), 64),
+            weight_dtypes=[t.weight_dtype],
+            kv_cache_dtypes=[t.kv_cache_dtype],
+            gpu_memory_utilization=t.gpu_memory_utilization,
+        ),
+    )
+    meeting = [c for c in probe.backend.plan(request).configurations if c.meets_slo]
+    meeting.sort(
+        key=lambda c: (math.inf if c.cost_per_hour is None else c.cost_per_hour, c.gpu_count)
+    )
+    found: list[Suggestion] = []
+    current = probe.hourly_cost
+    for option in meeting:
+        if len(found) == limit:
+            break
+        layout = layout_of(option)
+        if probe.fit(**layout).max_batch < 1:
+            continue
+        cost = option.cost_per_hour
+        found.append(
+            Suggestion(
+                kind="plan",
+                fixes="slo",
+                change=(
+                    f"{option.gpu_count}x {option.gpu} (TP{option.tensor_parallel}, "
+                    f"PP{option.pipeline_parallel}, x{option.replicas} replicas)"
+                ),
+                outcome=(
+                    f"TTFT {option.ttft_ms:,.0f} ms, TPOT {option.tpot_ms:,.1f} ms "
+                    f"at batch {option.batch_per_replica} per replica"
+                ),
+                settings={**layout, "gpu_count": option.gpu_count},
+                max_batch=option.max_batch,
+                gpu_count=option.gpu_count,
+                extra_cost_per_hour=None if cost is None or current is None else cost - current,
+            )
+        )
+    return found

@@ -1,0 +1,162 @@
+"""Answer one slash command: parse, match names against the catalog, compute, render.
+
+Defaults when the text leaves something out: ``plan`` considers up to 8 GPUs per replica and
+a workload of 2,048 input and 512 output tokens (or ``ctx`` split as ctx − 512 / 512);
+``fit`` checks the model's full context on one GPU; ``latency`` runs batch 1.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.api.problems import Problem
+from service.api.resolve import ResolvedModel, resolve_gpu, resolve_model
+from service.api.schemas import (
+    ConstraintsIn,
+    LatencyRequest,
+    MaxBatchRequest,
+    PlanRequest,
+    SloIn,
+    WorkloadIn,
+)
+from service.db.gpu_repository import GpuRepository
+from service.db.model_repository import ModelRepository
+from service.domain.engine import VLLM_V0
+from service.domain.gpu import GpuSpec
+from service.gate.answers import answer_latency, answer_max_batch, answer_plan, layout_problem
+from service.gate.text import tokens
+from service.slack import blocks
+from service.slack.grammar import Help, ParseError, Query, parse
+from service.slack.matching import match_gpu, match_model
+
+DEFAULT_MAX_GPUS = 8
+DEFAULT_INPUT = 2048
+DEFAULT_OUTPUT = 512
+Reply = dict[str, Any]
+logger = logging.getLogger("capplan.slack")
+
+
+def workload(query: Query) -> WorkloadIn:
+    """Input/output tokens from ``in``/``out``, else split from ``ctx``, else the defaults."""
+    out = query.output_tokens or (
+        min(DEFAULT_OUTPUT, max(1, query.context // 2)) if query.context else DEFAULT_OUTPUT
+    )
+    given_in = query.input_tokens or (max(1, query.context - out) if query.context else None)
+    return WorkloadIn(
+        input_tokens=given_in or DEFAULT_INPUT, output_tokens=out, concurrency=query.batch or 1
+    )
+
+
+def _dtypes(query: Query) -> dict[str, Any]:
+    return {
+        "weight_dtype": query.weight_dtype or "auto",
+        "kv_cache_dtype": query.kv_cache_dtype or "auto",
+    }
+
+
+def _slo(query: Query) -> SloIn | None:
+    if query.ttft_ms is None and query.tpot_ms is None:
+        return None
+    return SloIn(ttft_ms=query.ttft_ms, tpot_ms=query.tpot_ms)
+
+
+def plan_reply(query: Query, model: ResolvedModel, gpus: list[GpuSpec], base_url: str) -> Reply:
+    load = workload(query)
+    dtypes = _dtypes(query)
+    request = PlanRequest(
+        model=model.name,
+        workload=load,
+        slo=_slo(query),
+        constraints=ConstraintsIn(
+            gpus=[g.id for g in gpus], max_gpus=query.gpu_count or DEFAULT_MAX_GPUS,
+            weight_dtypes=[dtypes["weight_dtype"]], kv_cache_dtypes=[dtypes["kv_cache_dtype"]],
+        ),
+    )  # fmt: skip
+    response = answer_plan(model.architecture, model.parameters, gpus, request, VLLM_V0, model.name)
+    asked = (
+        f"{tokens(load.input_tokens)} in / {tokens(load.output_tokens)} out, "
+        f"{load.concurrency} at once, on {', '.join(sorted(g.id for g in gpus))}, "
+        f"up to {request.constraints.max_gpus if request.constraints else DEFAULT_MAX_GPUS} GPUs"
+    )
+    return blocks.plan_message(asked, response, base_url)
+
+
+def fit_reply(query: Query, model: ResolvedModel, gpu: GpuSpec, base_url: str) -> Reply:
+    arch, tp = model.architecture, query.gpu_count or 1
+    if problem := layout_problem(arch, tp, 1):
+        return blocks.error_message(problem)
+    context = query.context or arch.max_context_tokens
+    request = MaxBatchRequest(
+        model=model.name, gpu=gpu.id, context_length=context, tensor_parallel=tp, **_dtypes(query)
+    )
+    fit = answer_max_batch(arch, model.parameters, gpu, request, VLLM_V0)
+    asked = f"{model.name} on {tp}x {gpu.name} at {tokens(context)} tokens"
+    return blocks.fit_message(asked, fit, query.batch, base_url)
+
+
+def latency_reply(query: Query, model: ResolvedModel, gpu: GpuSpec, base_url: str) -> Reply:
+    arch, tp = model.architecture, query.gpu_count or 1
+    if problem := layout_problem(arch, tp, 1):
+        return blocks.error_message(problem)
+    load = workload(query)
+    request = LatencyRequest(
+        model=model.name, gpu=gpu.id, batch_size=load.concurrency, input_tokens=load.input_tokens,
+        output_tokens=load.output_tokens, tensor_parallel=tp, **_dtypes(query),
+    )  # fmt: skip
+    latency = answer_latency(arch, model.parameters, gpu, request)
+    asked = (
+        f"{model.name} on {tp}x {gpu.name}, batch {load.concurrency}, "
+        f"{tokens(load.input_tokens)} in / {tokens(load.output_tokens)} out"
+    )
+    return blocks.latency_message(asked, latency, _slo(query), base_url)
+
+
+async def _gpu_ids(session: AsyncSession, query: Query) -> list[str] | Reply:
+    """The GPUs the query names: one, several (``plan`` only), or all for a ``plan``."""
+    rows = (await GpuRepository(session).find(limit=10_000)).items
+    if query.gpu is None:
+        if query.action == "plan":
+            return [row.id for row in rows]
+        return blocks.error_message(f"`{query.action}` needs a GPU: add `on h100-sxm`, for example")
+    match = match_gpu(query.gpu, [(row.id, row.name) for row in rows])
+    if match.value is not None:
+        return [match.value]
+    if query.action == "plan" and match.ambiguous:
+        return list(match.candidates)
+    return blocks.choose_message("GPU", query.gpu, match.candidates, ambiguous=match.ambiguous)
+
+
+async def answer(session: AsyncSession, text: str, command: str, base_url: str) -> Reply:
+    """The reply to ``/command text``, within Slack's 3 seconds (all in-process arithmetic)."""
+    try:
+        query = parse(text)
+    except ParseError as exc:
+        return blocks.help_message(command, problem=str(exc))
+    if isinstance(query, Help):
+        return blocks.help_message(command, unknown=query.unknown)
+    model_ids = [row.id for row in (await ModelRepository(session).find(limit=10_000)).items]
+    model_match = match_model(query.model, model_ids)
+    if model_match.value is None:
+        return blocks.choose_message(
+            "model", query.model, model_match.candidates, ambiguous=model_match.ambiguous
+        )
+    gpu_ids = await _gpu_ids(session, query)
+    if isinstance(gpu_ids, dict):
+        return gpu_ids
+    try:
+        model = await resolve_model(session, model_match.value)
+        gpus = [await resolve_gpu(session, gpu_id) for gpu_id in gpu_ids]
+    except Problem as exc:
+        return blocks.error_message(exc.detail)
+    try:
+        if query.action == "plan":
+            return plan_reply(query, model, gpus, base_url)
+        if query.action == "fit":
+            return fit_reply(query, model, gpus[0], base_url)
+        return latency_reply(query, model, gpus[0], base_url)
+    except ValueError as exc:  # the domain's "cannot compute this" (e.g. a precision it lacks)
+        logger.warning("slack command %r: %s", text, exc)
+        return blocks.error_message(f"capplan cannot compute that: {exc}")

@@ -1,0 +1,192 @@
+"""Block Kit replies to the slash command (pure: data in, JSON-ready dicts out).
+
+Every reply leads with the verdict, carries a plain ``text`` fallback (notifications,
+screen readers) and ends with a link back to the API. Answers go ``in_channel``; help,
+questions back and errors are ``ephemeral`` (only the caller sees them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.api.schemas import LatencyResponse, MaxBatchResponse, PlanResponse, SloIn
+from service.domain.capacity import MemoryBudget
+from service.gate.text import gb, tokens
+
+Block = dict[str, Any]
+TABLE_ROWS = 5
+NOTHING_FITS_HINT = (
+    "Try more GPUs (`x8`), fp8 weights or KV cache (`fp8`, `kv fp8`), or a shorter `ctx`."
+)
+
+
+def message(text: str, blocks: list[Block], *, public: bool) -> dict[str, Any]:
+    return {
+        "response_type": "in_channel" if public else "ephemeral",
+        "text": text,
+        "blocks": blocks,
+    }
+
+
+def section(markdown: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": markdown[:3000]}}
+
+
+def fields(pairs: list[tuple[str, str]]) -> Block:
+    return {
+        "type": "section",
+        "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{v}"} for k, v in pairs[:10]],
+    }
+
+
+def context(markdown: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": markdown}]}
+
+
+def api_link(base_url: str, endpoint: str) -> Block:
+    base = base_url.rstrip("/")
+    return context(f"<{base}/schema|capplan API> · same question: `POST {base}{endpoint}`")
+
+
+def memory_fields(memory: MemoryBudget) -> Block:
+    return fields(
+        [
+            ("Weights", gb(memory.weights)),
+            ("KV cache", gb(memory.kv_cache)),
+            ("Activations", gb(memory.activation)),
+            ("Runtime", gb(memory.non_torch + memory.cudagraph)),
+            ("Usable / total", f"{gb(memory.usable)} / {gb(memory.total)}"),
+        ]
+    )
+
+
+def help_message(
+    command: str, *, unknown: str | None = None, problem: str | None = None
+) -> dict[str, Any]:
+    """The grammar, with why it is shown (an unknown action or an unreadable option)."""
+    lead = []
+    if unknown is not None:
+        lead.append(f"I don't know `{unknown}`. Here is what I can do:")
+    if problem is not None:
+        lead.append(f":warning: {problem}")
+    usage = "\n".join(
+        [
+            f"• `{command} plan llama-3.1-70b on h100 x2 ctx 32k batch 16`: cheapest setups",
+            f"• `{command} fit llama-3.1-8b on l4 ctx 8k batch 32`: does vLLM start, how many",
+            f"• `{command} latency qwen3-8b on h100-sxm batch 8 in 2k out 512`: TTFT, TPOT",
+            "Options, any order: `on <gpu>`, `x2` (GPUs), `ctx`, `batch`, `in`, `out`, "
+            "`ttft 500ms`, `tpot 50ms`, `kv fp8`, `fp8`/`int4` (weights). "
+            "`32k` is 32,768 tokens. Names are matched loosely.",
+        ]
+    )
+    text = "\n".join([*lead, usage])
+    return message(text, [section(text)], public=False)
+
+
+def choose_message(
+    kind: str, query: str, candidates: tuple[str, ...], *, ambiguous: bool
+) -> dict[str, Any]:
+    """A name that matched several catalog entries, or none (with close names, if any)."""
+    listed = ", ".join(f"`{c}`" for c in candidates[:8])
+    if ambiguous:
+        text = f"`{query}` could be several {kind}s: {listed}. Which one?"
+    elif candidates:
+        text = f"No {kind} in the catalog matches `{query}`. Did you mean {listed}?"
+    else:
+        text = f"No {kind} in the catalog matches `{query}`."
+    return message(text, [section(text)], public=False)
+
+
+def error_message(text: str) -> dict[str, Any]:
+    return message(text, [section(f":warning: {text}")], public=False)
+
+
+def _table(response: PlanResponse) -> str:
+    header = (
+        f"{'GPU':<12}{'n':>3}{'TP':>4}{'PP':>4}  {'w/kv':<10}{'batch':>6}"
+        f"{'TTFT ms':>9}{'TPOT ms':>9}{'$/h':>8}"
+    )
+    rows = [header]
+    for c in response.configurations[:TABLE_ROWS]:
+        cost = "-" if c.cost_per_hour is None else f"{c.cost_per_hour:.2f}"
+        dtypes = f"{c.weight_dtype}/{c.kv_cache_dtype}"
+        rows.append(
+            f"{c.gpu[:12]:<12}{c.gpu_count:>3}{c.tensor_parallel:>4}{c.pipeline_parallel:>4}  "
+            f"{dtypes:<10}{c.batch_per_replica:>6}{c.ttft_ms:>9,.0f}{c.tpot_ms:>9,.1f}{cost:>8}"
+        )
+    return "```\n" + "\n".join(rows) + "\n```"
+
+
+def plan_message(asked: str, response: PlanResponse, base_url: str) -> dict[str, Any]:
+    """Verdict, the top configurations as a table, the best one's memory, the API link."""
+    found = response.configurations
+    meeting = sum(c.meets_slo for c in found)
+    if found:
+        best = found[0]
+        verdict = (
+            f":white_check_mark: *{len(found)} setups serve {response.model}* ({asked}); "
+            f"best: {best.gpu_count}x {best.gpu}, TP{best.tensor_parallel}"
+        )
+        if meeting < len(found):
+            verdict += f". {meeting} meet the SLO"
+        blocks = [section(verdict), section(_table(response)), memory_fields(best.memory)]
+    else:
+        reasons = sorted({r.reason for r in response.rejected})[:3]
+        verdict = f":x: *Nothing serves {response.model}* ({asked})"
+        blocks = [
+            section(verdict),
+            section("\n".join(f"• {r}" for r in reasons) or "• no GPU to try"),
+            context(NOTHING_FITS_HINT),
+        ]
+    blocks.append(api_link(base_url, "/v1/plan"))
+    return message(verdict, blocks, public=True)
+
+
+def fit_message(
+    asked: str, fit: MaxBatchResponse, batch: int | None, base_url: str
+) -> dict[str, Any]:
+    """Does vLLM start (one sequence fits), how many at once, and whether ``batch`` fit."""
+    if fit.max_batch >= 1:
+        verdict = f":white_check_mark: *Fits*: {asked}: up to {fit.max_batch} sequences at once"
+        if batch is not None:
+            mark = ":white_check_mark:" if fit.max_batch >= batch else ":warning:"
+            verdict += f"; {mark} batch {batch} {'fits' if fit.max_batch >= batch else 'does not'}"
+    else:
+        verdict = f":x: *Does not fit*: {asked}: {'; '.join(fit.reasons)}"
+    longest = f"{tokens(fit.max_context_for_batch_1)} tokens"
+    blocks = [
+        section(verdict),
+        memory_fields(fit.memory),
+        context(f"Longest context for one sequence: {longest} · {fit.weight_dtype} weights, "
+                f"{fit.kv_cache_dtype} KV cache · {fit.engine}"),
+        api_link(base_url, "/v1/max-batch"),
+    ]  # fmt: skip
+    return message(verdict, blocks, public=True)
+
+
+def latency_message(
+    asked: str, latency: LatencyResponse, slo: SloIn | None, base_url: str
+) -> dict[str, Any]:
+    """TTFT and TPOT first (against the SLO when one was given), then the breakdown."""
+    checks = [("TTFT", latency.ttft_ms, slo.ttft_ms if slo else None),
+              ("TPOT", latency.tpot_ms, slo.tpot_ms if slo else None)]  # fmt: skip
+    met = all(limit is None or value <= limit for _, value, limit in checks)
+    mark = ":white_check_mark:" if met else ":x:"
+    parts = [
+        f"{name} {value:,.1f} ms" + (f" (SLO {limit:,.0f})" if limit is not None else "")
+        for name, value, limit in checks
+    ]
+    verdict = f"{mark if slo else ':stopwatch:'} *{' · '.join(parts)}*: {asked}"
+    blocks = [
+        section(verdict),
+        fields(
+            [
+                ("End to end", f"{latency.e2e_ms:,.0f} ms"),
+                ("Output throughput", f"{latency.output_tokens_per_s:,.0f} tokens/s"),
+                ("Prefill bound by", latency.prefill_bound),
+                ("Decode bound by", latency.decode_bound),
+            ]
+        ),
+        api_link(base_url, "/v1/latency"),
+    ]
+    return message(verdict, blocks, public=True)

@@ -1,0 +1,88 @@
+"""Loose matching of what people type against catalog ids (pure).
+
+``llama-3.1-70b``, ``Llama 3.1 70B`` and ``meta-llama/llama3.1-70b`` all name
+``meta-llama/Llama-3.1-70B``: case, dots, dashes, spaces and the org prefix are ignored.
+A name that matches several entries is ambiguous and answered with the candidates.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable, Sequence
+
+import msgspec
+
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+class Match(msgspec.Struct, frozen=True, kw_only=True):
+    """``value`` when exactly one entry matched; else several that did (``ambiguous``), or
+    close names to suggest when none did."""
+
+    value: str | None
+    candidates: tuple[str, ...] = ()
+    ambiguous: bool = False
+
+
+def squash(text: str) -> str:
+    """Lower case, letters and digits only: ``Llama-3.1 70B`` -> ``llama3170b``."""
+    return _NOT_ALNUM.sub("", text.lower())
+
+
+def words(text: str) -> list[str]:
+    return [word for word in _NOT_ALNUM.split(text.lower()) if word]
+
+
+def model_key(repo_id: str) -> str:
+    """A repo id without its org, squashed: ``meta-llama/Llama-3.1-70B`` -> ``llama3170b``."""
+    return squash(repo_id.rsplit("/", 1)[-1])
+
+
+def _first_unique(
+    query: str, ids: Sequence[str], keys: Callable[[str], Iterable[str]]
+) -> Match | None:
+    """Exact key, then prefix, then all-words-contained: the first tier with any hit decides."""
+    key, parts = squash(query), words(query)
+    tiers: list[Callable[[str], bool]] = [
+        lambda k: k == key,
+        lambda k: k.startswith(key),
+        lambda k: all(part in k for part in parts),
+    ]
+    for test in tiers:
+        hits = [entry for entry in ids if any(test(k) for k in keys(entry))]
+        if len(hits) == 1:
+            return Match(value=hits[0])
+        if hits:
+            ranked = tuple(sorted(hits, key=lambda hit: (len(hit), hit)))
+            return Match(value=None, candidates=ranked, ambiguous=True)
+    return None
+
+
+def _close(query: str, ids: Sequence[str], key: Callable[[str], str]) -> Match:
+    by_key = {key(entry): entry for entry in ids}
+    close = difflib.get_close_matches(squash(query), list(by_key), n=3, cutoff=0.5)
+    return Match(value=None, candidates=tuple(by_key[k] for k in close))
+
+
+def match_model(query: str, repo_ids: Sequence[str]) -> Match:
+    """A catalog model for ``query``; the org prefix may be given or left out."""
+    exact = [r for r in repo_ids if r.lower() == query.strip().lower()]
+    if len(exact) == 1:
+        return Match(value=exact[0])
+    org_query = "/" in query
+
+    def keys(repo_id: str) -> list[str]:
+        return [squash(repo_id) if org_query else model_key(repo_id)]
+
+    return _first_unique(query, repo_ids, keys) or _close(query, repo_ids, model_key)
+
+
+def match_gpu(query: str, gpus: Sequence[tuple[str, str]]) -> Match:
+    """A catalog GPU id for ``query``, matched against ids and display names."""
+    names = dict(gpus)
+
+    def keys(gpu_id: str) -> list[str]:
+        return [squash(gpu_id), squash(names[gpu_id]), squash(names[gpu_id].replace("NVIDIA", ""))]
+
+    return _first_unique(query, list(names), keys) or _close(query, list(names), squash)

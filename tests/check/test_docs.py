@@ -1,0 +1,61 @@
+"""docs/ci-gate.md and docs/examples are held to the code: examples run, options documented."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import msgspec
+import pytest
+import yaml
+
+from service.cli import build_parser
+from service.gate.manifest import ManifestFields
+from tests.check.catalog import REPO_ROOT
+from tests.check.conftest import Run
+
+DOCS = REPO_ROOT / "docs"
+GUIDE = (DOCS / "ci-gate.md").read_text(encoding="utf-8")
+MANIFESTS = sorted((DOCS / "examples").glob("*.yaml"))
+EXPECT = re.compile(r"^# expect: exit (?P<code>\d)$", re.MULTILINE)
+
+
+@pytest.mark.parametrize("path", MANIFESTS, ids=[p.stem for p in MANIFESTS])
+def test_example_manifest_exits_as_it_says(
+    run_check: Callable[..., Run], catalog_dir: Path, path: Path
+) -> None:
+    """Each example's ``# expect: exit N`` line is what the gate returns."""
+    expected = EXPECT.search(path.read_text(encoding="utf-8"))
+    assert expected is not None, f"{path.name} has no '# expect: exit N' line"
+    result = run_check("--offline", "--catalog-dir", str(catalog_dir), str(path))
+    assert result.code == int(expected["code"]), result.out + result.err
+
+
+def test_every_check_option_is_documented() -> None:
+    """Each ``capplan check`` flag appears in docs/ci-gate.md."""
+    subparsers = next(
+        action
+        for action in build_parser()._actions
+        if isinstance(action, argparse._SubParsersAction)
+    )
+    check = subparsers.choices["check"]
+    flags = [o for a in check._actions for o in a.option_strings if o.startswith("--")]
+    missing = [flag for flag in flags if flag != "--help" and f"`{flag}" not in GUIDE]
+    assert missing == []
+
+
+def test_every_manifest_field_is_documented() -> None:
+    """Each manifest field has a row in the guide's field table."""
+    fields = [f.name for f in msgspec.structs.fields(ManifestFields)]
+    assert [name for name in fields if f"| `{name}` |" not in GUIDE] == []
+
+
+def test_example_workflow_runs_the_gate() -> None:
+    """The GitHub Actions example is valid YAML whose steps call ``capplan check``."""
+    workflow = yaml.safe_load((DOCS / "examples" / "capacity-gate.yml").read_text(encoding="utf-8"))
+    steps = workflow["jobs"]["capplan-check"]["steps"]
+    runs = "\n".join(step.get("run", "") for step in steps)
+    assert "capplan check --format github" in runs
+    assert "capplan check --format junit --output" in runs
