@@ -8,7 +8,8 @@ from typing import cast
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from service.domain.engine import VLLM_V0, EngineProfile
+from service.catalog_files import default_engine_profile
+from service.domain.engine import EngineProfile
 from service.settings import Settings
 
 
@@ -32,7 +33,7 @@ async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
 
 
 def provide_engine_profile() -> EngineProfile:
-    return VLLM_V0
+    return default_engine_profile()
 
 
 def provide_settings(state: State) -> Settings:

@@ -13,23 +13,19 @@ vLLM's start-up accounting (formula sheet §2.5, ``Worker.determine_num_availabl
 ``gpu_memory_utilization`` applies to the device **total**, weights included. The constants
 (``c``, ``s``, non-torch bytes) belong to one engine version's profiler: they are data in
 ``catalog/engines.yaml`` with the logs they were read from, loaded by
-:func:`load_engine_profiles`; nothing here is a literal of one deployment.
+:func:`service.catalog_files.load_engine_profiles`; nothing here is a literal of one
+deployment, and this module does no I/O.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import msgspec
-import yaml
 
 from service.domain.architecture import Architecture
 from service.domain.saturation import ContinuousBatching
-
-ENGINES_FILE = Path(__file__).resolve().parents[2] / "catalog" / "engines.yaml"
-"""The bundled engine profiles (``catalog/engines.yaml`` next to the ``service`` package)."""
 
 
 class EngineProfile(msgspec.Struct, frozen=True, kw_only=True):
@@ -108,18 +104,6 @@ def engine_catalog_from_document(document: Mapping[str, Any]) -> EngineCatalog:
     return EngineCatalog(
         profiles=profiles, default=default, batching={entry.name: entry for entry in batching}
     )
-
-
-def load_engine_profiles(path: Path = ENGINES_FILE) -> EngineCatalog:
-    """Read and validate an engines file (the only I/O in this module)."""
-    document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if not isinstance(document, dict):
-        raise ValueError(f"{path}: expected a mapping with 'engines' and 'default'")
-    return engine_catalog_from_document(document)
-
-
-VLLM_V0 = load_engine_profiles().get()
-"""The default profile of the bundled ``catalog/engines.yaml`` (vLLM 0.6.4, V0 worker)."""
 
 
 def batched_tokens(profile: EngineProfile, max_model_len: int) -> int:

@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from service.api.schemas import LatencyRequest, MaxBatchResponse
+from service.catalog_files import default_engine_profile
 from service.domain.architecture import Architecture
 from service.domain.capacity import Deployment, sequence_kv_bytes
-from service.domain.engine import VLLM_V0
 from service.domain.kv_cache import kv_cache_bytes_per_token_per_layer, pipeline_stages
 from service.domain.precision import Precision
 from service.gate.backend import Backend, Rejected
@@ -56,7 +56,7 @@ def kv_available_bytes(
     per_layer = kv_cache_bytes_per_token_per_layer(
         arch, Precision(fit.kv_cache_dtype), tensor_parallel
     )
-    return fit.kv_cache_blocks * VLLM_V0.block_size_tokens * layers * per_layer
+    return fit.kv_cache_blocks * default_engine_profile().block_size_tokens * layers * per_layer
 
 
 def _sequence_bytes(probe: Probe, fit: MaxBatchResponse) -> int:
@@ -69,7 +69,9 @@ def _sequence_bytes(probe: Probe, fit: MaxBatchResponse) -> int:
         kv_precision=Precision(fit.kv_cache_dtype),
         gpu_memory_utilization=t.gpu_memory_utilization,
     )
-    return sequence_kv_bytes(probe.arch, deployment, VLLM_V0, probe.context, probe.context)
+    return sequence_kv_bytes(
+        probe.arch, deployment, default_engine_profile(), probe.context, probe.context
+    )
 
 
 def _fits_check(fit: MaxBatchResponse, context: int, short: int) -> Check:

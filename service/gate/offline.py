@@ -22,10 +22,11 @@ from service.api.schemas import (
     PlanRequest,
     PlanResponse,
 )
+from service.catalog_files import default_engine_profile
 from service.db.seed_loader import SeedCatalog, SeedError, load_catalog
 from service.db.seed_schema import GpuSeed
 from service.domain.architecture import Architecture, InvalidConfig, UnsupportedArchitecture
-from service.domain.engine import VLLM_V0, EngineProfile
+from service.domain.engine import EngineProfile
 from service.domain.gpu import GpuSpec
 from service.domain.hf_config import architecture_from_config
 from service.domain.parameters import ParameterCount, count_parameters
@@ -57,8 +58,8 @@ class OfflineBackend:
 
     label = "offline"
 
-    def __init__(self, catalog: SeedCatalog, profile: EngineProfile = VLLM_V0) -> None:
-        self.profile = profile
+    def __init__(self, catalog: SeedCatalog, profile: EngineProfile | None = None) -> None:
+        self.profile = profile or default_engine_profile()
         self.gpus = {seed.id: gpu_spec(seed) for seed in sorted(catalog.gpus, key=lambda g: g.id)}
         self.models = {e.seed.repo_id: (e.architecture, e.parameters) for e in catalog.models}
 

@@ -22,9 +22,9 @@ from service.api.schemas import (
     SloIn,
     WorkloadIn,
 )
+from service.catalog_files import default_engine_profile
 from service.db.gpu_repository import GpuRepository
 from service.db.model_repository import ModelRepository
-from service.domain.engine import VLLM_V0
 from service.domain.gpu import GpuSpec
 from service.gate.answers import answer_latency, answer_max_batch, answer_plan, layout_problem
 from service.gate.text import tokens
@@ -75,7 +75,9 @@ def plan_reply(query: Query, model: ResolvedModel, gpus: list[GpuSpec], base_url
             weight_dtypes=[dtypes["weight_dtype"]], kv_cache_dtypes=[dtypes["kv_cache_dtype"]],
         ),
     )  # fmt: skip
-    response = answer_plan(model.architecture, model.parameters, gpus, request, VLLM_V0, model.name)
+    response = answer_plan(
+        model.architecture, model.parameters, gpus, request, default_engine_profile(), model.name
+    )
     asked = (
         f"{tokens(load.input_tokens)} in / {tokens(load.output_tokens)} out, "
         f"{load.concurrency} at once, on {', '.join(sorted(g.id for g in gpus))}, "
@@ -92,7 +94,7 @@ def fit_reply(query: Query, model: ResolvedModel, gpu: GpuSpec, base_url: str) -
     request = MaxBatchRequest(
         model=model.name, gpu=gpu.id, context_length=context, tensor_parallel=tp, **_dtypes(query)
     )
-    fit = answer_max_batch(arch, model.parameters, gpu, request, VLLM_V0)
+    fit = answer_max_batch(arch, model.parameters, gpu, request, default_engine_profile())
     asked = f"{model.name} on {tp}x {gpu.name} at {tokens(context)} tokens"
     return blocks.fit_message(asked, fit, query.batch, base_url)
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import msgspec
 
-from service.domain.engine import load_engine_profiles
+from service.catalog_files import load_engine_profiles
 from service.domain.kv_cache import kv_cache_bytes_per_token
 from service.domain.latency import (
     Efficiency,

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 
 import msgspec
 
+from service.catalog_files import load_engine_profiles
 from service.domain.calibration import (
     Calibration,
     Observation,
@@ -31,7 +32,6 @@ from service.domain.calibration import (
     leave_one_out,
 )
 from service.domain.confidence import Band, ErrorBands, band_from_ratios
-from service.domain.engine import load_engine_profiles
 from service.domain.latency import Efficiency
 from service.validation.cases import (
     SATURATED_ENGINE,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from service.domain.engine import load_engine_profiles
+from service.catalog_files import load_engine_profiles
 from service.validation.memory_check import (
     check_kv_capacity,
     first_number,

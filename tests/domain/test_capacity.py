@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from service.catalog_files import default_engine_profile
 from service.domain.capacity import (
     BindingConstraint,
     Deployment,
@@ -15,7 +16,6 @@ from service.domain.capacity import (
     sequence_kv_bytes,
 )
 from service.domain.engine import (
-    VLLM_V0,
     activation_peak_bytes,
     batched_tokens,
     loaded_model_bytes,
@@ -35,6 +35,8 @@ from tests.domain.reference import (
     load_reference,
     params,
 )
+
+VLLM_V0 = default_engine_profile()
 
 GIB = 2**30
 

@@ -7,13 +7,14 @@ from typing import Any
 
 import pytest
 
+from service.catalog_files import default_engine_profile, load_engine_profiles
 from service.domain.engine import (
-    VLLM_V0,
     EngineProfile,
     engine_catalog_from_document,
-    load_engine_profiles,
 )
 from service.domain.units import format_bytes
+
+VLLM_V0 = default_engine_profile()
 
 
 def document(*ids: str, default: str = "vllm-0.6.4") -> dict[str, Any]:

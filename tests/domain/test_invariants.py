@@ -8,9 +8,10 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from service.catalog_files import default_engine_profile
 from service.domain.architecture import Architecture
 from service.domain.capacity import Deployment, capacity, sequence_kv_bytes
-from service.domain.engine import VLLM_V0, EngineProfile
+from service.domain.engine import EngineProfile
 from service.domain.hf_config import architecture_from_config
 from service.domain.kv_cache import kv_cache_bytes, kv_cache_bytes_per_token
 from service.domain.latency import Serving, estimate_latency, experts_touched
@@ -18,6 +19,8 @@ from service.domain.parameters import count_parameters
 from service.domain.precision import Precision
 from service.domain.weights import weight_memory
 from tests.domain.reference import H100, IDEAL, ZERO_OVERHEAD
+
+VLLM_V0 = default_engine_profile()
 
 SETTINGS = settings(max_examples=75, deadline=None)
 

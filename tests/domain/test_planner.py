@@ -7,8 +7,8 @@ import math
 import msgspec
 import pytest
 
+from service.catalog_files import default_engine_profile
 from service.domain.capacity import MemoryBudget
-from service.domain.engine import VLLM_V0
 from service.domain.gpu import GpuSpec
 from service.domain.latency import Efficiency
 from service.domain.planner import (
@@ -23,6 +23,8 @@ from service.domain.planner import (
     rank,
 )
 from tests.domain.reference import A10, A100_80, H100, L4, T4_LIKE, arch, params
+
+VLLM_V0 = default_engine_profile()
 
 WORKLOAD = Workload(input_tokens=1024, output_tokens=256, concurrency=16)
 
