@@ -9,8 +9,14 @@ import msgspec
 
 from service.domain.architecture import Architecture
 
-Positive = Annotated[float, msgspec.Meta(gt=0, le=1e18)]
-NonNegative = Annotated[float, msgspec.Meta(ge=0, le=1e18)]
+# Litestar 2.25 hoists the bounds of an ``X | None`` field onto the union and drops the falsy
+# ones, so ``gt=0``/``ge=0`` vanished from the OpenAPI of optional fields; ``extra`` restates them.
+Positive = Annotated[
+    float, msgspec.Meta(gt=0, le=1e18, extra_json_schema={"extra": {"exclusive_minimum": 0.0}})
+]
+NonNegative = Annotated[
+    float, msgspec.Meta(ge=0, le=1e18, extra_json_schema={"extra": {"minimum": 0.0}})
+]
 GPU_ID = Annotated[
     str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")
 ]
@@ -39,7 +45,12 @@ class GpuFields(msgspec.Struct, frozen=True, kw_only=True):
     tdp_watts: Positive | None = None
     price_per_hour_usd: NonNegative | None = None
     sources: Annotated[
-        list[Annotated[str, msgspec.Meta(max_length=1000)]], msgspec.Meta(max_length=50)
+        list[Annotated[str, msgspec.Meta(max_length=1000)]],
+        # Litestar 2.25 leaves item constraints out of the OpenAPI; state them for the list.
+        msgspec.Meta(
+            max_length=50,
+            extra_json_schema={"extra": {"items": {"type": "string", "maxLength": 1000}}},
+        ),
     ] = msgspec.field(default_factory=list)
     verified: bool = False
     notes: Annotated[str, msgspec.Meta(max_length=5000)] = ""

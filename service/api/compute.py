@@ -21,6 +21,7 @@ from service.api.schemas import (
     PlanRequest,
     PlanResponse,
 )
+from service.api.strict_body import strict_json_body
 from service.domain.capacity import Deployment, capacity
 from service.domain.engine import EngineProfile
 from service.domain.kv_cache import kv_cache_bytes_per_token, kv_layer_groups, resolve_kv_precision
@@ -43,6 +44,7 @@ def _check_layout(
 class PlanningController(Controller):
     path = "/v1"
     tags = ["planning"]
+    before_request = staticmethod(strict_json_body)
 
     @post(
         "/inspect",
@@ -128,7 +130,10 @@ class PlanningController(Controller):
         summary="TTFT, TPOT, end-to-end latency and throughput at a batch size",
     )
     async def latency(
-        self, data: JSONBody[LatencyRequest], db_session: NamedDependency[AsyncSession]
+        self,
+        data: JSONBody[LatencyRequest],
+        db_session: NamedDependency[AsyncSession],
+        engine_profile: NamedDependency[EngineProfile],
     ) -> LatencyResponse:
         model = await resolve_model(db_session, data.model)
         gpu = await resolve_gpu(db_session, data.gpu)
@@ -136,6 +141,32 @@ class PlanningController(Controller):
         _check_layout(
             arch.num_layers, arch.num_attention_heads, data.tensor_parallel, data.pipeline_parallel
         )
+        # A latency is only meaningful if the deployment holds the weights and the batch's KV
+        # cache; an infeasible one is still answered (200), with fits=false and the reasons.
+        context = data.input_tokens + data.output_tokens
+        weights = resolve_weight_precision(arch, data.weight_dtype)
+        fit = capacity(
+            arch,
+            weight_memory(
+                arch, model.parameters, weights, data.tensor_parallel, data.pipeline_parallel
+            ).per_gpu_bytes,
+            Deployment(
+                gpu_memory_bytes=gpu.memory_bytes,
+                tensor_parallel=data.tensor_parallel,
+                pipeline_parallel=data.pipeline_parallel,
+                weight_precision=weights,
+                kv_precision=resolve_kv_precision(arch, data.kv_cache_dtype),
+            ),
+            engine_profile,
+            context,
+            with_max_context=False,
+        )
+        reasons = list(fit.reasons)
+        if fit.fits and fit.max_batch < data.batch_size:
+            reasons.append(
+                f"batch_size {data.batch_size} exceeds the {fit.max_batch} sequences of "
+                f"{context} tokens the KV cache holds"
+            )
         serving = Serving(
             gpu=gpu,
             tensor_parallel=data.tensor_parallel,
@@ -154,6 +185,8 @@ class PlanningController(Controller):
             efficiency=efficiency,
         )
         return LatencyResponse(
+            fits=fit.fits and fit.max_batch >= data.batch_size,
+            reasons=reasons,
             ttft_ms=estimate.ttft_ms,
             tpot_ms=estimate.tpot_ms,
             e2e_ms=estimate.e2e_ms,

@@ -7,24 +7,28 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, Parameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.api.auth import ADMIN_SECURITY, require_admin
 from service.api.catalog_schemas import GpuCreate, GpuOut, GpuPage, GpuReplace
 from service.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, Problem
+from service.api.strict_body import strict_json_body
 from service.db.gpu_repository import GpuRepository
 from service.db.models import GpuRow, Origin
 from service.db.repository import StaleVersion
 
-Limit = Annotated[int, Parameter(ge=1, le=500)]
-Offset = Annotated[int, Parameter(ge=0, le=1_000_000)]
-GpuIdPath = Annotated[str, Parameter(min_length=1, max_length=64)]
+Limit = Annotated[int, QueryParameter(ge=1, le=500)]
+Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
+GpuIdPath = Annotated[str, PathParameter(min_length=1, max_length=64)]
+
+
+# Once: msgspec.structs.fields() re-evaluates the string annotations on every call (~0.1 ms).
+_GPU_OUT_FIELDS = tuple(field.name for field in msgspec.structs.fields(GpuOut))
 
 
 def gpu_out(row: GpuRow) -> GpuOut:
-    fields = {f.name: getattr(row, f.name) for f in msgspec.structs.fields(GpuOut)}
-    return GpuOut(**fields)
+    return GpuOut(**{name: getattr(row, name) for name in _GPU_OUT_FIELDS})
 
 
 def _values(body: GpuCreate | GpuReplace) -> dict[str, Any]:
@@ -37,18 +41,20 @@ def _values(body: GpuCreate | GpuReplace) -> dict[str, Any]:
 class GpuController(Controller):
     path = "/v1/gpus"
     tags = ["catalog"]
+    before_request = staticmethod(strict_json_body)
 
     @get("/", responses=READ_PROBLEMS, summary="List GPUs (paginated)")
     async def list_gpus(
         self,
         db_session: NamedDependency[AsyncSession],
-        vendor: Annotated[str | None, Parameter(max_length=64)] = None,
-        min_memory_bytes: Annotated[int | None, Parameter(ge=0, le=2**50)] = None,
+        vendor: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        # Not Optional: Litestar 2.25 drops ``minimum: 0`` from the schema of an ``int | None``.
+        min_memory_bytes: Annotated[int, QueryParameter(ge=0, le=2**50)] = 0,
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> GpuPage:
         page = await GpuRepository(db_session).find(
-            vendor=vendor, min_memory_bytes=min_memory_bytes, limit=limit, offset=offset
+            vendor=vendor, min_memory_bytes=min_memory_bytes or None, limit=limit, offset=offset
         )
         return GpuPage(
             items=[gpu_out(r) for r in page.items], total=page.total, limit=limit, offset=offset

@@ -5,11 +5,10 @@ from __future__ import annotations
 import msgspec
 from litestar import Controller, get
 from litestar.datastructures import State
-from litestar.response import Response
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.api.problems import PROBLEM_JSON, ProblemDetails, problem
+from service.api.problems import Problem, problem
 from service.db.session import is_at_head
 
 
@@ -35,20 +34,14 @@ class HealthController(Controller):
         summary="The database is reachable and migrated to head",
         responses={503: problem("Not ready: database unreachable or not migrated")},
     )
-    async def ready(self, state: State) -> Response[Readiness | ProblemDetails]:
+    async def ready(self, state: State) -> Readiness:
+        # Raising (not returning a problem body) keeps the documented 200 a plain Readiness.
         try:
             async with state.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
             at_head = await is_at_head(state.engine)
         except (SQLAlchemyError, OSError) as exc:
-            detail = f"database unreachable: {type(exc).__name__}"
-            body = ProblemDetails(status=503, title="Service Unavailable", detail=detail)
-            return Response(body, status_code=503, media_type=PROBLEM_JSON)
+            raise Problem(503, f"database unreachable: {type(exc).__name__}") from exc
         if not at_head:
-            body = ProblemDetails(
-                status=503,
-                title="Service Unavailable",
-                detail="database schema is not at the newest migration",
-            )
-            return Response(body, status_code=503, media_type=PROBLEM_JSON)
-        return Response(Readiness(status="ready", database="ok", migrations="head"))
+            raise Problem(503, "database schema is not at the newest migration")
+        return Readiness(status="ready", database="ok", migrations="head")

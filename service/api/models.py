@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, delete, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.api.auth import ADMIN_SECURITY, require_admin
@@ -20,18 +20,23 @@ from service.api.catalog_schemas import (
 )
 from service.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, Problem
 from service.api.resolve import normalise
+from service.api.strict_body import strict_json_body
 from service.db.model_repository import ModelRepository
 from service.db.models import ModelRow, Origin
 from service.db.repository import StaleVersion
 from service.domain.architecture import Architecture
 from service.domain.quantization import quantization_from_config
 
-Limit = Annotated[int, Parameter(ge=1, le=500)]
-Offset = Annotated[int, Parameter(ge=0, le=1_000_000)]
+Limit = Annotated[int, QueryParameter(ge=1, le=500)]
+Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
+
+
+# Once: msgspec.structs.fields() re-evaluates the string annotations on every call (~0.1 ms).
+_SUMMARY_FIELDS = tuple(field.name for field in msgspec.structs.fields(ModelSummary))
 
 
 def _summary_fields(row: ModelRow) -> dict[str, Any]:
-    fields = {f.name: getattr(row, f.name, None) for f in msgspec.structs.fields(ModelSummary)}
+    fields = {name: getattr(row, name, None) for name in _SUMMARY_FIELDS}
     fields["model_type"] = str(row.architecture.get("model_type", "unknown"))
     return fields
 
@@ -47,7 +52,7 @@ def model_out(row: ModelRow) -> ModelOut:
 
 def model_values(config: dict[str, Any], name: str, notes: str) -> dict[str, Any]:
     """The stored columns of a model: raw config, normalised architecture, exact counts."""
-    model = normalise(config, name)
+    model = normalise(config, name, field="config")
     quantization = quantization_from_config(config)
     return {
         "config": config,
@@ -66,13 +71,14 @@ def _model_id(raw: str) -> str:
 class ModelController(Controller):
     path = "/v1/models"
     tags = ["catalog"]
+    before_request = staticmethod(strict_json_body)
 
     @get("/", responses=READ_PROBLEMS, summary="List models (paginated)")
     async def list_models(
         self,
         db_session: NamedDependency[AsyncSession],
-        model_type: Annotated[str | None, Parameter(max_length=64)] = None,
-        origin: Annotated[str | None, Parameter(max_length=16)] = None,
+        model_type: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        origin: Annotated[str | None, QueryParameter(max_length=16)] = None,
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> ModelPage:
@@ -87,7 +93,9 @@ class ModelController(Controller):
         )
 
     @get("/{model_id:path}", responses=READ_PROBLEMS, summary="One model with its config")
-    async def get_model(self, db_session: NamedDependency[AsyncSession], model_id: str) -> ModelOut:
+    async def get_model(
+        self, db_session: NamedDependency[AsyncSession], model_id: FromPath[str]
+    ) -> ModelOut:
         row = await ModelRepository(db_session).get(_model_id(model_id))
         if row is None:
             raise Problem(404, f"model '{_model_id(model_id)}' is not in the catalog")
@@ -118,7 +126,10 @@ class ModelController(Controller):
         summary="Replace a model's config (admin)",
     )
     async def replace_model(
-        self, db_session: NamedDependency[AsyncSession], model_id: str, data: JSONBody[ModelReplace]
+        self,
+        db_session: NamedDependency[AsyncSession],
+        model_id: FromPath[str],
+        data: JSONBody[ModelReplace],
     ) -> ModelOut:
         repository = ModelRepository(db_session)
         row_id = _model_id(model_id)
@@ -141,7 +152,9 @@ class ModelController(Controller):
         responses=WRITE_PROBLEMS,
         summary="Remove a model (admin)",
     )
-    async def delete_model(self, db_session: NamedDependency[AsyncSession], model_id: str) -> None:
+    async def delete_model(
+        self, db_session: NamedDependency[AsyncSession], model_id: FromPath[str]
+    ) -> None:
         repository = ModelRepository(db_session)
         row_id = _model_id(model_id)
         if await repository.get(row_id) is None:

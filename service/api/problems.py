@@ -12,15 +12,16 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
 PROBLEM_JSON = "application/problem+json"
+ABOUT_BLANK = "about:blank"
 logger = logging.getLogger("capplan.api")
 
 
 class ProblemDetails(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """An error response (RFC 9457). ``errors`` names the offending fields of a bad body."""
 
+    type: str  # always sent; ``about:blank``: the status code says it all (RFC 9457 §4.2.1)
     status: int
     title: str
-    type: str = "about:blank"
     detail: str | None = None
     errors: list[dict[str, Any]] | None = None
 
@@ -28,8 +29,15 @@ class ProblemDetails(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tr
 class Problem(HTTPException):
     """An HTTP error with a human ``detail``; rendered as problem+json."""
 
-    def __init__(self, status: int, detail: str, *, headers: dict[str, str] | None = None) -> None:
-        super().__init__(status_code=status, detail=detail, headers=headers)
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+        errors: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(status_code=status, detail=detail, headers=headers, extra=errors)
 
 
 class UnprocessableArchitecture(Problem):
@@ -69,6 +77,7 @@ def _response(
 ) -> Response[ProblemDetails]:
     phrase = HTTPStatus(status).phrase
     body = ProblemDetails(
+        type=ABOUT_BLANK,
         status=status,
         title=phrase,
         detail=None if detail == phrase else detail,
@@ -80,7 +89,7 @@ def _response(
 def problem_from_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ProblemDetails]:
     """Any ``HTTPException`` (ours, routing 404/405, validation 400) as problem+json."""
     errors = None
-    if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
+    if isinstance(exc, ValidationException | Problem) and isinstance(exc.extra, list):
         errors = [dict(item) for item in exc.extra if isinstance(item, dict)]
     headers = dict(exc.headers) if exc.headers else None
     return _response(exc.status_code, exc.detail, errors, headers)

@@ -24,12 +24,21 @@ class ResolvedModel(msgspec.Struct, frozen=True, kw_only=True):
     parameters: ParameterCount
 
 
-def normalise(config: Mapping[str, Any], name: str) -> ResolvedModel:
-    """Normalise a config; malformed fields are 400, unmodelled features 422."""
+def normalise(
+    config: Mapping[str, Any], name: str, field: str | None = "model.hf_config"
+) -> ResolvedModel:
+    """Normalise a config; malformed fields are 400, unmodelled features 422.
+
+    ``field`` is where the config sits in the request body (``None``: not in the body); a 400
+    then lists the offending config field under ``errors`` like any other invalid body field.
+    """
     try:
         arch = architecture_from_config(config)
     except InvalidConfig as exc:
-        raise Problem(400, f"hf_config: {exc}") from exc
+        errors = None
+        if field is not None:
+            errors = [{"message": exc.detail, "key": f"{field}.{exc.field}", "source": "body"}]
+        raise Problem(400, f"{field or name}: {exc}", errors=errors) from exc
     except UnsupportedArchitecture as exc:
         raise UnprocessableArchitecture(f"{name}: {exc}") from exc
     return ResolvedModel(name=name, architecture=arch, parameters=count_parameters(arch))
@@ -46,7 +55,7 @@ async def resolve_model(session: AsyncSession, ref: ModelRef) -> ResolvedModel:
             f"model '{ref}' is not in the catalog; POST it to /v1/models, "
             f'import it with POST /v1/imports, or pass {{"hf_config": ...}}',
         )
-    return normalise(row.config, row.id)
+    return normalise(row.config, row.id, field=None)
 
 
 async def resolve_gpu(session: AsyncSession, gpu_id: str) -> GpuSpec:

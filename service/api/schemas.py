@@ -24,7 +24,12 @@ Batch = Annotated[int, msgspec.Meta(ge=1, le=65_536)]
 Degree = Annotated[int, msgspec.Meta(ge=1, le=64)]
 Utilization = Annotated[float, msgspec.Meta(gt=0, le=1)]
 GpuId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-RepoId = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+# Litestar 2.25 drops falsy bounds of ``X | None`` fields and the constraints of list items and
+# union arms from the OpenAPI. ``extra`` restates what the first two lose; a model reference is
+# any string (an id that is not in the catalog is a 404, whatever its length).
+Milliseconds = Annotated[
+    float, msgspec.Meta(gt=0, le=3_600_000, extra_json_schema={"extra": {"exclusive_minimum": 0.0}})
+]
 
 
 class InlineModel(msgspec.Struct, frozen=True, kw_only=True):
@@ -33,7 +38,7 @@ class InlineModel(msgspec.Struct, frozen=True, kw_only=True):
     hf_config: dict[str, Any]
 
 
-ModelRef = RepoId | InlineModel
+ModelRef = str | InlineModel
 
 
 class InspectRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -100,6 +105,9 @@ class LatencyRequest(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class LatencyResponse(msgspec.Struct, frozen=True, kw_only=True):
+    # Whether the weights and the batch's KV cache fit (the times assume they do), and why not.
+    fits: bool = True
+    reasons: list[str] = msgspec.field(default_factory=list)
     ttft_ms: float
     tpot_ms: float
     e2e_ms: float
@@ -120,12 +128,23 @@ class WorkloadIn(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class SloIn(msgspec.Struct, frozen=True, kw_only=True):
-    ttft_ms: Annotated[float, msgspec.Meta(gt=0, le=3_600_000)] | None = None
-    tpot_ms: Annotated[float, msgspec.Meta(gt=0, le=3_600_000)] | None = None
+    ttft_ms: Milliseconds | None = None
+    tpot_ms: Milliseconds | None = None
 
 
 class ConstraintsIn(msgspec.Struct, frozen=True, kw_only=True):
-    gpus: Annotated[list[GpuId], msgspec.Meta(max_length=100)] | None = None
+    gpus: (
+        Annotated[
+            list[GpuId],
+            msgspec.Meta(
+                max_length=100,
+                extra_json_schema={
+                    "extra": {"items": {"type": "string", "minLength": 1, "maxLength": 64}}
+                },
+            ),
+        ]
+        | None
+    ) = None
     max_gpus: Annotated[int, msgspec.Meta(ge=1, le=64)] = 16
     weight_dtypes: Annotated[list[WeightDtype], msgspec.Meta(min_length=1, max_length=8)] = (
         msgspec.field(default_factory=lambda: ["auto"])

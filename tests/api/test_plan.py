@@ -1,0 +1,168 @@
+"""POST /v1/plan: every deployment that serves the workload, ranked, and every rejection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from tests.api.conftest import (
+    ADMIN,
+    assert_problem,
+    catalog_gpu,
+    catalog_gpu_ids,
+    error_keys,
+    reference_model,
+)
+
+pytestmark = pytest.mark.anyio
+
+LLAMA_8B = "meta-llama/Llama-3.1-8B"
+LLAMA_70B = "meta-llama/Llama-3.1-70B"
+WORKLOAD = {"input_tokens": 1000, "output_tokens": 200, "concurrency": 4}
+
+
+def request(**overrides: Any) -> dict[str, Any]:
+    return {"model": LLAMA_8B, "workload": WORKLOAD, **overrides}
+
+
+async def test_8b_on_h100s_has_configurations(client: AsyncTestClient[Litestar]) -> None:
+    """Llama-3.1-8B restricted to H100s: only H100 configurations, and bf16 TP=1 holds 16.06 GB."""
+    response = await client.post(
+        "/v1/plan",
+        json=request(constraints={"gpus": ["h100-sxm"], "weight_dtypes": ["bf16"]}),
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["model"] == LLAMA_8B
+    assert body["configurations"]
+    assert {c["gpu"] for c in body["configurations"]} == {"h100-sxm"}
+    single = next(c for c in body["configurations"] if c["gpu_count"] == 1)
+    assert single["weight_dtype"] == "bf16"
+    assert single["memory"]["weights"] == 2 * reference_model(LLAMA_8B)["total_params"]
+    assert single["memory"]["total"] == catalog_gpu("h100-sxm")["memory_bytes"]
+
+
+async def test_70b_bf16_on_one_l4_is_200_with_no_configuration(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    """Infeasible is an answer: no configurations, a rejection quoting 141.1 GB vs the L4's GB."""
+    constraints = {"gpus": ["l4"], "max_gpus": 1, "weight_dtypes": ["bf16"]}
+    response = await client.post("/v1/plan", json=request(model=LLAMA_70B, constraints=constraints))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["configurations"] == []
+    assert body["rejected"]
+    l4 = catalog_gpu("l4")["memory_bytes"]
+    weights = 2 * reference_model(LLAMA_70B)["total_params"]
+    reason = " ".join(r["reason"] for r in body["rejected"])
+    assert f"{weights / 1e9:.1f} GB" == "141.1 GB"
+    for figure in (weights, 0.9 * l4, l4):
+        assert f"{figure / 1e9:.1f} GB" in reason
+
+
+async def test_whole_catalog_is_searched_without_constraints(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    """No constraints: configurations and rejections span more than one GPU of the catalog."""
+    response = await client.post("/v1/plan", json=request())
+    assert response.status_code == 200, response.text
+    body = response.json()
+    seen = {c["gpu"] for c in body["configurations"]} | {r["gpu"] for r in body["rejected"]}
+    assert len(seen) > 1
+    assert seen <= set(catalog_gpu_ids())
+
+
+@pytest.mark.parametrize(
+    ("objective", "metric", "sign"),
+    [
+        ("latency", "e2e_ms", 1),
+        ("throughput", "output_tokens_per_s", -1),
+    ],
+    ids=["latency", "throughput"],
+)
+async def test_configurations_are_ranked_by_the_objective(
+    client: AsyncTestClient[Litestar], objective: str, metric: str, sign: int
+) -> None:
+    """Without an SLO, configurations come best first by the objective's metric."""
+    response = await client.post(
+        "/v1/plan",
+        json=request(objective=objective, constraints={"gpus": ["h100-sxm", "l40s", "a10g"]}),
+    )
+    assert response.status_code == 200, response.text
+    values = [sign * c[metric] for c in response.json()["configurations"]]
+    assert len(values) > 1
+    assert values == sorted(values)
+
+
+async def test_model_added_through_the_api_can_be_planned(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    """POST /v1/models with a config, then /v1/plan by that new repo id."""
+    reference = reference_model("meta-llama/Llama-3.2-1B")
+    created = await client.post(
+        "/v1/models",
+        json={"id": "acme/llama-1b-clone", "config": reference["config"]},
+        headers=ADMIN,
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["total_params"] == reference["total_params"] == 1_235_814_400
+    response = await client.post(
+        "/v1/plan",
+        json=request(model="acme/llama-1b-clone", constraints={"gpus": ["l4"]}),
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["model"] == "acme/llama-1b-clone"
+    assert response.json()["configurations"]
+
+
+async def test_unknown_gpu_in_constraints_is_404_problem(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    """A constraint naming a GPU that is not in the catalog is a 404 problem naming it."""
+    response = await client.post(
+        "/v1/plan", json=request(constraints={"gpus": ["h100-sxm", "warp-drive"]})
+    )
+    problem = assert_problem(response, 404)
+    assert "warp-drive" in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"workload": {"input_tokens": 0, "output_tokens": 10}}, "workload.input_tokens"),
+        ({"workload": {"input_tokens": 10}}, "workload"),
+        ({"objective": "fastest"}, "objective"),
+        ({"slo": {"ttft_ms": 0}}, "slo.ttft_ms"),
+        ({"constraints": {"weight_dtypes": []}}, "constraints.weight_dtypes"),
+        ({"constraints": {"max_gpus": True}}, "constraints.max_gpus"),
+    ],
+    ids=[
+        "zero-input",
+        "no-output-tokens",
+        "unknown-objective",
+        "zero-slo",
+        "empty-dtypes",
+        "bool-as-int",
+    ],
+)
+async def test_malformed_body_is_400_naming_the_field(
+    client: AsyncTestClient[Litestar], overrides: dict[str, Any], field: str
+) -> None:
+    """Schema violations are 400 problems whose errors name the offending field."""
+    response = await client.post("/v1/plan", json=request(**overrides))
+    problem = assert_problem(response, 400)
+    assert field in error_keys(problem), problem
+
+
+async def test_state_space_model_is_422_naming_the_feature(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    """A config capplan cannot model (Mamba) is 422 naming the feature, not a wrong answer."""
+    config = reference_model(LLAMA_8B)["config"]
+    config["model_type"] = "mamba"
+    response = await client.post("/v1/plan", json=request(model={"hf_config": config}))
+    problem = assert_problem(response, 422)
+    assert "mamba" in problem["detail"].lower()

@@ -1,0 +1,68 @@
+"""Every error is RFC 9457 application/problem+json, and none leaks a stack trace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from litestar import Litestar, get
+from litestar.testing import AsyncTestClient
+
+from service.app import create_app
+from tests.api.conftest import ADMIN, assert_problem, gpu_body, settings_for
+
+pytestmark = pytest.mark.anyio
+
+# (method, path, body, headers, status): one request per kind of error the API gives.
+ERRORS: list[tuple[str, str, Any, dict[str, str], int]] = [
+    ("POST", "/v1/plan", {"model": "meta-llama/Llama-3.1-8B"}, {}, 400),
+    ("POST", "/v1/gpus", gpu_body(), {}, 401),
+    ("GET", "/v1/gpus/nope", None, {}, 404),
+    ("POST", "/v1/inspect", {"model": "nobody/nothing"}, {}, 404),
+    ("GET", "/v2/anything", None, {}, 404),
+    ("DELETE", "/v1/plan", None, {}, 405),
+    ("POST", "/v1/gpus", gpu_body("h100-sxm"), ADMIN, 409),
+    ("POST", "/v1/inspect", {"model": {"hf_config": {"model_type": "mamba"}}}, {}, 422),
+]
+ERROR_IDS = ["400", "401", "404-gpu", "404-model", "404-route", "405", "409", "422"]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "headers", "status"), ERRORS, ids=ERROR_IDS)
+async def test_error_is_problem_json(
+    client: AsyncTestClient[Litestar],
+    method: str,
+    path: str,
+    body: Any,
+    headers: dict[str, str],
+    status: int,
+) -> None:
+    """The response is application/problem+json with type, title, status (and the status code)."""
+    response = await client.request(method, path, json=body, headers=headers)
+    problem = assert_problem(response, status)
+    assert set(problem) <= {"type", "title", "status", "detail", "errors"}
+
+
+async def test_method_not_allowed_lists_the_allowed_methods(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    """A 405 carries an Allow header naming the route's methods."""
+    response = await client.delete("/v1/plan")
+    assert_problem(response, 405)
+    assert "POST" in response.headers["allow"]
+
+
+async def test_unhandled_error_is_500_without_a_trace(db_url: str) -> None:
+    """A bug inside a handler is a bare 500 problem: no exception text, type or traceback."""
+
+    @get("/boom", include_in_schema=False)
+    async def boom() -> None:
+        raise RuntimeError("secret connection string postgres://admin:hunter2@db")
+
+    app = create_app(settings_for(db_url))
+    app.register(boom)
+    async with AsyncTestClient(app=app) as client:
+        response = await client.get("/boom")
+    problem = assert_problem(response, 500)
+    assert "hunter2" not in response.text
+    assert "RuntimeError" not in response.text
+    assert problem["detail"] == "internal error; see the service log"

@@ -1,0 +1,47 @@
+"""The README's endpoint table lists exactly the app's routes."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from service.app import create_app
+from tests.contract.conftest import REPO_ROOT, contract_settings
+
+README = REPO_ROOT / "README.md"
+METHODS = {"GET", "PUT", "POST", "DELETE", "PATCH"}
+ROW = re.compile(r"^\|\s*`(?P<method>[A-Z]+)`\s*\|\s*`(?P<path>/[^`]*)`\s*\|")
+
+
+def documented_routes() -> set[str]:
+    """``METHOD /path`` of each table row under the README's ``## Endpoints`` heading."""
+    lines = README.read_text(encoding="utf-8").splitlines()
+    assert "## Endpoints" in lines, "README.md has no '## Endpoints' section"
+    section = lines[lines.index("## Endpoints") + 1 :]
+    end = next((i for i, line in enumerate(section) if line.startswith("## ")), len(section))
+    rows = [ROW.match(line.strip()) for line in section[:end]]
+    return {f"{row['method']} {row['path']}" for row in rows if row}
+
+
+def app_routes(tmp_path: Path) -> set[str]:
+    """``METHOD /path`` of every operation in the app's OpenAPI, docs routes excluded."""
+    schema = create_app(contract_settings(tmp_path)).openapi_schema.to_schema()
+    return {
+        f"{method.upper()} {path}"
+        for path, item in schema["paths"].items()
+        if not path.startswith("/schema")
+        for method in item
+        if method.upper() in METHODS
+    }
+
+
+def test_every_route_of_the_app_is_documented(tmp_path: Path) -> None:
+    """Each operation of the app has a row in the README's endpoint table."""
+    assert app_routes(tmp_path) - documented_routes() == set()
+
+
+def test_every_documented_route_exists(tmp_path: Path) -> None:
+    """Each row of the README's endpoint table is an operation of the app."""
+    documented = documented_routes()
+    assert documented, "the README's '## Endpoints' table has no `METHOD` | `/path` rows"
+    assert documented - app_routes(tmp_path) == set()
