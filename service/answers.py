@@ -1,30 +1,43 @@
 """The planning endpoints' answers as pure functions of a model, GPUs and a request body.
 
 What ``/v1/max-batch``, ``/v1/latency`` and ``/v1/plan`` compute once the model and GPUs are
-resolved; the offline gate and the Slack command call these instead of a server.
+resolved. The API controllers, the offline deployment gate and the Slack command all call
+these, so the three give the same answer for the same question.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
+import msgspec
+
 from service.api.schemas import (
+    ConfigurationConfidence,
+    LatencyConfidence,
     LatencyRequest,
     LatencyResponse,
+    Load,
     MaxBatchRequest,
     MaxBatchResponse,
+    PlannedConfiguration,
     PlanRequest,
     PlanResponse,
 )
 from service.domain.architecture import Architecture
-from service.domain.capacity import Deployment, capacity
+from service.domain.calibration import Calibration, efficiency_for, is_calibrated
+from service.domain.capacity import Capacity, Deployment, capacity
+from service.domain.confidence import Assessed, ErrorBands, Quantity, assess
 from service.domain.engine import EngineProfile
 from service.domain.gpu import GpuSpec
 from service.domain.kv_cache import resolve_kv_precision
-from service.domain.latency import Efficiency, Serving, estimate_latency
+from service.domain.latency import Serving, estimate_latency
 from service.domain.parameters import ParameterCount
-from service.domain.planner import Objective, SearchSpace, Slo, Workload, plan
+from service.domain.planner import Configuration, Objective, SearchSpace, Slo, Workload, plan, rank
+from service.domain.saturation import replica_queueing
 from service.domain.weights import resolve_weight_precision, weight_memory
+
+NO_BANDS = ErrorBands(calibrated={}, extrapolated={})
 
 
 def layout_problem(arch: Architecture, tensor_parallel: int, pipeline_parallel: int) -> str | None:
@@ -37,6 +50,35 @@ def layout_problem(arch: Architecture, tensor_parallel: int, pipeline_parallel: 
     return None
 
 
+def _fit(
+    arch: Architecture,
+    params: ParameterCount,
+    gpu: GpuSpec,
+    request: MaxBatchRequest | LatencyRequest,
+    profile: EngineProfile,
+    context: int,
+    *,
+    utilization: float = 0.9,
+    max_num_seqs: int | None = None,
+    with_max_context: bool = True,
+) -> Capacity:
+    weights = resolve_weight_precision(arch, request.weight_dtype)
+    tp, pp = request.tensor_parallel, request.pipeline_parallel
+    deployment = Deployment(
+        gpu_memory_bytes=gpu.memory_bytes,
+        tensor_parallel=tp,
+        pipeline_parallel=pp,
+        weight_precision=weights,
+        kv_precision=resolve_kv_precision(arch, request.kv_cache_dtype),
+        gpu_memory_utilization=utilization,
+        max_num_seqs=max_num_seqs,
+    )
+    memory = weight_memory(arch, params, weights, tp, pp)
+    return capacity(
+        arch, memory.per_gpu_bytes, deployment, profile, context, with_max_context=with_max_context
+    )
+
+
 def answer_max_batch(
     arch: Architecture,
     params: ParameterCount,
@@ -44,20 +86,16 @@ def answer_max_batch(
     request: MaxBatchRequest,
     profile: EngineProfile,
 ) -> MaxBatchResponse:
-    weights = resolve_weight_precision(arch, request.weight_dtype)
-    kv = resolve_kv_precision(arch, request.kv_cache_dtype)
-    tp, pp = request.tensor_parallel, request.pipeline_parallel
-    memory = weight_memory(arch, params, weights, tp, pp)
-    deployment = Deployment(
-        gpu_memory_bytes=gpu.memory_bytes,
-        tensor_parallel=tp,
-        pipeline_parallel=pp,
-        weight_precision=weights,
-        kv_precision=kv,
-        gpu_memory_utilization=request.gpu_memory_utilization,
+    result = _fit(
+        arch,
+        params,
+        gpu,
+        request,
+        profile,
+        request.context_length,
+        utilization=request.gpu_memory_utilization,
         max_num_seqs=request.max_num_seqs,
     )
-    result = capacity(arch, memory.per_gpu_bytes, deployment, profile, request.context_length)
     return MaxBatchResponse(
         fits=result.fits,
         max_batch=result.max_batch,
@@ -67,15 +105,33 @@ def answer_max_batch(
         memory=result.memory,
         binding_constraint=result.binding_constraint.value,
         reasons=list(result.reasons),
-        weight_dtype=weights.value,
-        kv_cache_dtype=kv.value,
+        weight_dtype=resolve_weight_precision(arch, request.weight_dtype).value,
+        kv_cache_dtype=resolve_kv_precision(arch, request.kv_cache_dtype).value,
         engine=f"{profile.name} {profile.version}",
     )
 
 
 def answer_latency(
-    arch: Architecture, params: ParameterCount, gpu: GpuSpec, request: LatencyRequest
+    arch: Architecture,
+    params: ParameterCount,
+    gpu: GpuSpec,
+    request: LatencyRequest,
+    profile: EngineProfile,
+    calibration: Calibration,
 ) -> LatencyResponse:
+    """Times with calibrated efficiency for ``gpu``; ``fits`` says whether they can happen.
+
+    A latency is only meaningful if the deployment holds the weights and the batch's KV
+    cache; an infeasible one is still answered, with ``fits`` false and the reasons.
+    """
+    context = request.input_tokens + request.output_tokens
+    fit = _fit(arch, params, gpu, request, profile, context, with_max_context=False)
+    reasons = list(fit.reasons)
+    if fit.fits and fit.max_batch < request.batch_size:
+        reasons.append(
+            f"batch_size {request.batch_size} exceeds the {fit.max_batch} sequences of "
+            f"{context} tokens the KV cache holds"
+        )
     serving = Serving(
         gpu=gpu,
         tensor_parallel=request.tensor_parallel,
@@ -83,7 +139,7 @@ def answer_latency(
         weight_precision=resolve_weight_precision(arch, request.weight_dtype),
         kv_precision=resolve_kv_precision(arch, request.kv_cache_dtype),
     )
-    efficiency = Efficiency()
+    efficiency = efficiency_for(calibration, gpu.id)
     estimate = estimate_latency(
         arch,
         params,
@@ -93,7 +149,15 @@ def answer_latency(
         output_tokens=request.output_tokens,
         efficiency=efficiency,
     )
+    calibrated = is_calibrated(calibration, gpu.id)
+    bands = calibration.bands or NO_BANDS
+
+    def judged(value: float, quantity: Quantity) -> Assessed:
+        return assess(value, quantity, calibrated=calibrated, bands=bands)
+
     return LatencyResponse(
+        fits=fit.fits and fit.max_batch >= request.batch_size,
+        reasons=reasons,
         ttft_ms=estimate.ttft_ms,
         tpot_ms=estimate.tpot_ms,
         e2e_ms=estimate.e2e_ms,
@@ -105,7 +169,63 @@ def answer_latency(
         weight_dtype=serving.weight_precision.value,
         kv_cache_dtype=serving.kv_precision.value,
         assumptions=efficiency,
+        calibrated=calibrated,
+        confidence=LatencyConfidence(
+            ttft_ms=judged(estimate.ttft_ms, Quantity.TTFT),
+            tpot_ms=judged(estimate.tpot_ms, Quantity.TPOT),
+            e2e_ms=judged(estimate.e2e_ms, Quantity.E2E),
+            output_tokens_per_s=judged(estimate.output_tokens_per_s, Quantity.THROUGHPUT),
+        ),
     )
+
+
+def _load(configuration: Configuration, arrival_rate_per_s: float, output_tokens: int) -> Load:
+    """Queueing on one replica when requests arrive at the workload's rate."""
+    queue = replica_queueing(
+        arrival_rate_per_s / configuration.replicas,
+        batch=configuration.batch_per_replica,
+        output_tokens=output_tokens,
+        step_s=configuration.tpot_ms / 1e3,
+        prefill_s=configuration.ttft_ms / 1e3 / max(configuration.batch_per_replica, 1),
+        unloaded_ttft_ms=configuration.ttft_ms,
+    )
+    finite = not queue.saturated and math.isfinite(queue.queue_wait_ms)
+    return Load(
+        arrival_rate_per_s=queue.arrival_rate_per_s,
+        service_rate_per_s=queue.service_rate_per_s,
+        utilisation=queue.utilisation,
+        saturated=queue.saturated,
+        queue_wait_ms=queue.queue_wait_ms if finite else None,
+        ttft_with_queueing_ms=queue.ttft_ms if finite else None,
+    )
+
+
+def _planned(
+    configuration: Configuration,
+    request: PlanRequest,
+    calibration: Calibration,
+) -> PlannedConfiguration:
+    calibrated = is_calibrated(calibration, configuration.gpu)
+    bands = calibration.bands or NO_BANDS
+
+    def judged(value: float, quantity: Quantity) -> Assessed:
+        return assess(value, quantity, calibrated=calibrated, bands=bands)
+
+    confidence = ConfigurationConfidence(
+        ttft_ms=judged(configuration.ttft_ms, Quantity.TTFT),
+        tpot_ms=judged(configuration.tpot_ms, Quantity.TPOT),
+        output_tokens_per_s=judged(configuration.output_tokens_per_s, Quantity.THROUGHPUT),
+    )
+    rate = request.workload.arrival_rate_per_s
+    load = _load(configuration, rate, request.workload.output_tokens) if rate else None
+    meets = configuration.meets_slo
+    if load is not None:
+        ttft_target = request.slo.ttft_ms if request.slo else None
+        queued = load.ttft_with_queueing_ms
+        meets = meets and not load.saturated
+        meets = meets and (ttft_target is None or (queued is not None and queued <= ttft_target))
+    fields = msgspec.structs.asdict(configuration) | {"meets_slo": meets}
+    return PlannedConfiguration(**fields, calibrated=calibrated, confidence=confidence, load=load)
 
 
 def answer_plan(
@@ -115,6 +235,7 @@ def answer_plan(
     request: PlanRequest,
     profile: EngineProfile,
     model_name: str,
+    calibration: Calibration,
 ) -> PlanResponse:
     """``gpus`` must already be the request's GPUs (or the catalog, in id order)."""
     constraints = request.constraints
@@ -127,6 +248,7 @@ def answer_plan(
             gpu_memory_utilization=constraints.gpu_memory_utilization,
         )
     workload, slo = request.workload, request.slo
+    objective = Objective(request.objective)
     result = plan(
         arch,
         params,
@@ -138,12 +260,15 @@ def answer_plan(
         ),
         slo=Slo(ttft_ms=slo.ttft_ms, tpot_ms=slo.tpot_ms) if slo else None,
         space=space,
-        objective=Objective(request.objective),
+        objective=objective,
         profile=profile,
+        efficiency_for=lambda gpu: efficiency_for(calibration, gpu.id),
     )
+    planned = [_planned(c, request, calibration) for c in result.configurations]
+    ranked = rank(list(planned), objective)
     return PlanResponse(
         model=model_name,
         objective=request.objective,
-        configurations=list(result.configurations),
+        configurations=[c for c in ranked if isinstance(c, PlannedConfiguration)],
         rejected=list(result.rejected),
     )

@@ -11,16 +11,26 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from service import __version__
 from service.api.compute import PlanningController
-from service.api.deps import provide_engine_profile, provide_session, provide_settings
+from service.api.deps import (
+    provide_calibration,
+    provide_engine_profile,
+    provide_session,
+    provide_settings,
+)
 from service.api.gpus import GpuController
 from service.api.health import HealthController
 from service.api.imports import ImportController
 from service.api.lifespan import database
+from service.api.limits import rate_limit
 from service.api.models import ModelController
+from service.api.outage import UNAVAILABLE_HANDLERS, GpuCache, gpu_cache_primer, provide_gpu_cache
 from service.api.problems import EXCEPTION_HANDLERS
 from service.api.slack import SlackController
 from service.importer.client_factory import HubClientFactory, hub_client_from_settings
 from service.importer.lifespan import hub_importer
+from service.observability.endpoint import metrics
+from service.observability.metrics import Metrics
+from service.observability.middleware import instrument
 from service.settings import Settings
 
 
@@ -33,7 +43,8 @@ def create_app(
     the settings); tests pass fakes.
     """
     settings = settings or Settings.from_env()
-    return Litestar(
+    app_metrics = Metrics()
+    app = Litestar(
         route_handlers=[
             HealthController,
             PlanningController,
@@ -41,14 +52,20 @@ def create_app(
             ModelController,
             SlackController,
             ImportController,
+            metrics,
         ],
         dependencies={
             "db_session": Provide(provide_session),
             "engine_profile": Provide(provide_engine_profile, sync_to_thread=False),
+            "calibration": Provide(provide_calibration, sync_to_thread=False),
             "settings": Provide(provide_settings, sync_to_thread=False),
+            "gpu_cache": Provide(provide_gpu_cache, sync_to_thread=False),
         },
-        lifespan=[database(settings), hub_importer(settings)],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        lifespan=[database(settings), gpu_cache_primer(), hub_importer(settings)],
+        exception_handlers={**EXCEPTION_HANDLERS, **UNAVAILABLE_HANDLERS},  # type: ignore[dict-item]
+        middleware=rate_limit(settings),
+        request_max_body_size=settings.max_body_bytes,
+        logging_config=None,  # `capplan serve` configures logging (service/observability/logs.py)
         openapi_config=OpenAPIConfig(
             title="capplan",
             version=__version__,
@@ -70,7 +87,10 @@ def create_app(
             {
                 "settings": settings,
                 "hub_client_factory": hub_client_factory or hub_client_from_settings,
+                "metrics": app_metrics,
+                "gpu_cache": GpuCache(),
             }
         ),
         debug=settings.debug,
     )
+    return instrument(app, app_metrics)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, Literal, cast
 
 import msgspec
 
@@ -59,11 +59,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     hf_token: str | None = None
     hub_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 10.0
     importer_enabled: bool = False
+    importer_poll_interval_s: Annotated[float, msgspec.Meta(gt=0)] = 2.0
+    importer_lease_s: Annotated[float, msgspec.Meta(gt=0)] = 300.0
+    importer_max_attempts: Annotated[int, msgspec.Meta(ge=1, le=100)] = 5
+    importer_backoff_s: Annotated[float, msgspec.Meta(ge=0)] = 5.0
+    importer_backoff_max_s: Annotated[float, msgspec.Meta(ge=0)] = 600.0
+    importer_shutdown_grace_s: Annotated[float, msgspec.Meta(ge=0)] = 10.0
+    importer_worker_id: str | None = None
     sweep_interval_s: Annotated[float, msgspec.Meta(ge=0)] = 0.0
     sweep_authors: tuple[str, ...] = DEFAULT_SWEEP_AUTHORS
+    sweep_limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 20
     slack_signing_secret: str | None = None
     catalog_dir: Path = msgspec.field(default_factory=default_catalog_dir)
     rate_limit_per_minute: Annotated[int, msgspec.Meta(ge=0)] = 600
+    max_body_bytes: Annotated[int, msgspec.Meta(ge=1024, le=100 * 2**20)] = 2**20
+    shutdown_timeout_s: Annotated[int, msgspec.Meta(ge=1, le=3600)] = 20
+    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
     migrate_on_start: bool = True
     sync_catalog_on_start: bool = True
     debug: bool = False

@@ -8,7 +8,8 @@ from typing import cast
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from service.catalog_files import default_engine_profile
+from service.catalog_files import default_calibration, default_engine_profile
+from service.domain.calibration import Calibration
 from service.domain.engine import EngineProfile
 from service.settings import Settings
 
@@ -38,3 +39,7 @@ def provide_engine_profile() -> EngineProfile:
 
 def provide_settings(state: State) -> Settings:
     return settings_from(state)
+
+
+def provide_calibration() -> Calibration:
+    return default_calibration()

@@ -8,6 +8,8 @@ from typing import Any
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.api.limits import check_config_size
+from service.api.outage import UNAVAILABLE, GpuCache, discard, read_all_gpus
 from service.api.problems import Problem, UnprocessableArchitecture
 from service.api.schemas import InlineModel, ModelRef
 from service.db.gpu_repository import GpuRepository, gpu_spec_from_row
@@ -32,6 +34,7 @@ def normalise(
     ``field`` is where the config sits in the request body (``None``: not in the body); a 400
     then lists the offending config field under ``errors`` like any other invalid body field.
     """
+    check_config_size(config, field)
     try:
         arch = architecture_from_config(config)
     except InvalidConfig as exc:
@@ -58,17 +61,37 @@ async def resolve_model(session: AsyncSession, ref: ModelRef) -> ResolvedModel:
     return normalise(row.config, row.id, field=None)
 
 
-async def resolve_gpu(session: AsyncSession, gpu_id: str) -> GpuSpec:
-    row = await GpuRepository(session).get(gpu_id)
+async def resolve_gpu(session: AsyncSession, gpu_id: str, cache: GpuCache | None = None) -> GpuSpec:
+    """A catalog GPU (404 when unknown); from ``cache`` when the database is unreachable."""
+    try:
+        row = await GpuRepository(session).get(gpu_id)
+    except UNAVAILABLE:
+        cached = cache.get(gpu_id) if cache is not None else None
+        if cached is None:
+            raise
+        await discard(session)
+        return cached
     if row is None:
+        if cache is not None:
+            cache.forget(gpu_id)
         raise Problem(404, f"GPU '{gpu_id}' is not in the catalog; GET /v1/gpus lists them")
-    return gpu_spec_from_row(row)
+    gpu = gpu_spec_from_row(row)
+    if cache is not None:
+        cache.put(gpu)
+    return gpu
 
 
-async def resolve_gpus(session: AsyncSession, gpu_ids: list[str] | None) -> list[GpuSpec]:
+async def resolve_gpus(
+    session: AsyncSession, gpu_ids: list[str] | None, cache: GpuCache | None = None
+) -> list[GpuSpec]:
     """The named GPUs (404 naming any unknown id), or the whole catalog."""
-    repository = GpuRepository(session)
-    if gpu_ids is None:
-        page = await repository.find(limit=10_000)
-        return [gpu_spec_from_row(row) for row in page.items]
-    return [await resolve_gpu(session, gpu_id) for gpu_id in dict.fromkeys(gpu_ids)]
+    if gpu_ids is not None:
+        return [await resolve_gpu(session, gpu_id, cache) for gpu_id in dict.fromkeys(gpu_ids)]
+    try:
+        return await read_all_gpus(session, cache)
+    except UNAVAILABLE:
+        cached = cache.all() if cache is not None else None
+        if cached is None:
+            raise
+        await discard(session)
+        return cached

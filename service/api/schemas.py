@@ -12,6 +12,7 @@ import msgspec
 
 from service.domain.architecture import Architecture
 from service.domain.capacity import MemoryBudget
+from service.domain.confidence import Assessed
 from service.domain.kv_cache import KvLayerGroup
 from service.domain.latency import Efficiency, Phase
 from service.domain.parameters import ParameterBreakdown
@@ -29,6 +30,12 @@ GpuId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 # any string (an id that is not in the catalog is a 404, whatever its length).
 Milliseconds = Annotated[
     float, msgspec.Meta(gt=0, le=3_600_000, extra_json_schema={"extra": {"exclusive_minimum": 0.0}})
+]
+
+
+RequestsPerSecond = Annotated[
+    float,
+    msgspec.Meta(gt=0, le=1_000_000, extra_json_schema={"extra": {"exclusive_minimum": 0.0}}),
 ]
 
 
@@ -90,6 +97,7 @@ class MaxBatchResponse(msgspec.Struct, frozen=True, kw_only=True):
     weight_dtype: str
     kv_cache_dtype: str
     engine: str
+    provenance: str = "engine-model"
 
 
 class LatencyRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -119,12 +127,24 @@ class LatencyResponse(msgspec.Struct, frozen=True, kw_only=True):
     weight_dtype: str
     kv_cache_dtype: str
     assumptions: Efficiency
+    calibrated: bool
+    confidence: LatencyConfidence
+
+
+class LatencyConfidence(msgspec.Struct, frozen=True, kw_only=True):
+    """Each estimate with its provenance and the range the back-test says to expect."""
+
+    ttft_ms: Assessed
+    tpot_ms: Assessed
+    e2e_ms: Assessed
+    output_tokens_per_s: Assessed
 
 
 class WorkloadIn(msgspec.Struct, frozen=True, kw_only=True):
     input_tokens: Tokens
     output_tokens: Tokens
     concurrency: Batch = 1
+    arrival_rate_per_s: RequestsPerSecond | None = None
 
 
 class SloIn(msgspec.Struct, frozen=True, kw_only=True):
@@ -163,8 +183,36 @@ class PlanRequest(msgspec.Struct, frozen=True, kw_only=True):
     objective: Literal["cost", "latency", "throughput"] = "cost"
 
 
+class Load(msgspec.Struct, frozen=True, kw_only=True):
+    """Queueing under the workload's arrival rate, per replica (M/D/1; see saturation.py).
+
+    ``queue_wait_ms`` and ``ttft_with_queueing_ms`` are null when saturated (unbounded).
+    """
+
+    arrival_rate_per_s: float
+    service_rate_per_s: float
+    utilisation: float
+    saturated: bool
+    queue_wait_ms: float | None
+    ttft_with_queueing_ms: float | None
+
+
+class ConfigurationConfidence(msgspec.Struct, frozen=True, kw_only=True):
+    ttft_ms: Assessed
+    tpot_ms: Assessed
+    output_tokens_per_s: Assessed
+
+
+class PlannedConfiguration(Configuration, frozen=True, kw_only=True):
+    """A ranked configuration with its confidence and, given an arrival rate, its load."""
+
+    calibrated: bool
+    confidence: ConfigurationConfidence
+    load: Load | None = None
+
+
 class PlanResponse(msgspec.Struct, frozen=True, kw_only=True):
     model: str
     objective: str
-    configurations: list[Configuration]
+    configurations: list[PlannedConfiguration]
     rejected: list[Rejection]

@@ -17,7 +17,11 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--log-level",
+        choices=["debug", "info", "warning", "error"],
+        help="default: CAPPLAN_LOG_LEVEL, else info",
+    )
     serve.set_defaults(func=run_serve)
 
     openapi = subparsers.add_parser("openapi", help="write the OpenAPI document of the app")
@@ -26,16 +30,27 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    """uvicorn, one worker, JSON logs; on SIGTERM in-flight requests get ``shutdown_timeout_s``.
+
+    After the requests, the lifespan stops the importer, which hands its job back.
+    """
     import uvicorn
 
+    from service.observability.logs import logging_config
+    from service.settings import Settings
+
+    settings = Settings.from_env()
+    level = args.log_level or settings.log_level
     uvicorn.run(
         "service.app:create_app",
         factory=True,
         host=args.host,
         port=args.port,
-        log_level=args.log_level,
+        log_config=logging_config(level, settings.log_format),
+        log_level=level,
+        access_log=False,  # capplan.request logs each request, with its id
         proxy_headers=True,
-        timeout_graceful_shutdown=20,
+        timeout_graceful_shutdown=settings.shutdown_timeout_s,
     )
     return 0
 

@@ -34,11 +34,12 @@ class GpuRepository(Repository[GpuRow]):
         return await self._page(where, limit=limit, offset=offset)
 
 
+_SPEC_FIELDS = tuple(
+    field.name for field in msgspec.structs.fields(GpuSpec) if hasattr(GpuRow, field.name)
+)
+
+
 def gpu_spec_from_row(row: GpuRow) -> GpuSpec:
     """The domain's view of a catalog row (columns with a matching field name)."""
-    fields: dict[str, Any] = {
-        field.name: getattr(row, field.name)
-        for field in msgspec.structs.fields(GpuSpec)
-        if hasattr(row, field.name)
-    }
+    fields: dict[str, Any] = {name: getattr(row, name) for name in _SPEC_FIELDS}
     return GpuSpec(**fields)

@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 
+from service.answers import answer_latency, answer_max_batch, answer_plan, layout_problem
 from service.api.schemas import (
     InlineModel,
     LatencyRequest,
@@ -22,7 +23,7 @@ from service.api.schemas import (
     PlanRequest,
     PlanResponse,
 )
-from service.catalog_files import default_engine_profile
+from service.catalog_files import default_calibration, default_engine_profile
 from service.db.seed_loader import SeedCatalog, SeedError, load_catalog
 from service.db.seed_schema import GpuSeed
 from service.domain.architecture import Architecture, InvalidConfig, UnsupportedArchitecture
@@ -30,7 +31,6 @@ from service.domain.engine import EngineProfile
 from service.domain.gpu import GpuSpec
 from service.domain.hf_config import architecture_from_config
 from service.domain.parameters import ParameterCount, count_parameters
-from service.gate.answers import answer_latency, answer_max_batch, answer_plan, layout_problem
 from service.gate.backend import Rejected, Unavailable
 
 _GPU_FIELDS = frozenset(field.name for field in msgspec.structs.fields(GpuSpec))
@@ -100,7 +100,9 @@ class OfflineBackend:
     def latency(self, request: LatencyRequest) -> LatencyResponse:
         tp, pp = request.tensor_parallel, request.pipeline_parallel
         arch, params = self._laid_out(request.model, tp, pp)
-        return answer_latency(arch, params, self.gpu(request.gpu), request)
+        return answer_latency(
+            arch, params, self.gpu(request.gpu), request, self.profile, default_calibration()
+        )
 
     def plan(self, request: PlanRequest) -> PlanResponse:
         arch, params = self._model(request.model)
@@ -110,4 +112,4 @@ class OfflineBackend:
             list(self.gpus.values()) if ids is None else [self.gpu(i) for i in dict.fromkeys(ids)]
         )
         name = "inline hf_config" if isinstance(request.model, InlineModel) else request.model
-        return answer_plan(arch, params, gpus, request, self.profile, name)
+        return answer_plan(arch, params, gpus, request, self.profile, name, default_calibration())

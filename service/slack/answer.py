@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.answers import answer_latency, answer_max_batch, answer_plan, layout_problem
 from service.api.problems import Problem
 from service.api.resolve import ResolvedModel, resolve_gpu, resolve_model
 from service.api.schemas import (
@@ -22,11 +23,10 @@ from service.api.schemas import (
     SloIn,
     WorkloadIn,
 )
-from service.catalog_files import default_engine_profile
+from service.catalog_files import default_calibration, default_engine_profile
 from service.db.gpu_repository import GpuRepository
 from service.db.model_repository import ModelRepository
 from service.domain.gpu import GpuSpec
-from service.gate.answers import answer_latency, answer_max_batch, answer_plan, layout_problem
 from service.gate.text import tokens
 from service.slack import blocks
 from service.slack.grammar import Help, ParseError, Query, parse
@@ -76,7 +76,13 @@ def plan_reply(query: Query, model: ResolvedModel, gpus: list[GpuSpec], base_url
         ),
     )  # fmt: skip
     response = answer_plan(
-        model.architecture, model.parameters, gpus, request, default_engine_profile(), model.name
+        model.architecture,
+        model.parameters,
+        gpus,
+        request,
+        default_engine_profile(),
+        model.name,
+        default_calibration(),
     )
     asked = (
         f"{tokens(load.input_tokens)} in / {tokens(load.output_tokens)} out, "
@@ -108,7 +114,9 @@ def latency_reply(query: Query, model: ResolvedModel, gpu: GpuSpec, base_url: st
         model=model.name, gpu=gpu.id, batch_size=load.concurrency, input_tokens=load.input_tokens,
         output_tokens=load.output_tokens, tensor_parallel=tp, **_dtypes(query),
     )  # fmt: skip
-    latency = answer_latency(arch, model.parameters, gpu, request)
+    latency = answer_latency(
+        arch, model.parameters, gpu, request, default_engine_profile(), default_calibration()
+    )
     asked = (
         f"{model.name} on {tp}x {gpu.name}, batch {load.concurrency}, "
         f"{tokens(load.input_tokens)} in / {tokens(load.output_tokens)} out"

@@ -16,11 +16,12 @@ import msgspec
 import yaml
 
 import service
-from service.domain.calibration import Calibration, calibration_from_document
+from service.catalog_files import CALIBRATION_FILE, load_calibration
+
+__all__ = ["CALIBRATION_FILE", "load_calibration"]  # re-exported for the report and bench
 
 REPO_ROOT = Path(service.__file__).resolve().parent.parent
 CATALOG_DIR = REPO_ROOT / "catalog"
-CALIBRATION_FILE = CATALOG_DIR / "calibration.yaml"
 ROOFLINE_FILE = REPO_ROOT / "bench" / "results" / "gpu_roofline_h200.json"
 REFERENCE_FILES = ("vllm_memory.json", "latency.json")
 
@@ -68,11 +69,6 @@ def load_reference(directory: Path | None = None, roofline: Path = ROOFLINE_FILE
         roofline=list(bench["records"]),
         roofline_gpu=str(bench.get("gpu", "unknown")),
     )
-
-
-def load_calibration(path: Path = CALIBRATION_FILE) -> Calibration:
-    """``catalog/calibration.yaml`` as a :class:`~service.domain.calibration.Calibration`."""
-    return calibration_from_document(read_yaml(path))
 
 
 def read_yaml(path: Path) -> Any:

@@ -1,0 +1,143 @@
+"""POST/GET /v1/imports and GET /v1/imports/{job_id}: Hub import jobs.
+
+POST only queues a job; a worker runs it (``CAPPLAN_IMPORTER_ENABLED`` on some replica, or
+``capplan hub import --wait``). Poll the job until it is ``succeeded`` or ``failed``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, PathParameter, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.api.auth import ADMIN_SECURITY, require_admin
+from service.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, Problem, problem
+from service.db.models import ImportJobRow, JobStatus
+from service.importer.ids import (
+    REPO_ID_MAX_LENGTH,
+    REPO_ID_PATTERN,
+    REVISION_MAX_LENGTH,
+    REVISION_PATTERN,
+)
+from service.importer.queue import JobQueue
+from service.settings import Settings
+
+HubRepoId = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=3,
+        max_length=REPO_ID_MAX_LENGTH,
+        pattern=REPO_ID_PATTERN,
+        examples=["meta-llama/Llama-3.2-1B"],
+    ),
+]
+HubRevision = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=REVISION_MAX_LENGTH, pattern=REVISION_PATTERN)
+]
+Limit = Annotated[int, QueryParameter(ge=1, le=500)]
+Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
+StatusFilter = Annotated[JobStatus | None, QueryParameter(description="only jobs in this status")]
+
+ENQUEUE_PROBLEMS = {code: WRITE_PROBLEMS[code] for code in (400, 401, 403)}
+LIST_PROBLEMS = {400: READ_PROBLEMS[400]}
+JOB_PROBLEMS = {400: READ_PROBLEMS[400], 404: problem("No such import job")}
+
+
+class ImportRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """A Hub repository to import, at ``revision`` (default: its main branch)."""
+
+    repo_id: HubRepoId
+    revision: HubRevision | None = None
+
+
+class ImportJob(msgspec.Struct, frozen=True, kw_only=True):
+    """An import job. ``error`` says why it failed, or why the last attempt did.
+
+    ``next_attempt_at`` is when a queued job is due; ``lease_expires_at`` is when a running
+    job is handed to another worker if its worker stops answering.
+    """
+
+    id: str
+    repo_id: str
+    revision: str | None
+    status: JobStatus
+    attempts: int
+    max_attempts: int
+    error: str | None
+    next_attempt_at: dt.datetime
+    lease_expires_at: dt.datetime | None
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+
+
+class ImportJobPage(msgspec.Struct, frozen=True, kw_only=True):
+    items: list[ImportJob]
+    total: int
+    limit: int
+    offset: int
+
+
+def import_job(row: ImportJobRow) -> ImportJob:
+    fields = {f.name: getattr(row, f.name) for f in msgspec.structs.fields(ImportJob)}
+    return ImportJob(**{**fields, "status": JobStatus(row.status)})
+
+
+class ImportController(Controller):
+    path = "/v1/imports"
+    tags = ["imports"]
+
+    @post(
+        "/",
+        status_code=202,
+        guards=[require_admin],
+        security=ADMIN_SECURITY,
+        responses=ENQUEUE_PROBLEMS,
+        summary="Queue an import of a Hugging Face model (admin)",
+        description=(
+            "Returns the queued job; if one is already queued or running for the same "
+            "repository and revision, returns that one instead."
+        ),
+    )
+    async def create_import(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        data: JSONBody[ImportRequest],
+    ) -> ImportJob:
+        job, _ = await JobQueue(db_session).enqueue(
+            data.repo_id, data.revision, max_attempts=settings.importer_max_attempts
+        )
+        return import_job(job)
+
+    @get("/", responses=LIST_PROBLEMS, summary="List import jobs, newest first (paginated)")
+    async def list_imports(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        status: StatusFilter = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> ImportJobPage:
+        page = await JobQueue(db_session).find(status=status, limit=limit, offset=offset)
+        return ImportJobPage(
+            items=[import_job(row) for row in page.items],
+            total=page.total,
+            limit=limit,
+            offset=offset,
+        )
+
+    @get("/{job_id:str}", responses=JOB_PROBLEMS, summary="One import job")
+    async def get_import(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        job_id: Annotated[str, PathParameter(min_length=1, max_length=64)],
+    ) -> ImportJob:
+        row = await JobQueue(db_session).get(job_id)
+        if row is None:
+            raise Problem(404, f"import job '{job_id}' does not exist; GET /v1/imports lists them")
+        return import_job(row)

@@ -1,0 +1,108 @@
+"""Serving through a database outage.
+
+The computing endpoints read GPUs from the catalog. :class:`GpuCache` keeps the GPUs the
+last successful reads returned (the whole catalog is read at start-up), so a computation on
+an inline model keeps working while the database is unreachable. Anything else that needs
+the database answers 503 problem+json with ``Retry-After``, instead of a 500.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any
+
+from litestar import Litestar, Request, Response
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.api.deps import sessionmaker_from
+from service.api.problems import Problem, ProblemDetails, problem_from_http
+from service.db.gpu_repository import GpuRepository, gpu_spec_from_row
+from service.domain.gpu import GpuSpec
+
+#: What a lost or refused database connection raises (asyncpg and aiosqlite alike).
+UNAVAILABLE: tuple[type[Exception], ...] = (DBAPIError, PoolTimeout, OSError)
+RETRY_AFTER_S = 5
+logger = logging.getLogger("capplan.outage")
+
+
+class GpuCache:
+    """The GPUs of the last successful catalog reads, by id; the fallback in an outage."""
+
+    def __init__(self) -> None:
+        self._gpus: dict[str, GpuSpec] = {}
+        self._complete = False
+
+    def replace_all(self, gpus: Iterable[GpuSpec]) -> None:
+        """A fresh read of the whole catalog."""
+        self._gpus = {gpu.id: gpu for gpu in gpus}
+        self._complete = True
+
+    def put(self, gpu: GpuSpec) -> None:
+        self._gpus[gpu.id] = gpu
+
+    def forget(self, gpu_id: str) -> None:
+        self._gpus.pop(gpu_id, None)
+
+    def get(self, gpu_id: str) -> GpuSpec | None:
+        return self._gpus.get(gpu_id)
+
+    def all(self) -> list[GpuSpec] | None:
+        """The whole catalog as last read, or None if it never was."""
+        return sorted(self._gpus.values(), key=lambda gpu: gpu.id) if self._complete else None
+
+
+async def read_all_gpus(session: AsyncSession, cache: GpuCache | None) -> list[GpuSpec]:
+    """Every GPU of the catalog, remembered in ``cache``."""
+    page = await GpuRepository(session).find(limit=10_000)
+    gpus = [gpu_spec_from_row(row) for row in page.items]
+    if cache is not None:
+        cache.replace_all(gpus)
+    return gpus
+
+
+async def discard(session: AsyncSession) -> None:
+    """Roll back a session whose connection failed, so that its commit does nothing."""
+    with contextlib.suppress(*UNAVAILABLE):
+        await session.rollback()
+
+
+def gpu_cache_primer() -> Callable[[Litestar], contextlib.AbstractAsyncContextManager[None]]:
+    """A lifespan entry (after the database one) that reads the GPU catalog into the cache."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        try:
+            async with sessionmaker_from(app.state)() as session:
+                await read_all_gpus(session, app.state.gpu_cache)
+        except UNAVAILABLE:
+            logger.warning("could not read the GPU catalog at start-up", exc_info=True)
+        yield
+
+    return lifespan
+
+
+def provide_gpu_cache(request: Request[Any, Any, Any]) -> GpuCache:
+    cache: GpuCache = request.app.state.gpu_cache
+    return cache
+
+
+def database_unavailable(
+    request: Request[Any, Any, Any], exc: Exception
+) -> Response[ProblemDetails]:
+    """503 with ``Retry-After``: the database is unreachable (logged without a trace)."""
+    logger.warning(
+        "database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__
+    )
+    unavailable = Problem(
+        503,
+        "the database is unavailable; retry shortly",
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+    return problem_from_http(request, unavailable)
+
+
+UNAVAILABLE_HANDLERS = dict.fromkeys(UNAVAILABLE, database_unavailable)

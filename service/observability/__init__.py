@@ -1,0 +1,1 @@
+"""Operating the service: Prometheus metrics, request ids and one-JSON-object-per-line logs."""
