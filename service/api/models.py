@@ -21,11 +21,11 @@ from service.api.catalog_schemas import (
 from service.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, Problem
 from service.api.resolve import normalise
 from service.api.strict_body import strict_json_body
+from service.db.model_columns import derived_model_columns
 from service.db.model_repository import ModelRepository
 from service.db.models import ModelRow, Origin
 from service.db.repository import StaleVersion
 from service.domain.architecture import Architecture
-from service.domain.quantization import quantization_from_config
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
 Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
@@ -53,15 +53,7 @@ def model_out(row: ModelRow) -> ModelOut:
 def model_values(config: dict[str, Any], name: str, notes: str) -> dict[str, Any]:
     """The stored columns of a model: raw config, normalised architecture, exact counts."""
     model = normalise(config, name, field="config")
-    quantization = quantization_from_config(config)
-    return {
-        "config": config,
-        "architecture": msgspec.to_builtins(model.architecture),
-        "total_params": model.parameters.total,
-        "active_params": model.parameters.active,
-        "quantization": quantization.weight_dtype if quantization else None,
-        "notes": notes,
-    }
+    return derived_model_columns(config, model.architecture, model.parameters) | {"notes": notes}
 
 
 def _model_id(raw: str) -> str:

@@ -13,6 +13,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.db.gpu_repository import GpuRepository
+from service.db.model_columns import derived_model_columns
 from service.db.model_repository import ModelRepository
 from service.db.models import Origin
 from service.db.repository import Outcome
@@ -84,14 +85,8 @@ def gpu_values(seed: GpuSeed) -> dict[str, Any]:
 
 def model_values(entry: ModelEntry) -> dict[str, Any]:
     """The ``models`` columns a seed file sets: the config and what the domain derives from it."""
-    seed, architecture = entry.seed, entry.architecture
-    quantization = architecture.quantization
-    return {
-        "config": _as_json(seed.config),
-        "architecture": _as_json(architecture),
-        "total_params": entry.parameters.total,
-        "active_params": entry.parameters.active,
-        "quantization": quantization.method if quantization else None,
+    seed = entry.seed
+    return derived_model_columns(seed.config, entry.architecture, entry.parameters) | {
         "published_total_params": seed.published_total_params,
         "notes": _join_notes(
             seed.notes,
@@ -99,11 +94,6 @@ def model_values(entry: ModelEntry) -> dict[str, Any]:
             ("Published total parameters source", seed.published_total_params_source),
         ),
     }
-
-
-def _as_json(value: Any) -> Any:
-    """The value as a JSON column reads it back (lists, not tuples), so reruns compare equal."""
-    return msgspec.json.decode(msgspec.json.encode(value))
 
 
 def _join_notes(notes: str | None, *labelled: tuple[str, str | None]) -> str:

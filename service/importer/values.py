@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import msgspec
-
+from service.db.model_columns import derived_model_columns
 from service.domain.architecture import Architecture, InvalidConfig, UnsupportedArchitecture
 from service.domain.hf_config import architecture_from_config
 from service.domain.parameters import count_parameters
@@ -41,15 +40,10 @@ def catalog_values(
     counts = dict(hub_counts) if hub_counts is not None else None
     hub_total = sum(counts.values()) if counts is not None else None
     note = safetensors_note(architecture, parameters.total, hub_total, quantized=bool(quantization))
-    return {
-        "config": config,
-        "architecture": msgspec.to_builtins(architecture),
-        "total_params": parameters.total,
-        "active_params": parameters.active,
+    return derived_model_columns(config, architecture, parameters) | {
         "revision": info.sha,
         "hub_safetensors_total": hub_total,
         "hub_parameter_counts": counts,
-        "quantization": quantization.value if quantization else None,
         "gated": info.gated,
         "notes": f"Imported from the Hugging Face Hub at {info.sha}.\n{note}",
     }
