@@ -14,19 +14,28 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 from litestar import Litestar, Request, Response
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.api.deps import sessionmaker_from
-from service.api.problems import Problem, ProblemDetails, problem_from_http
+from service.api.problems import Problem, ProblemDetails, problem_from_http, problem_from_unhandled
 from service.db.gpu_repository import GpuRepository, gpu_spec_from_row
 from service.domain.gpu import GpuSpec
 
-#: What a lost or refused database connection raises (asyncpg and aiosqlite alike).
+#: What a lost or refused database connection may raise (asyncpg and aiosqlite alike);
+#: :func:`unavailable` tells an outage from a bad statement.
 UNAVAILABLE: tuple[type[Exception], ...] = (DBAPIError, PoolTimeout, OSError)
 RETRY_AFTER_S = 5
 logger = logging.getLogger("capplan.outage")
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached or is busy (worth a retry), as
+    opposed to a statement it refused (an integrity error stays a bug: 500)."""
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+    return isinstance(exc, PoolTimeout | OSError)
 
 
 class GpuCache:
@@ -94,15 +103,14 @@ def database_unavailable(
     request: Request[Any, Any, Any], exc: Exception
 ) -> Response[ProblemDetails]:
     """503 with ``Retry-After``: the database is unreachable (logged without a trace)."""
+    if not unavailable(exc):
+        return problem_from_unhandled(request, exc)
     logger.warning(
         "database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__
     )
-    unavailable = Problem(
-        503,
-        "the database is unavailable; retry shortly",
-        headers={"Retry-After": str(RETRY_AFTER_S)},
-    )
-    return problem_from_http(request, unavailable)
+    retry = {"Retry-After": str(RETRY_AFTER_S)}
+    answer = Problem(503, "the database is unavailable; retry shortly", headers=retry)
+    return problem_from_http(request, answer)
 
 
 UNAVAILABLE_HANDLERS = dict.fromkeys(UNAVAILABLE, database_unavailable)

@@ -9,7 +9,7 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.api.limits import check_config_size
-from service.api.outage import UNAVAILABLE, GpuCache, discard, read_all_gpus
+from service.api.outage import UNAVAILABLE, GpuCache, discard, read_all_gpus, unavailable
 from service.api.problems import Problem, UnprocessableArchitecture
 from service.api.schemas import InlineModel, ModelRef
 from service.db.gpu_repository import GpuRepository, gpu_spec_from_row
@@ -65,8 +65,8 @@ async def resolve_gpu(session: AsyncSession, gpu_id: str, cache: GpuCache | None
     """A catalog GPU (404 when unknown); from ``cache`` when the database is unreachable."""
     try:
         row = await GpuRepository(session).get(gpu_id)
-    except UNAVAILABLE:
-        cached = cache.get(gpu_id) if cache is not None else None
+    except UNAVAILABLE as exc:
+        cached = cache.get(gpu_id) if cache is not None and unavailable(exc) else None
         if cached is None:
             raise
         await discard(session)
@@ -89,8 +89,8 @@ async def resolve_gpus(
         return [await resolve_gpu(session, gpu_id, cache) for gpu_id in dict.fromkeys(gpu_ids)]
     try:
         return await read_all_gpus(session, cache)
-    except UNAVAILABLE:
-        cached = cache.all() if cache is not None else None
+    except UNAVAILABLE as exc:
+        cached = cache.all() if cache is not None and unavailable(exc) else None
         if cached is None:
             raise
         await discard(session)
