@@ -22,11 +22,11 @@ from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware
 from litestar.types import Receive, Scope, Send
 
 from service.api.problems import Problem
+from service.domain.hf_config import MAX_LAYERS
 from service.settings import Settings
 
 COMPUTE_ROUTES = frozenset({"/v1/plan", "/v1/max-batch", "/v1/latency", "/v1/inspect"})
 #: More than any released model (Llama 3.1 405B has 126); a bound on per-layer work.
-MAX_LAYERS = 1024
 LAYER_KEYS = ("num_hidden_layers", "n_layer", "num_layers")
 
 

@@ -56,16 +56,25 @@ def problem(description: str) -> ResponseSpec:
     )
 
 
-READ_PROBLEMS = {400: problem("Malformed request"), 404: problem("Not in the catalog")}
+UNAVAILABLE = problem("The database is unreachable; retry after Retry-After seconds")
+READ_PROBLEMS = {
+    400: problem("Malformed request"),
+    404: problem("Not in the catalog"),
+    503: UNAVAILABLE,
+}
 COMPUTE_PROBLEMS = {
     **READ_PROBLEMS,
+    413: problem("Request body too large"),
     422: problem("The model uses an architecture feature capplan does not model"),
+    429: problem("Rate limit exceeded; retry after Retry-After seconds"),
 }
 WRITE_PROBLEMS = {
-    **COMPUTE_PROBLEMS,
+    **READ_PROBLEMS,
     401: problem("Missing or invalid admin bearer token"),
     403: problem("Writes are disabled: no admin token is configured"),
     409: problem("The row changed since it was read (stale version) or already exists"),
+    413: problem("Request body too large"),
+    422: problem("The model uses an architecture feature capplan does not model"),
 }
 
 

@@ -29,10 +29,18 @@ MIGRATIONS_DIR = _BESIDE_PACKAGE if _BESIDE_PACKAGE.is_dir() else Path.cwd() / "
 MIGRATION_LOCK_KEY = 0x63_6170_706C_616E  # b"capplan"
 
 
+CONNECT_TIMEOUT_S = 5.0
+"""Seconds to wait for a new PostgreSQL connection."""
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
+        # asyncpg waits 60 s for a connection by default; fail fast so /ready and requests
+        # answer 503 promptly during a network partition.
+        if parsed.get_driver_name() == "asyncpg":
+            kwargs.setdefault("connect_args", {"timeout": CONNECT_TIMEOUT_S})
         return create_async_engine(parsed, **kwargs)
     database = parsed.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):

@@ -11,9 +11,13 @@ _MISSING = object()
 
 
 def read_int(
-    config: Mapping[str, Any], *keys: str, default: int | None = None, minimum: int = 1
+    config: Mapping[str, Any],
+    *keys: str,
+    default: int | None = None,
+    minimum: int = 1,
+    maximum: int = 2**53,
 ) -> int:
-    """The first present, non-null key among ``keys`` as an int >= ``minimum``."""
+    """The first present, non-null key among ``keys`` as an int in ``[minimum, maximum]``."""
     for key in keys:
         value = config.get(key, _MISSING)
         if value is _MISSING or value is None:
@@ -25,6 +29,8 @@ def read_int(
         number = int(value)
         if number < minimum:
             raise InvalidConfig(key, f"must be >= {minimum}, got {number}")
+        if number > maximum:
+            raise InvalidConfig(key, f"must be <= {maximum}, got {number}")
         return number
     if default is None:
         raise InvalidConfig(keys[0], "required field is missing")

@@ -60,6 +60,9 @@ _UNMODELLED_KEYS = {
     "linear_attn_config": "linear-attention layers",
 }
 
+MAX_LAYERS = 1024
+"""Decoder layers accepted in a config (Llama-3.1-405B has 126); bounds per-layer work."""
+
 _FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
     # transformers Gemma3TextConfig defaults; multimodal Gemma 3 configs omit them.
     "gemma3_text": {"vocab_size": 262208, "max_position_embeddings": 131072},
@@ -125,7 +128,7 @@ def _normalise(config: Mapping[str, Any], model_type: str) -> Architecture:
     config = {**_FAMILY_DEFAULTS.get(model_type, {}), **config}
     notes = _check_supported(config, model_type)
     is_gpt2 = model_type == "gpt2"
-    layers = read_int(config, "num_hidden_layers", "n_layer", "num_layers")
+    layers = read_int(config, "num_hidden_layers", "n_layer", "num_layers", maximum=MAX_LAYERS)
     hidden = read_int(config, "hidden_size", "n_embd", "d_model")
     heads = read_int(config, "num_attention_heads", "n_head")
     kv_heads = read_int(config, "num_key_value_heads", default=heads)

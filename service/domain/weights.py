@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import msgspec
@@ -46,6 +47,7 @@ def _attention_stays_16_bit(arch: Architecture, precision: Precision) -> bool:
     return q is not None and not q.attention_quantized and parse_dtype(q.weight_dtype) is precision
 
 
+@functools.lru_cache(maxsize=4096)
 def weight_memory(
     arch: Architecture,
     params: ParameterCount,
