@@ -7,23 +7,17 @@ Without it the PostgreSQL cases are skipped locally and fail in CI (``CI`` set).
 
 from __future__ import annotations
 
-import asyncio
 import copy
-import os
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.pool import NullPool
 
 from service.db.session import create_engine, create_sessionmaker, migrate_to_head
-
-POSTGRES_ENV = "CAPPLAN_TEST_POSTGRES_URL"
+from tests.postgres import fresh_database
 
 TINY_LLAMA_CONFIG: dict[str, Any] = {
     "architectures": ["LlamaForCausalLM"],
@@ -108,26 +102,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database, dropped afterwards; skipped locally without a server."""
-    server = os.environ.get(POSTGRES_ENV, "")
-    if not server:
-        if os.environ.get("CI", "").lower() not in ("", "0", "false"):
-            pytest.fail(f"CI is set but {POSTGRES_ENV} is not: PostgreSQL must be tested in CI")
-        pytest.skip(f"PostgreSQL: set {POSTGRES_ENV} (.ci/run starts a server and sets it)")
-    name = f"capplan_test_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(server, f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def _admin(server_url: str, statement: str) -> None:
-    engine = create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
+    with fresh_database() as url:
+        yield url
 
 
 @pytest.fixture

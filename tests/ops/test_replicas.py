@@ -3,10 +3,7 @@ SQLite is a single-replica database)."""
 
 from __future__ import annotations
 
-import asyncio
-import os
 import threading
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,16 +11,14 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import make_url, text
-from sqlalchemy.pool import NullPool
 
-from service.db.session import create_engine
 from tests.api.conftest import assert_problem, gpu_body
-from tests.db.conftest import POSTGRES_ENV, TINY_LLAMA_CONFIG
+from tests.db.conftest import TINY_LLAMA_CONFIG
 from tests.fakehub import FakeHubServer
 from tests.importer.models import llama_tensors
 from tests.ops.servers import AUTH, Server, Servers, server_env
 from tests.ops.state import stored, wait_until
+from tests.postgres import fresh_database
 
 JOBS = 8
 
@@ -31,26 +26,8 @@ JOBS = 8
 @pytest.fixture(scope="module")
 def database_url() -> Iterator[str]:
     """A PostgreSQL database for this module's two replicas (dropped afterwards)."""
-    server = os.environ.get(POSTGRES_ENV, "")
-    if not server:
-        if os.environ.get("CI", "").lower() not in ("", "0", "false"):
-            pytest.fail(f"CI is set but {POSTGRES_ENV} is not")
-        pytest.skip(f"multi-replica tests need PostgreSQL: set {POSTGRES_ENV}")
-    name = f"capplan_replicas_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(server, f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def _admin(server_url: str, statement: str) -> None:
-    engine = create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
+    with fresh_database("capplan_replicas") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
