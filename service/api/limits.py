@@ -1,4 +1,4 @@
-"""Protection against expensive or abusive requests: body size, rate limit, config size.
+"""Protection against expensive or abusive requests: body size and rate limit.
 
 * Bodies over ``CAPPLAN_MAX_BODY_BYTES`` (1 MiB) are refused with 413 by Litestar itself
   (``request_max_body_size``), as problem+json like every error.
@@ -6,13 +6,12 @@
   requests a minute (0 = off); past it they answer 429 with ``Retry-After``. The client is
   the peer address (uvicorn rewrites it from ``X-Forwarded-For`` sent by trusted proxies,
   ``FORWARDED_ALLOW_IPS``). Budgets live in the process: each replica counts its own.
-* An inline ``hf_config`` may not declare more than :data:`MAX_LAYERS` layers: the
-  normalised architecture holds one entry per layer.
+* Config size is bounded where configs are read: the domain refuses more than
+  :data:`service.domain.hf_config.MAX_LAYERS` layers (a 400 naming the field).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from litestar import Request
@@ -21,13 +20,10 @@ from litestar.middleware.base import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware
 from litestar.types import Receive, Scope, Send
 
-from service.api.problems import Problem
-from service.domain.hf_config import MAX_LAYERS
 from service.settings import Settings
 
 COMPUTE_ROUTES = frozenset({"/v1/plan", "/v1/max-batch", "/v1/latency", "/v1/inspect"})
 #: More than any released model (Llama 3.1 405B has 126); a bound on per-layer work.
-LAYER_KEYS = ("num_hidden_layers", "n_layer", "num_layers")
 
 
 class RetryAfterRateLimit(RateLimitMiddleware):
@@ -64,18 +60,3 @@ def rate_limit(settings: Settings) -> list[DefineMiddleware]:
         middleware_class=RetryAfterRateLimit,
     )
     return [config.middleware]
-
-
-def check_config_size(config: Mapping[str, Any], field: str | None) -> None:
-    """400 when a config (or its ``text_config``) declares more than MAX_LAYERS layers."""
-    scopes: list[tuple[str, Mapping[str, Any]]] = [("", config)]
-    if isinstance(text := config.get("text_config"), Mapping):
-        scopes.append(("text_config.", text))
-    for prefix, scope in scopes:
-        for key in LAYER_KEYS:
-            value = scope.get(key)
-            if isinstance(value, int | float) and value > MAX_LAYERS:
-                where = f"{field}.{prefix}{key}" if field else f"{prefix}{key}"
-                message = f"at most {MAX_LAYERS} layers are supported, got {value}"
-                errors = [{"message": message, "key": where, "source": "body"}] if field else None
-                raise Problem(400, f"{where}: {message}", errors=errors)

@@ -8,7 +8,6 @@ from typing import Any
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.api.limits import check_config_size
 from service.api.outage import UNAVAILABLE, GpuCache, discard, read_all_gpus, unavailable
 from service.api.problems import Problem, UnprocessableArchitecture
 from service.api.schemas import InlineModel, ModelRef
@@ -34,7 +33,6 @@ def normalise(
     ``field`` is where the config sits in the request body (``None``: not in the body); a 400
     then lists the offending config field under ``errors`` like any other invalid body field.
     """
-    check_config_size(config, field)
     try:
         arch = architecture_from_config(config)
     except InvalidConfig as exc:

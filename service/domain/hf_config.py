@@ -90,7 +90,12 @@ def architecture_from_config(config: Mapping[str, Any]) -> Architecture:
     if isinstance(text_config, Mapping) and "hidden_size" not in config:
         inner_type = read_str(text_config, "model_type", default=f"{model_type}_text")
         inherited = {key: config[key] for key in _INHERITED_KEYS if key in config}
-        inner = _normalise({**inherited, **text_config}, inner_type)
+        try:
+            inner = _normalise({**inherited, **text_config}, inner_type)
+        except InvalidConfig as exc:
+            if exc.field not in text_config:
+                raise
+            raise InvalidConfig(f"text_config.{exc.field}", exc.detail) from exc
         note = (
             f"multimodal '{model_type}': only the language model is counted; "
             "the vision encoder's weights are not included"

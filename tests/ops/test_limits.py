@@ -11,9 +11,9 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
-from service.api.limits import MAX_LAYERS
 from service.api.schemas import InspectRequest, LatencyRequest, MaxBatchRequest, PlanRequest
 from service.app import create_app
+from service.domain.hf_config import MAX_LAYERS
 from tests.api.conftest import assert_problem
 from tests.db.conftest import TINY_LLAMA_CONFIG, CatalogWriter
 from tests.ops.conftest import ops_settings
