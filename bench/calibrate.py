@@ -1,7 +1,7 @@
 """Fit the latency model's efficiency factors and write ``catalog/calibration.yaml``.
 
 Reproducible: the same reference files give the same factors (deterministic coordinate
-descent, :mod:`service.domain.calibration`). Inputs: ``<repo>/../shared/reference/latency.json``
+descent, :mod:`service.domain.calibration`). Inputs: ``catalog/reference/latency.json``
 (published TensorRT-LLM and NeMo measurements) and ``bench/results/gpu_roofline_h200.json``
 (our PyTorch reference forward pass on an H200). Usage::
 
@@ -40,7 +40,7 @@ HEADER = """\
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reference-dir", type=Path, help="default: <repo>/../shared/reference")
+    parser.add_argument("--reference-dir", type=Path, help="default: catalog/reference")
     parser.add_argument("--output", type=Path, default=CALIBRATION_FILE)
     args = parser.parse_args(argv)
     try:

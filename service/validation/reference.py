@@ -1,9 +1,10 @@
 """Where the reference measurements live and how they are read (the package's file I/O).
 
-The shared data sits next to the repository: ``<repo root>/../shared/reference/`` holds
-``vllm_memory.json`` and ``latency.json``; our own H200 roofline run is in the repository at
-``bench/results/gpu_roofline_h200.json``. Missing files raise :class:`ReferenceMissing`
-with the path that was looked for.
+The public reference data is vendored in the catalog: ``catalog/reference/`` holds
+``vllm_memory.json`` and ``latency.json`` (each datapoint with its source; new data is merged in
+by ``scripts/merge_reference.py``); our own H200 roofline run is at
+``bench/results/gpu_roofline_h200.json``. Nothing outside the repository is read. Missing files
+raise :class:`ReferenceMissing` with the path that was looked for.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import yaml
 
 import service
 from service.catalog_files import CALIBRATION_FILE, load_calibration
@@ -40,9 +40,9 @@ class ReferenceData(msgspec.Struct, frozen=True, kw_only=True):
     roofline_gpu: str
 
 
-def default_reference_dir() -> Path:
-    """``<repo root>/../shared/reference``."""
-    return REPO_ROOT.parent / "shared" / "reference"
+def default_reference_dir(catalog_dir: Path = CATALOG_DIR) -> Path:
+    """``<catalog dir>/reference``: the vendored public measurements."""
+    return catalog_dir / "reference"
 
 
 def _read_json(path: Path) -> Any:
@@ -52,7 +52,7 @@ def _read_json(path: Path) -> Any:
 
 
 def load_reference(directory: Path | None = None, roofline: Path = ROOFLINE_FILE) -> ReferenceData:
-    """Read the shared reference files and the H200 roofline results."""
+    """Read the reference files (default :func:`default_reference_dir`) and the H200 roofline."""
     root = directory or default_reference_dir()
     if not root.is_dir():
         raise ReferenceMissing(
@@ -69,10 +69,3 @@ def load_reference(directory: Path | None = None, roofline: Path = ROOFLINE_FILE
         roofline=list(bench["records"]),
         roofline_gpu=str(bench.get("gpu", "unknown")),
     )
-
-
-def read_yaml(path: Path) -> Any:
-    """A YAML document (``calibration.yaml``); :class:`ReferenceMissing` if absent."""
-    if not path.is_file():
-        raise ReferenceMissing(f"file not found: {path}")
-    return yaml.safe_load(path.read_text(encoding="utf-8"))

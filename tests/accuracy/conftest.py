@@ -1,7 +1,7 @@
-"""Accuracy specs: the models against the shared reference measurements.
+"""Accuracy specs: the models against the vendored public reference measurements.
 
-The reference data lives in ``../shared/reference`` next to the repository (as for
-``tests/domain``); a missing file fails the run, never skips. The leave-one-out back-test
+The reference data lives in ``catalog/reference/`` (as for ``tests/domain``); a missing file
+fails the run, never skips. The leave-one-out back-test
 is computed once per session by the same code ``capplan validate`` uses.
 """
 
@@ -23,7 +23,7 @@ def reference_or_fail() -> ReferenceData:
     try:
         return load_reference()
     except ReferenceMissing as exc:
-        pytest.fail(f"{exc}: tests/accuracy needs the shared/ folder next to the repository")
+        pytest.fail(f"{exc}: tests/accuracy reads catalog/reference/")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

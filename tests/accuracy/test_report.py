@@ -13,7 +13,7 @@ from service.validation.report import figure, render_markdown
 
 
 def test_report_lists_every_datapoint_and_the_summary(validation: Validation) -> None:
-    markdown = render_markdown(validation, "shared/reference", "validation.svg")
+    markdown = render_markdown(validation, "catalog/reference", "validation.svg")
     for result in validation.results:
         assert f"`{result.case.id}`" in markdown
     for check in validation.kv:

@@ -1,9 +1,9 @@
 """Shared inputs of the domain specs: reference configs, GPUs from the formula sheet, profiles.
 
 Every expected number in these tests comes from an independent source: the formula sheet
-(``shared/notes/inference-arithmetic.md``, cited as "sheet §N"), the exact totals in
-``shared/reference/models.json``, a published config, or a hand calculation written out in the
-test. ``shared/`` is a sibling of the repository root (CI clones the repo next to it).
+(the team's inference-arithmetic notes, cited as "sheet §N"), the exact totals in
+``catalog/reference/models.json`` (vendored public configs, each with its source), a published
+config, or a hand calculation written out in the test.
 """
 
 from __future__ import annotations
@@ -25,16 +25,16 @@ from service.domain.latency import Efficiency
 from service.domain.parameters import ParameterCount, count_parameters
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-MODELS_JSON = REPO_ROOT.parent / "shared" / "reference" / "models.json"
-VLLM_MEMORY_JSON = REPO_ROOT.parent / "shared" / "reference" / "vllm_memory.json"
+REFERENCE_DIR = REPO_ROOT / "catalog" / "reference"
+MODELS_JSON = REFERENCE_DIR / "models.json"
+VLLM_MEMORY_JSON = REFERENCE_DIR / "vllm_memory.json"
 
 
 def load_reference(path: Path) -> dict[str, Any]:
-    """A reference file from ``../shared/reference``; a missing one fails the run, never skips."""
+    """A file of ``catalog/reference``; a missing one fails the run, never skips."""
     if not path.is_file():
         pytest.fail(
-            f"reference data {path} is missing: the domain oracles need the shared/ folder "
-            "checked out next to the repository root",
+            f"reference data {path} is missing: the domain oracles read catalog/reference/",
             pytrace=False,
         )
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))

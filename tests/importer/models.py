@@ -26,7 +26,7 @@ MAMBA_CONFIG: dict[str, Any] = {
 
 
 def llama_1b_config() -> dict[str, Any]:
-    """meta-llama/Llama-3.2-1B's config.json from shared/reference/models.json (a copy)."""
+    """meta-llama/Llama-3.2-1B's config.json from catalog/reference/models.json (a copy)."""
     [entry] = [m for m in reference_models() if m["repo_id"] == LLAMA_1B_ID]
     assert entry["total_params"] == LLAMA_1B_TOTAL
     return copy.deepcopy(entry["config"])
