@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Literal
+from urllib.parse import urljoin, urlsplit
 
 import msgspec
 from huggingface_hub import HfApi, constants, get_session, hf_hub_url, hf_raise_for_status
@@ -161,9 +162,26 @@ class HfHubClient:
                     if len(found) == limit:
                         break
                 next_url = response.links.get("next", {}).get("url")
-                url = fix_hf_endpoint_in_url(next_url, self._endpoint) if next_url else None
+                url = (
+                    self._next_page(author, urljoin(str(response.url), next_url))
+                    if next_url
+                    else None
+                )
                 params = None  # the next link carries the query
         return found
+
+    def _next_page(self, author: str, link: str) -> str:
+        """The ``rel=next`` link, refused unless it stays on the configured endpoint's origin.
+
+        Every request carries ``HF_TOKEN``, so a link to any other host would hand it over.
+        """
+        url = fix_hf_endpoint_in_url(link, self._endpoint)
+        if _origin(url) != _origin(self._endpoint):
+            raise HubError(
+                f"{author}: the Hub's next-page link leaves {self._endpoint} "
+                f"({_origin(url)[1] or url!r}); not followed"
+            )
+        return url
 
     def _count_from_headers(self, repo_id: str, sha: str) -> dict[str, int] | None:
         """Sum the single ``model.safetensors`` header, else every shard in the index."""
@@ -201,6 +219,20 @@ class HfHubClient:
         return build_hf_headers(
             token=self._token, library_name=LIBRARY_NAME, library_version=self._version
         )
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port of ``url`` (RFC 6454), default ports made explicit."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:  # a port that is not a number
+        return scheme, "", None
+    return scheme, (parts.hostname or "").lower(), port
 
 
 def _check_json_object(repo_id: str, raw: bytes) -> None:
