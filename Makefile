@@ -15,12 +15,12 @@ serve: install      ## run the API on 127.0.0.1:8000 with the embedded SQLite da
 test: install lint type pytest docker-lint   ## everything CI checks
 
 lint:
-	$(RUN) ruff check service tests migrations bench
-	$(RUN) ruff format --check service tests migrations bench
+	$(RUN) ruff check service tests migrations bench scripts
+	$(RUN) ruff format --check service tests migrations bench scripts
 
 fmt:
-	$(RUN) ruff format service tests migrations bench
-	$(RUN) ruff check --fix service tests migrations bench
+	$(RUN) ruff format service tests migrations bench scripts
+	$(RUN) ruff check --fix service tests migrations bench scripts
 
 type:
 	$(RUN) mypy
