@@ -23,9 +23,10 @@ from service.api.imports import ImportController
 from service.api.lifespan import database
 from service.api.limits import rate_limit
 from service.api.models import ModelController
-from service.api.outage import UNAVAILABLE_HANDLERS, GpuCache, gpu_cache_primer, provide_gpu_cache
+from service.api.outage import UNAVAILABLE_HANDLERS, gpu_cache_primer, provide_gpu_cache
 from service.api.problems import EXCEPTION_HANDLERS
 from service.api.slack import SlackController
+from service.db.outage import GpuCache
 from service.importer.client_factory import HubClientFactory, hub_client_from_settings
 from service.importer.lifespan import hub_importer
 from service.observability.endpoint import metrics

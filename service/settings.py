@@ -41,9 +41,21 @@ def default_database_url() -> str:
     return f"sqlite+aiosqlite:///{Path.cwd().resolve() / 'data' / 'capplan.db'}"
 
 
+SOURCE_ROOT = Path(service.__file__).resolve().parent.parent
+"""The directory holding the ``service`` package: the repository root in a checkout. The only
+place that computes it; every path the service reads is derived from the settings below."""
+
+
 def default_catalog_dir() -> Path:
     """The repository's ``catalog/`` directory, next to the ``service`` package."""
-    return Path(service.__file__).resolve().parent.parent / "catalog"
+    return SOURCE_ROOT / "catalog"
+
+
+def default_migrations_dir() -> Path:
+    """``migrations/`` next to the package (a checkout or an image that copies the repo), else
+    ``./migrations`` from the working directory."""
+    beside = SOURCE_ROOT / "migrations"
+    return beside if beside.is_dir() else Path.cwd() / "migrations"
 
 
 class SettingsError(ValueError):
@@ -79,6 +91,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     migrate_on_start: bool = True
     sync_catalog_on_start: bool = True
     debug: bool = False
+
+    @property
+    def engines_file(self) -> Path:
+        """Engine profiles: ``<catalog_dir>/engines.yaml``."""
+        return self.catalog_dir / "engines.yaml"
+
+    @property
+    def calibration_file(self) -> Path:
+        """Fitted latency efficiencies: ``<catalog_dir>/calibration.yaml``."""
+        return self.catalog_dir / "calibration.yaml"
+
+    @property
+    def reference_dir(self) -> Path:
+        """Public reference measurements with their sources: ``<catalog_dir>/reference``."""
+        return self.catalog_dir / "reference"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:

@@ -1,4 +1,4 @@
-"""The planning endpoints: thin translation between HTTP bodies and :mod:`service.answers`."""
+"""The planning endpoints: thin translation between HTTP bodies and the planning answers."""
 
 from __future__ import annotations
 
@@ -7,11 +7,9 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.answers import answer_latency, answer_max_batch, answer_plan, layout_problem
-from service.api.outage import GpuCache
 from service.api.problems import COMPUTE_PROBLEMS, Problem
-from service.api.resolve import ResolvedModel, resolve_gpu, resolve_gpus, resolve_model
-from service.api.schemas import (
+from service.api.strict_body import strict_json_body
+from service.contract.schemas import (
     InspectRequest,
     InspectResponse,
     KvCacheOut,
@@ -23,10 +21,12 @@ from service.api.schemas import (
     PlanRequest,
     PlanResponse,
 )
-from service.api.strict_body import strict_json_body
+from service.db.outage import GpuCache
 from service.domain.calibration import Calibration
 from service.domain.engine import EngineProfile
 from service.domain.kv_cache import kv_cache_bytes_per_token, kv_layer_groups, resolve_kv_precision
+from service.planning.answers import answer_latency, answer_max_batch, answer_plan, layout_problem
+from service.planning.resolve import ResolvedModel, resolve_gpu, resolve_gpus, resolve_model
 
 
 def _check_layout(model: ResolvedModel, tensor_parallel: int, pipeline_parallel: int) -> None:

@@ -6,16 +6,13 @@ from collections.abc import AsyncIterator
 from typing import cast
 
 from litestar.datastructures import State
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.catalog_files import default_calibration, default_engine_profile
+from service.db.session import sessionmaker_from
 from service.domain.calibration import Calibration
 from service.domain.engine import EngineProfile
 from service.settings import Settings
-
-
-def sessionmaker_from(state: State) -> async_sessionmaker[AsyncSession]:
-    return cast("async_sessionmaker[AsyncSession]", state.sessionmaker)
 
 
 def settings_from(state: State) -> Settings:
@@ -33,13 +30,15 @@ async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
             raise
 
 
-def provide_engine_profile() -> EngineProfile:
-    return default_engine_profile()
+def provide_engine_profile(state: State) -> EngineProfile:
+    """The default engine profile of the configured catalog directory."""
+    return default_engine_profile(settings_from(state).catalog_dir)
 
 
 def provide_settings(state: State) -> Settings:
     return settings_from(state)
 
 
-def provide_calibration() -> Calibration:
-    return default_calibration()
+def provide_calibration(state: State) -> Calibration:
+    """The latency calibration of the configured catalog directory."""
+    return default_calibration(settings_from(state).catalog_dir)

@@ -11,9 +11,9 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.api.auth import ADMIN_SECURITY, require_admin
-from service.api.catalog_schemas import GpuCreate, GpuOut, GpuPage, GpuReplace
 from service.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, Problem
 from service.api.strict_body import strict_json_body
+from service.contract.catalog import GpuCreate, GpuOut, GpuPage, GpuReplace
 from service.db.gpu_repository import GpuRepository
 from service.db.models import GpuRow, Origin
 from service.db.repository import StaleVersion

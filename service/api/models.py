@@ -11,21 +11,21 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.api.auth import ADMIN_SECURITY, require_admin
-from service.api.catalog_schemas import (
+from service.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, Problem
+from service.api.strict_body import strict_json_body
+from service.contract.catalog import (
     ModelCreate,
     ModelOut,
     ModelPage,
     ModelReplace,
     ModelSummary,
 )
-from service.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, Problem
-from service.api.resolve import normalise
-from service.api.strict_body import strict_json_body
 from service.db.model_columns import derived_model_columns
 from service.db.model_repository import ModelRepository
 from service.db.models import ModelRow, Origin
 from service.db.repository import StaleVersion
 from service.domain.architecture import Architecture
+from service.planning.resolve import normalise
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
 Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]

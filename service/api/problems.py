@@ -11,6 +11,15 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
+from service.planning.errors import (
+    CatalogUnavailable,
+    GpuNotFound,
+    InvalidModelConfig,
+    ModelNotFound,
+    PlanningError,
+    UnsupportedModel,
+)
+
 PROBLEM_JSON = "application/problem+json"
 ABOUT_BLANK = "about:blank"
 logger = logging.getLogger("capplan.api")
@@ -38,13 +47,6 @@ class Problem(HTTPException):
         errors: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__(status_code=status, detail=detail, headers=headers, extra=errors)
-
-
-class UnprocessableArchitecture(Problem):
-    """A well-formed request whose model uses something capplan does not model."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(422, detail)
 
 
 def problem(description: str) -> ResponseSpec:
@@ -112,4 +114,31 @@ def problem_from_unhandled(
     return _response(500, "internal error; see the service log")
 
 
-EXCEPTION_HANDLERS = {HTTPException: problem_from_http, Exception: problem_from_unhandled}
+RETRY_AFTER_S = 5
+"""Seconds a client should wait before retrying a 503."""
+
+
+def problem_from_planning(
+    _: Request[Any, Any, Any], exc: PlanningError
+) -> Response[ProblemDetails]:
+    """A planning refusal in HTTP terms: unknown ids 404, bad configs 400, unmodelled
+    architectures 422, an unreadable catalog 503."""
+    errors = None
+    headers = None
+    status = 400
+    if isinstance(exc, ModelNotFound | GpuNotFound):
+        status = 404
+    elif isinstance(exc, UnsupportedModel):
+        status = 422
+    elif isinstance(exc, CatalogUnavailable):
+        status, headers = 503, {"Retry-After": str(RETRY_AFTER_S)}
+    elif isinstance(exc, InvalidModelConfig) and exc.field is not None:
+        errors = [{"message": exc.reason, "key": exc.field, "source": "body"}]
+    return _response(status, exc.detail, errors, headers)
+
+
+EXCEPTION_HANDLERS = {
+    HTTPException: problem_from_http,
+    PlanningError: problem_from_planning,
+    Exception: problem_from_unhandled,
+}

@@ -14,6 +14,9 @@ from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.api.problems import Problem
+from service.domain.calibration import Calibration
+from service.domain.engine import EngineProfile
+from service.planning.assumptions import Assumptions
 from service.settings import Settings
 from service.slack.answer import answer
 from service.slack.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, is_signed_by_slack
@@ -35,6 +38,8 @@ class SlackController(Controller):
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
+        engine_profile: NamedDependency[EngineProfile],
+        calibration: NamedDependency[Calibration],
     ) -> dict[str, Any]:
         body = await request.body()
         headers = request.headers
@@ -48,4 +53,6 @@ class SlackController(Controller):
             raise Problem(401, "missing, stale or invalid Slack signature")
         form = form_fields(body)
         command = form.get("command") or "/capplan"
-        return await answer(db_session, form.get("text", ""), command, str(request.base_url))
+        assume = Assumptions(engine=engine_profile, calibration=calibration)
+        text = form.get("text", "")
+        return await answer(db_session, text, command, str(request.base_url), assume)

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 
+from service.cli import catalog, check, hub, serve, validate
+
 # Each module exposes ``register(subparsers)``; it sets ``func`` (args -> exit code) on its parser.
-COMMAND_MODULES: tuple[str, ...] = (
-    "service.cli.serve",
-    "service.cli.catalog",
-    "service.cli.check",
-    "service.cli.validate",
-    "service.cli.hub",
-)
+COMMAND_MODULES = (serve, catalog, check, validate, hub)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,8 +17,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="capplan", description="Capacity planning for LLM serving."
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+    for module in COMMAND_MODULES:
+        module.register(subparsers)
     return parser
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
@@ -18,12 +18,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-import service
+from service.settings import default_migrations_dir
 
-#: ``migrations/`` next to the package (a source checkout or an image that copies the repo),
-#: else ``./migrations`` from the working directory.
-_BESIDE_PACKAGE = Path(service.__file__).resolve().parent.parent / "migrations"
-MIGRATIONS_DIR = _BESIDE_PACKAGE if _BESIDE_PACKAGE.is_dir() else Path.cwd() / "migrations"
+MIGRATIONS_DIR = default_migrations_dir()
 
 #: Arbitrary constant naming capplan's migration lock among PostgreSQL advisory locks.
 MIGRATION_LOCK_KEY = 0x63_6170_706C_616E  # b"capplan"
@@ -31,6 +28,11 @@ MIGRATION_LOCK_KEY = 0x63_6170_706C_616E  # b"capplan"
 
 CONNECT_TIMEOUT_S = 5.0
 """Seconds to wait for a new PostgreSQL connection."""
+
+
+def sessionmaker_from(state: Any) -> async_sessionmaker[AsyncSession]:
+    """The session factory an application keeps in its ``state`` (Litestar's or the CLI's)."""
+    return cast("async_sessionmaker[AsyncSession]", state.sessionmaker)
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from service.api.schemas import (
+from service.contract.schemas import (
     LatencyRequest,
     LatencyResponse,
     MaxBatchRequest,

@@ -11,8 +11,8 @@ import math
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from service.api.schemas import LatencyRequest, MaxBatchResponse
 from service.catalog_files import default_engine_profile
+from service.contract.schemas import LatencyRequest, MaxBatchResponse
 from service.domain.architecture import Architecture
 from service.domain.capacity import Deployment, sequence_kv_bytes
 from service.domain.kv_cache import kv_cache_bytes_per_token_per_layer, pipeline_stages

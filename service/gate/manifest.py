@@ -14,7 +14,7 @@ from typing import Annotated, Any, cast
 import msgspec
 import yaml
 
-from service.api.schemas import KvDtype, SloIn, WeightDtype, WorkloadIn
+from service.contract.schemas import KvDtype, SloIn, WeightDtype, WorkloadIn
 from service.gate.dtypes import parse_kv_cache_dtype, parse_quantization, weight_dtype
 from service.gate.target import InputError, Target, model_reference
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import msgspec
 
-from service.answers import answer_latency, answer_max_batch, answer_plan, layout_problem
-from service.api.schemas import (
+from service.catalog_files import default_calibration, default_engine_profile
+from service.contract.schemas import (
     InlineModel,
     LatencyRequest,
     LatencyResponse,
@@ -23,7 +23,6 @@ from service.api.schemas import (
     PlanRequest,
     PlanResponse,
 )
-from service.catalog_files import default_calibration, default_engine_profile
 from service.db.seed_loader import SeedCatalog, SeedError, load_catalog
 from service.db.seed_schema import GpuSeed
 from service.domain.architecture import Architecture, InvalidConfig, UnsupportedArchitecture
@@ -32,6 +31,7 @@ from service.domain.gpu import GpuSpec
 from service.domain.hf_config import architecture_from_config
 from service.domain.parameters import ParameterCount, count_parameters
 from service.gate.backend import Rejected, Unavailable
+from service.planning.answers import answer_latency, answer_max_batch, answer_plan, layout_problem
 
 _GPU_FIELDS = frozenset(field.name for field in msgspec.structs.fields(GpuSpec))
 

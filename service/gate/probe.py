@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.api.schemas import MaxBatchRequest, MaxBatchResponse
+from service.contract.schemas import MaxBatchRequest, MaxBatchResponse
 from service.domain.architecture import Architecture
 from service.domain.gpu import GpuSpec
 from service.domain.planner import Configuration

@@ -8,8 +8,8 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
-from service.api.catalog_schemas import GpuOut
-from service.api.schemas import (
+from service.contract.catalog import GpuOut
+from service.contract.schemas import (
     InspectRequest,
     InspectResponse,
     LatencyRequest,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from service.api.schemas import ConstraintsIn, PlanRequest
+from service.contract.schemas import ConstraintsIn, PlanRequest
 from service.gate.probe import Probe, layout_of
 from service.gate.report import Suggestion
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from msgspec.structs import replace
 
-from service.api.schemas import ConstraintsIn, PlanRequest, WorkloadIn
+from service.contract.schemas import ConstraintsIn, PlanRequest, WorkloadIn
 from service.domain.parallel import valid_tensor_parallel_degrees
 from service.domain.precision import Precision
 from service.gate.probe import Probe, layout_of

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import msgspec
 
-from service.api.schemas import InlineModel, KvDtype, ModelRef, SloIn, WeightDtype, WorkloadIn
+from service.contract.schemas import InlineModel, KvDtype, ModelRef, SloIn, WeightDtype, WorkloadIn
 
 
 class InputError(ValueError):

@@ -16,7 +16,7 @@ from typing import cast
 
 from litestar import Litestar
 
-from service.api.deps import sessionmaker_from
+from service.db.session import sessionmaker_from
 from service.hub.client import HubClient
 from service.importer.client_factory import HubClientFactory, hub_client_from_settings
 from service.importer.config import WorkerConfig

@@ -12,10 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.answers import answer_latency, answer_max_batch, answer_plan, layout_problem
-from service.api.problems import Problem
-from service.api.resolve import ResolvedModel, resolve_gpu, resolve_model
-from service.api.schemas import (
+from service.contract.schemas import (
     ConstraintsIn,
     LatencyRequest,
     MaxBatchRequest,
@@ -23,11 +20,14 @@ from service.api.schemas import (
     SloIn,
     WorkloadIn,
 )
-from service.catalog_files import default_calibration, default_engine_profile
 from service.db.gpu_repository import GpuRepository
 from service.db.model_repository import ModelRepository
 from service.domain.gpu import GpuSpec
 from service.gate.text import tokens
+from service.planning.answers import answer_latency, answer_max_batch, answer_plan, layout_problem
+from service.planning.assumptions import Assumptions
+from service.planning.errors import PlanningError
+from service.planning.resolve import ResolvedModel, resolve_gpu, resolve_model
 from service.slack import blocks
 from service.slack.grammar import Help, ParseError, Query, parse
 from service.slack.matching import match_gpu, match_model
@@ -63,7 +63,9 @@ def _slo(query: Query) -> SloIn | None:
     return SloIn(ttft_ms=query.ttft_ms, tpot_ms=query.tpot_ms)
 
 
-def plan_reply(query: Query, model: ResolvedModel, gpus: list[GpuSpec], base_url: str) -> Reply:
+def plan_reply(
+    query: Query, model: ResolvedModel, gpus: list[GpuSpec], base_url: str, assume: Assumptions
+) -> Reply:
     load = workload(query)
     dtypes = _dtypes(query)
     request = PlanRequest(
@@ -80,9 +82,9 @@ def plan_reply(query: Query, model: ResolvedModel, gpus: list[GpuSpec], base_url
         model.parameters,
         gpus,
         request,
-        default_engine_profile(),
+        assume.engine,
         model.name,
-        default_calibration(),
+        assume.calibration,
     )
     asked = (
         f"{tokens(load.input_tokens)} in / {tokens(load.output_tokens)} out, "
@@ -92,7 +94,9 @@ def plan_reply(query: Query, model: ResolvedModel, gpus: list[GpuSpec], base_url
     return blocks.plan_message(asked, response, base_url)
 
 
-def fit_reply(query: Query, model: ResolvedModel, gpu: GpuSpec, base_url: str) -> Reply:
+def fit_reply(
+    query: Query, model: ResolvedModel, gpu: GpuSpec, base_url: str, assume: Assumptions
+) -> Reply:
     arch, tp = model.architecture, query.gpu_count or 1
     if problem := layout_problem(arch, tp, 1):
         return blocks.error_message(problem)
@@ -100,12 +104,14 @@ def fit_reply(query: Query, model: ResolvedModel, gpu: GpuSpec, base_url: str) -
     request = MaxBatchRequest(
         model=model.name, gpu=gpu.id, context_length=context, tensor_parallel=tp, **_dtypes(query)
     )
-    fit = answer_max_batch(arch, model.parameters, gpu, request, default_engine_profile())
+    fit = answer_max_batch(arch, model.parameters, gpu, request, assume.engine)
     asked = f"{model.name} on {tp}x {gpu.name} at {tokens(context)} tokens"
     return blocks.fit_message(asked, fit, query.batch, base_url)
 
 
-def latency_reply(query: Query, model: ResolvedModel, gpu: GpuSpec, base_url: str) -> Reply:
+def latency_reply(
+    query: Query, model: ResolvedModel, gpu: GpuSpec, base_url: str, assume: Assumptions
+) -> Reply:
     arch, tp = model.architecture, query.gpu_count or 1
     if problem := layout_problem(arch, tp, 1):
         return blocks.error_message(problem)
@@ -115,7 +121,7 @@ def latency_reply(query: Query, model: ResolvedModel, gpu: GpuSpec, base_url: st
         output_tokens=load.output_tokens, tensor_parallel=tp, **_dtypes(query),
     )  # fmt: skip
     latency = answer_latency(
-        arch, model.parameters, gpu, request, default_engine_profile(), default_calibration()
+        arch, model.parameters, gpu, request, assume.engine, assume.calibration
     )
     asked = (
         f"{model.name} on {tp}x {gpu.name}, batch {load.concurrency}, "
@@ -139,7 +145,9 @@ async def _gpu_ids(session: AsyncSession, query: Query) -> list[str] | Reply:
     return blocks.choose_message("GPU", query.gpu, match.candidates, ambiguous=match.ambiguous)
 
 
-async def answer(session: AsyncSession, text: str, command: str, base_url: str) -> Reply:
+async def answer(
+    session: AsyncSession, text: str, command: str, base_url: str, assume: Assumptions
+) -> Reply:
     """The reply to ``/command text``, within Slack's 3 seconds (all in-process arithmetic)."""
     try:
         query = parse(text)
@@ -159,14 +167,14 @@ async def answer(session: AsyncSession, text: str, command: str, base_url: str) 
     try:
         model = await resolve_model(session, model_match.value)
         gpus = [await resolve_gpu(session, gpu_id) for gpu_id in gpu_ids]
-    except Problem as exc:
+    except PlanningError as exc:
         return blocks.error_message(exc.detail)
     try:
         if query.action == "plan":
-            return plan_reply(query, model, gpus, base_url)
+            return plan_reply(query, model, gpus, base_url, assume)
         if query.action == "fit":
-            return fit_reply(query, model, gpus[0], base_url)
-        return latency_reply(query, model, gpus[0], base_url)
+            return fit_reply(query, model, gpus[0], base_url, assume)
+        return latency_reply(query, model, gpus[0], base_url, assume)
     except ValueError as exc:  # the domain's "cannot compute this" (e.g. a precision it lacks)
         logger.warning("slack command %r: %s", text, exc)
         return blocks.error_message(f"capplan cannot compute that: {exc}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.api.schemas import LatencyResponse, MaxBatchResponse, PlanResponse, SloIn
+from service.contract.schemas import LatencyResponse, MaxBatchResponse, PlanResponse, SloIn
 from service.domain.capacity import MemoryBudget
 from service.gate.text import gb, tokens
 

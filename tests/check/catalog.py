@@ -32,10 +32,11 @@ def reference_config(repo_id: str) -> dict[str, Any]:
 
 
 def write_catalog(directory: Path) -> Path:
-    """``directory/gpus.yaml`` (the shipped one) and one seed file per reference model."""
+    """The shipped GPUs, engine profiles and calibration, and one seed file per reference model."""
     models = directory / "models"
     models.mkdir(parents=True)
-    shutil.copy(REPO_ROOT / "catalog" / "gpus.yaml", directory / "gpus.yaml")
+    for name in ("gpus.yaml", "engines.yaml", "calibration.yaml"):
+        shutil.copy(REPO_ROOT / "catalog" / name, directory / name)
     for model in reference_models():
         seed = {"repo_id": model["repo_id"], "source": str(MODELS_JSON), "config": model["config"]}
         name = model["repo_id"].replace("/", "--") + ".yaml"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from service.api.schemas import InlineModel
+from service.contract.schemas import InlineModel
 from service.gate.manifest import load_manifest
 from service.gate.target import InputError
 from tests.check.catalog import reference_config

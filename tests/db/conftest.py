@@ -8,6 +8,7 @@ Without it the PostgreSQL cases are skipped locally and fail in CI (``CI`` set).
 from __future__ import annotations
 
 import copy
+import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import yaml
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from service.db.session import create_engine, create_sessionmaker, migrate_to_head
+from service.settings import default_catalog_dir
 from tests.postgres import fresh_database
 
 TINY_LLAMA_CONFIG: dict[str, Any] = {
@@ -122,7 +124,8 @@ def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 @pytest.fixture
 def write_catalog(tmp_path: Path) -> CatalogWriter:
-    """Write ``gpus.yaml`` and ``models/*.yaml`` under ``tmp_path/catalog``; return the dir."""
+    """Write ``gpus.yaml`` and ``models/*.yaml`` under ``tmp_path/catalog`` beside the shipped
+    engine profiles and calibration; return the dir."""
 
     def write(
         gpus: list[dict[str, Any]] | None = None,
@@ -130,6 +133,8 @@ def write_catalog(tmp_path: Path) -> CatalogWriter:
     ) -> Path:
         root = tmp_path / "catalog"
         (root / "models").mkdir(parents=True, exist_ok=True)
+        for name in ("engines.yaml", "calibration.yaml"):
+            shutil.copy(default_catalog_dir() / name, root / name)
         chosen = GPU_SEEDS if gpus is None else gpus
         (root / "gpus.yaml").write_text(yaml.safe_dump({"gpus": chosen}, sort_keys=False))
         for old in (root / "models").iterdir():

@@ -11,8 +11,8 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
-from service.api.schemas import InspectRequest, LatencyRequest, MaxBatchRequest, PlanRequest
 from service.app import create_app
+from service.contract.schemas import InspectRequest, LatencyRequest, MaxBatchRequest, PlanRequest
 from service.domain.hf_config import MAX_LAYERS
 from tests.api.conftest import assert_problem
 from tests.db.conftest import TINY_LLAMA_CONFIG, CatalogWriter

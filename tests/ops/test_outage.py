@@ -17,8 +17,8 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, ProgrammingError
 
-from service.api.outage import unavailable
 from service.app import create_app
+from service.db.outage import unavailable
 from tests.api.conftest import assert_problem, gpu_body
 from tests.db.conftest import MODEL_SEED, TINY_LLAMA_CONFIG, CatalogWriter
 from tests.ops.conftest import ops_settings

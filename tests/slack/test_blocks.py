@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 
-from service.api.schemas import (
+from service.contract.schemas import (
     ConstraintsIn,
     LatencyRequest,
     MaxBatchRequest,

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import msgspec
 
-from service.api.schemas import (
+from service.contract.schemas import (
     ConfigurationConfidence,
     LatencyConfidence,
     LatencyRequest,

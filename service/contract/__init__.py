@@ -1,0 +1,1 @@
+"""Wire schemas (msgspec structs) shared by the API, the deployment gate and Slack."""

@@ -1,0 +1,56 @@
+"""What a planning question can be refused for, independent of how it was asked.
+
+Each adapter maps these to its own form: the API to problem+json (``service/api/problems.py``),
+the gate to an exit code and message, Slack to a reply.
+"""
+
+from __future__ import annotations
+
+
+class PlanningError(Exception):
+    """A question that cannot be answered as asked; ``detail`` says why for a person."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class ModelNotFound(PlanningError):
+    """A model id that is not in the catalog."""
+
+    def __init__(self, model_id: str) -> None:
+        super().__init__(
+            f"model '{model_id}' is not in the catalog; POST it to /v1/models, "
+            f'import it with POST /v1/imports, or pass {{"hf_config": ...}}'
+        )
+        self.model_id = model_id
+
+
+class GpuNotFound(PlanningError):
+    """A GPU id that is not in the catalog."""
+
+    def __init__(self, gpu_id: str) -> None:
+        super().__init__(f"GPU '{gpu_id}' is not in the catalog; GET /v1/gpus lists them")
+        self.gpu_id = gpu_id
+
+
+class InvalidModelConfig(PlanningError):
+    """A model config with a malformed field; ``field`` is its path in the question (or None
+    when the config came from the catalog, not from the question)."""
+
+    def __init__(self, detail: str, *, field: str | None, reason: str) -> None:
+        super().__init__(detail)
+        self.field = field
+        self.reason = reason
+
+
+class UnsupportedModel(PlanningError):
+    """A well-formed config whose architecture uses something capplan does not model."""
+
+
+class InvalidQuestion(PlanningError):
+    """A question whose parts contradict each other (e.g. a layout the model cannot take)."""
+
+
+class CatalogUnavailable(PlanningError):
+    """The catalog cannot be read right now and nothing cached answers the question."""
