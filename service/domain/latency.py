@@ -97,9 +97,10 @@ class Serving(msgspec.Struct, frozen=True, kw_only=True):
     kv_precision: Precision = Precision.BF16
 
 
-def experts_touched(num_experts: int, experts_per_token: int, tokens: int) -> float:
+def experts_touched(num_experts: int, experts_per_token: int, tokens: float) -> float:
     """Expected distinct experts hit by ``tokens`` tokens: ``E·(1 − (1 − k/E)^B)``."""
-    return num_experts * (1 - (1 - experts_per_token / num_experts) ** tokens)
+    untouched: float = (1 - experts_per_token / num_experts) ** tokens
+    return num_experts * (1 - untouched)
 
 
 def weight_bytes_read(

@@ -1,0 +1,310 @@
+"""Steady state under continuous batching with chunked prefill: the TTFT and TPOT users see.
+
+A replica runs scheduler steps. Each step carries the ``b`` sequences in decode (one token
+each) and up to ``M − b`` prompt tokens (chunked prefill, ``M`` = the engine's
+``max_num_batched_tokens``; vLLM V1 schedules running decodes first, then prompt chunks).
+A step reads the weights once and does the FLOPs of all ``b + p`` tokens
+(:func:`step_seconds`). In steady state every request brings ``ISL`` prompt tokens per
+``OSL − 1`` decode tokens, so an average step carries ``p̄ = b·r`` prompt tokens with
+``r = ISL/(OSL − 1)``, and::
+
+    TPOT = t_step(b, b·r)                         (the stall of others' chunks included)
+    λ    = b / ((OSL − 1)·TPOT)                   requests started per second (Little)
+    S    = n·t_step(b_o, ISL/n), n = ⌈ISL/(M − b_o)⌉ one prompt's own chunks
+    ρ    = b_o·r / (M − b)                         share of the spare budget others' prompts use
+    W_q  = ρ·S / (2(1 − ρ))                        M/D/1 wait for that budget (Kleinrock §5.7)
+    TTFT = min(1, b_o)·TPOT/2 + W_q + S            (an arrival waits for the step in flight)
+
+Concurrency ``C`` (a closed loop: each user sends the next request when the last one ends,
+as ``vllm bench serve --max-concurrency C``) fixes ``b`` through ``C = b + λ·TTFT``
+(Little's law over requests in decode and in prefill), solved by bisection (``C`` grows
+with ``b``); a request competes only with the others' work, ``b_o = b·(C − 1)/C``, so one
+user alone never queues. ``b`` is capped by the batch the KV cache and ``max_num_seqs``
+allow, and by the prompt budget (``b·(1 + r) < M``). At the cap the loop is bound:
+requests complete at ``X = λ(b_max)`` and each user's cycle is ``C/X``, so
+``TTFT = C/X − (OSL − 1)·TPOT``. An arrival rate ``λ`` instead of ``C`` (an open loop)
+fixes ``b`` through ``λ(b) = λ``; beyond the cap the queue grows without bound
+(``saturated``, TTFT infinite).
+
+``burst_ttft``: ``N`` prompts arriving together, all prefilled before the last one's first
+token: ``⌈N·ISL/M⌉`` full chunks (a static batch, or ``vllm bench serve`` at an infinite
+request rate before the first token).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Callable
+
+import msgspec
+
+from service.domain.architecture import Architecture
+from service.domain.latency import (
+    Efficiency,
+    PhaseTerms,
+    Serving,
+    decode_terms,
+    experts_touched,
+    prefill_terms,
+    weight_bytes_read,
+)
+from service.domain.parameters import ParameterCount
+
+_BISECTIONS = 60
+
+
+class Limit(enum.StrEnum):
+    """What stops the decode batch from growing with the load."""
+
+    NONE = "none"
+    BATCH = "max_batch"
+    PROMPT_BUDGET = "prefill_budget"
+
+
+class StepCosts(msgspec.Struct, frozen=True, kw_only=True):
+    """A step's parts at 100 % of every peak (seconds on one GPU, × pipeline stages).
+
+    ``decode``: one sequence's decode token at the mean context ``ISL + OSL/2``; ``prompt``:
+    one whole prompt of ``input_tokens``. Both are linear in their token counts except the
+    weight read, kept apart as the dense bytes plus the routed experts (read by the share of
+    experts the step's tokens touch).
+    """
+
+    decode: PhaseTerms
+    prompt: PhaseTerms
+    input_tokens: int
+    output_tokens: int
+    dense_weight_read_s: float
+    routed_weight_read_s: float = 0.0
+    num_experts: int = 0
+    experts_per_token: int = 0
+
+    def weight_read_s(self, tokens: float) -> float:
+        """Weight read of a step over ``tokens`` tokens (all experts once touched)."""
+        if self.num_experts == 0:
+            return self.dense_weight_read_s
+        touched = experts_touched(self.num_experts, self.experts_per_token, max(tokens, 0.0))
+        return self.dense_weight_read_s + self.routed_weight_read_s * touched / self.num_experts
+
+
+def step_costs(
+    arch: Architecture,
+    params: ParameterCount,
+    serving: Serving,
+    *,
+    input_tokens: int,
+    output_tokens: int,
+) -> StepCosts:
+    """The :class:`StepCosts` of a workload on a deployment."""
+    decode = decode_terms(arch, params, serving, batch=1, context=input_tokens + output_tokens // 2)
+    prompt = prefill_terms(arch, params, serving, prompts=1, tokens=input_tokens)
+    bandwidth = serving.gpu.memory_bandwidth_bytes_per_s
+    pp = serving.pipeline_parallel
+    if arch.moe is None:
+        return StepCosts(
+            decode=decode,
+            prompt=prompt,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            dense_weight_read_s=decode.weight_read_s,
+        )
+    everything = pp * weight_bytes_read(arch, params, serving, 10**9) / bandwidth
+    dense = pp * weight_bytes_read(arch, params, serving, 0) / bandwidth
+    return StepCosts(
+        decode=decode,
+        prompt=prompt,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        dense_weight_read_s=dense,
+        routed_weight_read_s=everything - dense,
+        num_experts=arch.moe.num_experts,
+        experts_per_token=arch.moe.experts_per_token,
+    )
+
+
+def step_seconds(
+    costs: StepCosts, eff: Efficiency, *, decode_batch: float, prompt_tokens: float
+) -> float:
+    """One scheduler step: ``decode_batch`` decode tokens and ``prompt_tokens`` prompt tokens.
+
+    The matmuls read the weights once for all tokens (decode tokens at decode MFU, prompt
+    tokens at prefill MFU); attention of each kind at its own roofline; all-reduce latency
+    and fixed costs once per step. With no prompt tokens this is
+    :func:`~service.domain.latency.phase_seconds` of a decode step, with no decodes that of
+    a prefill pass over ``prompt_tokens``.
+    """
+    d, p = costs.decode, costs.prompt
+    b, share = decode_batch, prompt_tokens / costs.input_tokens
+    weights = costs.weight_read_s(b + prompt_tokens)
+    matmuls = max(
+        weights / eff.decode_mbu,
+        b * d.matmul_s / eff.decode_mfu + share * p.matmul_s / eff.prefill_mfu,
+    )
+    attention = max(b * d.kv_s / eff.decode_mbu, b * d.attention_s / eff.decode_mfu) + share * max(
+        p.kv_s / eff.prefill_mbu, p.attention_s / eff.prefill_mfu
+    )
+    all_reduces = max(d.all_reduces, p.all_reduces)
+    communication = (
+        b * d.communication_s
+        + share * p.communication_s
+        + all_reduces * eff.all_reduce_latency_us * 1e-6
+    )
+    overhead = eff.step_overhead_ms / 1e3 + max(d.layers, p.layers) * eff.layer_overhead_us / 1e6
+    return matmuls + attention + communication + overhead
+
+
+class SteadyState(msgspec.Struct, frozen=True, kw_only=True):
+    """One replica at a steady load (module doc); times in ms, rates per second."""
+
+    concurrency: float
+    arrival_rate_per_s: float
+    decode_batch: float
+    prompt_tokens_per_step: float
+    chunk_tokens: int
+    ttft_ms: float
+    tpot_ms: float
+    prefill_ms: float
+    queue_wait_ms: float
+    prompt_budget_used: float
+    e2e_ms: float
+    output_tokens_per_s: float
+    saturated: bool
+    limit: Limit
+
+
+class _Point(msgspec.Struct, frozen=True):
+    """The model at a decode batch ``b`` (before any queue for a batch slot)."""
+
+    b: float
+    tpot_s: float
+    rate: float
+    ttft_s: float
+    prefill_s: float
+    wait_s: float
+    prompt_tokens: float
+    budget_used: float
+
+
+def _point(costs: StepCosts, eff: Efficiency, chunk: int, b: float, others: float) -> _Point:
+    decode_steps = max(costs.output_tokens - 1, 1)
+    ratio = costs.input_tokens / decode_steps
+    spare = max(chunk - b, 1.0)
+    prompt = min(b * ratio, spare)
+    tpot = step_seconds(costs, eff, decode_batch=b, prompt_tokens=prompt)
+    rate = b / (decode_steps * tpot) if b > 0 else 0.0
+    own = min(max(chunk - others * b, 1.0), float(chunk))
+    chunks = math.ceil(costs.input_tokens / own)
+    prefill = chunks * step_seconds(
+        costs, eff, decode_batch=others * b, prompt_tokens=costs.input_tokens / chunks
+    )
+    rho = min(others * b * ratio / spare, 1.0)
+    wait = math.inf if rho >= 1 else rho * prefill / (2 * (1 - rho))
+    align = min(1.0, others * b) * tpot / 2
+    return _Point(b, tpot, rate, align + wait + prefill, prefill, wait, prompt, rho)
+
+
+def _upper_batch(costs: StepCosts, chunk: int, max_batch: int) -> tuple[float, Limit]:
+    """The largest decode batch: the slots, or the prompt budget ``b·(1 + r) < M``."""
+    ratio = costs.input_tokens / max(costs.output_tokens - 1, 1)
+    budget = chunk / (1 + ratio)
+    if max_batch <= budget * (1 - 1e-3):
+        return float(max_batch), Limit.BATCH
+    return budget * (1 - 1e-3), Limit.PROMPT_BUDGET
+
+
+def _bisect(target: float, measure: Callable[[float], float], low: float, high: float) -> float:
+    """``x`` in ``[low, high]`` where the increasing ``measure(x)`` reaches ``target``."""
+    for _ in range(_BISECTIONS):
+        mid = (low + high) / 2
+        if measure(mid) < target:
+            low = mid
+        else:
+            high = mid
+    return (low + high) / 2
+
+
+def at_concurrency(
+    costs: StepCosts, eff: Efficiency, *, chunk_tokens: int, max_batch: int, concurrency: int
+) -> SteadyState:
+    """The module doc's closed loop: ``concurrency`` users, each with one request at a time."""
+    if max_batch < 1 or chunk_tokens < 1 or concurrency < 1:
+        raise ValueError("max_batch, chunk_tokens and concurrency must be >= 1")
+    upper, limit = _upper_batch(costs, chunk_tokens, max_batch)
+    others = (concurrency - 1) / concurrency
+
+    def in_system(b: float) -> float:
+        p = _point(costs, eff, chunk_tokens, b, others)
+        return b + p.rate * p.ttft_s
+
+    top = _point(costs, eff, chunk_tokens, upper, others)
+    if in_system(upper) <= concurrency:
+        cycle = concurrency / top.rate
+        decode_s = max(costs.output_tokens - 1, 1) * top.tpot_s
+        ttft = max(cycle - decode_s, top.ttft_s)
+        return _result(costs, top, chunk_tokens, concurrency, ttft, top.rate, limit)
+    point = _point(costs, eff, chunk_tokens, _bisect(concurrency, in_system, 0, upper), others)
+    return _result(costs, point, chunk_tokens, concurrency, point.ttft_s, point.rate, None)
+
+
+def at_arrival_rate(
+    costs: StepCosts,
+    eff: Efficiency,
+    *,
+    chunk_tokens: int,
+    max_batch: int,
+    arrival_rate_per_s: float,
+) -> SteadyState:
+    """The module doc's open loop: requests arriving at ``arrival_rate_per_s``."""
+    if max_batch < 1 or chunk_tokens < 1 or arrival_rate_per_s <= 0:
+        raise ValueError("max_batch and chunk_tokens must be >= 1, the arrival rate > 0")
+    upper, limit = _upper_batch(costs, chunk_tokens, max_batch)
+    top = _point(costs, eff, chunk_tokens, upper, 1.0)
+    if arrival_rate_per_s >= top.rate:
+        return _result(costs, top, chunk_tokens, math.inf, math.inf, top.rate, limit)
+
+    def rate_at(b: float) -> float:
+        return _point(costs, eff, chunk_tokens, b, 1.0).rate
+
+    point = _point(costs, eff, chunk_tokens, _bisect(arrival_rate_per_s, rate_at, 0, upper), 1.0)
+    population = point.b + point.rate * point.ttft_s
+    return _result(costs, point, chunk_tokens, population, point.ttft_s, point.rate, None)
+
+
+def _result(
+    costs: StepCosts,
+    point: _Point,
+    chunk: int,
+    concurrency: float,
+    ttft_s: float,
+    rate: float,
+    limit: Limit | None,
+) -> SteadyState:
+    """``limit`` is what saturated the replica, ``None`` below saturation."""
+    decode_steps = max(costs.output_tokens - 1, 1)
+    wait_s = ttft_s - point.ttft_s + point.wait_s
+    return SteadyState(
+        concurrency=concurrency,
+        arrival_rate_per_s=rate,
+        decode_batch=point.b,
+        prompt_tokens_per_step=point.prompt_tokens,
+        chunk_tokens=chunk,
+        ttft_ms=ttft_s * 1e3,
+        tpot_ms=point.tpot_s * 1e3,
+        prefill_ms=point.prefill_s * 1e3,
+        queue_wait_ms=wait_s * 1e3 if math.isfinite(wait_s) else math.inf,
+        prompt_budget_used=point.budget_used,
+        e2e_ms=(ttft_s + decode_steps * point.tpot_s) * 1e3,
+        output_tokens_per_s=rate * costs.output_tokens,
+        saturated=limit is not None,
+        limit=limit or Limit.NONE,
+    )
+
+
+def burst_ttft_seconds(
+    costs: StepCosts, eff: Efficiency, *, prompts: int, chunk_tokens: int
+) -> float:
+    """``prompts`` simultaneous prompts until the last one's first token (module doc)."""
+    total = prompts * costs.input_tokens
+    steps = math.ceil(total / chunk_tokens)
+    return steps * step_seconds(costs, eff, decode_batch=0.0, prompt_tokens=total / steps)

@@ -1,0 +1,170 @@
+"""Continuous batching with chunked prefill: steady-state TTFT and TPOT, and burst TTFT."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from service.domain.batching import (
+    Limit,
+    StepCosts,
+    at_arrival_rate,
+    at_concurrency,
+    burst_ttft_seconds,
+    step_costs,
+    step_seconds,
+)
+from service.domain.latency import (
+    Efficiency,
+    Serving,
+    decode_terms,
+    phase_seconds,
+    prefill_terms,
+)
+from service.domain.precision import Precision
+from tests.domain.reference import H100, IDEAL, arch, params
+
+LLAMA3_8B_H100 = Serving(gpu=H100)
+LLAMA3_70B_FP8_TP8 = Serving(
+    gpu=H100, tensor_parallel=8, weight_precision=Precision.FP8, kv_precision=Precision.FP8
+)
+SHEET = Efficiency(prefill_mfu=0.5, decode_mbu=0.75, step_overhead_ms=0.5)
+
+
+def costs(model: str, serving: Serving, isl: int, osl: int) -> StepCosts:
+    return step_costs(arch(model), params(model), serving, input_tokens=isl, output_tokens=osl)
+
+
+@pytest.mark.parametrize(
+    ("model", "batch"),
+    [("llama3-8b", 1), ("llama3-8b", 64), ("mixtral-8x7b", 16)],
+    ids=["8b-b1", "8b-b64", "mixtral-b16"],
+)
+def test_a_step_without_prompt_tokens_is_a_decode_step(model: str, batch: int) -> None:
+    """No prompt tokens in the step: exactly the roofline decode step at the mean context."""
+    serving = Serving(gpu=H100, tensor_parallel=2)
+    step = costs(model, serving, 1000, 200)
+    terms = decode_terms(arch(model), params(model), serving, batch=batch, context=1100)
+    expected = phase_seconds(terms, SHEET, mfu=SHEET.decode_mfu, mbu=SHEET.decode_mbu)
+    got = step_seconds(step, SHEET, decode_batch=batch, prompt_tokens=0)
+    assert got == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("model", ["llama3-8b", "mixtral-8x7b"], ids=["dense", "moe"])
+def test_a_step_of_one_whole_prompt_is_its_prefill(model: str) -> None:
+    """No decodes and the whole prompt in the step: exactly the roofline prefill pass."""
+    step = costs(model, LLAMA3_8B_H100, 3000, 100)
+    terms = prefill_terms(arch(model), params(model), LLAMA3_8B_H100, prompts=1, tokens=3000)
+    expected = phase_seconds(terms, SHEET, mfu=SHEET.prefill_mfu, mbu=SHEET.prefill_mbu)
+    got = step_seconds(step, SHEET, decode_batch=0, prompt_tokens=3000)
+    assert got == pytest.approx(expected, rel=1e-12)
+
+
+def test_one_user_alone_waits_only_for_its_own_prefill() -> None:
+    """Llama-3-8B, 4,096-token prompt on an H100 at 100 % of peak: 65.9 TFLOP / 989 TF =
+    66.6 ms (sheet §3.5), the whole TTFT when the chunk holds the prompt and nobody else
+    is served."""
+    state = at_concurrency(
+        costs("llama3-8b", LLAMA3_8B_H100, 4096, 256),
+        IDEAL,
+        chunk_tokens=8192,
+        max_batch=256,
+        concurrency=1,
+    )
+    assert state.ttft_ms == pytest.approx(66.6, abs=0.05)
+    assert state.queue_wait_ms == 0
+
+
+def test_steady_state_ttft_is_one_prefill_not_the_whole_batch() -> None:
+    """Issue 12's case: Llama-3.1-70B fp8 on 8xH100, 32 users, 4,000-token prompts. A
+    request that finds 31 others decoding waits about one prefill (a few hundred ms), not
+    the prefill of all 32 prompts (the burst, over 3 s)."""
+    step = costs("llama3-70b", LLAMA3_70B_FP8_TP8, 4000, 256)
+    state = at_concurrency(step, SHEET, chunk_tokens=2048, max_batch=256, concurrency=32)
+    burst = burst_ttft_seconds(step, SHEET, prompts=32, chunk_tokens=2048) * 1e3
+    alone = at_concurrency(step, SHEET, chunk_tokens=2048, max_batch=256, concurrency=1)
+    assert state.ttft_ms < 1000
+    assert burst > 3000
+    assert alone.ttft_ms <= state.ttft_ms < 2 * alone.ttft_ms
+
+
+def test_tpot_includes_the_prompt_chunks_interleaved_into_decode_steps() -> None:
+    """At 32 users with 4,000-token prompts and 256-token answers, a decode step also
+    carries others' prompt chunks: TPOT is longer than a pure decode step at that batch."""
+    step = costs("llama3-70b", LLAMA3_70B_FP8_TP8, 4000, 256)
+    state = at_concurrency(step, SHEET, chunk_tokens=2048, max_batch=256, concurrency=32)
+    pure = step_seconds(step, SHEET, decode_batch=state.decode_batch, prompt_tokens=0) * 1e3
+    assert state.prompt_tokens_per_step > 0
+    assert state.tpot_ms > pure
+
+
+def test_closed_loop_obeys_littles_law() -> None:
+    """Users = sequences decoding + requests started per second x time to first token."""
+    step = costs("llama3-8b", LLAMA3_8B_H100, 2000, 500)
+    state = at_concurrency(step, SHEET, chunk_tokens=2048, max_batch=256, concurrency=40)
+    in_prefill = state.arrival_rate_per_s * state.ttft_ms / 1e3
+    assert state.decode_batch + in_prefill == pytest.approx(40, rel=1e-6)
+    assert state.output_tokens_per_s == pytest.approx(state.arrival_rate_per_s * 500)
+
+
+def test_users_beyond_the_batch_slots_queue_for_one() -> None:
+    """With 8 slots and 64 users the batch stays at 8 and the TTFT holds the wait for a
+    slot: each user's cycle is 64 / completed requests per second."""
+    step = costs("llama3-8b", LLAMA3_8B_H100, 1000, 500)
+    state = at_concurrency(step, SHEET, chunk_tokens=2048, max_batch=8, concurrency=64)
+    assert state.saturated
+    assert state.limit is Limit.BATCH
+    assert state.decode_batch == 8
+    assert state.e2e_ms / 1e3 == pytest.approx(64 / state.arrival_rate_per_s, rel=1e-9)
+
+
+def test_an_arrival_rate_above_capacity_saturates() -> None:
+    """Requests arriving faster than the replica completes them: no steady state."""
+    step = costs("llama3-8b", LLAMA3_8B_H100, 1000, 500)
+    capacity = at_concurrency(step, SHEET, chunk_tokens=2048, max_batch=8, concurrency=64)
+    state = at_arrival_rate(
+        step, SHEET, chunk_tokens=2048, max_batch=8, arrival_rate_per_s=capacity.arrival_rate_per_s
+    )
+    assert state.saturated
+    assert state.ttft_ms == float("inf")
+
+
+def test_a_light_arrival_rate_is_served_at_that_rate() -> None:
+    """Below capacity the replica starts requests exactly as fast as they arrive."""
+    step = costs("llama3-8b", LLAMA3_8B_H100, 1000, 500)
+    state = at_arrival_rate(step, SHEET, chunk_tokens=2048, max_batch=256, arrival_rate_per_s=2)
+    assert not state.saturated
+    assert state.arrival_rate_per_s == pytest.approx(2, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"concurrency": 0}, {"concurrency": 4, "max_batch": 0}, {"concurrency": 4, "chunk_tokens": 0}],
+    ids=["no-users", "no-slots", "no-chunk"],
+)
+def test_nonsense_loads_are_refused(kwargs: dict[str, int]) -> None:
+    """Zero users, slots or chunk tokens raise ValueError."""
+    step = costs("llama3-8b", LLAMA3_8B_H100, 1000, 100)
+    args = {"chunk_tokens": 2048, "max_batch": 64} | kwargs
+    with pytest.raises(ValueError, match=">= 1"):
+        at_concurrency(step, SHEET, **args)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    isl=st.integers(16, 16_000),
+    osl=st.integers(2, 4000),
+    users=st.integers(1, 300),
+    chunk=st.sampled_from([512, 2048, 8192]),
+)
+def test_more_users_never_make_anything_faster(isl: int, osl: int, users: int, chunk: int) -> None:
+    """Adding a user never lowers TTFT or TPOT, and never lowers the throughput."""
+    step = costs("llama3-8b", LLAMA3_8B_H100, isl, osl)
+    fewer, more = (
+        at_concurrency(step, SHEET, chunk_tokens=chunk, max_batch=128, concurrency=c)
+        for c in (users, users + 1)
+    )
+    assert more.ttft_ms >= fewer.ttft_ms * (1 - 1e-6)
+    assert more.tpot_ms >= fewer.tpot_ms * (1 - 1e-6)
+    assert more.output_tokens_per_s >= fewer.output_tokens_per_s * (1 - 1e-6)
