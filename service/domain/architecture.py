@@ -12,11 +12,13 @@ import enum
 import msgspec
 
 
+
 class AttentionKind(enum.StrEnum):
     """How a layer attends, which decides what its KV cache holds."""
 
     FULL = "full"
     SLIDING = "sliding"
+    CHUNKED = "chunked"
 
 
 class MlpKind(enum.StrEnum):
@@ -33,8 +35,68 @@ class NormKind(enum.StrEnum):
     LAYER = "layer"
 
 
+class MixerKind(enum.StrEnum):
+    """The token mixer of a decoder layer: attention (with a KV cache) or a layer whose
+    per-sequence state is constant in context length (linear attention, state space)."""
+
+    ATTENTION = "attention"
+    GATED_DELTANET = "gated_deltanet"
+    LIGHTNING = "lightning"
+    KDA = "kda"
+    MAMBA = "mamba"
+    MAMBA2 = "mamba2"
+    NONE = "none"
+
+
+class StateSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """One linear-attention or state-space layer: parameters and per-sequence state.
+
+    The state is constant in context length: a convolution state of ``conv_kernel - 1``
+    columns of the convolved channels, and a recurrent state of ``state_heads`` heads of
+    ``state_elements_per_head`` each (vLLM ``MambaStateShapeCalculator``). Under tensor
+    parallelism the channels and heads are split; grouped channels (Mamba2's B and C) are
+    replicated when there are fewer groups than ranks. ``matrix_parameters`` are the
+    projections (quantised like attention), ``small_parameters`` the convolution, A, D,
+    dt bias and norms (kept 16-bit).
+    """
+
+    kind: MixerKind
+    conv_kernel: int
+    conv_channels: int
+    conv_groups: int = 0
+    conv_group_channels: int = 0
+    state_heads: int
+    state_elements_per_head: int
+    matrix_parameters: int
+    small_parameters: int
+    ssm_state_dtype: str | None = None
+
+    def conv_elements(self, tensor_parallel: int = 1) -> int:
+        """``(k - 1) · (C / t + g_rank · c_g)`` with ``g_rank = max(1, g // t)``."""
+        if self.conv_kernel <= 1:
+            return 0
+        groups = max(1, self.conv_groups // tensor_parallel) if self.conv_groups else 0
+        per_rank = self.conv_channels // tensor_parallel + groups * self.conv_group_channels
+        return (self.conv_kernel - 1) * per_rank
+
+    def state_elements(self, tensor_parallel: int = 1) -> int:
+        """``max(1, heads // t) · elements_per_head``."""
+        return max(1, self.state_heads // tensor_parallel) * self.state_elements_per_head
+
+    def bytes_per_sequence(
+        self, conv_bytes_per_element: int, state_bytes_per_element: int, tensor_parallel: int = 1
+    ) -> int:
+        """Bytes one sequence's state occupies in one such layer on one GPU."""
+        return (
+            self.conv_elements(tensor_parallel) * conv_bytes_per_element
+            + self.state_elements(tensor_parallel) * state_bytes_per_element
+        )
+
+
 class LayerAttention(msgspec.Struct, frozen=True, kw_only=True):
-    """Attention of one decoder layer: full, or a sliding window of ``window_tokens``."""
+    """Attention of one decoder layer: full, a sliding window of ``window_tokens``, or
+    chunked local attention (Llama 4: tokens attend within aligned chunks of
+    ``window_tokens``, so at most that many are cached)."""
 
     kind: AttentionKind
     window_tokens: int | None = None
@@ -66,6 +128,17 @@ class MultiHeadLatentAttention(msgspec.Struct, frozen=True, kw_only=True):
     qk_rope_head_dim: int
     qk_nope_head_dim: int
     v_head_dim: int
+
+
+class SparseAttentionIndexer(msgspec.Struct, frozen=True, kw_only=True):
+    """DeepSeek-V3.2's lightning indexer (DSA): it scores past tokens to pick the top-k
+    each query attends to, and caches one ``head_dim`` key per token per layer beside the
+    MLA latent (vLLM ``DeepseekV32IndexerCache``: fp8 key plus a 4-byte scale per 128)."""
+
+    num_heads: int
+    head_dim: int
+    top_k_tokens: int
+    parameters_per_layer: int
 
 
 class Quantization(msgspec.Struct, frozen=True, kw_only=True):
@@ -105,6 +178,14 @@ class Architecture(msgspec.Struct, frozen=True, kw_only=True):
     moe: MixtureOfExperts | None = None
     mla: MultiHeadLatentAttention | None = None
     quantization: Quantization | None = None
+    layer_mixers: tuple[MixerKind, ...] = ()
+    state: StateSpec | None = None
+    mlp_free_layers: tuple[int, ...] = ()
+    attention_query_gate: bool = False
+    qk_norm_full_width: bool = False
+    indexer: SparseAttentionIndexer | None = None
+    mtp_parameters: int = 0
+    encoder_parameters: int = 0
     notes: tuple[str, ...] = ()
 
     @property
@@ -114,6 +195,25 @@ class Architecture(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def uses_sliding_window(self) -> bool:
         return any(layer.kind is AttentionKind.SLIDING for layer in self.layer_attention)
+
+    @property
+    def mixers(self) -> tuple[MixerKind, ...]:
+        """One mixer per layer; ``layer_mixers`` empty means every layer attends."""
+        return self.layer_mixers or (MixerKind.ATTENTION,) * self.num_layers
+
+    @property
+    def attention_layers(self) -> tuple[int, ...]:
+        """Indices of the layers with attention (and a KV cache)."""
+        return tuple(i for i, kind in enumerate(self.mixers) if kind is MixerKind.ATTENTION)
+
+    @property
+    def state_layers(self) -> tuple[int, ...]:
+        """Indices of the layers holding a per-sequence ``state`` instead of a KV cache."""
+        return tuple(
+            i
+            for i, kind in enumerate(self.mixers)
+            if kind not in (MixerKind.ATTENTION, MixerKind.NONE)
+        )
 
     @property
     def query_width(self) -> int:

@@ -12,25 +12,27 @@ from typing import Any
 
 import msgspec
 
-from service.domain.architecture import (
-    Architecture,
-    InvalidConfig,
-    MlpKind,
-    NormKind,
-    UnsupportedArchitecture,
-)
+from service.domain.architecture import Architecture, InvalidConfig, UnsupportedArchitecture
 from service.domain.config_fields import read_bool, read_int, read_optional_int, read_str
-from service.domain.hf_layers import latent_attention, layer_attention, mixture_of_experts
+from service.domain.config_keys import unread_count_keys
+from service.domain.hf_families import FAMILY_ALIASES, family_traits
+from service.domain.hf_hybrid import HybridLayout, nemotron_h_layout, qwen3_next_layout
+from service.domain.hf_layers import (
+    FULL,
+    latent_attention,
+    layer_attention,
+    mixture_of_experts,
+    sparse_attention_indexer,
+)
 from service.domain.quantization import quantization_from_config
 
 KNOWN_FAMILIES = frozenset(
     {
         "llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "gemma",
         "gemma2", "gemma3_text", "phi3", "gpt2", "deepseek_v2", "deepseek_v3", "gpt_oss",
+        "glm4_moe", "smollm3", "seed_oss", "olmo2", "starcoder2", "qwen3_next", "nemotron_h",
     }
 )  # fmt: skip
-
-_TIED_BY_DEFAULT = frozenset({"gemma", "gemma2", "gemma3_text", "gpt2"})
 
 _UNMODELLED_TYPES = {
     "mamba": "state-space (Mamba) layers",
@@ -41,13 +43,13 @@ _UNMODELLED_TYPES = {
     "zamba": "hybrid Mamba/attention layers",
     "zamba2": "hybrid Mamba/attention layers",
     "falcon_h1": "hybrid Mamba/attention layers",
-    "nemotron_h": "hybrid Mamba/attention layers",
     "granitemoehybrid": "hybrid Mamba/attention layers",
     "rwkv": "RWKV recurrent layers",
     "recurrent_gemma": "RG-LRU recurrent layers",
-    "qwen3_next": "linear-attention (Gated DeltaNet) layers",
     "minimax": "linear (lightning) attention layers",
+    "kimi_linear": "linear-attention (KDA) layers",
     "lfm2": "short-convolution layers",
+    "llama4_text": "chunked attention with interleaved MoE",
     "llama4": "chunked attention with interleaved MoE",
 }
 
@@ -58,6 +60,12 @@ _UNMODELLED_KEYS = {
     "layers_block_type": "hybrid Mamba/attention layers",
     "hybrid_override_pattern": "hybrid Mamba/attention layers",
     "linear_attn_config": "linear-attention layers",
+    "moe_latent_size": "latent-projected MoE experts",
+}
+
+# Keys a family reads itself, so _UNMODELLED_KEYS does not refuse them there.
+_FAMILY_KEYS = {
+    "nemotron_h": frozenset({"ssm_state_size", "layers_block_type", "hybrid_override_pattern"}),
 }
 
 MAX_LAYERS = 1024
@@ -71,14 +79,6 @@ _FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
 # Keys transformers writes at the top of a multimodal config that describe its language model
 # too: the stored dtype and the checkpoint's quantisation.
 _INHERITED_KEYS = ("torch_dtype", "dtype", "quantization_config", "compression_config")
-
-_LLAMA_LIKE_KEYS = (
-    "hidden_size",
-    "num_hidden_layers",
-    "num_attention_heads",
-    "intermediate_size",
-    "vocab_size",
-)
 
 
 def architecture_from_config(config: Mapping[str, Any]) -> Architecture:
@@ -108,31 +108,63 @@ def _with_notes(arch: Architecture, *notes: str) -> Architecture:
     return msgspec.structs.replace(arch, notes=(*arch.notes, *notes))
 
 
-def _check_supported(config: Mapping[str, Any], model_type: str) -> list[str]:
+def family_of(model_type: str) -> str:
+    """The modelling family of ``model_type`` (aliases resolved; Gemma 3 variants)."""
+    family = FAMILY_ALIASES.get(model_type, model_type)
+    if family.startswith("gemma3"):
+        return "gemma3_text"
+    return family
+
+
+_GENERIC_REQUIRED_KEYS = (
+    "hidden_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "intermediate_size",
+    "vocab_size",
+)
+
+
+def _check_supported(config: Mapping[str, Any], model_type: str, family: str) -> None:
     if model_type in _UNMODELLED_TYPES:
         raise UnsupportedArchitecture(_UNMODELLED_TYPES[model_type], f"model_type '{model_type}'")
+    own_keys = _FAMILY_KEYS.get(family, frozenset())
     for key, feature in _UNMODELLED_KEYS.items():
-        if config.get(key) is not None:
+        if config.get(key) is not None and key not in own_keys:
             raise UnsupportedArchitecture(feature, f"config key '{key}'")
     if read_bool(config, "is_encoder_decoder", default=False):
         raise UnsupportedArchitecture("encoder-decoder", f"model_type '{model_type}'")
-    if model_type in KNOWN_FAMILIES:
-        return []
-    if model_type.startswith("gemma3"):
-        return []
-    if all(key in config for key in _LLAMA_LIKE_KEYS):
-        return [f"model_type '{model_type}' is not a known family; counted as llama-like"]
-    raise UnsupportedArchitecture(
-        f"model_type '{model_type or '(none)'}'",
-        "not a known family and the config lacks llama-like fields "
-        "(hidden_size, num_hidden_layers, num_attention_heads, intermediate_size, vocab_size)",
-    )
+    if family in KNOWN_FAMILIES:
+        return
+    missing = [key for key in _GENERIC_REQUIRED_KEYS if key not in config]
+    if missing:
+        raise UnsupportedArchitecture(
+            f"model_type '{model_type or '(none)'}'",
+            f"not a known family and the config lacks {', '.join(missing)}",
+        )
+    unread = unread_count_keys(config)
+    if unread:
+        shown = ", ".join(unread[:12]) + (
+            f" and {len(unread) - 12} more" if len(unread) > 12 else ""
+        )
+        raise UnsupportedArchitecture(
+            f"model_type '{model_type or '(none)'}'",
+            "not a known family, and its config has keys that may change the parameter count "
+            f"which capplan does not read: {shown}",
+        )
 
 
 def _normalise(config: Mapping[str, Any], model_type: str) -> Architecture:
-    config = {**_FAMILY_DEFAULTS.get(model_type, {}), **config}
-    notes = _check_supported(config, model_type)
-    is_gpt2 = model_type == "gpt2"
+    family = family_of(model_type)
+    config = {**_FAMILY_DEFAULTS.get(family, {}), **config}
+    _check_supported(config, model_type, family)
+    notes: list[str] = []
+    if family not in KNOWN_FAMILIES:
+        notes.append(
+            f"model_type '{model_type}' is not a known family; every key of its config that "
+            "can change the parameter count is one capplan reads (generic decoder layout)"
+        )
+    traits = family_traits(config, family)
     layers = read_int(config, "num_hidden_layers", "n_layer", "num_layers", maximum=MAX_LAYERS)
     hidden = read_int(config, "hidden_size", "n_embd", "d_model")
     heads = read_int(config, "num_attention_heads", "n_head")
@@ -148,10 +180,18 @@ def _normalise(config: Mapping[str, Any], model_type: str) -> Architecture:
     max_context = read_int(
         config, "max_position_embeddings", "n_positions", "n_ctx", "seq_length", default=2048
     )
-    quantization = quantization_from_config(config)
     if config.get("sliding_window") is None and config.get("sliding_window_size") is not None:
         notes.append("'sliding_window_size' read as the sliding window (non-standard key)")
-    attention_bias = read_bool(config, "attention_bias", default=False)
+    layout = hybrid_layout(config, family, layers, hidden)
+    if layout is not None and len(layout.mixers) != layers:
+        raise InvalidConfig(
+            "num_hidden_layers", f"{layers} layers but the layer pattern has {len(layout.mixers)}"
+        )
+    moe = mixture_of_experts(config, family, layers, intermediate)
+    if layout is not None and layout.moe_blocks and moe is not None:
+        moe = msgspec.structs.replace(moe, moe_layers=layout.moe_blocks)
+    is_gpt2 = family == "gpt2"
+    mla = latent_attention(config)
     return Architecture(
         model_type=model_type or "unknown",
         num_layers=layers,
@@ -162,26 +202,45 @@ def _normalise(config: Mapping[str, Any], model_type: str) -> Architecture:
         intermediate_size=intermediate,
         vocab_size=read_int(config, "vocab_size"),
         tie_word_embeddings=read_bool(
-            config, "tie_word_embeddings", default=model_type in _TIED_BY_DEFAULT
+            config, "tie_word_embeddings", default=traits.tied_by_default
         ),
-        mlp_kind=MlpKind.PLAIN if is_gpt2 else MlpKind.GATED,
-        norm_kind=NormKind.LAYER if is_gpt2 else NormKind.RMS,
-        norms_per_layer=4 if model_type in ("gemma2",) or model_type.startswith("gemma3") else 2,
-        layer_attention=layer_attention(config, model_type, layers, max_context),
+        mlp_kind=traits.mlp_kind,
+        norm_kind=traits.norm_kind,
+        norms_per_layer=traits.norms_per_layer,
+        layer_attention=(FULL,) * layers
+        if layout is not None
+        else layer_attention(config, family, layers, max_context),
         max_context_tokens=max_context,
         checkpoint_dtype=_checkpoint_dtype(config),
-        qkv_bias=is_gpt2 or model_type.startswith("qwen2") or attention_bias,
-        attention_output_bias=is_gpt2 or attention_bias,
-        mlp_bias=is_gpt2 or read_bool(config, "mlp_bias", default=False),
-        qk_norm=model_type.startswith(("qwen3", "gemma3")),
-        attention_sinks=model_type == "gpt_oss",
-        fused_qkv=model_type == "phi3",
+        qkv_bias=traits.qkv_bias,
+        attention_output_bias=traits.output_bias,
+        mlp_bias=traits.mlp_bias,
+        qk_norm=traits.qk_norm,
+        qk_norm_full_width=traits.qk_norm_full_width,
+        attention_query_gate=traits.query_gate,
+        attention_sinks=traits.attention_sinks,
+        fused_qkv=traits.fused_qkv,
         learned_position_embeddings=max_context if is_gpt2 else 0,
-        moe=mixture_of_experts(config, model_type, layers, intermediate),
-        mla=latent_attention(config),
-        quantization=quantization,
+        moe=moe,
+        mla=mla,
+        indexer=sparse_attention_indexer(config, hidden, mla),
+        quantization=quantization_from_config(config),
+        layer_mixers=layout.mixers if layout is not None else (),
+        state=layout.state if layout is not None else None,
+        mlp_free_layers=layout.mlp_free_layers if layout is not None else (),
         notes=tuple(notes),
     )
+
+
+def hybrid_layout(
+    config: Mapping[str, Any], family: str, num_layers: int, hidden_size: int
+) -> HybridLayout | None:
+    """The per-layer mixers of a hybrid family, or None when every layer attends."""
+    if family == "qwen3_next":
+        return qwen3_next_layout(config, num_layers, hidden_size)
+    if family == "nemotron_h":
+        return nemotron_h_layout(config, hidden_size)
+    return None
 
 
 def _checkpoint_dtype(config: Mapping[str, Any]) -> str:

@@ -11,6 +11,7 @@ from service.domain.architecture import (
     LayerAttention,
     MixtureOfExperts,
     MultiHeadLatentAttention,
+    SparseAttentionIndexer,
     UnsupportedArchitecture,
 )
 from service.domain.config_fields import (
@@ -34,8 +35,15 @@ _LAYER_TYPE_KINDS = {
 }
 
 
+# Layer kinds transformers names that are not full or sliding attention: known, unmodelled.
+_UNMODELLED_LAYER_TYPES = frozenset(
+    {"linear_attention", "mamba", "chunked_attention", "conv", "recurrent", "hybrid"}
+)
+
+
 def _sliding(window: int, max_context: int) -> LayerAttention:
-    """A window at least as long as the context is full attention in effect."""
+    """A window at least as long as the context is full attention in effect (published
+    configs such as Phi-3.5-mini's say 262,144 for a 131,072-token context)."""
     if window >= max_context:
         return FULL
     return LayerAttention(kind=AttentionKind.SLIDING, window_tokens=window)
@@ -60,14 +68,23 @@ def layer_attention(
                 "layer_types", f"has {len(layer_types)} entries for {num_layers} layers"
             )
         unknown = sorted({kind for kind in layer_types if kind not in _LAYER_TYPE_KINDS})
-        if unknown:
+        unmodelled = [kind for kind in unknown if kind in _UNMODELLED_LAYER_TYPES]
+        if unmodelled:
             raise UnsupportedArchitecture(
-                f"layer type '{unknown[0]}'",
-                "only full and sliding-window attention layers are modelled",
+                f"layer type '{unmodelled[0]}'",
+                f"not modelled for model_type '{model_type}'",
             )
+        if unknown:
+            raise InvalidConfig("layer_types", f"unknown layer kind '{unknown[0]}'")
         kinds = [_LAYER_TYPE_KINDS[kind] for kind in layer_types]
         if AttentionKind.SLIDING in kinds and window is None:
             raise InvalidConfig("sliding_window", "required when layer_types has sliding layers")
+        if AttentionKind.SLIDING in kinds and window is not None and window > max_context:
+            raise InvalidConfig(
+                "sliding_window",
+                f"{window} tokens exceeds the {max_context}-token context of the sliding layers "
+                "layer_types names",
+            )
         return tuple(
             _sliding(window, max_context) if kind is AttentionKind.SLIDING and window else FULL
             for kind in kinds
@@ -117,7 +134,20 @@ def mixture_of_experts(
     )
     if per_token > experts:
         raise InvalidConfig("num_experts_per_tok", f"{per_token} exceeds the {experts} experts")
-    if model_type.startswith("deepseek"):
+    if model_type == "nemotron_h":
+        # modeling_nemotron_h.py NemotronHMoE: up/down experts, a shared up/down MLP and a
+        # router with e_score_correction_bias; the blocks holding it come from the pattern.
+        shared_size = read_int(config, "moe_shared_expert_intermediate_size", default=0, minimum=0)
+        return MixtureOfExperts(
+            num_experts=experts,
+            experts_per_token=per_token,
+            expert_intermediate_size=read_int(config, "moe_intermediate_size"),
+            moe_layers=(),
+            num_shared_experts=1 if shared_size else 0,
+            shared_expert_intermediate_size=shared_size,
+            router_bias=True,
+        )
+    if model_type.startswith("deepseek") or model_type == "glm4_moe":
         first_dense = read_int(config, "first_k_dense_replace", default=0, minimum=0)
         freq = read_int(config, "moe_layer_freq", default=1)
         layers = tuple(i for i in range(num_layers) if i >= first_dense and i % freq == 0)
@@ -130,9 +160,11 @@ def mixture_of_experts(
             moe_layers=layers,
             num_shared_experts=1 if shared else 0,
             shared_expert_intermediate_size=shared * expert_size,
-            router_bias=read_str(config, "topk_method", default="") == "noaux_tc",
+            # e_score_correction_bias: DeepSeek-V3 with noaux_tc; always in Glm4MoeTopkRouter.
+            router_bias=model_type == "glm4_moe"
+            or read_str(config, "topk_method", default="") == "noaux_tc",
         )
-    if model_type.startswith(("qwen2_moe", "qwen3_moe")):
+    if model_type.startswith(("qwen2_moe", "qwen3_moe", "qwen3_next")):
         dense_only = set(read_int_list(config, "mlp_only_layers"))
         step = read_int(config, "decoder_sparse_step", default=1)
         layers = tuple(i for i in range(num_layers) if i not in dense_only and (i + 1) % step == 0)
@@ -167,4 +199,30 @@ def latent_attention(config: Mapping[str, Any]) -> MultiHeadLatentAttention | No
         qk_rope_head_dim=read_int(config, "qk_rope_head_dim"),
         qk_nope_head_dim=read_int(config, "qk_nope_head_dim"),
         v_head_dim=read_int(config, "v_head_dim"),
+    )
+
+
+def sparse_attention_indexer(
+    config: Mapping[str, Any], hidden_size: int, mla: MultiHeadLatentAttention | None
+) -> SparseAttentionIndexer | None:
+    """DeepSeek-V3.2 / GLM-5 DSA indexer when the config has ``index_n_heads``.
+
+    Parameters per layer (DeepSeek-V3.2-Exp ``inference/model.py``, ``Indexer``):
+    ``wq_b`` q_lora·H_i·h_i + ``wk`` d·h_i + ``k_norm`` LayerNorm 2·h_i + ``weights_proj`` d·H_i.
+    """
+    if config.get("index_n_heads") is None:
+        return None
+    if mla is None or not mla.q_lora_rank:
+        raise UnsupportedArchitecture(
+            "sparse-attention indexer without MLA", "index_n_heads needs q_lora_rank"
+        )
+    heads = read_int(config, "index_n_heads")
+    head_dim = read_int(config, "index_head_dim")
+    parameters = mla.q_lora_rank * heads * head_dim + hidden_size * head_dim
+    parameters += 2 * head_dim + hidden_size * heads
+    return SparseAttentionIndexer(
+        num_heads=heads,
+        head_dim=head_dim,
+        top_k_tokens=read_int(config, "index_topk"),
+        parameters_per_layer=parameters,
     )

@@ -64,12 +64,28 @@ def attention_weights_per_layer(arch: Architecture) -> int:
         kv += m.kv_lora_rank * heads * (m.qk_nope_head_dim + m.v_head_dim)
         return q + kv + heads * m.v_head_dim * d
     q_width, kv_width = arch.query_width, arch.num_kv_heads * arch.head_dim
-    return d * (q_width + 2 * kv_width) + q_width * d
+    q_projection = 2 * q_width if arch.attention_query_gate else q_width
+    return d * (q_projection + 2 * kv_width) + q_width * d
+
+
+def state_mixer_weights(arch: Architecture) -> int:
+    """Projection matrices of every linear-attention / state-space layer, all layers."""
+    if arch.state is None:
+        return 0
+    return len(arch.state_layers) * arch.state.matrix_parameters
+
+
+def _indexer_weights(arch: Architecture) -> int:
+    if arch.indexer is None:
+        return 0
+    return len(arch.attention_layers) * arch.indexer.parameters_per_layer
 
 
 def _attention_norms_per_layer(arch: Architecture) -> int:
     if arch.mla is not None:
         return (arch.mla.q_lora_rank or 0) + arch.mla.kv_lora_rank
+    if arch.qk_norm_full_width:
+        return arch.query_width + arch.num_kv_heads * arch.head_dim
     return 2 * arch.head_dim if arch.qk_norm else 0
 
 
@@ -109,11 +125,19 @@ def _norm_width(arch: Architecture) -> int:
 
 
 def count_parameters(arch: Architecture) -> ParameterCount:
-    """Total and active parameters of ``arch`` with a per-role breakdown."""
+    """Total and active parameters of ``arch`` with a per-role breakdown.
+
+    Attention, its norms and biases are counted on the attention layers; linear-attention
+    and state-space projections join ``attention`` (token mixers), their convolution,
+    A/D/dt parameters and gated norms join ``norms``. Layers without an MLP (Nemotron-H's
+    mixer-only blocks) and MoE layers are not counted as dense MLP layers.
+    """
     d, layers = arch.hidden_size, arch.num_layers
+    attention_layers = len(arch.attention_layers)
+    state_layers = len(arch.state_layers)
     moe = arch.moe
     moe_layers = len(moe.moe_layers) if moe else 0
-    dense_layers = layers - moe_layers
+    dense_layers = layers - moe_layers - len(arch.mlp_free_layers)
     per_expert = routed_expert_parameters(arch)
     router = shared = 0
     if moe is not None:
@@ -123,20 +147,25 @@ def count_parameters(arch: Architecture) -> ParameterCount:
             mlp_weights(arch, shared_size) * moe.num_shared_experts
             + (d if moe.shared_expert_gate else 0)
         )
+    state_small = state_layers * arch.state.small_parameters if arch.state else 0
     embedding = arch.vocab_size * d
     breakdown = ParameterBreakdown(
         embedding=embedding,
         position_embedding=arch.learned_position_embeddings * d,
-        attention=layers * attention_weights_per_layer(arch),
+        attention=attention_layers * attention_weights_per_layer(arch)
+        + state_mixer_weights(arch)
+        + _indexer_weights(arch),
         mlp=dense_layers * mlp_weights(arch, arch.intermediate_size),
         routed_experts=moe_layers * moe.num_experts * per_expert if moe else 0,
         shared_experts=shared,
         router=router,
-        norms=layers * (arch.norms_per_layer * _norm_width(arch) + _attention_norms_per_layer(arch))
+        norms=layers * arch.norms_per_layer * _norm_width(arch)
+        + attention_layers * _attention_norms_per_layer(arch)
+        + state_small
         + _norm_width(arch),
-        biases=layers * _attention_biases_per_layer(arch)
+        biases=attention_layers * _attention_biases_per_layer(arch)
         + dense_layers * _mlp_biases(arch, arch.intermediate_size),
-        attention_sinks=layers * arch.num_attention_heads if arch.attention_sinks else 0,
+        attention_sinks=attention_layers * arch.num_attention_heads if arch.attention_sinks else 0,
         lm_head=0 if arch.tie_word_embeddings else embedding,
     )
     total = breakdown.total

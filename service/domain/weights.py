@@ -76,7 +76,11 @@ def weight_memory(
         + (b.embedding + b.position_embedding + b.lm_head + b.router + b.norms) * small
         + (b.biases + b.attention_sinks) * small
     )
-    attention_per_gpu = arch.num_layers * _attention_weights_per_gpu(arch, t)
+    attention_layers = len(arch.attention_layers)
+    # Linear-attention / state-space projections and DSA indexers (in b.attention beyond the
+    # attention layers' q/k/v/o) are split t ways.
+    other_mixers = b.attention - attention_layers * attention_weights_per_layer(arch)
+    attention_per_gpu = attention_layers * _attention_weights_per_gpu(arch, t) + other_mixers / t
     layers_per_gpu_share = math.ceil(arch.num_layers / pipeline_parallel) / arch.num_layers
     per_layer_bytes = (
         attention_per_gpu * attention

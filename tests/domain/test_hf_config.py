@@ -232,11 +232,38 @@ def test_flat_gemma3_config_is_a_known_family() -> None:
     assert normalised.norms_per_layer == 4
 
 
-def test_unknown_llama_like_family_is_counted_with_a_note() -> None:
-    """An unknown model_type with llama-like fields is counted as llama-like, and says so."""
+def test_unknown_family_with_only_read_keys_is_counted_with_a_note() -> None:
+    """An unknown model_type whose every count-changing key is read is counted, and says so."""
     normalised = architecture_from_config(with_fields(LLAMA_LIKE, model_type="my_llama"))
-    assert any("llama-like" in note for note in normalised.notes)
+    assert any("not a known family" in note for note in normalised.notes)
     assert normalised.num_kv_heads == 2
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ({"n_routed_experts": 384, "moe_intermediate_size": 2048}, "moe_intermediate_size"),
+        ({"qk_layernorm": True}, "qk_layernorm"),
+        ({"num_nextn_predict_layers": 1}, "num_nextn_predict_layers"),
+    ],
+    ids=["experts", "qk-norm-flag", "mtp-layers"],
+)
+def test_unknown_family_with_unread_keys_is_refused_naming_them(
+    extra: dict[str, Any], named: str
+) -> None:
+    """No silent llama-like guess: an unknown type with keys capplan ignores is refused."""
+    with pytest.raises(UnsupportedArchitecture) as raised:
+        architecture_from_config(with_fields(LLAMA_LIKE, model_type="my_new_family", **extra))
+    assert named in raised.value.detail
+    assert "my_new_family" in raised.value.feature
+
+
+def test_count_neutral_keys_do_not_refuse_an_unknown_family() -> None:
+    """Token ids, norm epsilons and rotary settings never change a tensor shape."""
+    cfg = with_fields(
+        LLAMA_LIKE, model_type="my_llama", rms_norm_eps=1e-6, rope_theta=1e6, bos_token_id=1
+    )
+    assert architecture_from_config(cfg).num_layers == LLAMA_LIKE["num_hidden_layers"]
 
 
 # --- unsupported features --------------------------------------------------------------------
@@ -255,6 +282,8 @@ def test_unknown_llama_like_family_is_counted_with_a_note() -> None:
             ),
             "linear_attention",
         ),
+        (with_fields(LLAMA_LIKE, model_type="kimi_linear"), "KDA"),
+        (with_fields(LLAMA_LIKE, model_type="minimax"), "lightning"),
         (with_fields(LLAMA_LIKE, model_type="llama", ssm_state_size=16), "state-space"),
         (
             {"model_type": "t5", "is_encoder_decoder": True, "d_model": 512, "vocab_size": 32128},
@@ -277,6 +306,8 @@ def test_unknown_llama_like_family_is_counted_with_a_note() -> None:
         "mamba-model-type",
         "jamba-hybrid",
         "linear-attention-layer-type",
+        "kimi-linear",
+        "minimax-lightning",
         "ssm-state-size-key",
         "encoder-decoder",
         "unknown-type-not-llama-like",

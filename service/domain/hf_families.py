@@ -1,0 +1,118 @@
+"""Per-family layer conventions: which biases, norms and MLP shape each ``model_type`` has.
+
+Each entry was read off the family's transformers modelling code (file named per entry);
+the generic (Llama) reading covers a family that adds nothing. ``FAMILY_ALIASES`` maps
+model types that reuse another family's modelling code to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from service.domain.architecture import MlpKind, NormKind
+from service.domain.config_fields import read_bool
+
+FAMILY_ALIASES = {
+    # Kimi K2's config.json names DeepseekV3ForCausalLM; its shapes are DeepSeek-V3's.
+    "kimi_k2": "deepseek_v3",
+    # DeepSeek-V3.2: DeepSeek-V3 plus the DSA indexer (index_n_heads, index_head_dim).
+    "deepseek_v32": "deepseek_v3",
+    # GLM-5: MLA (q/kv_lora_rank) with a DSA indexer and noaux_tc routing, as DeepSeek-V3.2.
+    "glm_moe_dsa": "deepseek_v3",
+    "olmo3": "olmo2",
+    "qwen3_5_moe_text": "qwen3_next",
+    "qwen3_5_text": "qwen3_next",
+    "qwen3_5_moe": "qwen3_next",
+    "qwen3_5": "qwen3_next",
+}
+
+
+class FamilyTraits(msgspec.Struct, frozen=True, kw_only=True):
+    """What a family's decoder layer holds beyond the Llama layout."""
+
+    qkv_bias: bool = False
+    output_bias: bool = False
+    mlp_bias: bool = False
+    mlp_kind: MlpKind = MlpKind.GATED
+    norm_kind: NormKind = NormKind.RMS
+    norms_per_layer: int = 2
+    qk_norm: bool = False
+    qk_norm_full_width: bool = False
+    tied_by_default: bool = False
+    attention_sinks: bool = False
+    fused_qkv: bool = False
+    query_gate: bool = False
+
+
+def family_traits(config: Mapping[str, Any], family: str) -> FamilyTraits:
+    """The layer conventions of ``family`` as configured by ``config``."""
+    bias = read_bool(config, "attention_bias", default=False)
+    mlp_bias = read_bool(config, "mlp_bias", default=False)
+    if family == "gpt2":
+        return FamilyTraits(
+            qkv_bias=True,
+            output_bias=True,
+            mlp_bias=True,
+            mlp_kind=MlpKind.PLAIN,
+            norm_kind=NormKind.LAYER,
+            tied_by_default=True,
+        )
+    if family == "starcoder2":
+        # modeling_starcoder2.py: q/k/v/o and c_fc/c_proj biased by use_bias; LayerNorm.
+        use_bias = read_bool(config, "use_bias", default=True)
+        return FamilyTraits(
+            qkv_bias=use_bias,
+            output_bias=use_bias,
+            mlp_bias=use_bias,
+            mlp_kind=MlpKind.PLAIN,
+            norm_kind=NormKind.LAYER,
+            tied_by_default=True,
+        )
+    if family in ("gemma", "gemma2") or family.startswith("gemma3"):
+        gemma3 = family.startswith("gemma3")
+        return FamilyTraits(
+            qkv_bias=bias,
+            output_bias=bias,
+            tied_by_default=True,
+            norms_per_layer=4 if family != "gemma" else 2,
+            qk_norm=gemma3,
+        )
+    if family in ("qwen2", "qwen2_moe"):
+        return FamilyTraits(qkv_bias=True, output_bias=bias, mlp_bias=mlp_bias)
+    if family in ("qwen3", "qwen3_moe"):
+        return FamilyTraits(qkv_bias=bias, output_bias=bias, qk_norm=True)
+    if family == "qwen3_next":
+        # modeling_qwen3_next.py Qwen3NextAttention: q_proj doubled for the output gate.
+        return FamilyTraits(
+            qkv_bias=bias,
+            output_bias=bias,
+            qk_norm=True,
+            query_gate=read_bool(config, "attn_output_gate", default=True),
+        )
+    if family == "glm4_moe":
+        # modeling_glm4_moe.py Glm4MoeAttention: q/k/v biased by attention_bias, o_proj not;
+        # q_norm/k_norm of head_dim when use_qk_norm.
+        return FamilyTraits(qkv_bias=bias, qk_norm=read_bool(config, "use_qk_norm", default=False))
+    if family == "seed_oss":
+        # modeling_seed_oss.py: q/k/v bias attention_bias, o_proj bias attention_out_bias.
+        return FamilyTraits(
+            qkv_bias=bias,
+            output_bias=read_bool(config, "attention_out_bias", default=False),
+            mlp_bias=mlp_bias,
+        )
+    if family == "olmo2":
+        # modeling_olmo2.py: no pre-norms, post_attention and post_feedforward norms;
+        # q_norm over H·h and k_norm over H_kv·h.
+        return FamilyTraits(qkv_bias=bias, output_bias=bias, qk_norm=True, qk_norm_full_width=True)
+    if family == "gpt_oss":
+        return FamilyTraits(qkv_bias=bias, output_bias=bias, attention_sinks=True)
+    if family == "phi3":
+        return FamilyTraits(qkv_bias=bias, output_bias=bias, mlp_bias=mlp_bias, fused_qkv=True)
+    if family == "nemotron_h":
+        # modeling_nemotron_h.py: one RMSNorm and one mixer per block; attention without
+        # biases; up/down MLP (squared ReLU) biased by mlp_bias.
+        return FamilyTraits(mlp_bias=mlp_bias, mlp_kind=MlpKind.PLAIN, norms_per_layer=1)
+    return FamilyTraits(qkv_bias=bias, output_bias=bias, mlp_bias=mlp_bias)

@@ -1,0 +1,94 @@
+"""Hybrid layer stacks: which layers attend and which hold a constant-size state.
+
+Qwen3-Next / Qwen3.5 (``modeling_qwen3_next.py``): ``layer_types`` of ``linear_attention``
+and ``full_attention``, or when absent layer ``i`` attends iff
+``(i + 1) % full_attention_interval == 0``; every layer keeps its (MoE) MLP.
+
+Nemotron-H (``modeling_nemotron_h.py``, ``NemotronHBlock``): each block holds one norm and
+one mixer, named by ``hybrid_override_pattern`` (``M`` Mamba2, ``*`` attention, ``-`` MLP,
+``E`` MoE) or ``layers_block_type``; only ``-`` and ``E`` blocks have an MLP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from service.domain.architecture import InvalidConfig, MixerKind, StateSpec
+from service.domain.config_fields import read_int, read_str, read_str_list
+from service.domain.state_layers import gated_deltanet, mamba2
+
+_QWEN_NEXT_KINDS = {
+    "linear_attention": MixerKind.GATED_DELTANET,
+    "full_attention": MixerKind.ATTENTION,
+}
+_NEMOTRON_SYMBOLS = {"M": "mamba", "*": "attention", "-": "mlp", "E": "moe"}
+
+
+class HybridLayout(msgspec.Struct, frozen=True, kw_only=True):
+    """The mixer of each layer, the state layer's spec, and the blocks without an MLP
+    (``moe_blocks``: blocks whose MLP is an MoE, for families that name them here)."""
+
+    mixers: tuple[MixerKind, ...]
+    state: StateSpec | None
+    mlp_free_layers: tuple[int, ...] = ()
+    moe_blocks: tuple[int, ...] = ()
+
+
+def qwen3_next_layout(config: Mapping[str, Any], num_layers: int, hidden_size: int) -> HybridLayout:
+    """Gated DeltaNet and full attention layers of Qwen3-Next and Qwen3.5."""
+    names = read_str_list(config, "layer_types")
+    if names is None:
+        interval = read_int(config, "full_attention_interval", default=4)
+        mixers = tuple(
+            MixerKind.ATTENTION if (i + 1) % interval == 0 else MixerKind.GATED_DELTANET
+            for i in range(num_layers)
+        )
+    else:
+        if len(names) != num_layers:
+            raise InvalidConfig("layer_types", f"has {len(names)} entries for {num_layers} layers")
+        unknown = sorted(set(names) - set(_QWEN_NEXT_KINDS))
+        if unknown:
+            raise InvalidConfig("layer_types", f"unknown layer kind '{unknown[0]}'")
+        mixers = tuple(_QWEN_NEXT_KINDS[name] for name in names)
+    state = gated_deltanet(config, hidden_size) if MixerKind.GATED_DELTANET in mixers else None
+    return HybridLayout(mixers=mixers, state=state)
+
+
+def nemotron_h_blocks(config: Mapping[str, Any]) -> tuple[str, ...]:
+    """Block kinds (``mamba``, ``attention``, ``mlp``, ``moe``), one per layer."""
+    kinds = read_str_list(config, "layers_block_type")
+    if kinds is None:
+        pattern = read_str(config, "hybrid_override_pattern", default="")
+        if not pattern:
+            raise InvalidConfig("hybrid_override_pattern", "required field is missing")
+        bad = sorted(set(pattern) - set(_NEMOTRON_SYMBOLS))
+        if bad:
+            raise InvalidConfig("hybrid_override_pattern", f"unknown block symbol '{bad[0]}'")
+        return tuple(_NEMOTRON_SYMBOLS[symbol] for symbol in pattern)
+    bad = sorted(set(kinds) - set(_NEMOTRON_SYMBOLS.values()))
+    if bad:
+        raise InvalidConfig("layers_block_type", f"unknown block kind '{bad[0]}'")
+    return kinds
+
+
+def nemotron_h_layout(config: Mapping[str, Any], hidden_size: int) -> HybridLayout:
+    """Mamba2, attention, MLP and MoE blocks of Nemotron-H."""
+    blocks = nemotron_h_blocks(config)
+    mixers = tuple(
+        MixerKind.MAMBA2
+        if kind == "mamba"
+        else MixerKind.ATTENTION
+        if kind == "attention"
+        else MixerKind.NONE
+        for kind in blocks
+    )
+    state = mamba2(config, hidden_size) if MixerKind.MAMBA2 in mixers else None
+    return HybridLayout(
+        mixers=mixers,
+        state=state,
+        mlp_free_layers=tuple(i for i, kind in enumerate(blocks) if kind in ("mamba", "attention")),
+        moe_blocks=tuple(i for i, kind in enumerate(blocks) if kind == "moe"),
+    )

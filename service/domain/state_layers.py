@@ -1,0 +1,100 @@
+"""Linear-attention and state-space layers: their parameters and per-sequence state.
+
+Each builder reads one family's config keys and returns a :class:`StateSpec` whose
+parameter counts follow the transformers modelling code and whose state shapes follow
+vLLM's ``MambaStateShapeCalculator`` (``vllm/model_executor/layers/mamba/mamba_utils.py``):
+
+Gated DeltaNet (``modeling_qwen3_next.py``, ``Qwen3NextGatedDeltaNet``), with key width
+``K = n_k·h_k`` and value width ``V = n_v·h_v``::
+
+    in_proj_qkvz d·(2K + 2V) + in_proj_ba d·2n_v + out_proj V·d         (matrices)
+    conv1d (2K + V)·k + dt_bias n_v + A_log n_v + gated norm h_v         (small)
+    state: conv (k - 1)·(2K + V), recurrent n_v · h_k · h_v
+
+Mamba2 (``modeling_nemotron_h.py``, ``NemotronHMamba2Mixer``), with inner width
+``I = n_heads·h`` and convolved width ``C = I + 2·g·N``::
+
+    in_proj d·(I + C + n_heads) + out_proj I·d   (+ biases when use_bias)   (matrices)
+    conv1d C·k (+ C bias) + dt_bias, A_log, D n_heads each + gated norm I    (small)
+    state: conv (k - 1)·C, recurrent n_heads · h · N
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from service.domain.architecture import InvalidConfig, MixerKind, StateSpec
+from service.domain.config_fields import read_bool, read_int, read_str
+
+_DTYPE_NAMES = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16"}
+
+
+def _ssm_dtype(config: Mapping[str, Any], key: str) -> str | None:
+    raw = read_str(config, key, default="")
+    if not raw:
+        return None
+    if raw not in _DTYPE_NAMES:
+        raise InvalidConfig(key, f"expected one of {sorted(_DTYPE_NAMES)}, got {raw!r}")
+    return _DTYPE_NAMES[raw]
+
+
+def gated_deltanet(config: Mapping[str, Any], hidden_size: int) -> StateSpec:
+    """Qwen3-Next / Qwen3.5 linear-attention layer (``linear_*`` keys)."""
+    n_k = read_int(config, "linear_num_key_heads")
+    n_v = read_int(config, "linear_num_value_heads")
+    h_k = read_int(config, "linear_key_head_dim")
+    h_v = read_int(config, "linear_value_head_dim")
+    kernel = read_int(config, "linear_conv_kernel_dim", default=4)
+    if n_v % n_k:
+        raise InvalidConfig("linear_num_value_heads", f"{n_v} is not a multiple of {n_k} key heads")
+    key_width, value_width = n_k * h_k, n_v * h_v
+    conv_channels = 2 * key_width + value_width
+    d = hidden_size
+    matrices = d * (2 * key_width + 2 * value_width) + d * 2 * n_v + value_width * d
+    small = conv_channels * kernel + 2 * n_v + h_v
+    return StateSpec(
+        kind=MixerKind.GATED_DELTANET,
+        conv_kernel=kernel,
+        conv_channels=conv_channels,
+        state_heads=n_v,
+        state_elements_per_head=h_k * h_v,
+        matrix_parameters=matrices,
+        small_parameters=small,
+        ssm_state_dtype=_ssm_dtype(config, "mamba_ssm_dtype"),
+    )
+
+
+def mamba2(config: Mapping[str, Any], hidden_size: int) -> StateSpec:
+    """Nemotron-H style Mamba2 mixer (``mamba_num_heads``, ``mamba_head_dim``, ``n_groups``)."""
+    heads = read_int(config, "mamba_num_heads")
+    head_dim = read_int(config, "mamba_head_dim")
+    groups = read_int(config, "n_groups", default=1)
+    state_size = read_int(config, "ssm_state_size")
+    kernel = read_int(config, "conv_kernel", default=4)
+    if heads % groups:
+        raise InvalidConfig("n_groups", f"{groups} groups do not divide {heads} Mamba heads")
+    inner = heads * head_dim
+    conv_channels = inner + 2 * groups * state_size
+    projection = inner + conv_channels + heads
+    use_bias = read_bool(config, "use_bias", default=False)
+    conv_bias = read_bool(config, "use_conv_bias", default=True)
+    d = hidden_size
+    matrices = d * projection + inner * d
+    small = conv_channels * kernel + 3 * heads + inner
+    if use_bias:
+        small += projection + d
+    if conv_bias:
+        small += conv_channels
+    return StateSpec(
+        kind=MixerKind.MAMBA2,
+        conv_kernel=kernel,
+        conv_channels=inner,
+        conv_groups=groups,
+        conv_group_channels=2 * state_size,
+        state_heads=heads,
+        state_elements_per_head=head_dim * state_size,
+        matrix_parameters=matrices,
+        small_parameters=small,
+        ssm_state_dtype=_ssm_dtype(config, "mamba_ssm_cache_dtype"),
+    )
