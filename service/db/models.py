@@ -16,6 +16,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -146,6 +147,15 @@ class ImportJobRow(Base):
     __table_args__ = (
         _one_of("status", JobStatus),
         Index("ix_import_jobs_status_next_attempt_at", "status", "next_attempt_at"),
+        # One queued or running job per repository and revision (migration 0002).
+        Index(
+            "uq_import_jobs_active_repo",
+            text("lower(repo_id)"),
+            text("coalesce(revision, '')"),
+            unique=True,
+            postgresql_where=text("status IN ('queued', 'running')"),
+            sqlite_where=text("status IN ('queued', 'running')"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=lambda: uuid.uuid4().hex)

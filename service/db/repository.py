@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, func, inspect, select
+from sqlalchemy import ColumnElement, delete, func, inspect, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -29,6 +30,14 @@ class NotFound(LookupError):
 
     def __init__(self, kind: str, row_id: str) -> None:
         super().__init__(f"{kind} '{row_id}' not found")
+        self.row_id = row_id
+
+
+class AlreadyExists(Exception):
+    """A row with this id exists already (creating never overwrites)."""
+
+    def __init__(self, kind: str, row_id: str) -> None:
+        super().__init__(f"{kind} '{row_id}' already exists")
         self.row_id = row_id
 
 
@@ -78,6 +87,28 @@ class Repository(Generic[RowT]):
             raise NotFound(self.row_type.__tablename__, row_id)
         return row
 
+    async def create(self, row_id: str, values: Mapping[str, Any], *, origin: Origin) -> RowT:
+        """Insert a new row, or :class:`AlreadyExists`; never touches an existing row.
+
+        ``INSERT ... ON CONFLICT (id) DO NOTHING``: of concurrent creates with one id exactly
+        one inserts, on PostgreSQL as on SQLite, and the others learn it without an error.
+        """
+        self._check_columns(values)
+        table = self.row_type.__table__
+        dialect = postgresql if self.session.get_bind().dialect.name == "postgresql" else sqlite
+        statement = (
+            dialect.insert(table)
+            .values(id=row_id, origin=str(origin), version=1, **values)
+            .on_conflict_do_nothing(index_elements=["id"])
+            .returning(table.c.id)
+        )
+        if (await self.session.execute(statement)).first() is None:
+            raise AlreadyExists(self.row_type.__tablename__, row_id)
+        row = await self.session.get(self.row_type, row_id, populate_existing=True)
+        if row is None:  # pragma: no cover - inserted in this very transaction
+            raise NotFound(self.row_type.__tablename__, row_id)
+        return row
+
     async def upsert(
         self, row_id: str, values: Mapping[str, Any], *, origin: Origin
     ) -> tuple[RowT, Outcome]:
@@ -85,10 +116,10 @@ class Repository(Generic[RowT]):
         self._check_columns(values)
         row = await self.get(row_id)
         if row is None:
-            row = self.row_type(id=row_id, origin=str(origin), **values)
-            self.session.add(row)
-            await self.session.flush()
-            return row, Outcome.INSERTED
+            try:
+                return await self.create(row_id, values, origin=origin), Outcome.INSERTED
+            except AlreadyExists:  # created concurrently since the read: overwrite it
+                row = await self.require(row_id)
         wanted = {**values, "origin": str(origin)}
         if not _differs(row, wanted):
             return row, Outcome.UNCHANGED
@@ -121,15 +152,23 @@ class Repository(Generic[RowT]):
         return row
 
     async def delete(self, row_id: str, *, expected_version: int | None = None) -> None:
-        """Delete the row; with ``expected_version``, only if nobody changed it since."""
-        row = await self.require(row_id)
-        if expected_version is not None and row.version != expected_version:
-            raise StaleVersion(row_id, expected_version, row.version)
-        await self.session.delete(row)
-        try:
-            await self.session.flush()
-        except StaleDataError as exc:
-            raise StaleVersion(row_id, expected_version or 0, None) from exc
+        """Delete the row; with ``expected_version``, only if nobody changed it since.
+
+        One ``DELETE ... WHERE id = ? [AND version = ?]``: a row a concurrent request deleted
+        first is :class:`NotFound`, one it changed is :class:`StaleVersion`.
+        """
+        row_type = self.row_type
+        statement = delete(row_type).where(row_type.id == row_id)
+        if expected_version is not None:
+            statement = statement.where(row_type.version == expected_version)
+        result = await self.session.execute(statement.returning(row_type.id))
+        if result.first() is not None:
+            return
+        current = select(row_type.version).where(row_type.id == row_id)
+        actual = (await self.session.execute(current)).scalar_one_or_none()
+        if actual is None:
+            raise NotFound(row_type.__tablename__, row_id)
+        raise StaleVersion(row_id, expected_version or 0, actual)
 
     async def _page(
         self, where: list[ColumnElement[bool]], *, limit: int, offset: int

@@ -8,11 +8,13 @@ another worker cannot overwrite that worker's result (it gets :class:`LeaseLost`
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db.models import ImportJobRow, JobStatus
@@ -20,6 +22,8 @@ from service.db.types import utcnow
 from service.importer.errors import LeaseLost
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+#: Insert-or-read rounds before giving up (each lost round means a job finished meanwhile).
+ENQUEUE_ATTEMPTS = 5
 MAX_ERROR_CHARS = 4000
 
 
@@ -45,24 +49,32 @@ class JobQueue:
     ) -> tuple[ImportJobRow, bool]:
         """A new queued job, or the queued/running one for the same repo and revision.
 
-        Returns ``(job, created)``.
+        Returns ``(job, created)``. Race-free: the partial unique index of migration 0002
+        refuses a second active job, and ``INSERT ... ON CONFLICT DO NOTHING`` then hands back
+        the one that won (it may have finished meanwhile: then insert again).
         """
-        existing = await self.active(repo_id, revision)
-        if existing is not None:
-            return existing, False
-        now = self.clock()
-        job = ImportJobRow(
-            repo_id=repo_id,
-            revision=revision,
-            status=JobStatus.QUEUED,
-            attempts=0,
-            max_attempts=max_attempts,
-            next_attempt_at=now,
-            created_at=now,
-        )
-        self.session.add(job)
-        await self.session.flush()
-        return job, True
+        for _ in range(ENQUEUE_ATTEMPTS):
+            existing = await self.active(repo_id, revision)
+            if existing is not None:
+                return existing, False
+            now = self.clock()
+            values = {
+                "id": uuid.uuid4().hex,
+                "repo_id": repo_id,
+                "revision": revision,
+                "status": JobStatus.QUEUED,
+                "attempts": 0,
+                "max_attempts": max_attempts,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            insert = _insert_for(self.session).values(values).on_conflict_do_nothing()
+            inserted = (await self.session.execute(insert.returning(ImportJobRow.id))).first()
+            if inserted is not None:
+                job = await self.get(inserted[0])
+                if job is not None:
+                    return job, True
+        raise RuntimeError(f"{repo_id}: could not enqueue after {ENQUEUE_ATTEMPTS} attempts")
 
     async def get(self, job_id: str) -> ImportJobRow | None:
         return await self.session.get(ImportJobRow, job_id, populate_existing=True)
@@ -161,3 +173,10 @@ class JobQueue:
         if job is None:
             raise LeaseLost(job_id, owner)
         return job
+
+
+def _insert_for(session: AsyncSession) -> postgresql.Insert | sqlite.Insert:
+    """An ``INSERT`` into ``import_jobs`` in the session's dialect (both have ON CONFLICT)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(ImportJobRow)
+    return sqlite.insert(ImportJobRow)
