@@ -1,7 +1,7 @@
 """``capplan validate``: predicted vs measured for every reference datapoint, as a report.
 
-Offline. Reads ``<repo root>/../shared/reference/`` (or ``--reference-dir``), the repo's
-``bench/results/gpu_roofline_h200.json`` and ``catalog/calibration.yaml``; writes the
+Offline. Reads ``catalog/reference/`` (the settings' ``reference_dir``, or ``--reference-dir``), the
+repo's ``bench/results/gpu_roofline_h200.json`` and ``catalog/calibration.yaml``; writes the
 Markdown report and, next to it, the SVG plot (``docs/validation.md`` + ``.svg``).
 """
 
@@ -42,9 +42,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         default=REPO_ROOT / "docs" / "validation.md",
         help="Markdown report (the SVG is written next to it with a .svg suffix)",
     )
-    parser.add_argument(
-        "--reference-dir", type=Path, help="default: <repo root>/../shared/reference"
-    )
+    parser.add_argument("--reference-dir", type=Path, help="default: <catalog dir>/reference")
     parser.add_argument("--calibration", type=Path, default=CALIBRATION_FILE)
     parser.set_defaults(func=run_validate)
 
@@ -69,8 +67,8 @@ def run_validate(args: argparse.Namespace) -> int:
 
 
 def _shown(directory: Path) -> str:
-    """The reference directory relative to the repository when it is the default one."""
+    """The reference directory relative to the repository when it lies inside it."""
     try:
-        return str(directory.resolve().relative_to(REPO_ROOT.parent))
+        return str(directory.resolve().relative_to(REPO_ROOT))
     except ValueError:
         return str(directory)

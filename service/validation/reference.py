@@ -15,13 +15,13 @@ from typing import Any
 
 import msgspec
 
-import service
 from service.catalog_files import CALIBRATION_FILE, load_calibration
+from service.settings import SOURCE_ROOT, Settings, default_catalog_dir
 
 __all__ = ["CALIBRATION_FILE", "load_calibration"]  # re-exported for the report and bench
 
-REPO_ROOT = Path(service.__file__).resolve().parent.parent
-CATALOG_DIR = REPO_ROOT / "catalog"
+REPO_ROOT = SOURCE_ROOT
+CATALOG_DIR = default_catalog_dir()
 ROOFLINE_FILE = REPO_ROOT / "bench" / "results" / "gpu_roofline_h200.json"
 REFERENCE_FILES = ("vllm_memory.json", "latency.json")
 
@@ -40,9 +40,9 @@ class ReferenceData(msgspec.Struct, frozen=True, kw_only=True):
     roofline_gpu: str
 
 
-def default_reference_dir(catalog_dir: Path = CATALOG_DIR) -> Path:
-    """``<catalog dir>/reference``: the vendored public measurements."""
-    return catalog_dir / "reference"
+def default_reference_dir() -> Path:
+    """``<catalog dir>/reference`` (``CAPPLAN_CATALOG_DIR``): the vendored public measurements."""
+    return Settings.from_env().reference_dir
 
 
 def _read_json(path: Path) -> Any:

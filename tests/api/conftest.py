@@ -6,7 +6,7 @@ syncs the repository's real seed catalog, so ids such as ``h100-sxm`` and
 ``meta-llama/Llama-3.1-8B`` exist.
 
 Expected numbers never come from the code under test: parameter totals and configs come from
-``shared/reference/models.json`` (next to the repository root), GPU figures from
+``catalog/reference/models.json`` (vendored public configs), GPU figures from
 ``catalog/gpus.yaml``, and the rest is arithmetic written out in the tests.
 """
 
@@ -33,7 +33,7 @@ __all__ = ["anyio_backend", "db_url", "postgres_url"]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CATALOG_DIR = REPO_ROOT / "catalog"
-MODELS_JSON = REPO_ROOT.parent / "shared" / "reference" / "models.json"
+MODELS_JSON = CATALOG_DIR / "reference" / "models.json"
 
 ADMIN_TOKEN = "test-token"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -73,7 +73,7 @@ async def read_only_client(db_url: str) -> AsyncIterator[AsyncTestClient[Litesta
 @cache
 def _reference() -> dict[str, dict[str, Any]]:
     if not MODELS_JSON.is_file():
-        pytest.fail(f"{MODELS_JSON} is missing: check out shared/ next to the repository")
+        pytest.fail(f"{MODELS_JSON} is missing: the API tests read catalog/reference/")
     models = json.loads(MODELS_JSON.read_text(encoding="utf-8"))["models"]
     return {entry["repo_id"]: entry for entry in models}
 

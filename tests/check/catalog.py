@@ -1,7 +1,7 @@
 """A catalog of the shipped GPUs and the reference models, written to a temporary directory.
 
 The shipped ``catalog/models`` is edited by others while these tests run; the reference
-configs in ``../shared/reference/models.json`` are fixed, so the gate's tests use those.
+configs in ``catalog/reference/models.json`` are fixed, so the gate's tests use those.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ import pytest
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-MODELS_JSON = REPO_ROOT.parent / "shared" / "reference" / "models.json"
+MODELS_JSON = REPO_ROOT / "catalog" / "reference" / "models.json"
 
 
 def reference_models() -> list[dict[str, Any]]:
     """``models.json`` entries (repo_id, config, ...); a missing file fails, never skips."""
     if not MODELS_JSON.is_file():
-        pytest.fail(f"{MODELS_JSON} is missing: check out shared/ next to the repository")
+        pytest.fail(f"{MODELS_JSON} is missing: the gate's tests read catalog/reference/")
     models: list[dict[str, Any]] = json.loads(MODELS_JSON.read_text(encoding="utf-8"))["models"]
     return models
 
