@@ -106,7 +106,9 @@ class MixtureOfExperts(msgspec.Struct, frozen=True, kw_only=True):
     """Routed experts replacing the dense MLP in some layers.
 
     ``moe_layers`` lists the 0-based indices of layers with experts; the others keep a
-    dense MLP of the architecture's ``intermediate_size``.
+    dense MLP of the architecture's ``intermediate_size``. ``latent_size`` > 0: routed
+    experts work in a latent width reached through two projections of ``d·latent_size``
+    each (Nemotron-3 ``moe_latent_size``).
     """
 
     num_experts: int
@@ -118,6 +120,7 @@ class MixtureOfExperts(msgspec.Struct, frozen=True, kw_only=True):
     shared_expert_gate: bool = False
     router_bias: bool = False
     expert_bias: bool = False
+    latent_size: int = 0
 
 
 class MultiHeadLatentAttention(msgspec.Struct, frozen=True, kw_only=True):
@@ -184,7 +187,8 @@ class Architecture(msgspec.Struct, frozen=True, kw_only=True):
     attention_query_gate: bool = False
     qk_norm_full_width: bool = False
     indexer: SparseAttentionIndexer | None = None
-    mtp_parameters: int = 0
+    mtp_layers: int = 0
+    mtp_layout: str = ""
     encoder_parameters: int = 0
     notes: tuple[str, ...] = ()
 

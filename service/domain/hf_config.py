@@ -65,7 +65,9 @@ _UNMODELLED_KEYS = {
 
 # Keys a family reads itself, so _UNMODELLED_KEYS does not refuse them there.
 _FAMILY_KEYS = {
-    "nemotron_h": frozenset({"ssm_state_size", "layers_block_type", "hybrid_override_pattern"}),
+    "nemotron_h": frozenset(
+        {"ssm_state_size", "layers_block_type", "hybrid_override_pattern", "moe_latent_size"}
+    ),
 }
 
 MAX_LAYERS = 1024
@@ -228,8 +230,20 @@ def _normalise(config: Mapping[str, Any], model_type: str) -> Architecture:
         layer_mixers=layout.mixers if layout is not None else (),
         state=layout.state if layout is not None else None,
         mlp_free_layers=layout.mlp_free_layers if layout is not None else (),
+        mtp_layers=_mtp_layers(config, family),
+        mtp_layout="deepseek" if family in ("deepseek_v3", "glm4_moe") else family,
         notes=tuple(notes),
     )
+
+
+def _mtp_layers(config: Mapping[str, Any], family: str) -> int:
+    """Multi-token-prediction layers the checkpoint stores (DeepSeek-V3 and GLM-4.5:
+    ``num_nextn_predict_layers``; Qwen3-Next: ``mtp_num_hidden_layers``)."""
+    if family in ("deepseek_v3", "glm4_moe"):
+        return read_int(config, "num_nextn_predict_layers", default=0, minimum=0)
+    if family == "qwen3_next":
+        return read_int(config, "mtp_num_hidden_layers", default=0, minimum=0)
+    return 0
 
 
 def hybrid_layout(

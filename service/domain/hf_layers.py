@@ -146,6 +146,7 @@ def mixture_of_experts(
             num_shared_experts=1 if shared_size else 0,
             shared_expert_intermediate_size=shared_size,
             router_bias=True,
+            latent_size=read_int(config, "moe_latent_size", default=0, minimum=0),
         )
     if model_type.startswith("deepseek") or model_type == "glm4_moe":
         first_dense = read_int(config, "first_k_dense_replace", default=0, minimum=0)

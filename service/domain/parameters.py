@@ -37,11 +37,17 @@ class ParameterBreakdown(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ParameterCount(msgspec.Struct, frozen=True, kw_only=True):
-    """Total and active (per-token) parameters; equal for dense models."""
+    """Total and active (per-token) parameters; equal for dense models.
+
+    ``mtp`` counts the multi-token-prediction layers the checkpoint ships beside the model;
+    they are not in ``total`` and engines load them only when speculative decoding uses
+    them (vLLM ``--speculative-config`` with the ``mtp`` method).
+    """
 
     total: int
     active: int
     breakdown: ParameterBreakdown
+    mtp: int = 0
 
     @property
     def non_embedding(self) -> int:
@@ -116,8 +122,10 @@ def routed_expert_parameters(arch: Architecture) -> int:
     if arch.moe is None:
         return 0
     f_e = arch.moe.expert_intermediate_size
-    biases = 2 * f_e + arch.hidden_size if arch.moe.expert_bias else 0
-    return mlp_weights(arch, f_e) + biases
+    width = arch.moe.latent_size or arch.hidden_size
+    biases = 2 * f_e + width if arch.moe.expert_bias else 0
+    matrices = 3 if arch.mlp_kind is MlpKind.GATED else 2
+    return matrices * width * f_e + biases
 
 
 def _norm_width(arch: Architecture) -> int:
@@ -146,6 +154,7 @@ def count_parameters(arch: Architecture) -> ParameterCount:
         shared = moe_layers * (
             mlp_weights(arch, shared_size) * moe.num_shared_experts
             + (d if moe.shared_expert_gate else 0)
+            + 2 * d * moe.latent_size
         )
     state_small = state_layers * arch.state.small_parameters if arch.state else 0
     embedding = arch.vocab_size * d
@@ -170,4 +179,44 @@ def count_parameters(arch: Architecture) -> ParameterCount:
     )
     total = breakdown.total
     inactive = moe_layers * (moe.num_experts - moe.experts_per_token) * per_expert if moe else 0
-    return ParameterCount(total=total, active=total - inactive, breakdown=breakdown)
+    return ParameterCount(
+        total=total, active=total - inactive, breakdown=breakdown, mtp=mtp_parameters(arch)
+    )
+
+
+def _full_attention_moe_layer(arch: Architecture) -> int:
+    """One decoder layer with attention and the family's MoE (or dense) MLP."""
+    d = arch.hidden_size
+    layer = attention_weights_per_layer(arch) + _attention_norms_per_layer(arch)
+    layer += _attention_biases_per_layer(arch) + arch.norms_per_layer * _norm_width(arch)
+    if arch.indexer is not None:
+        layer += arch.indexer.parameters_per_layer
+    moe = arch.moe
+    if moe is None:
+        return layer + mlp_weights(arch, arch.intermediate_size)
+    layer += moe.num_experts * routed_expert_parameters(arch)
+    layer += moe.num_shared_experts * mlp_weights(arch, moe.shared_expert_intermediate_size)
+    layer += d * moe.num_experts + (moe.num_experts if moe.router_bias else 0)
+    return layer + (d if moe.shared_expert_gate else 0) + 2 * d * moe.latent_size
+
+
+def mtp_parameters(arch: Architecture, layers: int | None = None) -> int:
+    """Multi-token-prediction layers stored in the checkpoint.
+
+    DeepSeek-V3 layout (checkpoint ``model.layers.{L}``; vLLM ``deepseek_mtp.py``): per
+    layer an MoE decoder layer, ``enorm`` and ``hnorm`` (d each), ``eh_proj`` 2d·d,
+    ``shared_head.norm`` d and its own copies of the embedding and head (2·V·d).
+    DeepSeek-V3: 671,026,419,200 + 13,463,426,304 = the Hub's BF16 + F8 elements plus
+    the F32 router biases. Qwen3-Next layout (vLLM ``qwen3_next_mtp.py``): ``fc`` 2d·d,
+    ``pre_fc_norm_embedding`` and ``pre_fc_norm_hidden`` (d each), the layers and a final
+    norm d; embedding and head are shared with the model. ``layers`` overrides the
+    config's count (checkpoints such as Qwen3-Next's ship a layer the config omits).
+    """
+    count = arch.mtp_layers if layers is None else layers
+    if not count or arch.mtp_layout not in ("deepseek", "qwen3_next"):
+        return 0
+    d = arch.hidden_size
+    decoder = count * _full_attention_moe_layer(arch)
+    if arch.mtp_layout == "deepseek":
+        return decoder + count * (2 * d + 2 * d * d + d + 2 * arch.vocab_size * d)
+    return decoder + 2 * d * d + 2 * d + d

@@ -1,0 +1,124 @@
+"""Families made explicit: aliases, per-family biases and norms, MTP and DSA indexers.
+
+Each expected number is written out from the family's modelling code (file named per test).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from service.domain.hf_config import architecture_from_config
+from service.domain.parameters import count_parameters
+from tests.domain.reference import DEEPSEEK_V3, LLAMA_LIKE, with_fields
+
+# Kimi-K2-Instruct shapes: a DeepSeek-V3 architecture (debaditc/kvfit models.json copy).
+KIMI_K2: dict[str, Any] = with_fields(
+    DEEPSEEK_V3,
+    model_type="kimi_k2",
+    num_attention_heads=64,
+    num_key_value_heads=64,
+    n_routed_experts=384,
+    first_k_dense_replace=1,
+    vocab_size=163840,
+    max_position_embeddings=131072,
+)
+TINY = with_fields(
+    LLAMA_LIKE,
+    hidden_size=8,
+    num_hidden_layers=1,
+    num_attention_heads=2,
+    num_key_value_heads=1,
+    intermediate_size=16,
+    vocab_size=10,
+)
+
+
+@pytest.mark.parametrize("alias", ["kimi_k2", "deepseek_v32", "glm_moe_dsa"])
+def test_deepseek_v3_aliases_count_like_deepseek_v3(alias: str) -> None:
+    """Kimi K2, DeepSeek-V3.2 and GLM-5 reuse DeepSeek-V3's layers (MLA, routed experts)."""
+    as_alias = count_parameters(architecture_from_config(with_fields(KIMI_K2, model_type=alias)))
+    as_v3 = count_parameters(
+        architecture_from_config(with_fields(KIMI_K2, model_type="deepseek_v3"))
+    )
+    assert as_alias.total == as_v3.total
+
+
+def test_kimi_k2_is_about_a_trillion_parameters_not_nine() -> None:
+    """The old llama-like guess said 9.3 T; routed experts of 2,048 make it ~1.03 T."""
+    total = count_parameters(architecture_from_config(KIMI_K2)).total
+    assert 1.0e12 < total < 1.05e12
+
+
+def test_dsa_indexer_adds_its_projections_to_every_layer() -> None:
+    """DeepSeek-V3.2 Indexer (inference/model.py): wq_b 1536·64·128 + wk 7168·128 +
+    k_norm 2·128 + weights_proj 7168·64 = 13,959,424 per layer, 61 layers."""
+    dsa = with_fields(
+        DEEPSEEK_V3,
+        model_type="deepseek_v32",
+        index_n_heads=64,
+        index_head_dim=128,
+        index_topk=2048,
+    )
+    arch = architecture_from_config(dsa)
+    assert arch.indexer is not None
+    assert arch.indexer.parameters_per_layer == 13_959_424
+    delta = (
+        count_parameters(arch).total - count_parameters(architecture_from_config(DEEPSEEK_V3)).total
+    )
+    assert delta == 61 * 13_959_424
+
+
+def test_mtp_layers_are_counted_beside_the_total() -> None:
+    """num_nextn_predict_layers=1 leaves the total alone and reports the MTP layer apart:
+    one MoE decoder layer + enorm/hnorm 2d + eh_proj 2d² + head norm d + embed/head 2Vd."""
+    base = count_parameters(architecture_from_config(DEEPSEEK_V3))
+    with_mtp = count_parameters(
+        architecture_from_config(with_fields(DEEPSEEK_V3, num_nextn_predict_layers=1))
+    )
+    d, vocab = 7168, 129280
+    assert with_mtp.total == base.total
+    assert with_mtp.mtp > 2 * vocab * d + 2 * d * d
+    assert base.mtp == 0
+
+
+def test_glm4_moe_biases_q_k_v_but_not_o() -> None:
+    """modeling_glm4_moe.py: q/k/v_proj bias=attention_bias, o_proj bias=False;
+    one layer with 2 heads × 4 and 1 KV head: biases 8 + 4 + 4 = 16."""
+    cfg = with_fields(TINY, model_type="glm4_moe", attention_bias=True)
+    assert count_parameters(architecture_from_config(cfg)).breakdown.biases == 16
+
+
+def test_olmo2_qk_norms_span_all_heads() -> None:
+    """modeling_olmo2.py: q_norm over H·h = 8, k_norm over H_kv·h = 4; plus two layer norms
+    (post-attention, post-feedforward) 2·8 and the final norm 8: 12 + 16 + 8 = 36."""
+    cfg = with_fields(TINY, model_type="olmo2")
+    assert count_parameters(architecture_from_config(cfg)).breakdown.norms == 36
+
+
+def test_starcoder2_plain_mlp_with_biases_and_layer_norms() -> None:
+    """modeling_starcoder2.py (use_bias): q/k/v/o biases 8+4+4+8, c_fc/c_proj 2·8·16 with
+    biases 16+8, LayerNorms 2·(2·8) + final 2·8, tied embedding 10·8.
+    Attention 8·(8+4+4) + 8·8 = 192; total 80 + 192 + 256 + 48 + 48 = 624."""
+    cfg = with_fields(TINY, model_type="starcoder2", use_bias=True)
+    counted = count_parameters(architecture_from_config(cfg))
+    b = counted.breakdown
+    assert (b.attention, b.mlp, b.biases, b.norms) == (192, 256, 48, 48)
+    assert counted.total == 624
+
+
+def test_seed_oss_output_bias_has_its_own_key() -> None:
+    """modeling_seed_oss.py: attention_bias for q/k/v, attention_out_bias for o_proj."""
+    cfg = with_fields(TINY, model_type="seed_oss", attention_bias=True, attention_out_bias=False)
+    assert count_parameters(architecture_from_config(cfg)).breakdown.biases == 16
+
+
+def test_smollm3_nope_layers_change_no_shape() -> None:
+    """SmolLM3's no_rope_layers only switch RoPE off: the count is Llama's."""
+    smol = with_fields(TINY, model_type="smollm3", no_rope_layers=[1])
+    llama = with_fields(TINY, model_type="llama")
+    assert (
+        count_parameters(architecture_from_config(smol)).total
+        == count_parameters(architecture_from_config(llama)).total
+    )

@@ -1,0 +1,195 @@
+"""Linear-attention and state-space layers: exact parameters and per-sequence state.
+
+Formulas are written out per test from the transformers modelling code
+(``modeling_qwen3_next.py`` Qwen3NextGatedDeltaNet, ``modeling_nemotron_h.py``
+NemotronHMamba2Mixer) and vLLM's state shapes (``mamba_utils.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from service.domain.architecture import InvalidConfig, MixerKind
+from service.domain.hf_config import architecture_from_config
+from service.domain.parameters import count_parameters
+from service.domain.precision import Precision
+from service.domain.state_layers import gated_deltanet, mamba2
+from service.domain.weights import weight_memory
+from tests.domain.reference import with_fields
+
+# Qwen/Qwen3-Next-80B-A3B-Instruct shapes (catalog/reference/models_2025.json).
+QWEN3_NEXT: dict[str, Any] = {
+    "model_type": "qwen3_next",
+    "hidden_size": 2048,
+    "num_hidden_layers": 48,
+    "vocab_size": 151936,
+    "head_dim": 256,
+    "num_attention_heads": 16,
+    "num_key_value_heads": 2,
+    "num_experts": 512,
+    "num_experts_per_tok": 10,
+    "moe_intermediate_size": 512,
+    "shared_expert_intermediate_size": 512,
+    "linear_num_key_heads": 16,
+    "linear_key_head_dim": 128,
+    "linear_num_value_heads": 32,
+    "linear_value_head_dim": 128,
+    "linear_conv_kernel_dim": 4,
+    "full_attention_interval": 4,
+    "tie_word_embeddings": False,
+}
+# nvidia/NVIDIA-Nemotron-Nano-9B-v2 shapes (catalog/reference/models_2025.json).
+NEMOTRON_NANO: dict[str, Any] = {
+    "model_type": "nemotron_h",
+    "hidden_size": 4480,
+    "num_hidden_layers": 56,
+    "hybrid_override_pattern": "M-M-M-MM-M-M-M*-M-M-M*-M-M-M-M*-M-M-M-M*-M-MM-M-M-M-M-M-",
+    "intermediate_size": 15680,
+    "mamba_head_dim": 80,
+    "mamba_num_heads": 128,
+    "n_groups": 8,
+    "ssm_state_size": 128,
+    "conv_kernel": 4,
+    "num_attention_heads": 40,
+    "num_key_value_heads": 8,
+    "head_dim": 128,
+    "vocab_size": 131072,
+    "tie_word_embeddings": False,
+}
+
+
+def test_gated_deltanet_parameters_follow_the_projections() -> None:
+    """d=8, 2 key heads of 3, 4 value heads of 5, kernel 4: K=6, V=20.
+    Matrices: qkvz 8·(12+40)=416, ba 8·8=64, out 20·8=160 -> 640.
+    Small: conv (12+20)·4=128, dt_bias 4, A_log 4, gated norm 5 -> 141."""
+    spec = gated_deltanet(
+        {
+            "linear_num_key_heads": 2,
+            "linear_key_head_dim": 3,
+            "linear_num_value_heads": 4,
+            "linear_value_head_dim": 5,
+            "linear_conv_kernel_dim": 4,
+        },
+        hidden_size=8,
+    )
+    assert (spec.matrix_parameters, spec.small_parameters) == (640, 141)
+
+
+def test_mamba2_parameters_follow_the_projections() -> None:
+    """d=8, 4 heads of 2 (I=8), 2 groups, N=3, kernel 4: C = 8 + 2·2·3 = 20.
+    Matrices: in_proj 8·(8+20+4)=256, out_proj 8·8=64 -> 320.
+    Small: conv 20·4=80 + conv bias 20, A_log/D/dt_bias 3·4=12, gated norm 8 -> 120."""
+    spec = mamba2(
+        {"mamba_num_heads": 4, "mamba_head_dim": 2, "n_groups": 2, "ssm_state_size": 3},
+        hidden_size=8,
+    )
+    assert (spec.matrix_parameters, spec.small_parameters) == (320, 120)
+
+
+@pytest.mark.parametrize(
+    ("tp", "conv", "state"),
+    [(1, 3 * (2 * 2048 + 4096), 32 * 128 * 128), (2, 3 * 4096, 16 * 128 * 128)],
+    ids=["tp1", "tp2"],
+)
+def test_gated_deltanet_state_is_split_across_ranks(tp: int, conv: int, state: int) -> None:
+    """Qwen3-Next: conv (k-1)·(2K+V)/t, recurrent n_v/t · h_k · h_v elements per sequence."""
+    spec = architecture_from_config(QWEN3_NEXT).state
+    assert spec is not None
+    assert (spec.conv_elements(tp), spec.state_elements(tp)) == (conv, state)
+
+
+@pytest.mark.parametrize(
+    ("tp", "conv", "state"),
+    [(1, 3 * (10240 + 2 * 8 * 128), 128 * 80 * 128), (16, 3 * (640 + 2 * 128), 8 * 80 * 128)],
+    ids=["tp1", "tp16-groups-replicated"],
+)
+def test_mamba2_state_replicates_groups_beyond_their_count(tp: int, conv: int, state: int) -> None:
+    """Nemotron-Nano-9B: 8 groups over 16 ranks leave one (replicated) group per rank."""
+    spec = architecture_from_config(NEMOTRON_NANO).state
+    assert spec is not None
+    assert (spec.conv_elements(tp), spec.state_elements(tp)) == (conv, state)
+
+
+def test_state_bytes_use_separate_conv_and_ssm_dtypes() -> None:
+    """bf16 conv state and fp32 recurrent state: 2·conv + 4·state bytes."""
+    spec = architecture_from_config(QWEN3_NEXT).state
+    assert spec is not None
+    expected = 2 * spec.conv_elements() + 4 * spec.state_elements()
+    assert spec.bytes_per_sequence(2, 4) == expected
+
+
+def test_qwen3_next_attends_every_fourth_layer() -> None:
+    """full_attention_interval 4: layers 3, 7, ... 47 attend; the 36 others are DeltaNet."""
+    arch = architecture_from_config(QWEN3_NEXT)
+    assert arch.attention_layers == tuple(range(3, 48, 4))
+    assert len(arch.state_layers) == 36
+    assert arch.attention_query_gate
+
+
+def test_explicit_layer_types_override_the_interval() -> None:
+    """A Qwen3.5-style layer_types list decides which layers attend."""
+    kinds = ["linear_attention", "full_attention"] * 24
+    arch = architecture_from_config(with_fields(QWEN3_NEXT, layer_types=kinds))
+    assert arch.attention_layers == tuple(range(1, 48, 2))
+
+
+def test_nemotron_blocks_hold_one_mixer_each() -> None:
+    """'M' Mamba2, '*' attention, '-' MLP: only the MLP blocks have an MLP."""
+    arch = architecture_from_config(NEMOTRON_NANO)
+    pattern = NEMOTRON_NANO["hybrid_override_pattern"]
+    assert len(arch.attention_layers) == pattern.count("*")
+    assert len(arch.state_layers) == pattern.count("M")
+    assert arch.mixers.count(MixerKind.NONE) == pattern.count("-")
+    assert len(arch.mlp_free_layers) == pattern.count("M") + pattern.count("*")
+
+
+@pytest.mark.parametrize(
+    ("cfg", "field"),
+    [
+        (with_fields(QWEN3_NEXT, layer_types=["full_attention"] * 47), "layer_types"),
+        (with_fields(QWEN3_NEXT, layer_types=["linear_attention", "nope"] * 24), "layer_types"),
+        (
+            with_fields(NEMOTRON_NANO, hybrid_override_pattern="M-X" * 18 + "MM"),
+            "hybrid_override_pattern",
+        ),
+        (with_fields(NEMOTRON_NANO, num_hidden_layers=52), "num_hidden_layers"),
+        (
+            with_fields(QWEN3_NEXT, linear_num_value_heads=24, linear_num_key_heads=16),
+            "linear_num_value_heads",
+        ),
+    ],
+    ids=[
+        "layer-types-length",
+        "unknown-layer-kind",
+        "unknown-block-symbol",
+        "pattern-length",
+        "heads-ratio",
+    ],
+)
+def test_inconsistent_layer_pattern_is_invalid_naming_the_field(
+    cfg: dict[str, Any], field: str
+) -> None:
+    """A layer pattern that contradicts the config is a 400 naming the field, not a guess."""
+    with pytest.raises(InvalidConfig) as raised:
+        architecture_from_config(cfg)
+    assert raised.value.field == field
+
+
+@pytest.mark.parametrize("cfg", [QWEN3_NEXT, NEMOTRON_NANO], ids=["qwen3-next", "nemotron-h"])
+def test_hybrid_bf16_weights_on_one_gpu_are_two_bytes_per_parameter(cfg: dict[str, Any]) -> None:
+    """On one GPU the per-GPU weights equal the total: 2 bytes for every parameter."""
+    arch = architecture_from_config(cfg)
+    params = count_parameters(arch)
+    memory = weight_memory(arch, params, Precision.BF16, 1, 1)
+    assert memory.per_gpu_bytes == memory.total_bytes == 2 * params.total
+
+
+def test_hybrid_weights_split_across_tensor_parallel_ranks() -> None:
+    """At TP 2 each rank holds at most half the mixer and MLP matrices plus replicas."""
+    arch = architecture_from_config(QWEN3_NEXT)
+    params = count_parameters(arch)
+    one = weight_memory(arch, params, Precision.BF16, 1, 1).per_gpu_bytes
+    two = weight_memory(arch, params, Precision.BF16, 2, 1).per_gpu_bytes
+    assert one / 2 <= two < one
