@@ -1,7 +1,10 @@
 """What a quantised checkpoint stores, read from its ``quantization_config``.
 
 The single place that reads quantisation from a config: the catalog, the API and the Hub
-importer all use :func:`detect_quantization` / :func:`quantization_from_config`.
+importer all use :func:`quantization_from_config` / :func:`detect_quantization`. A method
+or scheme capplan does not model raises :class:`UnsupportedQuantization` (an API 422 naming
+the method), never a silent 16-bit guess. Formats and their byte formulas are in
+:mod:`service.domain.weight_format`.
 """
 
 from __future__ import annotations
@@ -9,40 +12,97 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from service.domain.architecture import Quantization
+from service.domain.architecture import Quantization, UnsupportedArchitecture
 from service.domain.precision import DEFAULT_INT4_GROUP_SIZE, Precision
+from service.domain.quant_scheme import EVERY_LINEAR, ModuleRule, QuantScheme
+from service.domain.weight_format import (
+    WeightFormat,
+    bnb_nf4,
+    fp8_block,
+    fp8_per_tensor,
+    int8_or_fp8_per_channel,
+    int8_per_tensor,
+    int_grouped,
+    mxfp4,
+    nvfp4,
+)
 
-_BY_METHOD: Mapping[str, Precision] = {
-    "fp8": Precision.FP8,
-    "fbgemm_fp8": Precision.FP8,
-    "mxfp4": Precision.MXFP4,
-}
-_BY_BITS: Mapping[int, Precision] = {4: Precision.INT4, 8: Precision.INT8}
-_INTEGER_METHODS = frozenset({"gptq", "awq", "auto-round", "autoround"})
+_IGNORE_KEYS = ("modules_to_not_convert", "ignore", "exclude_modules", "ignored_layers")
+_GPTQ_METHODS = frozenset({"gptq", "gptq_marlin", "auto-round", "autoround"})
 
 
-def detect_quantization(config: Mapping[str, Any]) -> Precision | None:
-    """The weight format a ``config.json`` declares in ``quantization_config``.
+class UnsupportedQuantization(UnsupportedArchitecture):
+    """A ``quantization_config`` capplan does not model; ``method`` names it."""
 
-    Precision is a str enum, so results compare equal to ``"fp8"``, ``"int4"``... None
-    means unquantised, or a method capplan does not model (3-bit GPTQ, HQQ...).
+    def __init__(self, method: str, detail: str) -> None:
+        super().__init__(f"quantization_config.quant_method={method}", detail)
+        self.method = method
+
+
+def quantization_from_config(config: Mapping[str, Any]) -> Quantization | None:
+    """The checkpoint's stored weight format, or None when the checkpoint is unquantised.
+
+    ``attention_quantized`` is False when the scheme keeps every attention projection in
+    16 bit (gpt-oss: experts-only MXFP4). ``group_size`` is the int4 scale group.
     """
     quant = _quantization_config(config)
     if quant is None:
         return None
+    scheme = scheme_from_config(quant)
+    precision = _widest(scheme)
+    attention_format = scheme.format_of("model.layers.0.self_attn.q_proj", is_expert=False)
+    return Quantization(
+        method=scheme.method,
+        weight_dtype=precision.value,
+        group_size=_int4_group(scheme) if precision is Precision.INT4 else None,
+        attention_quantized=attention_format is not None,
+        scheme=scheme,
+    )
+
+
+def detect_quantization(config: Mapping[str, Any]) -> Precision | None:
+    """The weight format a ``config.json`` declares (the widest, for mixed schemes).
+
+    Precision is a str enum, so results compare equal to ``"fp8"``, ``"int4"``... None
+    means unquantised; an unmodelled method raises :class:`UnsupportedQuantization`.
+    """
+    quant = _quantization_config(config)
+    return None if quant is None else _widest(scheme_from_config(quant))
+
+
+def scheme_from_config(quant: Mapping[str, Any]) -> QuantScheme:
+    """Parse one ``quantization_config`` block into a :class:`QuantScheme`."""
     method = str(quant.get("quant_method", "")).lower()
-    if method in _BY_METHOD:
-        return _BY_METHOD[method]
-    if method in _INTEGER_METHODS:
-        bits = _int(quant.get("bits", quant.get("w_bit", 4)))
-        return _BY_BITS.get(bits) if bits is not None else None
+    ignore = _ignore_list(quant)
+    if method in ("fp8", "fbgemm_fp8"):
+        return _single(method, _fp8(method, quant), ignore)
+    if method == "mxfp4":
+        return QuantScheme(
+            method=method,
+            rules=(ModuleRule(targets=(EVERY_LINEAR,), format=mxfp4()),),
+            ignore=ignore,
+            experts_only=True,
+        )
+    if method in _GPTQ_METHODS or method in ("awq", "awq_marlin"):
+        return _single(method, _gptq_or_awq(method, quant), ignore)
     if method == "bitsandbytes":
-        return _bitsandbytes(quant)
+        skip = tuple(str(m) for m in quant.get("llm_int8_skip_modules") or ())
+        return _single(method, _bitsandbytes(quant), ignore + skip)
     if method == "modelopt":
-        return _modelopt(str(quant.get("quant_algo", "")).upper())
+        return _single(method, _modelopt(quant), ignore)
     if method == "compressed-tensors":
-        return _compressed_tensors(quant)
-    return None
+        return _compressed_tensors(quant, ignore)
+    raise UnsupportedQuantization(
+        method or "(none)",
+        "capplan models fp8, fbgemm_fp8, mxfp4, gptq, awq, bitsandbytes, modelopt "
+        "(FP8, NVFP4) and compressed-tensors checkpoints",
+    )
+
+
+def _single(method: str, fmt: WeightFormat, ignore: tuple[str, ...]) -> QuantScheme:
+    return QuantScheme(
+        method=method, rules=(ModuleRule(targets=(EVERY_LINEAR,), format=fmt),), ignore=ignore
+    )
 
 
 def _quantization_config(config: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -56,85 +116,156 @@ def _quantization_config(config: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return None
 
 
-def _bitsandbytes(quant: Mapping[str, Any]) -> Precision | None:
+def _ignore_list(quant: Mapping[str, Any]) -> tuple[str, ...]:
+    found: list[str] = []
+    for key in _IGNORE_KEYS:
+        value = quant.get(key)
+        if isinstance(value, list | tuple):
+            found.extend(str(item) for item in value)
+    nested = quant.get("quantization")
+    if isinstance(nested, Mapping):
+        found.extend(_ignore_list(nested))
+    return tuple(found)
+
+
+def _fp8(method: str, quant: Mapping[str, Any]) -> WeightFormat:
+    """HF/vLLM ``fp8``: 2-D block scales when ``weight_block_size`` is set, else one scale
+    per tensor (static ``activation_scheme`` adds an input scale); ``fbgemm_fp8`` scales
+    per output channel (vLLM ``fbgemm_fp8.py``)."""
+    if method == "fbgemm_fp8":
+        return int8_or_fp8_per_channel(Precision.FP8)
+    block = quant.get("weight_block_size")
+    if isinstance(block, list | tuple) and len(block) == 2:
+        rows, cols = (_positive(value, method, "weight_block_size") for value in block)
+        return fp8_block(rows, cols)
+    return fp8_per_tensor(static_input_scale=quant.get("activation_scheme") == "static")
+
+
+def _gptq_or_awq(method: str, quant: Mapping[str, Any]) -> WeightFormat:
+    bits = _int(quant.get("bits", quant.get("w_bit", 4)))
+    if bits not in (4, 8):
+        raise UnsupportedQuantization(method, f"{bits}-bit weights are not modelled (4 or 8)")
+    group = _int(quant.get("group_size", quant.get("q_group_size", DEFAULT_INT4_GROUP_SIZE)))
+    act_order = method in _GPTQ_METHODS and bool(quant.get("desc_act"))
+    return int_grouped(
+        bits,
+        DEFAULT_INT4_GROUP_SIZE if group is None else group,
+        zero_points=method in _GPTQ_METHODS or bool(quant.get("zero_point", True)),
+        act_order=act_order,
+    )
+
+
+def _bitsandbytes(quant: Mapping[str, Any]) -> WeightFormat:
     if quant.get("load_in_4bit") or quant.get("_load_in_4bit"):
-        return Precision.INT4
+        return bnb_nf4(double_quant=bool(quant.get("bnb_4bit_use_double_quant")))
     if quant.get("load_in_8bit") or quant.get("_load_in_8bit"):
-        return Precision.INT8
-    return None
+        return int8_or_fp8_per_channel(Precision.INT8)
+    raise UnsupportedQuantization("bitsandbytes", "neither load_in_4bit nor load_in_8bit is set")
 
 
-def _modelopt(algorithm: str) -> Precision | None:
-    """NVIDIA ModelOpt ``quant_algo``: ``FP8``, ``NVFP4``, ``W4A16_AWQ``, ``W8A8_SQ...``."""
-    if "FP4" in algorithm:
-        return Precision.FP4
-    if "FP8" in algorithm:
-        return Precision.FP8
-    if "INT4" in algorithm or algorithm.startswith("W4"):
-        return Precision.INT4
-    if "INT8" in algorithm or algorithm.startswith("W8"):
-        return Precision.INT8
-    return None
+def _modelopt(quant: Mapping[str, Any]) -> WeightFormat:
+    """NVIDIA ModelOpt ``quant_algo`` (also nested under ``quantization``): FP8 with static
+    per-tensor weight and input scales, NVFP4 (vLLM ``modelopt.py``), and TensorRT-LLM's
+    W4A16_AWQ (int4, an fp16 scale per group, no zeros) and W8A8 SmoothQuant (int8,
+    per-channel scales)."""
+    nested = quant.get("quantization")
+    scope = nested if isinstance(nested, Mapping) else quant
+    algorithm = str(scope.get("quant_algo", quant.get("quant_algo", ""))).upper()
+    if algorithm == "FP8":
+        return fp8_per_tensor(static_input_scale=True)
+    if algorithm == "NVFP4":
+        return nvfp4()
+    if algorithm == "W4A16_AWQ":
+        group = _int(scope.get("group_size", quant.get("group_size")))
+        return int_grouped(4, group or DEFAULT_INT4_GROUP_SIZE, zero_points=False)
+    if algorithm.startswith(("W8A8_SQ", "INT8_SQ")):
+        return int8_or_fp8_per_channel(Precision.INT8)
+    raise UnsupportedQuantization(
+        f"modelopt {algorithm or '(no quant_algo)'}", "only FP8, NVFP4, W4A16_AWQ, W8A8_SQ"
+    )
 
 
-def _compressed_tensors(quant: Mapping[str, Any]) -> Precision | None:
-    """The widest weight format among ``config_groups`` (mixed schemes size by the largest)."""
+def _compressed_tensors(quant: Mapping[str, Any], ignore: tuple[str, ...]) -> QuantScheme:
+    """One rule per ``config_groups`` entry, in order (compressed-tensors
+    ``QuantizationConfig``); a 2:4 ``sparsity_config`` is not modelled."""
+    sparsity = quant.get("sparsity_config")
+    if isinstance(sparsity, Mapping) and sparsity.get("format") not in (None, "dense"):
+        raise UnsupportedQuantization(
+            "compressed-tensors", f"sparsity format {sparsity.get('format')!r} is not modelled"
+        )
     groups = quant.get("config_groups")
-    if not isinstance(groups, Mapping):
-        return None
-    found: list[tuple[int, Precision]] = []
-    for group in groups.values():
-        weights = group.get("weights") if isinstance(group, Mapping) else None
-        if not isinstance(weights, Mapping):
+    if not isinstance(groups, Mapping) or not groups:
+        raise UnsupportedQuantization("compressed-tensors", "no config_groups")
+    rules: list[ModuleRule] = []
+    for name, group in groups.items():
+        if not isinstance(group, Mapping) or not isinstance(group.get("weights"), Mapping):
             continue
-        bits = _int(weights.get("num_bits"))
-        is_float = weights.get("type") == "float"
-        layout = f"{group.get('format', '')} {quant.get('format', '')}".lower()
-        if bits == 8:
-            found.append((8, Precision.FP8 if is_float else Precision.INT8))
-        elif bits == 4 and is_float:
-            found.append((4, Precision.MXFP4 if "mxfp4" in layout else Precision.FP4))
-        elif bits == 4:
-            found.append((4, Precision.INT4))
-    return max(found, key=lambda item: item[0])[1] if found else None
+        targets = tuple(str(t) for t in group.get("targets") or (EVERY_LINEAR,))
+        layout = str(group.get("format") or quant.get("format") or "").lower()
+        fmt = _ct_weights(str(name), group["weights"], group.get("input_activations"), layout)
+        rules.append(ModuleRule(targets=targets, format=fmt))
+    if not rules:
+        raise UnsupportedQuantization("compressed-tensors", "no group quantises weights")
+    return QuantScheme(method="compressed-tensors", rules=tuple(rules), ignore=ignore)
+
+
+def _ct_weights(group: str, weights: Mapping[str, Any], inputs: Any, layout: str) -> WeightFormat:
+    """compressed-tensors ``QuantizationArgs`` of the weights -> a stored format."""
+    bits = _int(weights.get("num_bits"))
+    is_float = weights.get("type") == "float"
+    strategy = str(weights.get("strategy") or "tensor").lower()
+    group_size = _int(weights.get("group_size"))
+    static_input = isinstance(inputs, Mapping) and inputs.get("dynamic") is False
+    if bits == 4 and is_float:
+        if "mxfp4" in layout or group_size == 32:
+            return mxfp4()
+        return nvfp4()
+    if bits == 8 and is_float:
+        if strategy == "block":
+            block = weights.get("block_structure") or [128, 128]
+            rows, cols = (_positive(v, "compressed-tensors", "block_structure") for v in block)
+            return fp8_block(rows, cols)
+        if strategy == "channel":
+            return int8_or_fp8_per_channel(Precision.FP8, static_input_scale=static_input)
+        if strategy == "tensor":
+            return fp8_per_tensor(static_input_scale=static_input)
+    if bits in (4, 8) and not is_float:
+        if strategy in ("group", "channel") and (bits == 4 or "pack" in layout):
+            return int_grouped(
+                bits,
+                group_size if strategy == "group" and group_size else -1,
+                zero_points=weights.get("symmetric") is False,
+                act_order=str(weights.get("actorder") or "").lower() in ("group", "weight"),
+            )
+        if bits == 8 and strategy == "channel":
+            return int8_or_fp8_per_channel(Precision.INT8, static_input_scale=static_input)
+        if bits == 8 and strategy == "tensor":
+            return int8_per_tensor(static_input_scale=static_input)
+    raise UnsupportedQuantization(
+        "compressed-tensors",
+        f"config group {group!r}: {bits}-bit {'float' if is_float else 'int'} weights with "
+        f"strategy {strategy!r} are not modelled",
+    )
+
+
+def _widest(scheme: QuantScheme) -> Precision:
+    """The widest quantised format among the rules (mixed schemes size by the largest)."""
+    return max((rule.format.precision for rule in scheme.rules), key=lambda p: p.bits)
+
+
+def _int4_group(scheme: QuantScheme) -> int:
+    for rule in scheme.rules:
+        if rule.format.precision is Precision.INT4 and rule.format.scale_cols > 0:
+            return rule.format.scale_cols
+    return DEFAULT_INT4_GROUP_SIZE
+
+
+def _positive(value: object, method: str, field: str) -> int:
+    number = _int(value)
+    if number is None or number <= 0:
+        raise UnsupportedQuantization(method, f"{field} must hold positive integers")
+    return number
 
 
 def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def quantization_from_config(config: Mapping[str, Any]) -> Quantization | None:
-    """The checkpoint's stored weight format, or None when unquantised or not modelled.
-
-    ``attention_quantized`` is False when the checkpoint keeps attention in 16 bit
-    (gpt-oss lists ``self_attn`` in ``modules_to_not_convert``): only the MLP/expert
-    weights are then stored quantised. ``group_size`` is the int4 scale group (GPTQ/AWQ
-    ``group_size``, compressed-tensors ``weights.group_size``), 128 when unstated.
-    """
-    precision = detect_quantization(config)
-    quant = _quantization_config(config)
-    if precision is None or quant is None:
-        return None
-    skipped = quant.get("modules_to_not_convert") or quant.get("ignore") or []
-    attention_quantized = not any("attn" in str(module) for module in skipped)
-    return Quantization(
-        method=str(quant.get("quant_method", "")).lower(),
-        weight_dtype=precision.value,
-        group_size=_group_size(quant) if precision is Precision.INT4 else None,
-        attention_quantized=attention_quantized,
-    )
-
-
-def _group_size(quant: Mapping[str, Any]) -> int:
-    candidates = [quant.get("group_size"), quant.get("q_group_size")]
-    groups = quant.get("config_groups")
-    if isinstance(groups, Mapping):
-        for group in groups.values():
-            weights = group.get("weights") if isinstance(group, Mapping) else None
-            if isinstance(weights, Mapping):
-                candidates.append(weights.get("group_size"))
-    for value in candidates:
-        size = _int(value)
-        if size is not None and size > 0:
-            return size
-    return DEFAULT_INT4_GROUP_SIZE

@@ -1,28 +1,40 @@
-"""Weight memory: by precision, and per GPU under tensor and pipeline parallelism."""
+"""Weight memory: by storage format, and per GPU under tensor and pipeline parallelism."""
 
 from __future__ import annotations
 
+import enum
 import functools
 import math
 
 import msgspec
 
 from service.domain.architecture import Architecture
+from service.domain.kernel_layout import ExpertPadding
 from service.domain.parameters import ParameterCount, attention_weights_per_layer
-from service.domain.precision import (
-    DEFAULT_INT4_GROUP_SIZE,
-    Precision,
-    bytes_per_element,
-    parse_dtype,
-)
+from service.domain.precision import Precision, parse_dtype
+from service.domain.weight_rates import expert_padding_factor, role_rates
+
+
+class WeightsSource(enum.StrEnum):
+    """Where a weight figure came from: the checkpoint's safetensors headers (exact bytes
+    by dtype) or the config's shapes priced in their storage formats."""
+
+    CHECKPOINT = "checkpoint"
+    CONFIG = "config"
 
 
 class WeightMemory(msgspec.Struct, frozen=True, kw_only=True):
-    """Bytes of weights for the whole model and on the busiest GPU."""
+    """Bytes of weights for the whole model and on the busiest GPU, and their source.
+
+    ``padding_bytes`` is what the engine's kernel layout adds to the whole model
+    (:mod:`service.domain.kernel_layout`), already inside both totals.
+    """
 
     precision: Precision
     total_bytes: int
     per_gpu_bytes: int
+    source: WeightsSource = WeightsSource.CONFIG
+    padding_bytes: int = 0
 
 
 def resolve_weight_precision(arch: Architecture, requested: str) -> Precision:
@@ -34,17 +46,9 @@ def resolve_weight_precision(arch: Architecture, requested: str) -> Precision:
     return parse_dtype(arch.checkpoint_dtype)
 
 
-def _group_size(arch: Architecture, precision: Precision) -> int:
-    q = arch.quantization
-    if q is not None and q.group_size and parse_dtype(q.weight_dtype) is precision:
-        return q.group_size
-    return DEFAULT_INT4_GROUP_SIZE
-
-
-def _attention_stays_16_bit(arch: Architecture, precision: Precision) -> bool:
-    """Checkpoints such as gpt-oss quantise only the experts and keep attention in bf16."""
-    q = arch.quantization
-    return q is not None and not q.attention_quantized and parse_dtype(q.weight_dtype) is precision
+def is_checkpoint_precision(arch: Architecture, precision: Precision) -> bool:
+    """Whether ``precision`` is what the checkpoint stores (so its safetensors apply)."""
+    return resolve_weight_precision(arch, "auto") is precision
 
 
 @functools.lru_cache(maxsize=4096)
@@ -54,25 +58,36 @@ def weight_memory(
     precision: Precision,
     tensor_parallel: int = 1,
     pipeline_parallel: int = 1,
+    *,
+    expert_padding: ExpertPadding | None = None,
+    checkpoint_bytes: int | None = None,
 ) -> WeightMemory:
-    """``Σ numel · bytes(dtype)``; below 16 bit only the linear layers are quantised.
+    """``Σ numel · bytes(format)`` by role; below 16 bit only linear layers are quantised.
 
-    Embeddings, lm_head, norms, biases and MoE routers stay 16-bit in quantised
-    checkpoints (formula sheet §2.2), which matters for large vocabularies: Llama-3-8B in
-    int4-g128 is 5.73 GB, not 8.03e9 · 0.52. Under TP the linear layers and the
-    vocabulary are split ``t`` ways while norms and routers are replicated; KV projections
-    are replicated when ``t`` exceeds the KV heads (vLLM ``get_num_kv_heads``). Under PP the
-    busiest stage holds ``ceil(L/pp)`` layers plus the larger of embedding and lm_head.
+    Each role's bytes per parameter come from its exact storage formats
+    (:func:`role_rates`: scales, zero points, ignore lists). Embeddings, lm_head, norms,
+    biases and MoE routers stay 16-bit (formula sheet §2.2). Under TP the linear layers
+    and the vocabulary are split ``t`` ways while norms and routers are replicated; KV
+    projections are replicated when ``t`` exceeds the KV heads (vLLM
+    ``get_num_kv_heads``). Under PP the busiest stage holds ``ceil(L/pp)`` layers plus the
+    larger of embedding and lm_head. ``expert_padding`` is the engine's MXFP4 MoE layout.
+
+    ``checkpoint_bytes``, the exact bytes of the served checkpoint from its safetensors
+    headers, replaces the config-derived total when ``precision`` is the checkpoint's own
+    format; the per-GPU figure is then scaled by the same ratio (source ``checkpoint``).
     """
     b = params.breakdown
     small = 4.0 if precision is Precision.FP32 else 2.0
-    linear = bytes_per_element(precision, _group_size(arch, precision))
-    attention = small if _attention_stays_16_bit(arch, precision) else linear
+    rates = role_rates(arch, precision)
     t = tensor_parallel
-    layer_linear = b.mlp + b.routed_experts + b.shared_experts
+    padding_total = expert_padding_factor(arch, rates, expert_padding, 1)
+    padding_rank = expert_padding_factor(arch, rates, expert_padding, t)
+    experts_total = b.routed_experts * rates.experts
     total = (
-        b.attention * attention
-        + layer_linear * linear
+        b.attention * rates.attention
+        + b.mlp * rates.mlp
+        + experts_total * padding_total
+        + b.shared_experts * rates.shared
         + (b.embedding + b.position_embedding + b.lm_head + b.router + b.norms) * small
         + (b.biases + b.attention_sinks) * small
     )
@@ -83,8 +98,9 @@ def weight_memory(
     attention_per_gpu = attention_layers * _attention_weights_per_gpu(arch, t) + other_mixers / t
     layers_per_gpu_share = math.ceil(arch.num_layers / pipeline_parallel) / arch.num_layers
     per_layer_bytes = (
-        attention_per_gpu * attention
-        + layer_linear / t * linear
+        attention_per_gpu * rates.attention
+        + (b.mlp * rates.mlp + b.shared_experts * rates.shared) / t
+        + experts_total / t * padding_rank
         + (b.router + b.norms) * small
         + (b.biases + b.attention_sinks) / t * small
     )
@@ -92,8 +108,18 @@ def weight_memory(
     if pipeline_parallel > 1:
         vocab_bytes = max(b.embedding, b.lm_head) / t * small + b.position_embedding * small
     per_gpu = per_layer_bytes * layers_per_gpu_share + vocab_bytes
+    padding = experts_total * (padding_total - 1)
+    source = WeightsSource.CONFIG
+    if checkpoint_bytes is not None and is_checkpoint_precision(arch, precision):
+        per_gpu *= (checkpoint_bytes + padding) / total
+        total = checkpoint_bytes + padding
+        source = WeightsSource.CHECKPOINT
     return WeightMemory(
-        precision=precision, total_bytes=math.ceil(total), per_gpu_bytes=math.ceil(per_gpu)
+        precision=precision,
+        total_bytes=math.ceil(total),
+        per_gpu_bytes=math.ceil(per_gpu),
+        source=source,
+        padding_bytes=math.ceil(padding),
     )
 
 

@@ -27,7 +27,7 @@ from tests.domain.reference import arch
         ("float32", Precision.FP32),
         ("float8_e4m3fn", Precision.FP8),
         ("fp8_e5m2", Precision.FP8),
-        ("nvfp4", Precision.FP4),
+        ("nvfp4", Precision.NVFP4),
         ("  BF16 ", Precision.BF16),
     ],
     ids=["bfloat16", "float16", "half", "float32", "float8_e4m3fn", "fp8_e5m2", "nvfp4", "padded"],
@@ -56,7 +56,7 @@ def test_unknown_dtype_is_refused_by_name(spelling: str) -> None:
         (Precision.INT4, 64, 4.3125),  # 4 + 20/64
         (Precision.INT4, 32, 4.625),  # 4 + 20/32
         (Precision.MXFP4, 128, 4.25),  # 4 + 8/32 (one E8M0 scale per 32, OCP MX v1.0)
-        (Precision.FP4, 128, 4.5),  # 4 + 8/16 (one E4M3 scale per 16, NVFP4)
+        (Precision.NVFP4, 128, 4.5),  # 4 + 8/16 (one E4M3 scale per 16, NVFP4)
     ],
     ids=[
         "fp32",
@@ -86,7 +86,7 @@ def test_bits_per_stored_weight(precision: Precision, group: int, bits: float) -
         (Precision.INT8, True),
         (Precision.INT4, True),
         (Precision.MXFP4, True),
-        (Precision.FP4, True),
+        (Precision.NVFP4, True),
     ],
     ids=["fp32", "bf16", "fp16", "fp8", "int8", "int4", "mxfp4", "nvfp4"],
 )
@@ -100,7 +100,7 @@ def test_formats_below_16_bit_are_quantized(precision: Precision, quantized: boo
     [
         (Precision.FP8, Precision.FP8),
         (Precision.INT8, Precision.INT8),
-        (Precision.FP4, Precision.FP4),
+        (Precision.NVFP4, Precision.NVFP4),
         (Precision.INT4, Precision.BF16),
         (Precision.MXFP4, Precision.BF16),
         (Precision.FP32, Precision.FP32),
@@ -123,11 +123,22 @@ def test_compute_precision_of_stored_weights(weights: Precision, compute: Precis
     assert compute_precision(weights) is compute
 
 
-def test_engine_choices_exclude_nvfp4_weights_and_offer_auto() -> None:
-    """The weight and KV dtype menus both start with auto; KV offers 16-bit and fp8 only."""
+def test_weight_choices_offer_auto_and_nvfp4_as_a_what_if() -> None:
+    """Weights may be asked as auto or any format, nvfp4 included (spelled once)."""
     assert WEIGHT_PRECISIONS[0] == "auto"
+    assert "nvfp4" in WEIGHT_PRECISIONS
     assert "fp4" not in WEIGHT_PRECISIONS
+
+
+def test_kv_choices_are_sixteen_bit_and_fp8() -> None:
+    """The KV dtype menu starts with auto and offers 16-bit and fp8 only."""
     assert KV_CACHE_PRECISIONS == ("auto", "bf16", "fp16", "fp8")
+
+
+def test_fp4_is_an_alias_of_nvfp4() -> None:
+    """``fp4`` and ``nvfp4`` name one format, written ``nvfp4``."""
+    assert Precision.FP4 is Precision.NVFP4
+    assert parse_dtype("fp4").value == "nvfp4"
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 
 from service.domain.hf_config import architecture_from_config
+from service.domain.kernel_layout import vllm_mxfp4_expert_padding
 from service.domain.parameters import count_parameters
 from service.domain.precision import Precision
-from service.domain.weights import weight_memory
+from service.domain.weights import WeightsSource, weight_memory
 from tests.domain.reference import arch, params
 
 
@@ -113,3 +114,41 @@ def test_mla_attention_is_split_evenly_across_tp() -> None:
     tp8 = weight_memory(model, counted, Precision.BF16, 8).per_gpu_bytes
     replicated = 2 * (counted.breakdown.router + counted.breakdown.norms)
     assert tp8 == pytest.approx((tp1 - replicated) / 8 + replicated, abs=1)
+
+
+def test_checkpoint_bytes_replace_the_config_total() -> None:
+    """Safetensors bytes of the served checkpoint are the weight total, source checkpoint."""
+    config_figure = weight_memory(arch("llama3-8b"), params("llama3-8b"), Precision.BF16)
+    exact = config_figure.total_bytes + 1_048_576  # e.g. a checkpoint storing an extra buffer
+    memory = weight_memory(
+        arch("llama3-8b"), params("llama3-8b"), Precision.BF16, checkpoint_bytes=exact
+    )
+    assert (memory.total_bytes, memory.source) == (exact, WeightsSource.CHECKPOINT)
+
+
+def test_checkpoint_bytes_scale_the_per_gpu_share() -> None:
+    """Under TP the per-GPU figure keeps the config's split, scaled to the checkpoint's total."""
+    config_tp2 = weight_memory(arch("llama3-8b"), params("llama3-8b"), Precision.BF16, 2)
+    exact = 2 * config_tp2.total_bytes
+    memory = weight_memory(
+        arch("llama3-8b"), params("llama3-8b"), Precision.BF16, 2, checkpoint_bytes=exact
+    )
+    assert memory.per_gpu_bytes == pytest.approx(2 * config_tp2.per_gpu_bytes, abs=2)
+
+
+def test_a_what_if_precision_ignores_the_checkpoint_bytes() -> None:
+    """Asking for fp8 of a bf16 checkpoint prices the config: its safetensors do not apply."""
+    memory = weight_memory(
+        arch("llama3-8b"), params("llama3-8b"), Precision.FP8, checkpoint_bytes=1
+    )
+    assert memory.source is WeightsSource.CONFIG
+    assert memory.total_bytes > 1
+
+
+def test_expert_padding_leaves_dense_models_alone() -> None:
+    """The MXFP4 MoE layout pads routed experts only: a dense model gains nothing."""
+    padding = vllm_mxfp4_expert_padding("9.0")
+    memory = weight_memory(
+        arch("llama3-8b"), params("llama3-8b"), Precision.MXFP4, expert_padding=padding
+    )
+    assert memory.padding_bytes == 0

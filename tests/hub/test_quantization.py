@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 
+from service.domain.quantization import UnsupportedQuantization
 from service.hub.quantization import detect_quantization, safetensors_total_agrees
 
 
-def _ct(num_bits: int, kind: str, fmt: str = "") -> dict[str, Any]:
+def _ct(num_bits: int, kind: str, fmt: str = "", strategy: str = "tensor") -> dict[str, Any]:
     """A compressed-tensors quantization_config with one weight group."""
-    weights = {"num_bits": num_bits, "type": kind, "strategy": "tensor"}
+    weights = {"num_bits": num_bits, "type": kind, "strategy": strategy, "group_size": 128}
     return {
         "quant_method": "compressed-tensors",
         "format": fmt,
@@ -27,25 +28,20 @@ def _ct(num_bits: int, kind: str, fmt: str = "") -> dict[str, Any]:
         pytest.param({"quant_method": "fbgemm_fp8"}, "fp8", id="fbgemm-fp8"),
         pytest.param({"quant_method": "gptq", "bits": 4, "group_size": 128}, "int4", id="gptq-4"),
         pytest.param({"quant_method": "gptq", "bits": 8}, "int8", id="gptq-8"),
-        pytest.param({"quant_method": "gptq", "bits": 3}, None, id="gptq-3-unmodelled"),
         pytest.param({"quant_method": "awq", "bits": 4, "version": "gemm"}, "int4", id="awq"),
         pytest.param({"quant_method": "awq", "w_bit": 8}, "int8", id="awq-legacy-w_bit"),
         pytest.param({"quant_method": "awq"}, "int4", id="awq-default-4"),
         pytest.param({"quant_method": "mxfp4"}, "mxfp4", id="mxfp4-gpt-oss"),
         pytest.param({"quant_method": "bitsandbytes", "load_in_4bit": True}, "int4", id="bnb-4"),
         pytest.param({"quant_method": "bitsandbytes", "_load_in_8bit": True}, "int8", id="bnb-8"),
-        pytest.param({"quant_method": "bitsandbytes"}, None, id="bnb-neither"),
         pytest.param({"quant_method": "modelopt", "quant_algo": "FP8"}, "fp8", id="modelopt-fp8"),
-        pytest.param({"quant_method": "modelopt", "quant_algo": "NVFP4"}, "fp4", id="nvfp4"),
+        pytest.param({"quant_method": "modelopt", "quant_algo": "NVFP4"}, "nvfp4", id="nvfp4"),
         pytest.param({"quant_method": "modelopt", "quant_algo": "W4A16_AWQ"}, "int4", id="mo-w4"),
         pytest.param(_ct(8, "float", "float-quantized"), "fp8", id="ct-fp8"),
         pytest.param(_ct(8, "int", "int-quantized"), "int8", id="ct-int8"),
-        pytest.param(_ct(4, "int", "pack-quantized"), "int4", id="ct-w4a16"),
-        pytest.param(_ct(4, "float", "nvfp4-pack-quantized"), "fp4", id="ct-nvfp4"),
+        pytest.param(_ct(4, "int", "pack-quantized", "group"), "int4", id="ct-w4a16"),
+        pytest.param(_ct(4, "float", "nvfp4-pack-quantized"), "nvfp4", id="ct-nvfp4"),
         pytest.param(_ct(4, "float", "mxfp4-pack-quantized"), "mxfp4", id="ct-mxfp4"),
-        pytest.param({"quant_method": "compressed-tensors"}, None, id="ct-no-groups"),
-        pytest.param({"quant_method": "hqq", "nbits": 4}, None, id="unknown-method"),
-        pytest.param({}, None, id="empty-block"),
     ],
 )
 def test_detect_quantization(quantization_config: dict[str, Any], expected: str | None) -> None:
@@ -55,9 +51,25 @@ def test_detect_quantization(quantization_config: dict[str, Any], expected: str 
     assert detect_quantization(config) == expected
 
 
+@pytest.mark.parametrize(
+    "quantization_config",
+    [
+        pytest.param({"quant_method": "gptq", "bits": 3}, id="gptq-3"),
+        pytest.param({"quant_method": "bitsandbytes"}, id="bnb-neither"),
+        pytest.param({"quant_method": "compressed-tensors"}, id="ct-no-groups"),
+        pytest.param({"quant_method": "hqq", "nbits": 4}, id="unknown-method"),
+        pytest.param({}, id="empty-block"),
+    ],
+)
+def test_unmodelled_quantization_is_refused(quantization_config: dict[str, Any]) -> None:
+    """The importer never stores an unmodelled checkpoint as if it were 16-bit."""
+    with pytest.raises(UnsupportedQuantization):
+        detect_quantization({"quantization_config": quantization_config})
+
+
 def test_compressed_tensors_mixed_groups_take_the_widest() -> None:
     """With int4 and fp8 groups the larger format is reported, so memory is not understated."""
-    quant = _ct(4, "int")
+    quant = _ct(4, "int", strategy="group")
     quant["config_groups"]["group_1"] = {"weights": {"num_bits": 8, "type": "float"}}
 
     assert detect_quantization({"quantization_config": quant}) == "fp8"
