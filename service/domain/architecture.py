@@ -11,6 +11,7 @@ import enum
 
 import msgspec
 
+from service.domain.quant_scheme import QuantScheme
 
 
 class AttentionKind(enum.StrEnum):
@@ -151,6 +152,7 @@ class Quantization(msgspec.Struct, frozen=True, kw_only=True):
     weight_dtype: str
     group_size: int | None = None
     attention_quantized: bool = True
+    scheme: QuantScheme | None = None
 
 
 class Architecture(msgspec.Struct, frozen=True, kw_only=True):
