@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, cast
 import msgspec
 
 import service
+from service.package_data import bundled_catalog_dir, bundled_migrations_dir
 
 #: Fields whose environment variable is not ``CAPPLAN_<FIELD>``.
 ENV_NAMES: Mapping[str, str] = {
@@ -47,14 +48,15 @@ place that computes it; every path the service reads is derived from the setting
 
 
 def default_catalog_dir() -> Path:
-    """The repository's ``catalog/`` directory, next to the ``service`` package."""
-    return SOURCE_ROOT / "catalog"
+    """The bundled catalog: the installed wheel's copy (``service/_catalog``), else the
+    repository's ``catalog/`` next to the ``service`` package (see service/package_data.py)."""
+    return bundled_catalog_dir()
 
 
 def default_migrations_dir() -> Path:
     """``migrations/`` next to the package (a checkout or an image that copies the repo), else
     ``./migrations`` from the working directory."""
-    beside = SOURCE_ROOT / "migrations"
+    beside = bundled_migrations_dir()
     return beside if beside.is_dir() else Path.cwd() / "migrations"
 
 
