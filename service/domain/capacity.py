@@ -1,36 +1,60 @@
-"""How many sequences fit: the KV budget, paged in blocks, against a context length.
+"""How many sequences fit: the engine's KV budget, laid out by its allocator, against a context.
 
-vLLM closed form (formula sheet §2.5)::
+vLLM (V0 and V1) closed form, with V1's hybrid allocator (``vllm/v1/core/kv_cache_utils.py``;
+one group for uniform models)::
 
-    num_blocks      = floor(kv_budget / (block_size · kv_bytes_per_token_per_gpu))
-    blocks_per_seq  = ceil(context / block_size)            (full-attention layers)
+    num_blocks      = floor(kv_budget / (group_size · page_bytes))
+    blocks_per_seq  = Σ_groups blocks(group, context)       (sliding: window + 1 block)
     max_batch       = floor(num_blocks / blocks_per_seq)
 
-Sliding-window layers need at most ``ceil(min(W − 1 + batched_tokens, T) / block) + 1``
-blocks (vLLM ``SlidingWindowSpec.max_memory_usage_bytes``) with the hybrid allocator.
+SGLang pages one token at a time over every layer (``max_total_num_tokens``);
+TensorRT-LLM in blocks of ``tokens_per_block`` over every layer. The budget per engine kind
+comes from :mod:`service.domain.engines`; the byte formulas from
+:mod:`service.domain.kv_cache`.
 """
 
 from __future__ import annotations
 
 import enum
-import math
 
 import msgspec
 
-from service.domain.architecture import Architecture, AttentionKind, LayerAttention
+from service.domain.architecture import Architecture
+from service.domain.deployment import Deployment, MemoryBudget
 from service.domain.engine import (
     EngineProfile,
     activation_peak_bytes,
     batched_tokens,
     non_torch_bytes,
 )
+from service.domain.engines import sglang, trtllm, vllm_v1
 from service.domain.kv_cache import (
-    kv_cache_bytes_per_token_per_layer,
+    KvCacheGroup,
+    LayerKvSpec,
+    allocator_tokens,
+    blocks_per_sequence,
+    group_blocks_per_sequence,
+    group_page_bytes,
+    hybrid_kv_groups,
+    layer_groups,
+    layer_kv_specs,
     pipeline_stages,
-    stage_layer_kinds,
+    token_pool_bytes_per_token,
 )
-from service.domain.precision import Precision
 from service.domain.units import format_bytes
+
+__all__ = [
+    "BindingConstraint",
+    "Capacity",
+    "Deployment",
+    "KvLayout",
+    "MemoryBudget",
+    "capacity",
+    "kv_layout",
+    "max_context_for_batch",
+    "memory_budget",
+    "sequence_kv_bytes",
+]
 
 
 class BindingConstraint(enum.StrEnum):
@@ -40,30 +64,6 @@ class BindingConstraint(enum.StrEnum):
     WEIGHTS = "weights_exceed_memory"
     MODEL_CONTEXT = "model_max_context"
     MAX_NUM_SEQS = "max_num_seqs"
-
-
-class Deployment(msgspec.Struct, frozen=True, kw_only=True):
-    """Where and how a model is served: the knobs of ``vllm serve``."""
-
-    gpu_memory_bytes: int
-    tensor_parallel: int = 1
-    pipeline_parallel: int = 1
-    weight_precision: Precision = Precision.BF16
-    kv_precision: Precision = Precision.BF16
-    gpu_memory_utilization: float = 0.9
-    max_num_seqs: int | None = None
-
-
-class MemoryBudget(msgspec.Struct, frozen=True, kw_only=True):
-    """Per-GPU memory, in bytes, as the engine divides it at start-up."""
-
-    total: int
-    usable: int
-    weights: int
-    activation: int
-    non_torch: int
-    cudagraph: int
-    kv_cache: int
 
 
 class Capacity(msgspec.Struct, frozen=True, kw_only=True):
@@ -77,6 +77,44 @@ class Capacity(msgspec.Struct, frozen=True, kw_only=True):
     memory: MemoryBudget
     binding_constraint: BindingConstraint
     reasons: tuple[str, ...]
+    kv_cache_bytes_per_sequence: int = 0
+
+
+class KvLayout(msgspec.Struct, frozen=True, kw_only=True):
+    """How one engine pages the KV cache of the busiest GPU.
+
+    ``shared_pool`` (vLLM V1): a block id is one group's page across ``group_size`` layers,
+    and every group draws from one pool. Otherwise (vLLM V0, SGLang, TensorRT-LLM) a block
+    spans every layer. ``batched_tokens`` is the prefill chunk a sliding window also holds.
+    """
+
+    groups: tuple[KvCacheGroup, ...]
+    block_bytes: int
+    batched_tokens: int
+    shared_pool: bool
+
+    def num_blocks(self, kv_budget_bytes: int) -> int:
+        return max(kv_budget_bytes, 0) // self.block_bytes
+
+    def tokens(self, num_blocks: int) -> int:
+        if self.shared_pool:
+            return allocator_tokens(num_blocks, self.groups)
+        return num_blocks * self.groups[0].block_tokens
+
+    def sequence_bytes(self, context_tokens: int) -> int:
+        """Pages one sequence of ``context_tokens`` holds."""
+        if self.shared_pool:
+            return (
+                blocks_per_sequence(self.groups, context_tokens, self.batched_tokens)
+                * self.block_bytes
+            )
+        return sum(
+            group_blocks_per_sequence(g, context_tokens, self.batched_tokens)
+            * g.num_layers
+            * g.block_tokens
+            * g.spec.bytes_per_token
+            for g in self.groups
+        )
 
 
 def memory_budget(
@@ -86,7 +124,13 @@ def memory_budget(
     profile: EngineProfile,
     max_model_len: int,
 ) -> MemoryBudget:
-    """``total · util − weights − activation − non_torch − cudagraph`` (may be negative)."""
+    """The engine's per-GPU split; ``kv_cache`` may be negative (nothing fits)."""
+    if profile.kind == "vllm-v1":
+        return vllm_v1.memory_budget(arch, weights_per_gpu_bytes, deployment, profile)
+    if profile.kind == "sglang":
+        return sglang.memory_budget(arch, weights_per_gpu_bytes, deployment, profile)
+    if profile.kind == "trtllm":
+        return trtllm.memory_budget(arch, weights_per_gpu_bytes, deployment, profile)
     usable = int(deployment.gpu_memory_bytes * deployment.gpu_memory_utilization)
     activation = activation_peak_bytes(arch, profile, max_model_len, deployment.tensor_parallel)
     other = non_torch_bytes(profile, deployment.tensor_parallel)
@@ -102,18 +146,36 @@ def memory_budget(
     )
 
 
-def layer_blocks(
-    layer: LayerAttention, profile: EngineProfile, context_tokens: int, max_model_len: int
-) -> int:
-    """Blocks one sequence of ``context_tokens`` needs in one layer."""
-    block = profile.block_size_tokens
-    full = math.ceil(context_tokens / block)
-    windowed = layer.kind is AttentionKind.SLIDING and layer.window_tokens is not None
-    if not (windowed and profile.hybrid_kv_allocator) or layer.window_tokens is None:
-        return full
-    chunk = batched_tokens(profile, max_model_len)
-    window = min(layer.window_tokens - 1 + chunk, context_tokens)
-    return min(full, math.ceil(window / block) + 1)
+def kv_layout(
+    arch: Architecture, deployment: Deployment, profile: EngineProfile, max_model_len: int
+) -> KvLayout:
+    """The busiest pipeline stage's cache as the engine lays it out (module doc)."""
+    stage = max(pipeline_stages(arch, deployment.pipeline_parallel), key=len)
+    specs = layer_kv_specs(arch, deployment.kv_precision, deployment.tensor_parallel, stage)
+    block = deployment.block_size_tokens or profile.block_size_tokens
+    if profile.kind in ("sglang", "trtllm"):
+        per_token = token_pool_bytes_per_token(specs)
+        pool = LayerKvSpec(kind="full", bytes_per_token=per_token)
+        group = KvCacheGroup(spec=pool, num_layers=1, block_tokens=block)
+        return KvLayout(
+            groups=(group,), block_bytes=block * per_token, batched_tokens=0, shared_pool=False
+        )
+    if profile.kind == "vllm-v1":
+        chunk, _ = vllm_v1.scheduler_limits(profile, deployment)
+        groups = hybrid_kv_groups(specs, block, hybrid=profile.hybrid_kv_allocator)
+        return KvLayout(
+            groups=groups,
+            block_bytes=group_page_bytes(groups),
+            batched_tokens=chunk,
+            shared_pool=True,
+        )
+    layers = layer_groups(specs, block, hybrid=profile.hybrid_kv_allocator)
+    return KvLayout(
+        groups=layers,
+        block_bytes=sum(g.num_layers * g.block_tokens * g.spec.bytes_per_token for g in layers),
+        batched_tokens=batched_tokens(profile, max_model_len),
+        shared_pool=False,
+    )
 
 
 def sequence_kv_bytes(
@@ -123,18 +185,8 @@ def sequence_kv_bytes(
     context_tokens: int,
     max_model_len: int,
 ) -> int:
-    """Paged KV bytes of one sequence on the busiest GPU, with block rounding."""
-    per_block_layer = profile.block_size_tokens * kv_cache_bytes_per_token_per_layer(
-        arch, deployment.kv_precision, deployment.tensor_parallel
-    )
-    return max(
-        sum(
-            count * layer_blocks(layer, profile, context_tokens, max_model_len)
-            for layer, count in stage
-        )
-        * per_block_layer
-        for stage in stage_layer_kinds(arch, deployment.pipeline_parallel)
-    )
+    """Paged KV bytes one sequence of ``context_tokens`` takes on the busiest GPU."""
+    return kv_layout(arch, deployment, profile, max_model_len).sequence_bytes(context_tokens)
 
 
 def capacity(
@@ -146,30 +198,21 @@ def capacity(
     *,
     with_max_context: bool = True,
 ) -> Capacity:
-    """Max concurrent sequences of ``context_tokens`` (the engine's ``max_model_len``).
+    """Max concurrent sequences of ``context_tokens``.
 
-    ``with_max_context=False`` skips the search for the longest single-sequence context
-    (reported as 0), which the planner does not need.
+    vLLM's profile run follows ``deployment.max_model_len`` (the context asked about when
+    unset). ``with_max_context=False`` skips the search for the longest single-sequence
+    context (reported as 0), which the planner does not need.
     """
-    budget = memory_budget(arch, weights_per_gpu_bytes, deployment, profile, context_tokens)
-    layers = max(len(s) for s in pipeline_stages(arch, deployment.pipeline_parallel))
-    block_bytes = (
-        profile.block_size_tokens
-        * layers
-        * kv_cache_bytes_per_token_per_layer(
-            arch, deployment.kv_precision, deployment.tensor_parallel
-        )
-    )
-    blocks = max(budget.kv_cache, 0) // block_bytes
-    tokens = blocks * profile.block_size_tokens
-    per_sequence = sequence_kv_bytes(arch, deployment, profile, context_tokens, context_tokens)
-    kv_capacity = blocks * block_bytes
-    max_batch = kv_capacity // per_sequence
-    max_context = (
-        max_context_for_batch(arch, deployment, profile, kv_capacity, 1, context_tokens)
-        if with_max_context
-        else 0
-    )
+    max_model_len = deployment.max_model_len or context_tokens
+    budget = memory_budget(arch, weights_per_gpu_bytes, deployment, profile, max_model_len)
+    layout = kv_layout(arch, deployment, profile, max_model_len)
+    blocks = layout.num_blocks(budget.kv_cache)
+    tokens = layout.tokens(blocks)
+    per_sequence = layout.sequence_bytes(context_tokens)
+    kv_capacity = blocks * layout.block_bytes
+    max_batch = kv_capacity // per_sequence if per_sequence else 0
+    max_context = _max_context(arch, layout, kv_capacity, 1) if with_max_context else 0
     reasons: list[str] = []
     binding = BindingConstraint.KV_CACHE
     if budget.usable < budget.weights:
@@ -177,13 +220,14 @@ def capacity(
         reasons.append(
             f"weights need {format_bytes(budget.weights)} per GPU, "
             f"{format_bytes(budget.usable)} usable per GPU "
-            f"({deployment.gpu_memory_utilization:.0%} of {format_bytes(budget.total)})"
+            f"({format_bytes(budget.total)} in all)"
         )
     elif budget.kv_cache <= 0:
         reasons.append(
             f"no memory left for the KV cache: weights {format_bytes(budget.weights)} + "
             f"activations {format_bytes(budget.activation)} + runtime "
-            f"{format_bytes(budget.non_torch)} exceed {format_bytes(budget.usable)} usable"
+            f"{format_bytes(budget.non_torch + budget.cudagraph)} exceed "
+            f"{format_bytes(budget.usable)} usable"
         )
     if context_tokens > arch.max_context_tokens:
         binding = BindingConstraint.MODEL_CONTEXT
@@ -209,7 +253,20 @@ def capacity(
         memory=budget,
         binding_constraint=binding,
         reasons=tuple(reasons),
+        kv_cache_bytes_per_sequence=per_sequence,
     )
+
+
+def _max_context(arch: Architecture, layout: KvLayout, kv_capacity_bytes: int, batch: int) -> int:
+    """Binary search: paged bytes per sequence never decrease as the context grows."""
+    low, high = 0, arch.max_context_tokens
+    while low < high:
+        middle = (low + high + 1) // 2
+        if batch * layout.sequence_bytes(middle) <= kv_capacity_bytes:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def max_context_for_batch(
@@ -220,20 +277,7 @@ def max_context_for_batch(
     batch: int,
     max_model_len: int,
 ) -> int:
-    """Largest context (<= the model's maximum) for which ``batch`` sequences fit; 0 if none.
-
-    Binary search: paged KV bytes per sequence never decrease as the context grows.
-    """
-
-    def fits(context: int) -> bool:
-        need = sequence_kv_bytes(arch, deployment, profile, context, max_model_len)
-        return batch * need <= kv_capacity_bytes
-
-    low, high = 0, arch.max_context_tokens
-    while low < high:
-        middle = (low + high + 1) // 2
-        if fits(middle):
-            low = middle
-        else:
-            high = middle - 1
-    return low
+    """Largest context (<= the model's maximum) for which ``batch`` sequences fit in
+    ``kv_capacity_bytes`` of pages; 0 if none."""
+    layout = kv_layout(arch, deployment, profile, max_model_len)
+    return _max_context(arch, layout, kv_capacity_bytes, batch)

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 import msgspec
 
-from service.domain.architecture import Architecture, AttentionKind, LayerAttention
+from service.domain.architecture import Architecture, AttentionKind, LayerAttention, MixerKind
 from service.domain.precision import Precision, parse_dtype
 
 
@@ -146,3 +146,218 @@ def kv_layer_groups(
         KvLayerGroup(kind=kind, window_tokens=window, num_layers=n, bytes_per_token=n * per_layer)
         for (kind, window), n in counts.items()
     ]
+
+
+# --- Per-layer cache specs and how an engine's allocator lays them out -------------------
+
+
+class LayerKvSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """What one decoder layer caches on one GPU (the interface architectures produce).
+
+    * attention kinds (``full``, ``sliding``, ``mla``): ``bytes_per_token`` per token held;
+      a ``sliding`` layer keeps at most ``window_tokens`` of them;
+    * ``state`` (Mamba / linear attention): a fixed ``state_bytes_per_sequence``,
+      whatever the context (vLLM ``MambaSpec``).
+    """
+
+    kind: str
+    bytes_per_token: int = 0
+    window_tokens: int | None = None
+    state_bytes_per_sequence: int = 0
+
+    def page_bytes(self, block_tokens: int) -> int:
+        """One block of this layer: ``block · bytes_per_token`` (a state layer: its state)."""
+        if self.kind == "state":
+            return self.state_bytes_per_sequence
+        return block_tokens * self.bytes_per_token
+
+
+class KvCacheGroup(msgspec.Struct, frozen=True, kw_only=True):
+    """Layers sharing one block table in vLLM's hybrid allocator (``KVCacheGroupSpec``).
+
+    ``num_layers`` counts padding layers, which hold memory but no layer.
+    """
+
+    spec: LayerKvSpec
+    num_layers: int
+    block_tokens: int
+
+
+def layer_kv_specs(
+    arch: Architecture, precision: Precision, tensor_parallel: int = 1, layers: range | None = None
+) -> tuple[LayerKvSpec, ...]:
+    """The spec of every caching layer (or of ``layers``, one pipeline stage) on one GPU.
+
+    Attention layers cache ``bytes_per_token`` (full, sliding or chunked-local windows, MLA
+    latent); linear-attention / state-space layers (``arch.state``) a fixed state per
+    sequence, its convolution state in the activation dtype and its recurrent state in
+    ``ssm_state_dtype`` when the config names one (vLLM ``mamba_ssm_cache_dtype``);
+    layers without a mixer cache nothing.
+    """
+    per_token = kv_cache_bytes_per_token_per_layer(arch, precision, tensor_parallel)
+    chosen = range(arch.num_layers) if layers is None else layers
+    state_bytes = _state_bytes_per_sequence(arch, tensor_parallel)
+    mixers = arch.mixers
+    specs = []
+    for i in chosen:
+        if mixers[i] is MixerKind.NONE:
+            continue
+        if mixers[i] is not MixerKind.ATTENTION:
+            specs.append(LayerKvSpec(kind="state", state_bytes_per_sequence=state_bytes))
+            continue
+        layer = arch.layer_attention[i]
+        if arch.mla is not None:
+            specs.append(LayerKvSpec(kind="mla", bytes_per_token=per_token))
+        elif layer.kind is not AttentionKind.FULL and layer.window_tokens is not None:
+            kind = "sliding" if layer.kind is AttentionKind.SLIDING else "chunked"
+            specs.append(
+                LayerKvSpec(kind=kind, bytes_per_token=per_token, window_tokens=layer.window_tokens)
+            )
+        else:
+            specs.append(LayerKvSpec(kind="full", bytes_per_token=per_token))
+    return tuple(specs)
+
+
+def _state_bytes_per_sequence(arch: Architecture, tensor_parallel: int) -> int:
+    if arch.state is None:
+        return 0
+    activation = kv_bytes_per_element(resolve_kv_precision(arch, "auto"))
+    dtype = arch.state.ssm_state_dtype
+    recurrent = kv_bytes_per_element(parse_dtype(dtype)) if dtype else activation
+    return arch.state.bytes_per_sequence(activation, recurrent, tensor_parallel)
+
+
+def hybrid_kv_groups(
+    specs: tuple[LayerKvSpec, ...], block_tokens: int, *, hybrid: bool = True
+) -> tuple[KvCacheGroup, ...]:
+    """vLLM V1 ``get_kv_cache_groups`` (``vllm/v1/core/kv_cache_utils.py``).
+
+    * one spec for every layer (or ``hybrid=False``, sliding layers treated as full): one
+      group of all layers;
+    * otherwise page sizes are unified first (:func:`unify_page_size`), then layers of each
+      spec are cut into groups of ``group_size`` = the smallest spec's layer count, or the
+      largest one's when that is < 1.25x the smallest (fewer padding layers); the last group
+      of a spec is padded up to ``group_size``.
+    """
+    if not hybrid:
+        specs = tuple(
+            LayerKvSpec(kind="full", bytes_per_token=s.bytes_per_token)
+            if s.kind == "sliding"
+            else s
+            for s in specs
+        )
+    by_spec: dict[LayerKvSpec, int] = {}
+    for spec in specs:
+        by_spec[spec] = by_spec.get(spec, 0) + 1
+    if len(by_spec) == 1:
+        ((spec, count),) = by_spec.items()
+        return (KvCacheGroup(spec=spec, num_layers=count, block_tokens=block_tokens),)
+    blocks = unify_page_size(tuple(by_spec), block_tokens)
+    smallest, largest = min(by_spec.values()), max(by_spec.values())
+    group_size = largest if largest < 1.25 * smallest else smallest
+    return tuple(
+        KvCacheGroup(spec=spec, num_layers=group_size, block_tokens=blocks[spec])
+        for spec, count in by_spec.items()
+        for _ in range(math.ceil(count / group_size))
+    )
+
+
+def layer_groups(
+    specs: tuple[LayerKvSpec, ...], block_tokens: int, *, hybrid: bool = True
+) -> tuple[KvCacheGroup, ...]:
+    """Layers counted by spec, no padding (vLLM V0: one block spans every layer; with
+    ``hybrid`` a sliding layer still frees what falls out of its window)."""
+    counts: dict[LayerKvSpec, int] = {}
+    for layer in specs:
+        spec = layer
+        if not hybrid and layer.kind == "sliding":
+            spec = LayerKvSpec(kind="full", bytes_per_token=layer.bytes_per_token)
+        counts[spec] = counts.get(spec, 0) + 1
+    return tuple(
+        KvCacheGroup(spec=spec, num_layers=n, block_tokens=block_tokens)
+        for spec, n in counts.items()
+    )
+
+
+def unify_page_size(specs: tuple[LayerKvSpec, ...], block_tokens: int) -> dict[LayerKvSpec, int]:
+    """Block tokens per spec so that every page has the largest page's bytes
+    (``unify_kv_cache_spec_page_size``): attention blocks grow by ``max_page / page``.
+
+    With state layers (Mamba) vLLM first raises the attention block until one attention page
+    holds at least one state (``HybridAttentionMambaModelConfig``, in multiples of 16 tokens)
+    and pads the state page to it.
+    """
+    attention = [s for s in specs if s.kind != "state"]
+    states = [s for s in specs if s.kind == "state"]
+    block = block_tokens
+    if states and attention:
+        per_token = max(s.bytes_per_token for s in attention)
+        need = max(s.state_bytes_per_sequence for s in states)
+        block = max(block, 16 * math.ceil(need / (16 * per_token)))
+    largest = max(s.page_bytes(block) for s in specs)
+    result = {}
+    for spec in specs:
+        if spec.kind == "state":
+            result[spec] = 1
+            continue
+        page = spec.page_bytes(block)
+        result[spec] = block * max(1, largest // page)
+    return result
+
+
+def group_page_bytes(groups: tuple[KvCacheGroup, ...]) -> int:
+    """Bytes of one block id across the layers of a group (all groups share it)."""
+    return max(g.num_layers * _unified_page(g) for g in groups)
+
+
+def _unified_page(group: KvCacheGroup) -> int:
+    if group.spec.kind == "state":
+        return max(group.spec.state_bytes_per_sequence, 1)
+    return group.block_tokens * group.spec.bytes_per_token
+
+
+def allocator_blocks(available_bytes: int, groups: tuple[KvCacheGroup, ...]) -> int:
+    """``num_blocks = available // page_size // group_size`` (``get_num_blocks``)."""
+    return max(available_bytes, 0) // group_page_bytes(groups)
+
+
+def allocator_tokens(num_blocks: int, groups: tuple[KvCacheGroup, ...]) -> int:
+    """What vLLM logs as "GPU KV cache size": ``num_blocks // len(groups) · min block``."""
+    attention = [g.block_tokens for g in groups if g.spec.kind != "state"]
+    block = min(attention) if attention else 0
+    return num_blocks // len(groups) * block
+
+
+def group_blocks_per_sequence(group: KvCacheGroup, context_tokens: int, batched_tokens: int) -> int:
+    """Blocks one sequence of ``context_tokens`` takes in one group (``max_memory_usage``).
+
+    full / MLA: ``ceil(T / block)``; sliding: ``ceil(min(W − 1 + batched, T) / block) + 1``
+    (the window may start mid-block; ``SlidingWindowSpec``), never above the full count;
+    chunked local attention: ``ceil(min(W + batched, T) / block)``
+    (``ChunkedLocalAttentionSpec``); state: one block, whatever the context.
+    """
+    spec, block = group.spec, group.block_tokens
+    if spec.kind == "state":
+        return 1
+    full = math.ceil(context_tokens / block)
+    if spec.kind == "sliding" and spec.window_tokens is not None:
+        window = min(spec.window_tokens - 1 + batched_tokens, context_tokens)
+        return min(full, math.ceil(window / block) + 1)
+    if spec.kind == "chunked" and spec.window_tokens is not None:
+        return min(
+            full, math.ceil(min(spec.window_tokens + batched_tokens, context_tokens) / block)
+        )
+    return full
+
+
+def blocks_per_sequence(
+    groups: tuple[KvCacheGroup, ...], context_tokens: int, batched_tokens: int
+) -> int:
+    """Blocks of the shared pool one sequence needs: the sum over groups."""
+    return sum(group_blocks_per_sequence(g, context_tokens, batched_tokens) for g in groups)
+
+
+def token_pool_bytes_per_token(specs: tuple[LayerKvSpec, ...]) -> int:
+    """SGLang's ``cell_size`` / TensorRT-LLM's per-token KV: every layer holds every token
+    (``profile_max_num_token``: heads · head_dim · layers · 2 · element, or the MLA latent)."""
+    return sum(s.bytes_per_token for s in specs if s.kind != "state")

@@ -16,12 +16,24 @@ from typing import Any
 
 import msgspec
 
-from service.domain.capacity import Deployment, capacity
+from service.domain.architecture import Architecture, UnsupportedArchitecture
+from service.domain.capacity import Deployment, capacity, kv_layout, memory_budget
 from service.domain.engine import EngineCatalog, EngineProfile, loaded_model_bytes
+from service.domain.engines.sglang import default_mem_fraction_static
+from service.domain.engines.sglang import pool_bytes as sglang_pool_bytes
+from service.domain.engines.trtllm import pool_bytes as trtllm_pool_bytes
 from service.domain.kv_cache import kv_cache_bytes_per_token, resolve_kv_precision
 from service.domain.units import GIB
 from service.domain.weights import resolve_weight_precision, weight_memory
-from service.validation.models import resolve_gpu, resolve_model
+from service.validation.engine_logs import (
+    CHECKPOINTS,
+    LogSettings,
+    gpu_total,
+    log_settings,
+    number,
+    unmodelled_architecture,
+)
+from service.validation.models import UnknownName, resolve_gpu, resolve_model
 
 _MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 
@@ -64,7 +76,10 @@ def resolve_engine(engines: EngineCatalog, version_text: str) -> EngineProfile:
 
     The newest profile not newer than the version (or release month) is used.
     """
-    profiles = sorted(engines.profiles.values(), key=lambda p: _version_key(p.version))
+    profiles = sorted(
+        (p for p in engines.profiles.values() if p.name == "vllm"),
+        key=lambda p: _version_key(p.version),
+    )
     match = re.search(r"(\d+)\.(\d+)\.(\d+)", version_text)
     if match:
         wanted = tuple(int(part) for part in match.groups())
@@ -140,3 +155,207 @@ def check_kv_capacity(point: dict[str, Any], engines: EngineCatalog) -> KvCheck:
         predicted_kv_gib=cap.kv_cache_tokens * per_token / GIB,
         error_pct=(cap.kv_cache_tokens / measured - 1) * 100,
     )
+
+
+# --- Today's engines: engine_memory_logs.json ------------------------------------------------
+
+
+class EngineLogCheck(msgspec.Struct, frozen=True, kw_only=True):
+    """One start-up log against capplan: signed errors (predicted / measured − 1, in %) of
+    the weights, the KV-cache memory and the KV-cache tokens, where the log has them.
+
+    ``status`` is ``checked``, ``weights only: <what the log does not state>``, or
+    ``not modelled: <why>``; ``inputs_from_log`` names measured figures used as inputs.
+    """
+
+    id: str
+    engine: str
+    model: str
+    gpu: str
+    tensor_parallel: int
+    status: str
+    inputs_from_log: str = ""
+    predicted_weights_gib: float | None = None
+    measured_weights_gib: float | None = None
+    predicted_kv_gib: float | None = None
+    measured_kv_gib: float | None = None
+    predicted_kv_tokens: int | None = None
+    measured_kv_tokens: int | None = None
+
+    @property
+    def modelled(self) -> bool:
+        return not self.status.startswith("not modelled")
+
+    @property
+    def weights_error_pct(self) -> float | None:
+        return _error(self.predicted_weights_gib, self.measured_weights_gib)
+
+    @property
+    def kv_memory_error_pct(self) -> float | None:
+        return _error(self.predicted_kv_gib, self.measured_kv_gib)
+
+    @property
+    def kv_tokens_error_pct(self) -> float | None:
+        return _error(self.predicted_kv_tokens, self.measured_kv_tokens)
+
+
+def _error(predicted: float | None, measured: float | None) -> float | None:
+    if predicted is None or measured is None or measured == 0:
+        return None
+    return (predicted / measured - 1) * 100
+
+
+def _reported_number(reported: dict[str, Any], keys: tuple[str, ...]) -> float | None:
+    for key in keys:
+        path = key.split(".")
+        value: Any = reported
+        for part in path:
+            value = value.get(part) if isinstance(value, dict) else None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    return None
+
+
+def measured_weights_gib(reported: dict[str, Any]) -> float | None:
+    """Weights per GPU as the engine logged them (vLLM "Model loading took", SGLang
+    "mem usage", TensorRT-LLM "Loaded engine size" in MiB)."""
+    gib = _reported_number(
+        reported,
+        (
+            "memory_profiling.weights_memory_GiB",
+            "model_loading_GiB",
+            "model_loading_GiB_per_rank",
+            "weights_mem_usage_GB",
+        ),
+    )
+    if gib is None and (mib := _reported_number(reported, ("loaded_engine_MiB",))) is not None:
+        gib = mib / 1024
+    return gib
+
+
+def measured_kv(reported: dict[str, Any]) -> tuple[float | None, int | None]:
+    """(KV-cache GiB per GPU, KV-cache tokens) as logged."""
+    gib = _reported_number(
+        reported, ("available_kv_cache_GiB", "available_kv_cache_GiB_per_gpu", "kv_allocated_GiB")
+    )
+    if gib is None and "k_size_GB" in reported:
+        gib = float(reported["k_size_GB"]) + float(reported.get("v_size_GB", 0))
+    tokens = _reported_number(reported, ("gpu_kv_cache_tokens", "kv_tokens", "kv_max_tokens"))
+    return gib, None if tokens is None else int(tokens)
+
+
+def check_engine_log(point: dict[str, Any], engines: EngineCatalog) -> EngineLogCheck:
+    """Predict one engine_memory_logs.json datapoint (``service.validation.engine_logs``)."""
+    settings = log_settings(point, engines)
+    profile = settings.profile
+    reported = dict(point.get("reported", {}))
+    kv_gib, kv_tokens = measured_kv(reported)
+    check = EngineLogCheck(
+        id=str(point["id"]),
+        engine=profile.id,
+        model=str(point["model"]),
+        gpu=str(point["gpu"]),
+        tensor_parallel=settings.tensor_parallel,
+        status="checked",
+        measured_weights_gib=measured_weights_gib(reported),
+        measured_kv_gib=kv_gib,
+        measured_kv_tokens=kv_tokens,
+    )
+    replace = msgspec.structs.replace
+    gap = unmodelled_architecture(point)
+    if gap is not None:
+        return replace(check, status=f"not modelled: {gap}")
+    repo, dtype = CHECKPOINTS.get(str(point["model"]), (str(point["model"]), "auto"))
+    try:
+        model = resolve_model(repo)
+    except (UnknownName, UnsupportedArchitecture) as exc:
+        return replace(check, status=f"not modelled: {exc}")
+    arch = model.architecture
+    weights_precision = resolve_weight_precision(arch, dtype)
+    per_gpu = weight_memory(
+        arch,
+        model.parameters,
+        weights_precision,
+        settings.tensor_parallel,
+        settings.pipeline_parallel,
+    ).per_gpu_bytes
+    weights = loaded_model_bytes(arch, per_gpu)
+    deployment = Deployment(
+        gpu_memory_bytes=settings.gpu_total_bytes or _catalog_total(point),
+        tensor_parallel=settings.tensor_parallel,
+        pipeline_parallel=settings.pipeline_parallel,
+        weight_precision=weights_precision,
+        kv_precision=resolve_kv_precision(arch, settings.kv_cache_dtype),
+        gpu_memory_utilization=settings.utilization or profile.gpu_memory_utilization,
+        gpu_name=str(point["gpu"]),
+        max_model_len=settings.max_model_len,
+        max_num_seqs=settings.max_num_seqs,
+        max_num_batched_tokens=settings.max_num_batched_tokens,
+        enforce_eager=settings.enforce_eager,
+        block_size_tokens=settings.block_size_tokens,
+    )
+    check = replace(check, predicted_weights_gib=weights / GIB)
+    missing = _missing_settings(point, settings, deployment)
+    if missing:
+        return replace(check, status=f"weights only: {missing} not stated")
+    kv_bytes, inputs = _kv_budget(point, profile, arch, weights, deployment)
+    layout = kv_layout(arch, deployment, profile, deployment.max_model_len or 1)
+    return replace(
+        check,
+        inputs_from_log=inputs,
+        predicted_kv_gib=kv_bytes / GIB,
+        predicted_kv_tokens=layout.tokens(layout.num_blocks(kv_bytes)),
+    )
+
+
+def _catalog_total(point: dict[str, Any]) -> int:
+    try:
+        return resolve_gpu(str(point["gpu"])).memory_bytes
+    except UnknownName:
+        return 0
+
+
+def _missing_settings(point: dict[str, Any], settings: LogSettings, deployment: Deployment) -> str:
+    """What the prediction needs and the log does not give."""
+    reported = point.get("reported", {})
+    kind = settings.profile.kind
+    if kind == "sglang":
+        ok = "load_weight_end_avail_mem_GB" in reported and "weights_mem_usage_GB" in reported
+        return "" if ok else "free memory before loading"
+    if kind == "trtllm":
+        return "" if "available_for_kv_GiB" in reported else "free memory after loading"
+    missing = []
+    if not deployment.gpu_memory_bytes:
+        missing.append("GPU runtime total")
+    if settings.utilization is None:
+        missing.append("gpu_memory_utilization")
+    return ", ".join(missing)
+
+
+def _kv_budget(
+    point: dict[str, Any],
+    profile: EngineProfile,
+    arch: Architecture,
+    weights: int,
+    deployment: Deployment,
+) -> tuple[int, str]:
+    """KV bytes per GPU, and which measured figures went in."""
+    reported = point.get("reported", {})
+    if profile.kind == "sglang":
+        free = float(reported["load_weight_end_avail_mem_GB"]) + float(
+            reported["weights_mem_usage_GB"]
+        )
+        fraction = number(point.get("gpu_memory_utilization"))
+        if fraction is None or not 0 < fraction <= 1:
+            fraction = default_mem_fraction_static(
+                profile, round(free * GIB), deployment.tensor_parallel, 1
+            )
+        kv = sglang_pool_bytes(round(free * GIB), weights, fraction)
+        return kv, "free memory before loading (load_weight_end avail + weights)"
+    if profile.kind == "trtllm":
+        free = round(float(reported["available_for_kv_GiB"]) * GIB)
+        fraction = profile.kv_cache_free_gpu_mem_fraction
+        return trtllm_pool_bytes(free, fraction), "free memory after loading"
+    budget = memory_budget(arch, weights, deployment, profile, deployment.max_model_len or 1)
+    source = "GPU total from the log" if gpu_total(point) else "GPU total from the catalog"
+    return budget.kv_cache, source

@@ -55,10 +55,10 @@ def test_published_names_map_onto_the_catalog() -> None:
         ("0.8.5 (V1)", "vllm-0.8.5"),
         ("main @ Jun 2025", "vllm-0.8.5"),
         ("0.5.0", "vllm-0.6.4"),
-        ("unknown", "vllm-0.6.4"),
+        ("unknown", "vllm-0.21.0"),
     ],
 )
 def test_engine_profile_follows_the_logged_version(version: str, profile: str) -> None:
-    """An explicit x.y.z picks the newest profile not newer than it; a month picks the
-    newest profile released by then; anything else the default."""
+    """An explicit x.y.z picks the newest vLLM profile not newer than it; a month picks the
+    newest vLLM profile released by then; anything else the default."""
     assert resolve_engine(load_engine_profiles(), version).id == profile

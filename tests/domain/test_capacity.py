@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from service.catalog_files import default_engine_profile
+from service.catalog_files import load_engine_profiles
 from service.domain.capacity import (
     BindingConstraint,
     Deployment,
@@ -36,7 +36,7 @@ from tests.domain.reference import (
     params,
 )
 
-VLLM_V0 = default_engine_profile()
+VLLM_V0 = load_engine_profiles().get("vllm-0.6.4")
 
 GIB = 2**30
 

@@ -10,11 +10,13 @@ import pytest
 from service.catalog_files import default_engine_profile, load_engine_profiles
 from service.domain.engine import (
     EngineProfile,
+    UnknownEngine,
     engine_catalog_from_document,
+    version_key,
 )
 from service.domain.units import format_bytes
 
-VLLM_V0 = default_engine_profile()
+VLLM_V0 = load_engine_profiles().get("vllm-0.6.4")
 
 
 def document(*ids: str, default: str = "vllm-0.6.4") -> dict[str, Any]:
@@ -25,11 +27,74 @@ def document(*ids: str, default: str = "vllm-0.6.4") -> dict[str, Any]:
     return {"default": default, "engines": engines}
 
 
-def test_bundled_catalog_default_is_the_module_default() -> None:
-    """VLLM_V0 is the default profile of the bundled engines file."""
+def test_bundled_default_is_the_newest_vllm_v1_profile() -> None:
+    """The default is the newest vLLM profile in the file, a V1 release of 2025-26."""
     catalog = load_engine_profiles()
-    assert catalog.get() == VLLM_V0
-    assert catalog.get(VLLM_V0.id) == VLLM_V0
+    newest = max(
+        (p for p in catalog.profiles.values() if p.name == "vllm"),
+        key=lambda p: version_key(p.version),
+    )
+    assert catalog.get() == default_engine_profile() == newest
+    assert newest.kind == "vllm-v1"
+    assert newest.released >= "2025"
+
+
+def test_old_v0_profiles_stay_selectable() -> None:
+    """vLLM 0.6.x keeps its V0 accounting under its id."""
+    assert VLLM_V0.kind == "vllm-v0"
+    assert load_engine_profiles().resolve("vllm==0.6.4") == VLLM_V0
+
+
+@pytest.mark.parametrize(
+    ("requested", "engine_id"),
+    [
+        (None, "vllm-0.21.0"),
+        ("vllm", "vllm-0.21.0"),
+        ("vllm==0.19.0", "vllm-0.19.0"),
+        ("vLLM == v0.9.2", "vllm-0.9.2"),
+        ("vllm-0.8.5", "vllm-0.8.5"),
+        ("sglang", "sglang-0.5.3"),
+        ("sglang==0.4.6", "sglang-0.4.6"),
+        ("trtllm", "trtllm-1.0.0"),
+    ],
+    ids=["none", "name", "pinned", "spaced-v-prefix", "id", "sglang", "sglang-pinned", "trtllm"],
+)
+def test_engine_field_resolves_to_a_profile(requested: str | None, engine_id: str) -> None:
+    """A name alone is that engine's newest profile; name==version pins one."""
+    assert load_engine_profiles().resolve(requested).id == engine_id
+
+
+@pytest.mark.parametrize(
+    "requested",
+    ["tgi", "vllm==0.7.0", "sglang==9", "=="],
+    ids=["engine", "version", "sglang", "bare"],
+)
+def test_unknown_engine_lists_the_known_ones(requested: str) -> None:
+    """An unknown engine or version raises UnknownEngine naming every accepted value."""
+    with pytest.raises(UnknownEngine) as raised:
+        load_engine_profiles().resolve(requested)
+    assert raised.value.requested == requested
+    assert {"vllm", "sglang", "trtllm", "vllm==0.19.0"} <= set(raised.value.known)
+
+
+def test_profile_kind_must_be_known() -> None:
+    """A profile with a kind no budget module handles is refused."""
+    doc = {
+        "default": "x-1",
+        "engines": [{"id": "x-1", "name": "x", "version": "1", "kind": "magic"}],
+    }
+    with pytest.raises(ValueError, match="kind 'magic'"):
+        engine_catalog_from_document(doc)
+
+
+@pytest.mark.parametrize(
+    "engine_id",
+    ["vllm-0.9.2", "vllm-0.19.0", "vllm-0.21.0", "sglang-0.4.6", "sglang-0.5.3", "trtllm-1.0.0"],
+)
+def test_todays_profiles_cite_their_source(engine_id: str) -> None:
+    """Every 2025-26 profile names the source files it follows."""
+    profile = load_engine_profiles().get(engine_id)
+    assert any(".py" in source for source in profile.sources)
 
 
 def test_profile_id_is_name_dash_version() -> None:

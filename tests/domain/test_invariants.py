@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from service.catalog_files import default_engine_profile
+from service.catalog_files import load_engine_profiles
 from service.domain.architecture import Architecture
 from service.domain.capacity import Deployment, capacity, sequence_kv_bytes
 from service.domain.engine import EngineProfile
@@ -20,7 +20,7 @@ from service.domain.precision import Precision
 from service.domain.weights import weight_memory
 from tests.domain.reference import H100, IDEAL, ZERO_OVERHEAD
 
-VLLM_V0 = default_engine_profile()
+VLLM_V0 = load_engine_profiles().get("vllm-0.6.4")
 
 SETTINGS = settings(max_examples=75, deadline=None)
 

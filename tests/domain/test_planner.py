@@ -7,7 +7,7 @@ import math
 import msgspec
 import pytest
 
-from service.catalog_files import default_engine_profile
+from service.catalog_files import load_engine_profiles
 from service.domain.capacity import MemoryBudget
 from service.domain.gpu import GpuSpec
 from service.domain.latency import Efficiency
@@ -24,7 +24,7 @@ from service.domain.planner import (
 )
 from tests.domain.reference import A10, A100_80, H100, L4, T4_LIKE, arch, params
 
-VLLM_V0 = default_engine_profile()
+VLLM_V0 = load_engine_profiles().get("vllm-0.6.4")
 
 WORKLOAD = Workload(input_tokens=1024, output_tokens=256, concurrency=16)
 
@@ -166,7 +166,9 @@ def test_configurations_meeting_the_slo_come_first() -> None:
 
 
 def test_efficiency_can_be_set_per_gpu() -> None:
-    """efficiency_for gives each GPU its own calibration: a halved MBU doubles decode."""
+    """efficiency_for gives each GPU its own calibration: a halved MBU doubles the
+    memory-bound decode steps; TPOT also holds others' compute-bound prompt chunks, so it
+    grows by less than twice."""
     space = SearchSpace(max_gpus=1)
     fast = plan_for("llama3-8b", [H100], space=space)
     slow = plan_for(
@@ -175,7 +177,8 @@ def test_efficiency_can_be_set_per_gpu() -> None:
         space=space,
         efficiency_for=lambda gpu: Efficiency(decode_mbu=0.375, all_reduce_latency_us=8.0),
     )
-    assert slow.configurations[0].tpot_ms == pytest.approx(2 * fast.configurations[0].tpot_ms)
+    slow_tpot, fast_tpot = slow.configurations[0].tpot_ms, fast.configurations[0].tpot_ms
+    assert 1.5 * fast_tpot < slow_tpot <= 2 * fast_tpot
 
 
 def configuration(

@@ -1,0 +1,55 @@
+"""The serving question's knobs and the per-GPU memory split an engine answers with.
+
+Shared by every engine's budget module (:mod:`service.domain.engines`) and by
+:mod:`service.domain.capacity`; field names follow the engines' own flags.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from service.domain.precision import Precision
+
+
+class Deployment(msgspec.Struct, frozen=True, kw_only=True):
+    """Where and how a model is served.
+
+    ``gpu_memory_bytes`` is the total the runtime reports. ``None`` knobs take the engine's
+    default for this GPU (vLLM ``--max-num-seqs`` / ``--max-num-batched-tokens``, SGLang
+    ``--mem-fraction-static``, TensorRT-LLM ``kv_cache_free_gpu_mem_fraction``).
+    ``max_model_len`` drives vLLM's profile run; ``None`` means the context asked about.
+    """
+
+    gpu_memory_bytes: int
+    tensor_parallel: int = 1
+    pipeline_parallel: int = 1
+    weight_precision: Precision = Precision.BF16
+    kv_precision: Precision = Precision.BF16
+    gpu_memory_utilization: float = 0.9
+    max_num_seqs: int | None = None
+    gpu_name: str = ""
+    max_model_len: int | None = None
+    max_num_batched_tokens: int | None = None
+    enforce_eager: bool = False
+    kv_cache_memory_bytes: int | None = None
+    block_size_tokens: int | None = None
+    mem_fraction_static: float | None = None
+    kv_cache_free_gpu_mem_fraction: float | None = None
+
+
+class MemoryBudget(msgspec.Struct, frozen=True, kw_only=True):
+    """Per-GPU memory, in bytes, as the engine divides it at start-up.
+
+    vLLM: ``kv_cache = usable − weights − activation − non_torch − cudagraph`` with
+    ``usable = total · gpu_memory_utilization``. SGLang and TensorRT-LLM size the pool from
+    the memory free after loading (see their modules); ``usable`` is then what their
+    fraction leaves for weights and KV cache.
+    """
+
+    total: int
+    usable: int
+    weights: int
+    activation: int
+    non_torch: int
+    cudagraph: int
+    kv_cache: int

@@ -1,0 +1,157 @@
+"""Read one ``engine_memory_logs.json`` datapoint into the question capplan answers.
+
+Datapoints state settings as published: numbers, or text such as ``"not stated (default)"``
+or ``"log says \\"The current --gpu-memory-utilization=0.9764\\""``. A setting is taken when
+the text holds it, the engine default when the text says "default", and is otherwise
+*unknown*: the datapoint is then reported as not checkable, never guessed. Datapoints whose
+model capplan cannot build (not in the catalog, a local build, an architecture it does not
+model yet) are reported as "not modelled" with the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+
+from service.domain.engine import EngineCatalog, EngineProfile, version_key
+from service.domain.units import GIB
+
+_NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
+
+CHECKPOINTS: dict[str, tuple[str, str]] = {
+    "RedHatAI/Llama-3.3-70B-Instruct-fp8-dynamic": ("meta-llama/Llama-3.3-70B-Instruct", "fp8"),
+    "Qwen3-14B (Qwen3ForCausalLM; exact repo id not stated, presumably Qwen/Qwen3-14B)": (
+        "Qwen/Qwen3-14B",
+        "auto",
+    ),
+}
+"""Names in the logs -> (catalog model, weight dtype). The FP8 checkpoint's base and format
+are what its repository name states (FP8 linear layers; capplan keeps embeddings and
+lm_head 16-bit); the SGLang log names the architecture Qwen3ForCausalLM with a 14B size and
+bf16 weights, which only Qwen/Qwen3-14B matches (the datapoint's own reading)."""
+
+NOT_MODELLED: tuple[tuple[str, str], ...] = (
+    (r"llama-4|llama4", "Llama 4 (chunked attention, MoE interleave): issue 16"),
+    (r"kimi-linear", "Kimi linear attention (KDA state): issue 16"),
+    (r"deepseek-v4", "DeepSeek-V4 compressed/sparse attention: issue 16"),
+    (r"qwen3\.[5-9]|qwen3-next", "Qwen3.5+/Next gated-DeltaNet hybrid: issue 16"),
+    (r"minimax", "MiniMax (lightning attention hybrid): issue 16"),
+    (r"gemma-4", "Gemma 4: issue 16"),
+)
+"""Architectures the models engineer is adding (issue 16); reported, not dropped."""
+
+
+class LogSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """What a datapoint states, as numbers; ``None`` where it does not."""
+
+    profile: EngineProfile
+    tensor_parallel: int
+    pipeline_parallel: int
+    gpu_total_bytes: int | None
+    utilization: float | None
+    max_model_len: int | None
+    max_num_seqs: int | None
+    max_num_batched_tokens: int | None
+    kv_cache_dtype: str
+    enforce_eager: bool
+    block_size_tokens: int | None
+
+
+def number(value: Any) -> float | None:
+    """A number, or the first number in a text (thousands commas allowed); else ``None``."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if value is None:
+        return None
+    match = _NUMBER.search(str(value))
+    return float(match.group().replace(",", "")) if match else None
+
+
+def stated_int(value: Any) -> int | None:
+    """An integer setting when stated ("not stated (default)" is ``None`` = default)."""
+    found = number(value)
+    return None if found is None else int(found)
+
+
+def engine_profile(point: dict[str, Any], engines: EngineCatalog) -> EngineProfile:
+    """The newest profile of the datapoint's engine not newer than its stated version (the
+    oldest when the version predates them all); with no version, the newest released by the
+    source's date; else the newest."""
+    name = str(point.get("engine", "vllm"))
+    profiles = sorted(
+        (p for p in engines.profiles.values() if p.name == name),
+        key=lambda p: version_key(p.version),
+    )
+    if not profiles:
+        return engines.resolve(name)
+    text = str(point.get("engine_version", ""))
+    match = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", text)
+    if match:
+        wanted = tuple(int(g or 0) for g in match.groups())
+        older = [p for p in profiles if version_key(p.version) <= wanted]
+        return older[-1] if older else profiles[0]
+    date = re.search(r"(\d{4})-(\d{2})-\d{2}", str(point.get("source", "")))
+    if date:
+        stamp = f"{date.group(1)}-{date.group(2)}"
+        released = [p for p in profiles if p.released and p.released <= stamp]
+        if released:
+            return released[-1]
+    return profiles[-1]
+
+
+def utilization(value: Any, profile: EngineProfile) -> float | None:
+    """A stated fraction (<= 1), the engine default when the text says so, else unknown."""
+    found = number(value)
+    if found is not None and 0 < found <= 1:
+        return found
+    if isinstance(value, str) and "default" in value.lower():
+        return profile.gpu_memory_utilization
+    return None
+
+
+def gpu_total(point: dict[str, Any]) -> int | None:
+    """The runtime total the log itself prints (GiB), if any."""
+    reported = point.get("reported", {})
+    snapshot = reported.get("worker_init_snapshot", {})
+    for value in (
+        point.get("gpu_memory_GiB_reported_by_log_if_any"),
+        snapshot.get("total_GiB") if isinstance(snapshot, dict) else None,
+        reported.get("total_GiB"),
+    ):
+        if isinstance(value, int | float):
+            return round(value * GIB)
+    return None
+
+
+def log_settings(point: dict[str, Any], engines: EngineCatalog) -> LogSettings:
+    """Every setting the datapoint states (module doc)."""
+    profile = engine_profile(point, engines)
+    kv = str(point.get("kv_cache_dtype", "auto")).lower()
+    eager = point.get("enforce_eager")
+    block = point.get("reported", {}).get("tokens_per_block") or point.get("block_size")
+    return LogSettings(
+        profile=profile,
+        tensor_parallel=stated_int(point.get("tensor_parallel_size")) or 1,
+        pipeline_parallel=stated_int(point.get("pipeline_parallel_size")) or 1,
+        gpu_total_bytes=gpu_total(point),
+        utilization=utilization(point.get("gpu_memory_utilization"), profile),
+        max_model_len=stated_int(point.get("max_model_len")),
+        max_num_seqs=stated_int(point.get("max_num_seqs")),
+        max_num_batched_tokens=stated_int(point.get("max_num_batched_tokens")),
+        kv_cache_dtype="fp8" if kv.startswith("fp8") else "auto",
+        enforce_eager=eager is True or (isinstance(eager, str) and eager.startswith("True")),
+        block_size_tokens=stated_int(block),
+    )
+
+
+def unmodelled_architecture(point: dict[str, Any]) -> str | None:
+    """Why capplan cannot build this datapoint's model yet, if it is a known gap."""
+    text = f"{point.get('model', '')} {point.get('model_family_arch', '')}".lower()
+    for pattern, reason in NOT_MODELLED:
+        if re.search(pattern, text):
+            return reason
+    return None
