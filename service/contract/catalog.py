@@ -103,6 +103,7 @@ class ModelSummary(msgspec.Struct, frozen=True, kw_only=True):
     gated: bool
     hub_safetensors_total: int | None
     published_total_params: int | None
+    parameter_check: str | None
     origin: str
     version: int
     notes: str

@@ -116,6 +116,7 @@ class ModelRow(Base):
     quantization: Mapped[str | None] = mapped_column(String(64))
     gated: Mapped[bool] = mapped_column(default=False)
     published_total_params: Mapped[int | None] = mapped_column(BigInteger)
+    parameter_check: Mapped[str | None] = mapped_column(String(16))
     origin: Mapped[str] = mapped_column(String(16))
     version: Mapped[int] = mapped_column()
     notes: Mapped[str] = mapped_column(Text, default="")

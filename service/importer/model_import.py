@@ -6,6 +6,7 @@ job's completion, so a failed import writes nothing.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -75,8 +76,10 @@ async def _blocking(function: Callable[..., T], *args: Any) -> T:
 
 def _config_object(repo_id: str, raw: bytes) -> dict[str, Any]:
     try:
-        config = msgspec.json.decode(raw)
-    except msgspec.DecodeError as exc:
+        # json, not msgspec: published configs carry Infinity/NaN float limits (Nemotron-H's
+        # time_step_limit), which Python's json reads as numbers.
+        config = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
         raise MalformedConfig(repo_id, f"not JSON ({exc})") from exc
     if not isinstance(config, dict):
         raise MalformedConfig(repo_id, f"expected a JSON object, got {type(config).__name__}")

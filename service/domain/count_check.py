@@ -1,0 +1,100 @@
+"""An independent check of a parameter count: the Hub's safetensors totals as the oracle.
+
+The Hub sums the elements of every tensor in a checkpoint, per storage dtype. For an
+unquantised checkpoint that sum is the exact parameter count plus, at most, a few known
+extras; any difference no convention explains flags a model capplan counts wrongly:
+
+* ``exact``: the sum equals capplan's total;
+* ``explained``: the difference is a combination of known extras, each named: rotary
+  ``inv_freq`` buffers (``L_attn · h / 2``, older Llama exports), a tied ``lm_head`` stored
+  anyway (``V · d``), GPT-2 ``attn.bias`` masks (``L · n_ctx²``), and multi-token-prediction
+  layers the checkpoint ships (:func:`parameters.mtp_parameters`, 1 to 3 layers, whether or
+  not the config declares them);
+* ``mismatch``: anything else.
+
+Quantised checkpoints store packed elements and scales, so their sums are not compared
+(``None``).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from itertools import combinations
+
+import msgspec
+
+from service.domain.architecture import Architecture
+from service.domain.parameters import ParameterCount, mtp_parameters
+
+MAX_UNDECLARED_MTP_LAYERS = 3
+
+
+class CountVerdict(enum.StrEnum):
+    EXACT = "exact"
+    EXPLAINED = "explained"
+    MISMATCH = "mismatch"
+
+
+class CountCheck(msgspec.Struct, frozen=True, kw_only=True):
+    """The verdict, the two totals and a one-line explanation naming any extras."""
+
+    verdict: CountVerdict
+    hub_total: int
+    computed_total: int
+    explanation: str
+
+
+def _known_extras(arch: Architecture, params: ParameterCount) -> list[tuple[str, int]]:
+    extras = [("rotary inv_freq buffers", len(arch.attention_layers) * arch.head_dim // 2)]
+    if arch.tie_word_embeddings:
+        extras.append(("tied lm_head stored", arch.vocab_size * arch.hidden_size))
+    if arch.model_type == "gpt2":
+        extras.append(("GPT-2 attn.bias masks", arch.num_layers * arch.max_context_tokens**2))
+    if params.mtp:
+        extras.append((f"{arch.mtp_layers} MTP layer(s) declared by the config", params.mtp))
+    else:
+        for layers in range(1, MAX_UNDECLARED_MTP_LAYERS + 1):
+            count = mtp_parameters(arch, layers=layers)
+            if count:
+                extras.append((f"{layers} MTP layer(s) in the checkpoint", count))
+    return [(name, count) for name, count in extras if count > 0]
+
+
+def check_hub_total(
+    arch: Architecture, params: ParameterCount, hub_counts: Mapping[str, int], *, quantized: bool
+) -> CountCheck | None:
+    """Compare the Hub's per-dtype element counts with ``params``; None when not comparable."""
+    if quantized or not hub_counts:
+        return None
+    hub_total = sum(hub_counts.values())
+    computed = params.total
+    if hub_total == computed:
+        return CountCheck(
+            verdict=CountVerdict.EXACT,
+            hub_total=hub_total,
+            computed_total=computed,
+            explanation=f"Hub safetensors total {hub_total:,} equals the computed count",
+        )
+    difference = hub_total - computed
+    extras = _known_extras(arch, params)
+    for size in range(1, len(extras) + 1):
+        for chosen in combinations(extras, size):
+            if sum(count for _, count in chosen) == difference:
+                parts = " + ".join(f"{name} ({count:,})" for name, count in chosen)
+                return CountCheck(
+                    verdict=CountVerdict.EXPLAINED,
+                    hub_total=hub_total,
+                    computed_total=computed,
+                    explanation=f"Hub stores {difference:,} elements beyond the model: {parts}",
+                )
+    checked = ", ".join(f"{name} = {count:,}" for name, count in extras) or "none applicable"
+    return CountCheck(
+        verdict=CountVerdict.MISMATCH,
+        hub_total=hub_total,
+        computed_total=computed,
+        explanation=(
+            f"Hub safetensors total {hub_total:,} differs from the computed {computed:,} by "
+            f"{difference:+,}, which no known convention explains (checked: {checked})"
+        ),
+    )
