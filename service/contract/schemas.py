@@ -16,7 +16,13 @@ from service.domain.confidence import Assessed
 from service.domain.kv_cache import KvLayerGroup
 from service.domain.latency import Efficiency, Phase
 from service.domain.parameters import ParameterBreakdown
-from service.domain.planner import Configuration, Rejection
+from service.domain.planner import (
+    BURST_TTFT_MS,
+    TPOT_MS,
+    TTFT_MS,
+    Configuration,
+    Rejection,
+)
 
 WeightDtype = Literal["auto", "fp32", "bf16", "fp16", "fp8", "int8", "int4", "mxfp4"]
 KvDtype = Literal["auto", "bf16", "fp16", "fp8"]
@@ -116,10 +122,11 @@ class LatencyResponse(msgspec.Struct, frozen=True, kw_only=True):
     # Whether the weights and the batch's KV cache fit (the times assume they do), and why not.
     fits: bool = True
     reasons: list[str] = msgspec.field(default_factory=list)
-    ttft_ms: float
-    tpot_ms: float
+    ttft_ms: Annotated[float, msgspec.Meta(description=TTFT_MS)]
+    tpot_ms: Annotated[float, msgspec.Meta(description=TPOT_MS)]
     e2e_ms: float
     output_tokens_per_s: float
+    burst_ttft_ms: Annotated[float, msgspec.Meta(description=BURST_TTFT_MS)]
     prefill_bound: str
     decode_bound: str
     prefill: Phase
@@ -150,6 +157,13 @@ class WorkloadIn(msgspec.Struct, frozen=True, kw_only=True):
 class SloIn(msgspec.Struct, frozen=True, kw_only=True):
     ttft_ms: Milliseconds | None = None
     tpot_ms: Milliseconds | None = None
+    burst: Annotated[
+        bool,
+        msgspec.Meta(
+            description="Judge ttft_ms against burst_ttft_ms (all concurrent prompts arriving "
+            "at once) instead of the steady-state ttft_ms (the default)."
+        ),
+    ] = False
 
 
 class ConstraintsIn(msgspec.Struct, frozen=True, kw_only=True):

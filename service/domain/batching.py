@@ -5,14 +5,15 @@ each) and up to ``M − b`` prompt tokens (chunked prefill, ``M`` = the engine's
 ``max_num_batched_tokens``; vLLM V1 schedules running decodes first, then prompt chunks).
 A step reads the weights once and does the FLOPs of all ``b + p`` tokens
 (:func:`step_seconds`). In steady state every request brings ``ISL`` prompt tokens per
-``OSL − 1`` decode tokens, so an average step carries ``p̄ = b·r`` prompt tokens with
-``r = ISL/(OSL − 1)``, and::
+``OSL − 1`` decode tokens (``r = ISL/(OSL − 1)``). A prompt enters in pieces of
+``c = min(ISL, M − b)`` tokens, so a share ``f = b·r/c`` of the steps carries a piece (every
+step once ``f ≥ 1``, which is the prompt budget's limit) and::
 
-    TPOT = t_step(b, b·r)                         (the stall of others' chunks included)
+    TPOT = (1 − f)·t_step(b, 0) + f·t_step(b, c)  (the stall of others' chunks included)
     λ    = b / ((OSL − 1)·TPOT)                   requests started per second (Little)
     S    = n·t_step(b_o, ISL/n), n = ⌈ISL/(M − b_o)⌉ one prompt's own chunks
-    ρ    = b_o·r / (M − b)                         share of the spare budget others' prompts use
-    W_q  = ρ·S / (2(1 − ρ))                        M/D/1 wait for that budget (Kleinrock §5.7)
+    ρ    = λ_o·S                                    time share of others' prompts (λ_o: theirs)
+    W_q  = ρ·S / (2(1 − ρ))                        M/D/1 wait for the prompt path (Kleinrock §5.7)
     TTFT = min(1, b_o)·TPOT/2 + W_q + S            (an arrival waits for the step in flight)
 
 Concurrency ``C`` (a closed loop: each user sends the next request when the last one ends,
@@ -188,29 +189,46 @@ class _Point(msgspec.Struct, frozen=True):
 
 def _point(costs: StepCosts, eff: Efficiency, chunk: int, b: float, others: float) -> _Point:
     decode_steps = max(costs.output_tokens - 1, 1)
-    ratio = costs.input_tokens / decode_steps
-    spare = max(chunk - b, 1.0)
-    prompt = min(b * ratio, spare)
-    tpot = step_seconds(costs, eff, decode_batch=b, prompt_tokens=prompt)
+    wanted = b * costs.input_tokens / decode_steps
+    piece = min(float(costs.input_tokens), max(chunk - b, 1.0))
+    if wanted < piece:
+        share = wanted / piece
+        tpot = (1 - share) * step_seconds(
+            costs, eff, decode_batch=b, prompt_tokens=0
+        ) + share * step_seconds(costs, eff, decode_batch=b, prompt_tokens=piece)
+    else:
+        share = 1.0
+        tpot = step_seconds(costs, eff, decode_batch=b, prompt_tokens=min(wanted, piece))
     rate = b / (decode_steps * tpot) if b > 0 else 0.0
     own = min(max(chunk - others * b, 1.0), float(chunk))
     chunks = math.ceil(costs.input_tokens / own)
     prefill = chunks * step_seconds(
         costs, eff, decode_batch=others * b, prompt_tokens=costs.input_tokens / chunks
     )
-    rho = min(others * b * ratio / spare, 1.0)
+    rho = 1.0 if share >= 1 else min(others * rate * prefill, 1.0)
     wait = math.inf if rho >= 1 else rho * prefill / (2 * (1 - rho))
     align = min(1.0, others * b) * tpot / 2
-    return _Point(b, tpot, rate, align + wait + prefill, prefill, wait, prompt, rho)
+    return _Point(b, tpot, rate, align + wait + prefill, prefill, wait, share * piece, rho)
 
 
-def _upper_batch(costs: StepCosts, chunk: int, max_batch: int) -> tuple[float, Limit]:
-    """The largest decode batch: the slots, or the prompt budget ``b·(1 + r) < M``."""
+PROMPT_PATH_UTILISATION = 0.99
+"""Where the prompt path counts as full: the M/D/1 wait is 50 prefills there."""
+
+
+def _upper_batch(
+    costs: StepCosts, eff: Efficiency, chunk: int, max_batch: int
+) -> tuple[float, Limit]:
+    """The largest decode batch: the slots, or where prompts keep the prompt path busy
+    (``ρ`` of the module doc at :data:`PROMPT_PATH_UTILISATION`, every user counted)."""
     ratio = costs.input_tokens / max(costs.output_tokens - 1, 1)
-    budget = chunk / (1 + ratio)
-    if max_batch <= budget * (1 - 1e-3):
-        return float(max_batch), Limit.BATCH
-    return budget * (1 - 1e-3), Limit.PROMPT_BUDGET
+    high = min(float(max_batch), chunk / (1 + ratio))
+
+    def utilisation(b: float) -> float:
+        return _point(costs, eff, chunk, b, 1.0).budget_used
+
+    if utilisation(high) < PROMPT_PATH_UTILISATION:
+        return high, Limit.BATCH if high == max_batch else Limit.PROMPT_BUDGET
+    return _bisect(PROMPT_PATH_UTILISATION, utilisation, 0, high), Limit.PROMPT_BUDGET
 
 
 def _bisect(target: float, measure: Callable[[float], float], low: float, high: float) -> float:
@@ -230,7 +248,7 @@ def at_concurrency(
     """The module doc's closed loop: ``concurrency`` users, each with one request at a time."""
     if max_batch < 1 or chunk_tokens < 1 or concurrency < 1:
         raise ValueError("max_batch, chunk_tokens and concurrency must be >= 1")
-    upper, limit = _upper_batch(costs, chunk_tokens, max_batch)
+    upper, limit = _upper_batch(costs, eff, chunk_tokens, max_batch)
     others = (concurrency - 1) / concurrency
 
     def in_system(b: float) -> float:
@@ -258,7 +276,7 @@ def at_arrival_rate(
     """The module doc's open loop: requests arriving at ``arrival_rate_per_s``."""
     if max_batch < 1 or chunk_tokens < 1 or arrival_rate_per_s <= 0:
         raise ValueError("max_batch and chunk_tokens must be >= 1, the arrival rate > 0")
-    upper, limit = _upper_batch(costs, chunk_tokens, max_batch)
+    upper, limit = _upper_batch(costs, eff, chunk_tokens, max_batch)
     top = _point(costs, eff, chunk_tokens, upper, 1.0)
     if arrival_rate_per_s >= top.rate:
         return _result(costs, top, chunk_tokens, math.inf, math.inf, top.rate, limit)

@@ -35,6 +35,7 @@ from service.domain.latency import Serving, estimate_latency
 from service.domain.parameters import ParameterCount
 from service.domain.planner import Configuration, Objective, SearchSpace, Slo, Workload, plan, rank
 from service.domain.saturation import replica_queueing
+from service.domain.serving import serving_latency, step_token_budget
 from service.domain.weights import resolve_weight_precision, weight_memory
 
 NO_BANDS = ErrorBands(calibrated={}, extrapolated={})
@@ -149,6 +150,18 @@ def answer_latency(
         output_tokens=request.output_tokens,
         efficiency=efficiency,
     )
+    timed = serving_latency(
+        arch,
+        params,
+        serving,
+        efficiency,
+        input_tokens=request.input_tokens,
+        output_tokens=request.output_tokens,
+        max_batch=max(fit.max_batch, request.batch_size),
+        step_tokens=step_token_budget(profile, request.input_tokens),
+        concurrency=request.batch_size,
+    )
+    steady = timed.steady
     calibrated = is_calibrated(calibration, gpu.id)
     bands = calibration.bands or NO_BANDS
 
@@ -158,10 +171,11 @@ def answer_latency(
     return LatencyResponse(
         fits=fit.fits and fit.max_batch >= request.batch_size,
         reasons=reasons,
-        ttft_ms=estimate.ttft_ms,
-        tpot_ms=estimate.tpot_ms,
-        e2e_ms=estimate.e2e_ms,
-        output_tokens_per_s=estimate.output_tokens_per_s,
+        ttft_ms=steady.ttft_ms,
+        burst_ttft_ms=timed.burst_ttft_ms,
+        tpot_ms=steady.tpot_ms,
+        e2e_ms=steady.e2e_ms,
+        output_tokens_per_s=steady.output_tokens_per_s,
         prefill_bound=estimate.prefill.bound.value,
         decode_bound=estimate.decode.bound.value,
         prefill=estimate.prefill,
@@ -171,10 +185,10 @@ def answer_latency(
         assumptions=efficiency,
         calibrated=calibrated,
         confidence=LatencyConfidence(
-            ttft_ms=judged(estimate.ttft_ms, Quantity.TTFT),
-            tpot_ms=judged(estimate.tpot_ms, Quantity.TPOT),
-            e2e_ms=judged(estimate.e2e_ms, Quantity.E2E),
-            output_tokens_per_s=judged(estimate.output_tokens_per_s, Quantity.THROUGHPUT),
+            ttft_ms=judged(steady.ttft_ms, Quantity.TTFT),
+            tpot_ms=judged(steady.tpot_ms, Quantity.TPOT),
+            e2e_ms=judged(steady.e2e_ms, Quantity.E2E),
+            output_tokens_per_s=judged(steady.output_tokens_per_s, Quantity.THROUGHPUT),
         ),
     )
 
@@ -186,7 +200,9 @@ def _load(configuration: Configuration, arrival_rate_per_s: float, output_tokens
         batch=configuration.batch_per_replica,
         output_tokens=output_tokens,
         step_s=configuration.tpot_ms / 1e3,
-        prefill_s=configuration.ttft_ms / 1e3 / max(configuration.batch_per_replica, 1),
+        prefill_s=(configuration.burst_ttft_ms or configuration.ttft_ms)
+        / 1e3
+        / max(configuration.batch_per_replica, 1),
         unloaded_ttft_ms=configuration.ttft_ms,
     )
     finite = not queue.saturated and math.isfinite(queue.queue_wait_ms)
@@ -258,7 +274,7 @@ def answer_plan(
             output_tokens=workload.output_tokens,
             concurrency=workload.concurrency,
         ),
-        slo=Slo(ttft_ms=slo.ttft_ms, tpot_ms=slo.tpot_ms) if slo else None,
+        slo=Slo(ttft_ms=slo.ttft_ms, tpot_ms=slo.tpot_ms, burst=slo.burst) if slo else None,
         space=space,
         objective=objective,
         profile=profile,

@@ -1,0 +1,80 @@
+"""The two TTFTs an answer carries, and the TPOT beside them, for one replica.
+
+* ``ttft_ms`` — steady state: the time to first token of one request at the stated
+  concurrency (or arrival rate) under continuous batching with chunked prefill, its prompt's
+  chunks sharing steps with the other sequences' decodes, plus the wait when the server is
+  busy (:func:`service.domain.batching.at_concurrency`). What ``vllm bench serve
+  --max-concurrency N`` and a user see.
+* ``burst_ttft_ms`` — N prompts arriving at once, until the last one's first token
+  (:func:`service.domain.batching.burst_ttft_seconds`): a static batch or a thundering herd.
+* ``tpot_ms`` — steady state, the stall of others' prompt chunks included.
+
+The step budget is the engine's ``max_num_batched_tokens``: the profile's chunked-prefill
+budget when it chunks (vLLM V1), else a whole prompt per step (vLLM V0 without chunked
+prefill batches ``max(max_model_len, 2048)`` tokens, so one prompt always fits).
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from service.domain.architecture import Architecture
+from service.domain.batching import (
+    SteadyState,
+    at_arrival_rate,
+    at_concurrency,
+    burst_ttft_seconds,
+    step_costs,
+)
+from service.domain.engine import EngineProfile
+from service.domain.latency import Efficiency, Serving
+from service.domain.parameters import ParameterCount
+
+
+class ServingLatency(msgspec.Struct, frozen=True, kw_only=True):
+    """Steady-state times at the load, and the burst TTFT of that many prompts at once."""
+
+    steady: SteadyState
+    burst_ttft_ms: float
+
+
+def step_token_budget(profile: EngineProfile, input_tokens: int) -> int:
+    """Tokens one scheduler step may carry (module doc)."""
+    if profile.chunked_prefill_tokens is not None:
+        return profile.chunked_prefill_tokens
+    return max(input_tokens, profile.min_batched_tokens)
+
+
+def serving_latency(
+    arch: Architecture,
+    params: ParameterCount,
+    serving: Serving,
+    efficiency: Efficiency,
+    *,
+    input_tokens: int,
+    output_tokens: int,
+    max_batch: int,
+    step_tokens: int,
+    concurrency: int,
+    arrival_rate_per_s: float | None = None,
+) -> ServingLatency:
+    """The module doc's times: at ``arrival_rate_per_s`` when given, else at ``concurrency``
+    users; the burst is ``concurrency`` prompts at once."""
+    costs = step_costs(
+        arch, params, serving, input_tokens=input_tokens, output_tokens=output_tokens
+    )
+    batch = max(max_batch, 1)
+    if arrival_rate_per_s is not None:
+        steady = at_arrival_rate(
+            costs,
+            efficiency,
+            chunk_tokens=step_tokens,
+            max_batch=batch,
+            arrival_rate_per_s=arrival_rate_per_s,
+        )
+    else:
+        steady = at_concurrency(
+            costs, efficiency, chunk_tokens=step_tokens, max_batch=batch, concurrency=concurrency
+        )
+    burst_s = burst_ttft_seconds(costs, efficiency, prompts=concurrency, chunk_tokens=step_tokens)
+    return ServingLatency(steady=steady, burst_ttft_ms=burst_s * 1e3)
