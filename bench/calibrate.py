@@ -32,9 +32,10 @@ HEADER = """\
 #   MFU, fitted to that GPU's measurements with ridge shrinkage towards the shared factors
 #   (weight "shrinkage"); "points" lists the measurements each GPU's factors rest on.
 # error_bands: measured/predicted ratios of held-out predictions (central 80 %), per group:
-#   "calibrated" from leave-one-out, "extrapolated" from leave-one-GPU-out; kv capacity from
-#   the vLLM logs. service/domain/confidence.py turns them into expected ranges.
-# data: every measurement id used (latency.json rows; h200-reference = our PyTorch run).
+#   "calibrated" from leave-one-model-out, "extrapolated" from leave-one-GPU-out; kv capacity
+#   from the vLLM logs. service/domain/confidence.py turns them into expected ranges.
+# data: every measurement id fitted (latency.json rows; h200-reference = our PyTorch run).
+#   Serving sweeps (TTFT/TPOT at a stated concurrency) are never fitted, only predicted.
 """
 
 

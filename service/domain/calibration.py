@@ -185,33 +185,6 @@ def fit(
     )
 
 
-def leave_one_out(
-    observations: Sequence[Observation], *, base: Efficiency, shrinkage: float, sweeps: int = 4
-) -> dict[str, float]:
-    """Held-out prediction of each observation from a fit to all the others."""
-    held_out: dict[str, float] = {}
-    for i, left_out in enumerate(observations):
-        rest = [o for j, o in enumerate(observations) if j != i]
-        calibration = fit(rest, base=base, shrinkage=shrinkage, sweeps=sweeps)
-        held_out[left_out.id] = left_out.predict(efficiency_for(calibration, left_out.gpu))
-    return held_out
-
-
-def leave_gpu_out(
-    observations: Sequence[Observation], *, base: Efficiency, shrinkage: float, sweeps: int = 4
-) -> dict[str, float]:
-    """Prediction of each observation from a fit without any of its GPU's measurements:
-    what a GPU with no data of its own gets (the shared factors)."""
-    held_out: dict[str, float] = {}
-    for gpu in sorted({o.gpu for o in observations}):
-        rest = [o for o in observations if o.gpu != gpu]
-        calibration = fit(rest, base=base, shrinkage=shrinkage, sweeps=sweeps)
-        for o in observations:
-            if o.gpu == gpu:
-                held_out[o.id] = o.predict(efficiency_for(calibration, gpu))
-    return held_out
-
-
 def _bands_document(bands: ErrorBands | None) -> dict[str, object] | None:
     if bands is None:
         return None

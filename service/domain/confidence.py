@@ -13,8 +13,9 @@ Labels, from most to least certain:
   factors), or far outside the measured conditions.
 
 Bands for estimates come from held-out errors (``bench/calibrate.py``): with the ratios
-``r_i = measured_i / predicted_i`` of held-out predictions (leave-one-out for calibrated
-GPUs, leave-one-GPU-out for extrapolation), the band is the central ``coverage`` interval::
+``r_i = measured_i / predicted_i`` of held-out predictions (leave-one-model-out for
+calibrated GPUs, leave-one-GPU-out for extrapolation), the band is the central ``coverage``
+interval::
 
     [value · min(1, q_(1−c)/2(r)),  value · max(1, q_(1+c)/2(r))]
 

@@ -9,6 +9,10 @@ turns into a prediction with a few multiplications (the fit evaluates thousands)
   chunk; ``saturation.saturated_throughput``.
 * ``e2e_latency`` (NeMo rows, a batch of B prompts served together): TTFT + (OSL − 1)·TPOT.
 * ``decode_step`` / ``prefill`` (our H200 PyTorch reference, not an engine): one pass.
+* ``ttft_at_concurrency`` / ``tpot_at_concurrency`` (serving sweeps at a fixed number of
+  concurrent requests): :func:`service.domain.batching.at_concurrency` with the batch the KV
+  cache holds and a step budget of :data:`SERVING_CHUNK_TOKENS`. These rows are never in
+  the fit: every prediction of them is out of sample.
 
 Conventions: "FP8" rows run fp8 weights and fp8 KV (ModelOpt checkpoints quantise the KV
 cache), "FP4" rows NVFP4 weights with fp8 KV; NeMo rows with precision "not stated" are fp16.
@@ -22,6 +26,7 @@ from typing import Any
 import msgspec
 
 from service.catalog_files import load_engine_profiles
+from service.domain.batching import StepCosts, at_concurrency, step_costs
 from service.domain.kv_cache import kv_cache_bytes_per_token
 from service.domain.latency import (
     Efficiency,
@@ -48,6 +53,14 @@ class Metric(enum.StrEnum):
     E2E_LATENCY = "e2e_latency"
     DECODE_STEP = "decode_step"
     PREFILL = "prefill"
+    TTFT_AT_CONCURRENCY = "ttft_at_concurrency"
+    TPOT_AT_CONCURRENCY = "tpot_at_concurrency"
+
+
+FITTED = frozenset(
+    {Metric.SATURATED_THROUGHPUT, Metric.E2E_LATENCY, Metric.DECODE_STEP, Metric.PREFILL}
+)
+"""Metrics the calibration is fitted to; the serving-sweep metrics only test it."""
 
 
 UNITS = {
@@ -55,7 +68,14 @@ UNITS = {
     Metric.E2E_LATENCY: "ms",
     Metric.DECODE_STEP: "ms",
     Metric.PREFILL: "ms",
+    Metric.TTFT_AT_CONCURRENCY: "ms",
+    Metric.TPOT_AT_CONCURRENCY: "ms",
 }
+
+SERVING_CHUNK_TOKENS = 8192
+"""Step token budget for serving sweeps: TensorRT-LLM's default ``max_num_tokens``
+(``BuildConfig.max_num_tokens = 8192``, tensorrt_llm/builder.py); the NIM tables do not
+state theirs."""
 
 SATURATED_ENGINE = "trtllm-bench-1.0"
 """The ``batching:`` entry of ``catalog/engines.yaml`` that prices offline throughput rows."""
@@ -74,11 +94,19 @@ class Case(msgspec.Struct, frozen=True, kw_only=True):
     metric: Metric
     measured: float
     batch: int
+    concurrency: int = 0
     input_tokens: int
     output_tokens: int
     decode: PhaseTerms | None = None
     prefill: PhaseTerms | None = None
     prompts_per_prefill: float = 1.0
+    steps: StepCosts | None = None
+    chunk_tokens: int = 0
+
+    @property
+    def fitted(self) -> bool:
+        """Whether the calibration fit uses this case (serving sweeps only test it)."""
+        return self.metric in FITTED
 
     @property
     def unit(self) -> str:
@@ -101,6 +129,15 @@ def predict(case: Case, efficiency: Efficiency) -> float:
         return prefill_ms
     if case.metric is Metric.E2E_LATENCY:
         return prefill_ms + (case.output_tokens - 1) * decode_ms
+    if case.steps is not None:
+        state = at_concurrency(
+            case.steps,
+            eff,
+            chunk_tokens=case.chunk_tokens,
+            max_batch=case.batch,
+            concurrency=case.concurrency,
+        )
+        return state.ttft_ms if case.metric is Metric.TTFT_AT_CONCURRENCY else state.tpot_ms
     per_prompt_s = prefill_ms / 1e3 / case.prompts_per_prefill
     return saturated_throughput(case.batch, case.output_tokens, decode_ms / 1e3, per_prompt_s)
 
@@ -135,6 +172,20 @@ def latency_case(point: dict[str, Any], batching: ContinuousBatching | None = No
         "input_tokens": isl,
         "output_tokens": osl,
     }
+    engine = batching or load_engine_profiles().batching[SATURATED_ENGINE]
+    free = gpu.memory_bytes - weight_memory(arch, params, weights, tp).per_gpu_bytes
+    kv_tokens = engine.kv_memory_fraction * free / kv_cache_bytes_per_token(arch, kv, tp)
+    batch = steady_state_batch(kv_tokens, isl, osl, engine)
+    kind = point.get("kind")
+    if kind in (Metric.TTFT_AT_CONCURRENCY, Metric.TPOT_AT_CONCURRENCY):
+        return Case(
+            **common,
+            metric=Metric(kind),
+            batch=batch,
+            concurrency=int(point["concurrency"]),
+            steps=step_costs(arch, params, serving, input_tokens=isl, output_tokens=osl),
+            chunk_tokens=SERVING_CHUNK_TOKENS,
+        )
     if isinstance(point.get("batch_or_concurrency"), int):
         batch = int(point["batch_or_concurrency"])
         return Case(
@@ -144,10 +195,6 @@ def latency_case(point: dict[str, Any], batching: ContinuousBatching | None = No
             decode=decode_terms(arch, params, serving, batch=batch, context=isl + osl // 2),
             prefill=prefill_terms(arch, params, serving, prompts=batch, tokens=isl),
         )
-    engine = batching or load_engine_profiles().batching[SATURATED_ENGINE]
-    free = gpu.memory_bytes - weight_memory(arch, params, weights, tp).per_gpu_bytes
-    kv_tokens = engine.kv_memory_fraction * free / kv_cache_bytes_per_token(arch, kv, tp)
-    batch = steady_state_batch(kv_tokens, isl, osl, engine)
     # Whole prompts share a chunk; a prompt longer than the chunk is priced as one pass
     # over all its tokens (its chunks' attention sums to the full causal S²).
     prompts = max(1, int(prompts_per_chunk(isl, prefill_chunk_tokens(batch, isl, osl, engine))))

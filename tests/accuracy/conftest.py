@@ -1,7 +1,7 @@
 """Accuracy specs: the models against the vendored public reference measurements.
 
 The reference data lives in ``catalog/reference/`` (as for ``tests/domain``); a missing file
-fails the run, never skips. The leave-one-out back-test
+fails the run, never skips. The held-out back-test
 is computed once per session by the same code ``capplan validate`` uses.
 """
 

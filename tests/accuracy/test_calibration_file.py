@@ -11,7 +11,6 @@ from service.domain.calibration import (
     calibration_document,
     calibration_from_document,
     fit,
-    leave_gpu_out,
 )
 from service.validation.evaluate import (
     SHRINKAGE,
@@ -19,6 +18,7 @@ from service.validation.evaluate import (
     Validation,
     build_cases,
     error_bands,
+    leave_model_out,
     observations,
 )
 from service.validation.reference import ReferenceData
@@ -62,9 +62,8 @@ def test_error_bands_match_the_back_test(
 ) -> None:
     """The bands in the file are the held-out ratios this code computes now."""
     cases = build_cases(reference)
-    held_out = {r.case.id: r.held_out for r in validation.results}
-    gpu_out = leave_gpu_out(observations(cases), base=START, shrinkage=SHRINKAGE)
-    bands = error_bands(cases, validation.kv, held_out, gpu_out)
+    gpu_out = {r.case.id: r.gpu_out for r in validation.results}
+    bands = error_bands(cases, validation.kv, leave_model_out(cases), gpu_out)
     assert calibration.bands is not None
     for stored_table, fresh_table in (
         (calibration.bands.calibrated, bands.calibrated),
