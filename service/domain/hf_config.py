@@ -25,6 +25,7 @@ from service.domain.hf_layers import (
     sparse_attention_indexer,
 )
 from service.domain.quantization import quantization_from_config
+from service.domain.vision_towers import vision_tower_parameters
 
 KNOWN_FAMILIES = frozenset(
     {
@@ -98,12 +99,29 @@ def architecture_from_config(config: Mapping[str, Any]) -> Architecture:
             if exc.field not in text_config:
                 raise
             raise InvalidConfig(f"text_config.{exc.field}", exc.detail) from exc
-        note = (
-            f"multimodal '{model_type}': only the language model is counted; "
-            "the vision encoder's weights are not included"
-        )
-        return _with_notes(inner, note)
+        return _with_vision_tower(inner, config, model_type)
     return _normalise(config, model_type)
+
+
+def _with_vision_tower(
+    arch: Architecture, config: Mapping[str, Any], model_type: str
+) -> Architecture:
+    """Count the vision encoder the engine loads beside the language model, when known."""
+    vision = config.get("vision_config")
+    if not isinstance(vision, Mapping):
+        return arch
+    try:
+        encoder = vision_tower_parameters(model_type, vision, arch.hidden_size)
+    except InvalidConfig as exc:
+        raise InvalidConfig(f"vision_config.{exc.field}", exc.detail) from exc
+    if encoder is None:
+        return _with_notes(
+            arch,
+            f"multimodal '{model_type}': only the language model is counted; capplan has no "
+            "formula for this vision encoder, whose weights are not included",
+        )
+    note = f"multimodal '{model_type}': vision encoder of {encoder:,} parameters counted"
+    return msgspec.structs.replace(arch, encoder_parameters=encoder, notes=(*arch.notes, note))
 
 
 def _with_notes(arch: Architecture, *notes: str) -> Architecture:

@@ -27,6 +27,9 @@ FAMILY_ALIASES = {
     "qwen3_5_text": "qwen3_next",
     "qwen3_5_moe": "qwen3_next",
     "qwen3_5": "qwen3_next",
+    # Qwen3-VL text towers reuse Qwen3 / Qwen3-MoE layers (modeling_qwen3_vl(_moe).py).
+    "qwen3_vl_text": "qwen3",
+    "qwen3_vl_moe_text": "qwen3_moe",
 }
 
 

@@ -17,7 +17,8 @@ from service.domain.architecture import Architecture, MlpKind, NormKind
 
 class ParameterBreakdown(msgspec.Struct, frozen=True, kw_only=True):
     """Parameter counts by role. Matrix weights are split from norms and biases so that
-    weight memory can keep the small tensors at 16 bit when the matrices are quantised."""
+    weight memory can keep the small tensors at 16 bit when the matrices are quantised.
+    ``encoder`` is a multimodal checkpoint's vision tower and projector (kept 16-bit)."""
 
     embedding: int
     position_embedding: int
@@ -30,6 +31,7 @@ class ParameterBreakdown(msgspec.Struct, frozen=True, kw_only=True):
     biases: int
     attention_sinks: int
     lm_head: int
+    encoder: int = 0
 
     @property
     def total(self) -> int:
@@ -176,11 +178,26 @@ def count_parameters(arch: Architecture) -> ParameterCount:
         + dense_layers * _mlp_biases(arch, arch.intermediate_size),
         attention_sinks=attention_layers * arch.num_attention_heads if arch.attention_sinks else 0,
         lm_head=0 if arch.tie_word_embeddings else embedding,
+        encoder=arch.encoder_parameters,
     )
     total = breakdown.total
     inactive = moe_layers * (moe.num_experts - moe.experts_per_token) * per_expert if moe else 0
     return ParameterCount(
         total=total, active=total - inactive, breakdown=breakdown, mtp=mtp_parameters(arch)
+    )
+
+
+def text_only(params: ParameterCount) -> ParameterCount:
+    """The count without the vision/audio encoder, for engines told to skip it (vLLM
+    ``--limit-mm-per-prompt`` of 0 for every modality leaves the encoder unloaded)."""
+    encoder = params.breakdown.encoder
+    if not encoder:
+        return params
+    return msgspec.structs.replace(
+        params,
+        total=params.total - encoder,
+        active=params.active - encoder,
+        breakdown=msgspec.structs.replace(params.breakdown, encoder=0),
     )
 
 

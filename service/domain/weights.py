@@ -90,6 +90,7 @@ def weight_memory(
         + b.shared_experts * rates.shared
         + (b.embedding + b.position_embedding + b.lm_head + b.router + b.norms) * small
         + (b.biases + b.attention_sinks) * small
+        + b.encoder * small
     )
     attention_layers = len(arch.attention_layers)
     # Linear-attention / state-space projections and DSA indexers (in b.attention beyond the
@@ -107,7 +108,8 @@ def weight_memory(
     vocab_bytes = (b.embedding + b.lm_head) / t * small + b.position_embedding * small
     if pipeline_parallel > 1:
         vocab_bytes = max(b.embedding, b.lm_head) / t * small + b.position_embedding * small
-    per_gpu = per_layer_bytes * layers_per_gpu_share + vocab_bytes
+    # A multimodal encoder stays 16-bit, split t ways, on the first pipeline stage.
+    per_gpu = per_layer_bytes * layers_per_gpu_share + vocab_bytes + b.encoder / t * small
     padding = experts_total * (padding_total - 1)
     source = WeightsSource.CONFIG
     if checkpoint_bytes is not None and is_checkpoint_precision(arch, precision):

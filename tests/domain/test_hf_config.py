@@ -211,17 +211,37 @@ def test_generic_sliding_window_pattern_is_honoured() -> None:
 # --- multimodal and unknown families ---------------------------------------------------------
 
 
+SIGLIP_896: dict[str, Any] = {
+    # vision_config of google/gemma-3-27b-it (catalog/models/google--gemma-3-27b-it.yaml).
+    "hidden_size": 1152,
+    "image_size": 896,
+    "intermediate_size": 4304,
+    "model_type": "siglip_vision_model",
+    "num_attention_heads": 16,
+    "num_hidden_layers": 27,
+    "patch_size": 14,
+    "vision_use_head": False,
+}
+
+
 def test_multimodal_config_uses_text_config_with_a_note() -> None:
-    """Gemma 3 4B-style config: the language model comes from text_config, noted."""
-    multimodal = {
-        "model_type": "gemma3",
-        "text_config": GEMMA3_1B,
-        "vision_config": {"model_type": "siglip_vision_model", "hidden_size": 1152},
-    }
+    """Gemma 3 4B-style config: the language model comes from text_config; the vision
+    tower is counted and the notes say so."""
+    multimodal = {"model_type": "gemma3", "text_config": GEMMA3_1B, "vision_config": SIGLIP_896}
     normalised = architecture_from_config(multimodal)
     assert normalised.model_type == "gemma3_text"
     assert normalised.hidden_size == 1152
+    assert normalised.encoder_parameters > 0
     assert any("multimodal" in note and "gemma3" in note for note in normalised.notes)
+
+
+def test_incomplete_vision_config_names_the_field() -> None:
+    """A known tower missing a size is a 400 naming vision_config.<field>, not a guess."""
+    partial = {k: v for k, v in SIGLIP_896.items() if k != "intermediate_size"}
+    multimodal = {"model_type": "gemma3", "text_config": GEMMA3_1B, "vision_config": partial}
+    with pytest.raises(InvalidConfig) as raised:
+        architecture_from_config(multimodal)
+    assert raised.value.field == "vision_config.intermediate_size"
 
 
 def test_flat_gemma3_config_is_a_known_family() -> None:

@@ -1,0 +1,83 @@
+"""Vision encoders of multimodal checkpoints: exact parameters of the tower and projector.
+
+Engines load the encoder with the language model (unless a text-only mode skips it), so
+its weights count. Each formula is read off the transformers modelling code:
+
+Qwen3-VL / Qwen3.5 (``models/qwen3_vl/modular_qwen3_vl.py``), width ``h``, MLP ``f``,
+``m`` = spatial merge, output width ``o``::
+
+    patch_embed Conv3d 3·t·p²·h + h      pos_embed n_pos·h
+    per block: norm1, norm2 LayerNorm 2·2h, qkv h·3h + 3h, proj h² + h, fc1 h·f + f, fc2 f·h + h
+    merger: LayerNorm 2h, fc1 (h·m²)² + h·m², fc2 h·m²·o + o
+    each deepstack merger: LayerNorm 2·h·m² (post-shuffle), fc1 and fc2 as the merger
+
+Gemma 3 (``models/siglip/modeling_siglip.py`` SiglipVisionTransformer,
+``models/gemma3/modeling_gemma3.py`` Gemma3MultiModalProjector)::
+
+    patch Conv2d 3·p²·h + h, positions (image/p)²·h
+    per layer: 2 LayerNorms 4h, q/k/v/o 4·(h² + h), fc1 h·f + f, fc2 f·h + h; post LayerNorm 2h
+    projector: mm_input_projection h·d_text, mm_soft_emb_norm h
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from service.domain.architecture import UnsupportedArchitecture
+from service.domain.config_fields import read_bool, read_int, read_int_list
+
+QWEN_VL_TYPES = frozenset({"qwen3_vl", "qwen3_vl_moe", "qwen3_5", "qwen3_5_moe"})
+GEMMA3_TYPES = frozenset({"gemma3"})
+
+
+def _qwen_merger(hidden: int, merge: int, out: int, *, postshuffle_norm: bool) -> int:
+    wide = hidden * merge * merge
+    norm = 2 * (wide if postshuffle_norm else hidden)
+    return norm + wide * wide + wide + wide * out + out
+
+
+def qwen3_vl_vision(vision: Mapping[str, Any]) -> int:
+    """Qwen3-VL / Qwen3.5 vision tower with its patch mergers."""
+    h = read_int(vision, "hidden_size")
+    f = read_int(vision, "intermediate_size")
+    depth = read_int(vision, "depth")
+    patch = read_int(vision, "patch_size")
+    temporal = read_int(vision, "temporal_patch_size", default=2)
+    channels = read_int(vision, "in_channels", default=3)
+    merge = read_int(vision, "spatial_merge_size", default=2)
+    out = read_int(vision, "out_hidden_size")
+    positions = read_int(vision, "num_position_embeddings")
+    deepstack = len(read_int_list(vision, "deepstack_visual_indexes"))
+    embed = channels * temporal * patch * patch * h + h + positions * h
+    block = 4 * h + (3 * h * h + 3 * h) + (h * h + h) + (h * f + f) + (f * h + h)
+    mergers = _qwen_merger(h, merge, out, postshuffle_norm=False)
+    mergers += deepstack * _qwen_merger(h, merge, out, postshuffle_norm=True)
+    return embed + depth * block + mergers
+
+
+def gemma3_vision(vision: Mapping[str, Any], text_hidden_size: int) -> int:
+    """Gemma 3's SigLIP tower (no pooling head) and its multimodal projector."""
+    if read_bool(vision, "vision_use_head", default=False):
+        raise UnsupportedArchitecture("SigLIP pooling head", "vision_config.vision_use_head")
+    h = read_int(vision, "hidden_size")
+    f = read_int(vision, "intermediate_size")
+    layers = read_int(vision, "num_hidden_layers")
+    patch = read_int(vision, "patch_size")
+    image = read_int(vision, "image_size")
+    channels = read_int(vision, "num_channels", default=3)
+    embed = channels * patch * patch * h + h + (image // patch) ** 2 * h
+    layer = 4 * h + 4 * (h * h + h) + (h * f + f) + (f * h + h)
+    projector = h * text_hidden_size + h
+    return embed + layers * layer + 2 * h + projector
+
+
+def vision_tower_parameters(
+    outer_type: str, vision: Mapping[str, Any], text_hidden_size: int
+) -> int | None:
+    """The encoder's parameters, or None when capplan has no formula for this tower."""
+    if outer_type in QWEN_VL_TYPES:
+        return qwen3_vl_vision(vision)
+    if outer_type in GEMMA3_TYPES:
+        return gemma3_vision(vision, text_hidden_size)
+    return None
