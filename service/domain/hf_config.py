@@ -16,7 +16,12 @@ from service.domain.architecture import Architecture, InvalidConfig, Unsupported
 from service.domain.config_fields import read_bool, read_int, read_optional_int, read_str
 from service.domain.config_keys import unread_count_keys
 from service.domain.hf_families import FAMILY_ALIASES, family_traits
-from service.domain.hf_hybrid import HybridLayout, nemotron_h_layout, qwen3_next_layout
+from service.domain.hf_hybrid import (
+    HybridLayout,
+    granite_hybrid_layout,
+    nemotron_h_layout,
+    qwen3_next_layout,
+)
 from service.domain.hf_layers import (
     FULL,
     latent_attention,
@@ -32,6 +37,7 @@ KNOWN_FAMILIES = frozenset(
         "llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "gemma",
         "gemma2", "gemma3_text", "phi3", "gpt2", "deepseek_v2", "deepseek_v3", "gpt_oss",
         "glm4_moe", "smollm3", "seed_oss", "olmo2", "starcoder2", "qwen3_next", "nemotron_h",
+        "granitemoehybrid",
     }
 )  # fmt: skip
 
@@ -44,7 +50,6 @@ _UNMODELLED_TYPES = {
     "zamba": "hybrid Mamba/attention layers",
     "zamba2": "hybrid Mamba/attention layers",
     "falcon_h1": "hybrid Mamba/attention layers",
-    "granitemoehybrid": "hybrid Mamba/attention layers",
     "rwkv": "RWKV recurrent layers",
     "recurrent_gemma": "RG-LRU recurrent layers",
     "minimax": "linear (lightning) attention layers",
@@ -69,6 +74,7 @@ _FAMILY_KEYS = {
     "nemotron_h": frozenset(
         {"ssm_state_size", "layers_block_type", "hybrid_override_pattern", "moe_latent_size"}
     ),
+    "granitemoehybrid": frozenset({"mamba_d_state", "layers_block_type"}),
 }
 
 MAX_LAYERS = 1024
@@ -272,6 +278,8 @@ def hybrid_layout(
         return qwen3_next_layout(config, num_layers, hidden_size)
     if family == "nemotron_h":
         return nemotron_h_layout(config, hidden_size)
+    if family == "granitemoehybrid":
+        return granite_hybrid_layout(config, num_layers, hidden_size)
     return None
 
 

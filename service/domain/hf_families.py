@@ -114,6 +114,10 @@ def family_traits(config: Mapping[str, Any], family: str) -> FamilyTraits:
         return FamilyTraits(qkv_bias=bias, output_bias=bias, attention_sinks=True)
     if family == "phi3":
         return FamilyTraits(qkv_bias=bias, output_bias=bias, mlp_bias=mlp_bias, fused_qkv=True)
+    if family == "granitemoehybrid":
+        # modeling_granitemoeshared.py attention: q/k/v/o biased by attention_bias; embeddings
+        # tied by default (GraniteMoeHybridConfig).
+        return FamilyTraits(qkv_bias=bias, output_bias=bias, tied_by_default=True)
     if family == "nemotron_h":
         # modeling_nemotron_h.py: one RMSNorm and one mixer per block; attention without
         # biases; up/down MLP (squared ReLU) biased by mlp_bias.

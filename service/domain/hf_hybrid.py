@@ -7,6 +7,9 @@ and ``full_attention``, or when absent layer ``i`` attends iff
 Nemotron-H (``modeling_nemotron_h.py``, ``NemotronHBlock``): each block holds one norm and
 one mixer, named by ``hybrid_override_pattern`` (``M`` Mamba2, ``*`` attention, ``-`` MLP,
 ``E`` MoE) or ``layers_block_type``; only ``-`` and ``E`` blocks have an MLP.
+
+Granite 4.0 hybrids (``modeling_granitemoehybrid.py``): ``layer_types`` of ``mamba`` and
+``attention``; every layer keeps its MoE and shared MLP.
 """
 
 from __future__ import annotations
@@ -92,3 +95,23 @@ def nemotron_h_layout(config: Mapping[str, Any], hidden_size: int) -> HybridLayo
         mlp_free_layers=tuple(i for i, kind in enumerate(blocks) if kind in ("mamba", "attention")),
         moe_blocks=tuple(i for i, kind in enumerate(blocks) if kind == "moe"),
     )
+
+
+_GRANITE_KINDS = {"mamba": MixerKind.MAMBA2, "attention": MixerKind.ATTENTION}
+
+
+def granite_hybrid_layout(
+    config: Mapping[str, Any], num_layers: int, hidden_size: int
+) -> HybridLayout:
+    """Mamba2 (Bamba mixer) and attention layers of GraniteMoeHybrid."""
+    names = read_str_list(config, "layer_types") or read_str_list(config, "layers_block_type")
+    if names is None:
+        raise InvalidConfig("layer_types", "required field is missing")
+    if len(names) != num_layers:
+        raise InvalidConfig("layer_types", f"has {len(names)} entries for {num_layers} layers")
+    unknown = sorted(set(names) - set(_GRANITE_KINDS))
+    if unknown:
+        raise InvalidConfig("layer_types", f"unknown layer kind '{unknown[0]}'")
+    mixers = tuple(_GRANITE_KINDS[name] for name in names)
+    state = mamba2(config, hidden_size, keys="granite") if MixerKind.MAMBA2 in mixers else None
+    return HybridLayout(mixers=mixers, state=state)

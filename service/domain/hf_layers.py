@@ -148,6 +148,18 @@ def mixture_of_experts(
             router_bias=True,
             latent_size=read_int(config, "moe_latent_size", default=0, minimum=0),
         )
+    if model_type == "granitemoehybrid":
+        # modeling_granitemoe(shared).py: router without bias, experts input_linear (2f, d)
+        # and output_linear (d, f), a gated shared_mlp of shared_intermediate_size.
+        shared_size = read_int(config, "shared_intermediate_size", default=0, minimum=0)
+        return MixtureOfExperts(
+            num_experts=experts,
+            experts_per_token=per_token,
+            expert_intermediate_size=intermediate_size,
+            moe_layers=tuple(range(num_layers)),
+            num_shared_experts=1 if shared_size else 0,
+            shared_expert_intermediate_size=shared_size,
+        )
     if model_type.startswith("deepseek") or model_type == "glm4_moe":
         first_dense = read_int(config, "first_k_dense_replace", default=0, minimum=0)
         freq = read_int(config, "moe_layer_freq", default=1)

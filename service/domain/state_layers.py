@@ -65,20 +65,47 @@ def gated_deltanet(config: Mapping[str, Any], hidden_size: int) -> StateSpec:
     )
 
 
-def mamba2(config: Mapping[str, Any], hidden_size: int) -> StateSpec:
-    """Nemotron-H style Mamba2 mixer (``mamba_num_heads``, ``mamba_head_dim``, ``n_groups``)."""
-    heads = read_int(config, "mamba_num_heads")
-    head_dim = read_int(config, "mamba_head_dim")
-    groups = read_int(config, "n_groups", default=1)
-    state_size = read_int(config, "ssm_state_size")
-    kernel = read_int(config, "conv_kernel", default=4)
+_NEMOTRON_KEYS = {
+    "heads": "mamba_num_heads",
+    "head_dim": "mamba_head_dim",
+    "groups": "n_groups",
+    "state": "ssm_state_size",
+    "kernel": "conv_kernel",
+    "proj_bias": "use_bias",
+    "conv_bias": "use_conv_bias",
+}
+# GraniteMoeHybrid hands its mamba_* keys to Bamba's mixer (modeling_bamba.py BambaMixer).
+_GRANITE_KEYS = {
+    "heads": "mamba_n_heads",
+    "head_dim": "mamba_d_head",
+    "groups": "mamba_n_groups",
+    "state": "mamba_d_state",
+    "kernel": "mamba_d_conv",
+    "proj_bias": "mamba_proj_bias",
+    "conv_bias": "mamba_conv_bias",
+}
+
+
+def mamba2(config: Mapping[str, Any], hidden_size: int, *, keys: str = "nemotron") -> StateSpec:
+    """A Mamba2 mixer; ``keys`` picks the family's key names (``nemotron``, ``granite``)."""
+    k = _GRANITE_KEYS if keys == "granite" else _NEMOTRON_KEYS
+    heads = read_int(config, k["heads"])
+    head_dim = read_int(config, k["head_dim"])
+    groups = read_int(config, k["groups"], default=1)
+    state_size = read_int(config, k["state"])
+    kernel = read_int(config, k["kernel"], default=4)
     if heads % groups:
-        raise InvalidConfig("n_groups", f"{groups} groups do not divide {heads} Mamba heads")
+        raise InvalidConfig(k["groups"], f"{groups} groups do not divide {heads} Mamba heads")
     inner = heads * head_dim
+    expand = config.get("mamba_expand") if keys == "granite" else None
+    if expand is not None and expand * hidden_size != inner:
+        raise InvalidConfig(
+            "mamba_expand", f"{expand}·{hidden_size} != {heads} heads · {head_dim} (Bamba mixer)"
+        )
     conv_channels = inner + 2 * groups * state_size
     projection = inner + conv_channels + heads
-    use_bias = read_bool(config, "use_bias", default=False)
-    conv_bias = read_bool(config, "use_conv_bias", default=True)
+    use_bias = read_bool(config, k["proj_bias"], default=False)
+    conv_bias = read_bool(config, k["conv_bias"], default=True)
     d = hidden_size
     matrices = d * projection + inner * d
     small = conv_channels * kernel + 3 * heads + inner

@@ -193,3 +193,28 @@ def test_hybrid_weights_split_across_tensor_parallel_ranks() -> None:
     one = weight_memory(arch, params, Precision.BF16, 1, 1).per_gpu_bytes
     two = weight_memory(arch, params, Precision.BF16, 2, 1).per_gpu_bytes
     assert one / 2 <= two < one
+
+
+def test_granite_mamba_keys_map_to_the_bamba_mixer() -> None:
+    """Granite's mamba_* keys give the same mixer as Nemotron's names for the same shapes."""
+    granite = mamba2(
+        {"mamba_n_heads": 4, "mamba_d_head": 2, "mamba_n_groups": 2, "mamba_d_state": 3},
+        hidden_size=8,
+        keys="granite",
+    )
+    nemotron = mamba2(
+        {"mamba_num_heads": 4, "mamba_head_dim": 2, "n_groups": 2, "ssm_state_size": 3},
+        hidden_size=8,
+    )
+    assert granite == nemotron
+
+
+def test_granite_expand_must_match_the_heads() -> None:
+    """mamba_expand·d must equal heads·head_dim, else the config is invalid (named)."""
+    with pytest.raises(InvalidConfig) as raised:
+        mamba2(
+            {"mamba_n_heads": 4, "mamba_d_head": 2, "mamba_d_state": 3, "mamba_expand": 2},
+            hidden_size=8,
+            keys="granite",
+        )
+    assert raised.value.field == "mamba_expand"
