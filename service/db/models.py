@@ -76,6 +76,10 @@ class GpuRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     vendor: Mapped[str] = mapped_column(String(64), index=True)
     memory_bytes: Mapped[int] = mapped_column(BigInteger)
+    memory_basis: Mapped[str] = mapped_column(
+        String(16), default="nominal", server_default="nominal"
+    )
+    memory_source: Mapped[str | None] = mapped_column(Text)
     nominal_memory_gb: Mapped[float | None]
     memory_bandwidth_bytes_per_s: Mapped[float]
     dense_tflops_bf16: Mapped[float]
@@ -83,6 +87,8 @@ class GpuRow(Base):
     dense_tflops_fp8: Mapped[float | None]
     dense_tops_int8: Mapped[float | None]
     dense_tflops_fp4: Mapped[float | None]
+    dense_tflops_mxfp4: Mapped[float | None]
+    compute_capability: Mapped[str | None] = mapped_column(String(8))
     interconnect: Mapped[str] = mapped_column(String(200))
     interconnect_bandwidth_bytes_per_s: Mapped[float]
     max_gpus_per_node: Mapped[int]
@@ -113,6 +119,7 @@ class ModelRow(Base):
     revision: Mapped[str | None] = mapped_column(String(64))
     hub_safetensors_total: Mapped[int | None] = mapped_column(BigInteger)
     hub_parameter_counts: Mapped[dict[str, int] | None]
+    checkpoint_bytes_by_dtype: Mapped[dict[str, int] | None]
     quantization: Mapped[str | None] = mapped_column(String(64))
     gated: Mapped[bool] = mapped_column(default=False)
     published_total_params: Mapped[int | None] = mapped_column(BigInteger)

@@ -6,7 +6,7 @@ holds one :class:`ModelSeed`. Unknown keys are rejected so that a typo is not si
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -14,6 +14,8 @@ Text = Annotated[str, msgspec.Meta(min_length=1)]
 Positive = Annotated[float, msgspec.Meta(gt=0)]
 NonNegative = Annotated[float, msgspec.Meta(ge=0)]
 PositiveInt = Annotated[int, msgspec.Meta(gt=0)]
+ComputeCapability = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,2}\.[0-9]$")]
+MemoryBasis = Literal["runtime", "nvml", "nominal"]
 
 GpuId = Annotated[str, msgspec.Meta(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 RepoId = Annotated[
@@ -22,12 +24,19 @@ RepoId = Annotated[
 
 
 class GpuSeed(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """One entry of ``gpus.yaml``; units as in :class:`service.domain.gpu.GpuSpec`."""
+    """One entry of ``gpus.yaml``; units as in :class:`service.domain.gpu.GpuSpec`.
+
+    ``memory_bytes`` is the runtime-reported total every calculation uses; ``memory_basis``
+    says whether it is that (``runtime``), NVML's total (``nvml``) or the marketing capacity
+    (``nominal``), and ``memory_source`` where it came from.
+    """
 
     id: GpuId
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     vendor: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     memory_bytes: PositiveInt
+    memory_basis: MemoryBasis = "nominal"
+    memory_source: Text | None = None
     nominal_memory_gb: Positive | None = None
     memory_note: str | None = None
     memory_bandwidth_bytes_per_s: Positive
@@ -36,6 +45,8 @@ class GpuSeed(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     dense_tflops_fp8: Positive | None = None
     dense_tops_int8: Positive | None = None
     dense_tflops_fp4: Positive | None = None
+    dense_tflops_mxfp4: Positive | None = None
+    compute_capability: ComputeCapability | None = None
     interconnect: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     interconnect_bandwidth_bytes_per_s: Positive
     max_gpus_per_node: PositiveInt

@@ -2,18 +2,71 @@
 
 from __future__ import annotations
 
+import enum
+
 import msgspec
 
 from service.domain.precision import Precision
 
 
+class MemoryBasis(enum.StrEnum):
+    """What ``memory_bytes`` is: the total the CUDA/ROCm runtime reports
+    (``torch.cuda.mem_get_info()[1]``, vLLM's ``total_gpu_memory``), NVML's total
+    (``nvidia-smi``; the runtime reports a little less), or the nominal capacity when no
+    public runtime figure was found."""
+
+    RUNTIME = "runtime"
+    NVML = "nvml"
+    NOMINAL = "nominal"
+
+
+class ExecutionMode(enum.StrEnum):
+    """How a chip runs matrix maths on weights of a precision.
+
+    ``native``: its tensor cores multiply in that precision (W8A8, W4A4). ``weight_only``:
+    the kernel reads the narrow weights and dequantises them to 16 bit in registers (Marlin,
+    Machete: decode reads fewer bytes, the maths runs at the 16-bit rate). ``unsupported``:
+    no engine kernel exists for the chip (Marlin needs sm80+).
+    """
+
+    NATIVE = "native"
+    WEIGHT_ONLY = "weight_only"
+    UNSUPPORTED = "unsupported"
+
+
+class PrecisionExecution(msgspec.Struct, frozen=True, kw_only=True):
+    """How ``weights`` run on one chip: the mode, the precision the maths runs in, its dense
+    peak in FLOP/s, and a sentence saying so."""
+
+    weights: Precision
+    mode: ExecutionMode
+    compute: Precision
+    peak_flops: float
+    note: str
+
+
+WEIGHT_ONLY_MIN_CAPABILITY: dict[Precision, float] = {
+    Precision.INT4: 6.0,
+    Precision.INT8: 7.5,
+    Precision.FP8: 8.0,
+    Precision.MXFP4: 8.0,
+    Precision.NVFP4: 8.0,
+}
+"""Oldest compute capability with a weight-only kernel in vLLM: GPTQ's exllama kernels
+sm60 (``gptq.py`` ``get_min_capability``), int8 W8A8 sm75 (compressed-tensors), Marlin's
+FP8/FP4/MXFP4 weight-only sm80 (``mxfp4.py`` ``get_min_capability`` 80,
+``marlin_utils_fp4.py``)."""
+
+
 class GpuSpec(msgspec.Struct, frozen=True, kw_only=True):
     """One accelerator type.
 
-    ``memory_bytes`` is the total the runtime reports (``torch.cuda.mem_get_info()[1]``),
-    which is what vLLM multiplies by ``gpu_memory_utilization``; it is below the marketing
-    figure (an "80GB" H100 reports 79.2 GiB). Peak rates are **dense** (no 2:4 sparsity).
-    Bandwidths are decimal bytes per second; the interconnect figure is per direction.
+    ``memory_bytes`` is what every memory calculation uses: the total the runtime reports
+    (``memory_basis`` says whether it is that, NVML's figure or the nominal capacity); it is
+    below the marketing figure (an "80GB" H100 reports 79.19 GiB). Peak rates are **dense**
+    (no 2:4 sparsity): ``dense_tflops_fp4`` is NVFP4, ``dense_tflops_mxfp4`` OCP MXFP4, each
+    None where the chip has no such tensor-core path. Bandwidths are decimal bytes per
+    second; the interconnect figure is per direction.
     """
 
     id: str
@@ -25,6 +78,9 @@ class GpuSpec(msgspec.Struct, frozen=True, kw_only=True):
     dense_tflops_fp8: float | None = None
     dense_tops_int8: float | None = None
     dense_tflops_fp4: float | None = None
+    dense_tflops_mxfp4: float | None = None
+    memory_basis: str = MemoryBasis.NOMINAL
+    compute_capability: str | None = None
     interconnect: str = "pcie"
     interconnect_bandwidth_bytes_per_s: float = 32e9
     max_gpus_per_node: int = 8
@@ -32,32 +88,98 @@ class GpuSpec(msgspec.Struct, frozen=True, kw_only=True):
     price_per_hour_usd: float | None = None
     vendor: str = "nvidia"
 
+    @property
+    def sixteen_bit_tflops(self) -> float:
+        return max(self.dense_tflops_bf16, self.dense_tflops_fp16)
+
+    def _native_tflops(self, weights: Precision) -> float | None:
+        if weights is Precision.FP8:
+            return self.dense_tflops_fp8
+        if weights is Precision.INT8:
+            return self.dense_tops_int8
+        if weights is Precision.NVFP4:
+            return self.dense_tflops_fp4
+        if weights is Precision.MXFP4:
+            return self.dense_tflops_mxfp4
+        return None
+
+    def execution(self, weights: Precision) -> PrecisionExecution:
+        """How weights stored in ``weights`` run here (see :class:`ExecutionMode`)."""
+        sixteen = Precision.BF16 if self.dense_tflops_bf16 > 0 else Precision.FP16
+        if not weights.is_quantized:
+            compute = weights if weights is Precision.FP32 else sixteen
+            if weights is Precision.FP16:
+                compute = Precision.FP16
+            note = f"{weights.value} runs natively"
+            if weights is Precision.BF16 and sixteen is Precision.FP16:
+                note = "no bf16 on this chip: bf16 weights run as fp16"
+            return PrecisionExecution(
+                weights=weights,
+                mode=ExecutionMode.NATIVE,
+                compute=compute,
+                peak_flops=self.peak_flops(compute),
+                note=note,
+            )
+        native = self._native_tflops(weights)
+        if native is not None:
+            return PrecisionExecution(
+                weights=weights,
+                mode=ExecutionMode.NATIVE,
+                compute=weights,
+                peak_flops=native * 1e12,
+                note=f"{weights.value} tensor cores: {native:g} dense TFLOP/s",
+            )
+        capability = self._capability()
+        if capability is not None and capability < WEIGHT_ONLY_MIN_CAPABILITY[weights]:
+            return PrecisionExecution(
+                weights=weights,
+                mode=ExecutionMode.UNSUPPORTED,
+                compute=sixteen,
+                peak_flops=0.0,
+                note=f"no {weights.value} kernel for compute capability {self.compute_capability}",
+            )
+        return PrecisionExecution(
+            weights=weights,
+            mode=ExecutionMode.WEIGHT_ONLY,
+            compute=sixteen,
+            peak_flops=self.sixteen_bit_tflops * 1e12,
+            note=(
+                f"no {weights.value} tensor cores: weights are dequantised in the kernel and "
+                f"multiplied in {sixteen.value} at {self.sixteen_bit_tflops:g} TFLOP/s"
+            ),
+        )
+
+    def _capability(self) -> float | None:
+        try:
+            return float(self.compute_capability) if self.compute_capability else None
+        except ValueError:
+            return None
+
     def peak_flops(self, compute: Precision) -> float:
         """Dense peak FLOP/s for matrix maths in ``compute`` precision.
 
         Falls back to the 16-bit rate when the chip has no faster path for that precision
-        (e.g. int4 weights on an A100 are dequantised and multiplied in fp16).
+        (int4 on an A100, NVFP4 on an H100: dequantised and multiplied in 16 bit).
         """
-        sixteen_bit = max(self.dense_tflops_bf16, self.dense_tflops_fp16)
         tflops: float | None
-        if compute is Precision.FP8:
-            tflops = self.dense_tflops_fp8
-        elif compute is Precision.INT8:
-            tflops = self.dense_tops_int8
-        elif compute in (Precision.FP4, Precision.MXFP4):
-            tflops = self.dense_tflops_fp4 or self.dense_tflops_fp8
+        if compute.is_quantized:
+            tflops = self._native_tflops(compute)
         elif compute is Precision.FP16:
             tflops = self.dense_tflops_fp16 or self.dense_tflops_bf16
         elif compute is Precision.FP32:
-            tflops = sixteen_bit / 16
+            tflops = self.sixteen_bit_tflops / 16
         else:
             tflops = self.dense_tflops_bf16 or self.dense_tflops_fp16
-        return (tflops or sixteen_bit) * 1e12
+        return (tflops or self.sixteen_bit_tflops) * 1e12
 
     def supports(self, precision: Precision) -> bool:
-        """Whether the chip can hold and compute with weights or KV in ``precision``."""
+        """Whether the chip can hold and compute with weights or KV in ``precision``.
+
+        bf16 needs bf16 units; fp8 needs fp8 tensor cores (the engines' fp8 KV cache and
+        W8A8 paths); other formats need a native or weight-only kernel.
+        """
         if precision is Precision.BF16:
             return self.dense_tflops_bf16 > 0
         if precision is Precision.FP8:
             return self.dense_tflops_fp8 is not None
-        return True
+        return self.execution(precision).mode is not ExecutionMode.UNSUPPORTED

@@ -5,11 +5,14 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from service.domain.gpu import GpuSpec
+from service.domain.gpu import ExecutionMode, GpuSpec
 from service.domain.precision import Precision
 from tests.domain.reference import A100_80, H100, L4, T4_LIKE
 
-BLACKWELL_LIKE = msgspec.structs.replace(H100, id="b200", dense_tflops_fp4=9000.0)
+BLACKWELL_LIKE = msgspec.structs.replace(
+    H100, id="b200", dense_tflops_fp4=9000.0, dense_tflops_mxfp4=9000.0, compute_capability="10.0"
+)
+VOLTA_LIKE = msgspec.structs.replace(T4_LIKE, id="v100", compute_capability="7.0")
 
 
 @pytest.mark.parametrize(
@@ -22,9 +25,10 @@ BLACKWELL_LIKE = msgspec.structs.replace(H100, id="b200", dense_tflops_fp4=9000.
         (A100_80, Precision.INT8, 624.0),
         (A100_80, Precision.FP8, 312.0),  # no fp8 path: the 16-bit rate
         (L4, Precision.INT8, 121.0),  # no int8 figure: the 16-bit rate
-        (BLACKWELL_LIKE, Precision.FP4, 9000.0),
-        (H100, Precision.FP4, 1979.0),  # no fp4: the fp8 rate
-        (A100_80, Precision.MXFP4, 312.0),  # neither fp4 nor fp8: the 16-bit rate
+        (BLACKWELL_LIKE, Precision.NVFP4, 9000.0),
+        (BLACKWELL_LIKE, Precision.MXFP4, 9000.0),
+        (H100, Precision.NVFP4, 989.0),  # no fp4 cores: dequantised, 16-bit maths
+        (A100_80, Precision.MXFP4, 312.0),  # no fp4 cores: the 16-bit rate
         (T4_LIKE, Precision.BF16, 65.0),  # no bf16: the fp16 rate
         (H100, Precision.INT4, 989.0),  # no int4 matrix path: 16 bit
         (H100, Precision.FP32, 989.0 / 16),  # A100: 19.5 TF fp32 vs 312 TF bf16 = 1/16
@@ -37,8 +41,9 @@ BLACKWELL_LIKE = msgspec.structs.replace(H100, id="b200", dense_tflops_fp4=9000.
         "a100-int8",
         "a100-fp8-falls-back-to-16-bit",
         "l4-int8-falls-back-to-16-bit",
-        "fp4-native",
-        "h100-fp4-falls-back-to-fp8",
+        "nvfp4-native",
+        "mxfp4-native",
+        "h100-nvfp4-weight-only-at-16-bit",
         "a100-mxfp4-falls-back-to-16-bit",
         "t4-bf16-falls-back-to-fp16",
         "int4-at-16-bit",
@@ -78,3 +83,48 @@ def test_fp16_rate_falls_back_to_bf16() -> None:
 def test_precision_support(gpu: GpuSpec, precision: Precision, supported: bool) -> None:
     """bf16 needs a bf16 rate, fp8 an fp8 rate; dequantised formats run anywhere."""
     assert gpu.supports(precision) is supported
+
+
+@pytest.mark.parametrize(
+    ("gpu", "weights", "mode", "compute"),
+    [
+        (H100, Precision.FP8, ExecutionMode.NATIVE, Precision.FP8),
+        (A100_80, Precision.FP8, ExecutionMode.WEIGHT_ONLY, Precision.BF16),
+        (H100, Precision.INT4, ExecutionMode.WEIGHT_ONLY, Precision.BF16),
+        (H100, Precision.NVFP4, ExecutionMode.WEIGHT_ONLY, Precision.BF16),
+        (BLACKWELL_LIKE, Precision.NVFP4, ExecutionMode.NATIVE, Precision.NVFP4),
+        (BLACKWELL_LIKE, Precision.MXFP4, ExecutionMode.NATIVE, Precision.MXFP4),
+        (T4_LIKE, Precision.BF16, ExecutionMode.NATIVE, Precision.FP16),
+        (VOLTA_LIKE, Precision.MXFP4, ExecutionMode.UNSUPPORTED, Precision.FP16),
+        (VOLTA_LIKE, Precision.INT4, ExecutionMode.WEIGHT_ONLY, Precision.FP16),
+    ],
+    ids=[
+        "h100-fp8-w8a8",
+        "a100-fp8-marlin",
+        "int4-w4a16",
+        "h100-nvfp4-marlin",
+        "blackwell-nvfp4",
+        "blackwell-mxfp4",
+        "t4-bf16-as-fp16",
+        "volta-no-fp4-kernel",
+        "volta-gptq",
+    ],
+)
+def test_execution_mode_of_stored_weights(
+    gpu: GpuSpec, weights: Precision, mode: ExecutionMode, compute: Precision
+) -> None:
+    """Native tensor cores, weight-only dequantisation at 16 bit, or no kernel at all."""
+    execution = gpu.execution(weights)
+    assert (execution.mode, execution.compute) == (mode, compute)
+
+
+def test_weight_only_execution_states_its_cost() -> None:
+    """A weight-only answer names the 16-bit rate it runs at (never a silent price)."""
+    execution = H100.execution(Precision.NVFP4)
+    assert execution.peak_flops == pytest.approx(989e12)
+    assert "989" in execution.note
+
+
+def test_a_format_without_a_kernel_is_not_supported() -> None:
+    """Volta has no Marlin: FP4 weights cannot be served there."""
+    assert not VOLTA_LIKE.supports(Precision.NVFP4)

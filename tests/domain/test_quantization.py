@@ -422,7 +422,6 @@ def test_multimodal_checkpoint_quantization_applies_to_its_language_model() -> N
     multimodal = {
         "model_type": "gemma3",
         "text_config": GEMMA3_1B,
-        "vision_config": {"model_type": "siglip_vision_model"},
         "quantization_config": compressed_tensors({"num_bits": 8, "type": "float"}),
     }
     assert resolve_weight_precision(architecture_from_config(multimodal), "auto") is (Precision.FP8)
