@@ -13,10 +13,12 @@ from service import __version__
 from service.api.compute import PlanningController
 from service.api.deps import (
     provide_calibration,
+    provide_engine_catalog,
     provide_engine_profile,
     provide_session,
     provide_settings,
 )
+from service.api.engines import EngineController
 from service.api.gpus import GpuController
 from service.api.health import HealthController
 from service.api.imports import ImportController
@@ -49,6 +51,7 @@ def create_app(
         route_handlers=[
             HealthController,
             PlanningController,
+            EngineController,
             GpuController,
             ModelController,
             SlackController,
@@ -58,6 +61,7 @@ def create_app(
         dependencies={
             "db_session": Provide(provide_session),
             "engine_profile": Provide(provide_engine_profile, sync_to_thread=False),
+            "engine_catalog": Provide(provide_engine_catalog, sync_to_thread=False),
             "calibration": Provide(provide_calibration, sync_to_thread=False),
             "settings": Provide(provide_settings, sync_to_thread=False),
             "gpu_cache": Provide(provide_gpu_cache, sync_to_thread=False),

@@ -39,6 +39,11 @@ def engine_catalog_at(path: Path) -> EngineCatalog:
     return load_engine_profiles(path)
 
 
+def engine_catalog(catalog_dir: Path | None = None) -> EngineCatalog:
+    """Every profile of the catalog's engines file (cached per path)."""
+    return engine_catalog_at((catalog_dir or _settings_catalog_dir()) / "engines.yaml")
+
+
 def default_engine_profile(catalog_dir: Path | None = None) -> EngineProfile:
     """The default profile of the catalog's engines file."""
     return engine_catalog_at((catalog_dir or _settings_catalog_dir()) / "engines.yaml").get()

@@ -23,9 +23,10 @@ from service.contract.schemas import (
 )
 from service.db.outage import GpuCache
 from service.domain.calibration import Calibration
-from service.domain.engine import EngineProfile
+from service.domain.engine import EngineCatalog
 from service.domain.kv_cache import kv_cache_bytes_per_token, kv_layer_groups, resolve_kv_precision
 from service.planning.answers import answer_latency, answer_max_batch, answer_plan, layout_problem
+from service.planning.engines import resolve_engine
 from service.planning.resolve import ResolvedModel, resolve_gpu, resolve_gpus, resolve_model
 
 
@@ -78,13 +79,14 @@ class PlanningController(Controller):
         self,
         data: JSONBody[MaxBatchRequest],
         db_session: NamedDependency[AsyncSession],
-        engine_profile: NamedDependency[EngineProfile],
+        engine_catalog: NamedDependency[EngineCatalog],
         gpu_cache: NamedDependency[GpuCache],
     ) -> MaxBatchResponse:
         model = await resolve_model(db_session, data.model)
         gpu = await resolve_gpu(db_session, data.gpu, gpu_cache)
         _check_layout(model, data.tensor_parallel, data.pipeline_parallel)
-        return answer_max_batch(model.architecture, model.parameters, gpu, data, engine_profile)
+        profile = resolve_engine(engine_catalog, data.engine)
+        return answer_max_batch(model.architecture, model.parameters, gpu, data, profile)
 
     @post(
         "/latency",
@@ -96,16 +98,15 @@ class PlanningController(Controller):
         self,
         data: JSONBody[LatencyRequest],
         db_session: NamedDependency[AsyncSession],
-        engine_profile: NamedDependency[EngineProfile],
+        engine_catalog: NamedDependency[EngineCatalog],
         calibration: NamedDependency[Calibration],
         gpu_cache: NamedDependency[GpuCache],
     ) -> LatencyResponse:
         model = await resolve_model(db_session, data.model)
         gpu = await resolve_gpu(db_session, data.gpu, gpu_cache)
         _check_layout(model, data.tensor_parallel, data.pipeline_parallel)
-        return answer_latency(
-            model.architecture, model.parameters, gpu, data, engine_profile, calibration
-        )
+        profile = resolve_engine(engine_catalog, data.engine)
+        return answer_latency(model.architecture, model.parameters, gpu, data, profile, calibration)
 
     @post(
         "/plan",
@@ -117,11 +118,12 @@ class PlanningController(Controller):
         self,
         data: JSONBody[PlanRequest],
         db_session: NamedDependency[AsyncSession],
-        engine_profile: NamedDependency[EngineProfile],
+        engine_catalog: NamedDependency[EngineCatalog],
         calibration: NamedDependency[Calibration],
         gpu_cache: NamedDependency[GpuCache],
     ) -> PlanResponse:
         model = await resolve_model(db_session, data.model)
+        profile = resolve_engine(engine_catalog, data.engine)
         constraints = data.constraints
         gpus = await resolve_gpus(db_session, constraints.gpus if constraints else None, gpu_cache)
         return answer_plan(
@@ -129,7 +131,7 @@ class PlanningController(Controller):
             model.parameters,
             gpus,
             data,
-            engine_profile,
+            profile,
             model.name,
             calibration,
         )

@@ -8,10 +8,10 @@ from typing import cast
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.catalog_files import default_calibration, default_engine_profile
+from service.catalog_files import default_calibration, default_engine_profile, engine_catalog
 from service.db.session import sessionmaker_from
 from service.domain.calibration import Calibration
-from service.domain.engine import EngineProfile
+from service.domain.engine import EngineCatalog, EngineProfile
 from service.settings import Settings
 
 
@@ -33,6 +33,11 @@ async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
 def provide_engine_profile(state: State) -> EngineProfile:
     """The default engine profile of the configured catalog directory."""
     return default_engine_profile(settings_from(state).catalog_dir)
+
+
+def provide_engine_catalog(state: State) -> EngineCatalog:
+    """Every engine profile of the configured catalog directory (requests pick one)."""
+    return engine_catalog(settings_from(state).catalog_dir)
 
 
 def provide_settings(state: State) -> Settings:

@@ -17,6 +17,7 @@ from service.planning.errors import (
     InvalidModelConfig,
     ModelNotFound,
     PlanningError,
+    UnknownEngineName,
     UnsupportedModel,
 )
 
@@ -134,6 +135,8 @@ def problem_from_planning(
         status, headers = 503, {"Retry-After": str(RETRY_AFTER_S)}
     elif isinstance(exc, InvalidModelConfig) and exc.field is not None:
         errors = [{"message": exc.reason, "key": exc.field, "source": "body"}]
+    elif isinstance(exc, UnknownEngineName):
+        errors = [{"message": exc.detail, "key": exc.field, "source": "body"}]
     return _response(status, exc.detail, errors, headers)
 
 

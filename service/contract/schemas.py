@@ -31,6 +31,18 @@ Batch = Annotated[int, msgspec.Meta(ge=1, le=65_536)]
 Degree = Annotated[int, msgspec.Meta(ge=1, le=64)]
 Utilization = Annotated[float, msgspec.Meta(gt=0, le=1)]
 GpuId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+EngineName = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=64,
+        description=(
+            'Serving engine: "vllm", "vllm==0.19.0", "sglang", "sglang==0.4.6", "trtllm"; a '
+            "name alone is that engine's newest profile (GET /v1/engines lists them). "
+            "Default: the newest vLLM profile."
+        ),
+    ),
+]
 # Litestar 2.25 drops falsy bounds of ``X | None`` fields and the constraints of list items and
 # union arms from the OpenAPI. ``extra`` restates what the first two lose; a model reference is
 # any string (an id that is not in the catalog is a 404, whatever its length).
@@ -89,6 +101,10 @@ class MaxBatchRequest(msgspec.Struct, frozen=True, kw_only=True):
     kv_cache_dtype: KvDtype = "auto"
     gpu_memory_utilization: Utilization = 0.9
     max_num_seqs: Batch | None = None
+    engine: EngineName | None = None
+    # vLLM --max-model-len (drives the profile run); default: context_length.
+    max_model_len: Tokens | None = None
+    max_num_batched_tokens: Tokens | None = None
 
 
 class MaxBatchResponse(msgspec.Struct, frozen=True, kw_only=True):
@@ -103,6 +119,9 @@ class MaxBatchResponse(msgspec.Struct, frozen=True, kw_only=True):
     weight_dtype: str
     kv_cache_dtype: str
     engine: str
+    engine_version: str = ""
+    # One sequence of context_length tokens, per GPU, as the engine's allocator pages it.
+    kv_cache_bytes_per_sequence: int = 0
     provenance: str = "engine-model"
 
 
@@ -116,6 +135,7 @@ class LatencyRequest(msgspec.Struct, frozen=True, kw_only=True):
     pipeline_parallel: Degree = 1
     weight_dtype: WeightDtype = "auto"
     kv_cache_dtype: KvDtype = "auto"
+    engine: EngineName | None = None
 
 
 class LatencyResponse(msgspec.Struct, frozen=True, kw_only=True):
@@ -136,6 +156,8 @@ class LatencyResponse(msgspec.Struct, frozen=True, kw_only=True):
     assumptions: Efficiency
     calibrated: bool
     confidence: LatencyConfidence
+    engine: str = ""
+    engine_version: str = ""
 
 
 class LatencyConfidence(msgspec.Struct, frozen=True, kw_only=True):
@@ -195,6 +217,7 @@ class PlanRequest(msgspec.Struct, frozen=True, kw_only=True):
     slo: SloIn | None = None
     constraints: ConstraintsIn | None = None
     objective: Literal["cost", "latency", "throughput"] = "cost"
+    engine: EngineName | None = None
 
 
 class Load(msgspec.Struct, frozen=True, kw_only=True):
@@ -230,3 +253,5 @@ class PlanResponse(msgspec.Struct, frozen=True, kw_only=True):
     objective: str
     configurations: list[PlannedConfiguration]
     rejected: list[Rejection]
+    engine: str = ""
+    engine_version: str = ""

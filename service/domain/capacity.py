@@ -219,8 +219,8 @@ def capacity(
         binding = BindingConstraint.WEIGHTS
         reasons.append(
             f"weights need {format_bytes(budget.weights)} per GPU, "
-            f"{format_bytes(budget.usable)} usable per GPU "
-            f"({format_bytes(budget.total)} in all)"
+            f"{format_bytes(budget.usable)} usable per GPU ({_usable_share(deployment, profile)}"
+            f"{format_bytes(budget.total)})"
         )
     elif budget.kv_cache <= 0:
         reasons.append(
@@ -255,6 +255,15 @@ def capacity(
         reasons=tuple(reasons),
         kv_cache_bytes_per_sequence=per_sequence,
     )
+
+
+def _usable_share(deployment: Deployment, profile: EngineProfile) -> str:
+    """How the usable memory was taken from the total, as the engine's own knob."""
+    if profile.kind.startswith("vllm"):
+        return f"{deployment.gpu_memory_utilization:.0%} of "
+    if profile.kind == "sglang":
+        return "mem_fraction_static of the free "
+    return "the total less the runtime, of "
 
 
 def _max_context(arch: Architecture, layout: KvLayout, kv_capacity_bytes: int, batch: int) -> int:

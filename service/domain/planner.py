@@ -213,6 +213,7 @@ def evaluate(
         weight_precision=candidate.weights,
         kv_precision=candidate.kv,
         gpu_memory_utilization=space.gpu_memory_utilization,
+        gpu_name=gpu.name,
     )
     memory = weight_memory(arch, params, candidate.weights, tp, pp)
     cap = capacity(arch, memory.per_gpu_bytes, deployment, profile, context, with_max_context=False)

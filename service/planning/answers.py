@@ -28,7 +28,7 @@ from service.domain.architecture import Architecture
 from service.domain.calibration import Calibration, efficiency_for, is_calibrated
 from service.domain.capacity import Capacity, Deployment, capacity
 from service.domain.confidence import Assessed, ErrorBands, Quantity, assess
-from service.domain.engine import EngineProfile
+from service.domain.engine import EngineProfile, loaded_model_bytes
 from service.domain.gpu import GpuSpec
 from service.domain.kv_cache import resolve_kv_precision
 from service.domain.latency import Serving, estimate_latency
@@ -61,6 +61,8 @@ def _fit(
     *,
     utilization: float = 0.9,
     max_num_seqs: int | None = None,
+    max_model_len: int | None = None,
+    max_num_batched_tokens: int | None = None,
     with_max_context: bool = True,
 ) -> Capacity:
     weights = resolve_weight_precision(arch, request.weight_dtype)
@@ -73,11 +75,13 @@ def _fit(
         kv_precision=resolve_kv_precision(arch, request.kv_cache_dtype),
         gpu_memory_utilization=utilization,
         max_num_seqs=max_num_seqs,
+        gpu_name=gpu.name,
+        max_model_len=max_model_len,
+        max_num_batched_tokens=max_num_batched_tokens,
     )
     memory = weight_memory(arch, params, weights, tp, pp)
-    return capacity(
-        arch, memory.per_gpu_bytes, deployment, profile, context, with_max_context=with_max_context
-    )
+    loaded = loaded_model_bytes(arch, memory.per_gpu_bytes)
+    return capacity(arch, loaded, deployment, profile, context, with_max_context=with_max_context)
 
 
 def answer_max_batch(
@@ -96,6 +100,8 @@ def answer_max_batch(
         request.context_length,
         utilization=request.gpu_memory_utilization,
         max_num_seqs=request.max_num_seqs,
+        max_model_len=request.max_model_len,
+        max_num_batched_tokens=request.max_num_batched_tokens,
     )
     return MaxBatchResponse(
         fits=result.fits,
@@ -108,7 +114,9 @@ def answer_max_batch(
         reasons=list(result.reasons),
         weight_dtype=resolve_weight_precision(arch, request.weight_dtype).value,
         kv_cache_dtype=resolve_kv_precision(arch, request.kv_cache_dtype).value,
-        engine=f"{profile.name} {profile.version}",
+        engine=profile.name,
+        engine_version=profile.version,
+        kv_cache_bytes_per_sequence=result.kv_cache_bytes_per_sequence,
     )
 
 
@@ -190,6 +198,8 @@ def answer_latency(
             e2e_ms=judged(steady.e2e_ms, Quantity.E2E),
             output_tokens_per_s=judged(steady.output_tokens_per_s, Quantity.THROUGHPUT),
         ),
+        engine=profile.name,
+        engine_version=profile.version,
     )
 
 
@@ -287,4 +297,6 @@ def answer_plan(
         objective=request.objective,
         configurations=[c for c in ranked if isinstance(c, PlannedConfiguration)],
         rejected=list(result.rejected),
+        engine=profile.name,
+        engine_version=profile.version,
     )

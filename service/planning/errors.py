@@ -52,5 +52,17 @@ class InvalidQuestion(PlanningError):
     """A question whose parts contradict each other (e.g. a layout the model cannot take)."""
 
 
+class UnknownEngineName(InvalidQuestion):
+    """An ``engine`` value naming no profile of the catalog; ``known`` lists the accepted ones."""
+
+    def __init__(self, requested: str, known: list[str]) -> None:
+        super().__init__(
+            f"unknown engine '{requested}'; known: {', '.join(known)} "
+            "(a name alone means that engine's newest profile)"
+        )
+        self.field = "engine"
+        self.known = known
+
+
 class CatalogUnavailable(PlanningError):
     """The catalog cannot be read right now and nothing cached answers the question."""

@@ -22,7 +22,8 @@ def gb(value: float) -> str:
 
 
 async def test_8b_on_an_h100_fits_many_sequences(client: AsyncTestClient[Litestar]) -> None:
-    """Llama-3.1-8B in bf16 on one H100: 16.06 GB of weights, room for a batch of 8k contexts."""
+    """Llama-3.1-8B in bf16 on one H100: 16.06 GB of weights plus vLLM's RoPE cos/sin cache
+    (131,072 positions x 128 x 2 B) as loaded, room for a batch of 8k contexts."""
     response = await client.post(
         "/v1/max-batch", json={"model": LLAMA_8B, "gpu": "h100-sxm", "context_length": 8192}
     )
@@ -30,7 +31,8 @@ async def test_8b_on_an_h100_fits_many_sequences(client: AsyncTestClient[Litesta
     body = response.json()
     weights = 2 * reference_model(LLAMA_8B)["total_params"]  # bf16: 2 bytes per parameter
     assert body["fits"] is True
-    assert body["memory"]["weights"] == weights == 16_060_522_496
+    assert body["memory"]["weights"] == weights + 131_072 * 128 * 2
+    assert weights == 16_060_522_496
     assert body["memory"]["total"] == catalog_gpu("h100-sxm")["memory_bytes"]
     # The KV cache left after the weights holds at most (free bytes / 131,072 B/token) tokens.
     free = 0.9 * catalog_gpu("h100-sxm")["memory_bytes"] - weights
@@ -96,3 +98,58 @@ async def test_tensor_parallel_must_divide_the_heads(client: AsyncTestClient[Lit
     )
     problem = assert_problem(response, 400)
     assert "32 attention heads" in problem["detail"]
+
+
+ENGINE_ANSWERS = [
+    ({}, "vllm", "0.21.0"),
+    ({"engine": "vllm"}, "vllm", "0.21.0"),
+    ({"engine": "vllm==0.19.0"}, "vllm", "0.19.0"),
+    ({"engine": "vllm==0.6.4"}, "vllm", "0.6.4"),
+    ({"engine": "sglang"}, "sglang", "0.5.3"),
+    ({"engine": "trtllm"}, "trtllm", "1.0.0"),
+]
+
+
+@pytest.mark.parametrize(
+    ("extra", "engine", "version"),
+    ENGINE_ANSWERS,
+    ids=["default", "vllm", "vllm-pinned", "vllm-v0", "sglang", "trtllm"],
+)
+async def test_answer_echoes_the_engine_it_used(
+    client: AsyncTestClient[Litestar], extra: dict[str, Any], engine: str, version: str
+) -> None:
+    """The engine field picks the profile; the answer names engine and version and the
+    KV bytes one sequence takes on one GPU."""
+    body = {"model": LLAMA_8B, "gpu": "h100-sxm", "context_length": 8192, **extra}
+    response = await client.post("/v1/max-batch", json=body)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert (answer["engine"], answer["engine_version"]) == (engine, version)
+    # Llama-3.1-8B: 131,072 B per token; 8,192 tokens fill whole pages in every engine.
+    assert answer["kv_cache_bytes_per_sequence"] == 8192 * 131_072
+
+
+@pytest.mark.parametrize("engine", ["tgi", "vllm==0.7.0", "sglang==9.9"], ids=["name", "v", "s"])
+async def test_unknown_engine_is_400_naming_the_field_and_the_known_ones(
+    client: AsyncTestClient[Litestar], engine: str
+) -> None:
+    """An engine or version without a profile is refused with the accepted values."""
+    body = {"model": LLAMA_8B, "gpu": "h100-sxm", "context_length": 8192, "engine": engine}
+    problem = assert_problem(await client.post("/v1/max-batch", json=body), 400)
+    assert "engine" in error_keys(problem)
+    assert "vllm==0.19.0" in problem["detail"]
+    assert "sglang" in problem["detail"]
+
+
+async def test_engines_are_listed_with_their_sources(client: AsyncTestClient[Litestar]) -> None:
+    """GET /v1/engines: every profile, how to name it, its sources and validation logs."""
+    response = await client.get("/v1/engines")
+    assert response.status_code == 200, response.text
+    listing = response.json()
+    by_id = {e["id"]: e for e in listing["engines"]}
+    assert listing["default"] == "vllm-0.21.0"
+    assert by_id["vllm-0.21.0"]["default"] is True
+    assert by_id["vllm-0.19.0"]["request_as"] == "vllm==0.19.0"
+    assert by_id["sglang-0.5.3"]["newest_of_engine"] is True
+    assert all(e["sources"] for e in listing["engines"])
+    assert "vllm-llmdplanner-llama31-8b-tp1-h100" in by_id["vllm-0.19.0"]["validated_against"]
