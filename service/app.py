@@ -19,6 +19,7 @@ from service.api.deps import (
     provide_settings,
 )
 from service.api.engines import EngineController
+from service.api.frontier import FrontierController
 from service.api.gpus import GpuController
 from service.api.health import HealthController
 from service.api.imports import ImportController
@@ -51,6 +52,7 @@ def create_app(
         route_handlers=[
             HealthController,
             PlanningController,
+            FrontierController,
             EngineController,
             GpuController,
             ModelController,

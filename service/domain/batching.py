@@ -265,6 +265,20 @@ def at_concurrency(
     return _result(costs, point, chunk_tokens, concurrency, point.ttft_s, point.rate, None)
 
 
+def saturation_point(
+    costs: StepCosts, eff: Efficiency, *, chunk_tokens: int, max_batch: int
+) -> SteadyState:
+    """The knee of the curve: the largest decode batch the slots or the prompt path allow;
+    its ``concurrency`` is the users that keep it full (``b + λ·TTFT``) and its throughput
+    the most the replica delivers (more users only wait longer)."""
+    if max_batch < 1 or chunk_tokens < 1:
+        raise ValueError("max_batch and chunk_tokens must be >= 1")
+    upper, limit = _upper_batch(costs, eff, chunk_tokens, max_batch)
+    top = _point(costs, eff, chunk_tokens, upper, 1.0)
+    population = top.b + top.rate * top.ttft_s
+    return _result(costs, top, chunk_tokens, population, top.ttft_s, top.rate, limit)
+
+
 def at_arrival_rate(
     costs: StepCosts,
     eff: Efficiency,

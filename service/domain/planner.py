@@ -253,7 +253,7 @@ def evaluate(
         input_tokens=workload.input_tokens,
         output_tokens=workload.output_tokens,
         max_batch=cap.max_batch,
-        step_tokens=step_token_budget(profile, workload.input_tokens),
+        step_tokens=step_token_budget(profile, workload.input_tokens, gpu),
         concurrency=batch,
     )
     steady = timed.steady

@@ -9,9 +9,9 @@
   (:func:`service.domain.batching.burst_ttft_seconds`): a static batch or a thundering herd.
 * ``tpot_ms`` — steady state, the stall of others' prompt chunks included.
 
-The step budget is the engine's ``max_num_batched_tokens``: the profile's chunked-prefill
-budget when it chunks (vLLM V1), else a whole prompt per step (vLLM V0 without chunked
-prefill batches ``max(max_model_len, 2048)`` tokens, so one prompt always fits).
+The step budget is the engine's ``max_num_batched_tokens`` (:func:`step_token_budget`);
+vLLM V0 without chunked prefill batches ``max(max_model_len, 2048)`` tokens, so one prompt
+always fits in a step.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from service.domain.batching import (
     step_costs,
 )
 from service.domain.engine import EngineProfile
+from service.domain.engines.vllm_v1 import batch_defaults
+from service.domain.gpu import GpuSpec
 from service.domain.latency import Efficiency, Serving
 from service.domain.parameters import ParameterCount
 
@@ -38,10 +40,22 @@ class ServingLatency(msgspec.Struct, frozen=True, kw_only=True):
     burst_ttft_ms: float
 
 
-def step_token_budget(profile: EngineProfile, input_tokens: int) -> int:
-    """Tokens one scheduler step may carry (module doc)."""
+SGLANG_CHUNKED_PREFILL_TOKENS = 8192
+"""SGLang's ``--chunked-prefill-size`` when the profile carries none: its default for
+80 GB-class GPUs (``ServerArgs.__post_init__`` picks the size from GPU memory; smaller GPUs
+get less). An assumption, not read from a log."""
+
+
+def step_token_budget(profile: EngineProfile, input_tokens: int, gpu: GpuSpec) -> int:
+    """Tokens one scheduler step may carry (module doc): vLLM V1's per-GPU default
+    ``max_num_batched_tokens``, the profile's chunk (TensorRT-LLM ``max_num_tokens``), SGLang's
+    chunked-prefill size, or for vLLM V0 a whole prompt."""
+    if profile.kind == "vllm-v1":
+        return batch_defaults(profile, gpu.memory_bytes, gpu.name).max_num_batched_tokens
     if profile.chunked_prefill_tokens is not None:
         return profile.chunked_prefill_tokens
+    if profile.kind == "sglang":
+        return SGLANG_CHUNKED_PREFILL_TOKENS
     return max(input_tokens, profile.min_batched_tokens)
 
 

@@ -166,7 +166,7 @@ def answer_latency(
         input_tokens=request.input_tokens,
         output_tokens=request.output_tokens,
         max_batch=max(fit.max_batch, request.batch_size),
-        step_tokens=step_token_budget(profile, request.input_tokens),
+        step_tokens=step_token_budget(profile, request.input_tokens, gpu),
         concurrency=request.batch_size,
     )
     steady = timed.steady

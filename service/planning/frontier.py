@@ -1,0 +1,111 @@
+"""``/v1/frontier``'s answer: the steady-state curve of one deployment over concurrency.
+
+The batch ceiling is the engine's (KV cache and ``max_num_seqs``) for sequences of
+``input_tokens + output_tokens``; the step budget is the engine's ``max_num_batched_tokens``
+(:func:`service.domain.serving.step_token_budget`); efficiencies are the GPU's calibration.
+"""
+
+from __future__ import annotations
+
+from service.contract.frontier import FrontierRequest, FrontierResponse
+from service.domain.architecture import Architecture
+from service.domain.batching import step_costs
+from service.domain.calibration import Calibration, efficiency_for, is_calibrated
+from service.domain.capacity import Deployment, capacity
+from service.domain.engine import EngineProfile, loaded_model_bytes
+from service.domain.frontier import frontier
+from service.domain.gpu import GpuSpec
+from service.domain.kv_cache import resolve_kv_precision
+from service.domain.latency import Serving
+from service.domain.parameters import ParameterCount
+from service.domain.serving import step_token_budget
+from service.domain.weights import resolve_weight_precision, weight_memory
+
+
+def answer_frontier(
+    arch: Architecture,
+    params: ParameterCount,
+    gpu: GpuSpec,
+    request: FrontierRequest,
+    profile: EngineProfile,
+    model_name: str,
+    calibration: Calibration,
+) -> FrontierResponse:
+    """The curve, or ``fits`` false with the reasons (an infeasible question is an answer)."""
+    weights = resolve_weight_precision(arch, request.weight_dtype)
+    kv = resolve_kv_precision(arch, request.kv_cache_dtype)
+    tp, pp = request.tensor_parallel, request.pipeline_parallel
+    deployment = Deployment(
+        gpu_memory_bytes=gpu.memory_bytes,
+        tensor_parallel=tp,
+        pipeline_parallel=pp,
+        weight_precision=weights,
+        kv_precision=kv,
+        gpu_name=gpu.name,
+    )
+    memory = weight_memory(arch, params, weights, tp, pp)
+    context = request.input_tokens + request.output_tokens
+    fit = capacity(
+        arch,
+        loaded_model_bytes(arch, memory.per_gpu_bytes),
+        deployment,
+        profile,
+        context,
+        with_max_context=False,
+    )
+    efficiency = efficiency_for(calibration, gpu.id)
+    step_tokens = step_token_budget(profile, request.input_tokens, gpu)
+    reasons = list(fit.reasons)
+    if fit.fits and fit.max_batch >= 1:
+        costs = step_costs(
+            arch,
+            params,
+            Serving(
+                gpu=gpu,
+                tensor_parallel=tp,
+                pipeline_parallel=pp,
+                weight_precision=weights,
+                kv_precision=kv,
+            ),
+            input_tokens=request.input_tokens,
+            output_tokens=request.output_tokens,
+        )
+        curve = frontier(
+            costs,
+            efficiency,
+            chunk_tokens=step_tokens,
+            max_batch=fit.max_batch,
+            gpus=tp * pp,
+            slo_ttft_ms=request.slo_ttft_ms,
+            slo_tpot_ms=request.slo_tpot_ms,
+        )
+        points, best = curve.points, curve.best_meeting_slo
+        top, saturation, limit = (
+            curve.max_output_tokens_per_s,
+            curve.saturation_concurrency,
+            curve.saturation_limit,
+        )
+    else:
+        points, best, top, saturation, limit = [], None, 0.0, 0, "does not fit"
+        reasons = reasons or [f"not one sequence of {context} tokens fits"]
+    return FrontierResponse(
+        model=model_name,
+        gpu=gpu.id,
+        gpu_count=tp * pp,
+        weight_dtype=weights.value,
+        kv_cache_dtype=kv.value,
+        engine=profile.id,
+        fits=bool(points),
+        reasons=reasons,
+        max_batch=fit.max_batch,
+        step_tokens=step_tokens,
+        points=points,
+        max_output_tokens_per_s=top,
+        saturation_concurrency=saturation,
+        saturation_limit=limit,
+        best_meeting_slo=best,
+        slo_ttft_ms=request.slo_ttft_ms,
+        slo_tpot_ms=request.slo_tpot_ms,
+        calibrated=is_calibrated(calibration, gpu.id),
+        assumptions=efficiency,
+    )
