@@ -7,7 +7,8 @@ moves the watermarks, all in one transaction. Only the newest ``limit`` models p
 are considered (on the first sweep too): older ones beyond that fall behind the watermark
 and are left to ``capplan hub import``. On PostgreSQL a
 transaction-scoped advisory lock keeps two replicas from sweeping at once; the loser
-returns at once with ``locked_out``.
+returns at once with ``locked_out``. The report also counts the imports refused since the
+last sweep per model family and missing feature (:mod:`service.importer.refusals`).
 """
 
 from __future__ import annotations
@@ -18,15 +19,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from anyio import to_thread
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from service.db.models import HubSweepStateRow, ModelRow, Origin
+from service.db.models import HubSweepStateRow, ImportJobRow, JobStatus, ModelRow, Origin
 from service.db.types import utcnow
 from service.hub.client import HubClient
 from service.hub.errors import HubError
 from service.hub.models import HubListing
 from service.importer.queue import JobQueue
+from service.importer.refusals import refusals_by_family
 
 logger = logging.getLogger("capplan.importer")
 
@@ -41,6 +43,7 @@ class SweepReport:
     enqueued: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    refused: dict[tuple[str, str], int] = field(default_factory=dict)
     locked_out: bool = False
 
     def __str__(self) -> str:
@@ -49,6 +52,10 @@ class SweepReport:
         lines = [f"enqueued {len(self.enqueued)}: {', '.join(self.enqueued) or '-'}"]
         lines += [f"skipped {repo}: {why}" for repo, why in self.skipped.items()]
         lines += [f"error listing {author}: {why}" for author, why in self.errors.items()]
+        lines += [
+            f"refused {count} import(s) of model_type '{family}': {feature}"
+            for (family, feature), count in self.refused.items()
+        ]
         return "\n".join(lines)
 
 
@@ -77,6 +84,7 @@ async def sweep(
                 )
             except HubError as exc:
                 report.errors[author] = str(exc)
+        report.refused = await _refusals_since_last_run(session, authors)
         queue = JobQueue(session, clock)
         for author, found in listings.items():
             for listing in sorted(found, key=lambda item: item.created_at):
@@ -89,6 +97,22 @@ async def sweep(
             await _advance(session, author, found, clock())
     logger.info("hub sweep: %s", str(report).replace("\n", "; "))
     return report
+
+
+async def _refusals_since_last_run(
+    session: AsyncSession, authors: Sequence[str]
+) -> dict[tuple[str, str], int]:
+    """Imports refused for an unmodelled architecture since these authors' last sweep."""
+    runs = [
+        state.last_run_at
+        for author in dict.fromkeys(authors)
+        if (state := await session.get(HubSweepStateRow, author)) is not None
+        and state.last_run_at is not None
+    ]
+    statement = select(ImportJobRow.error).where(ImportJobRow.status == JobStatus.FAILED)
+    if runs:
+        statement = statement.where(ImportJobRow.finished_at >= min(runs))
+    return refusals_by_family(await session.scalars(statement))
 
 
 async def _try_lock(session: AsyncSession) -> bool:

@@ -19,6 +19,7 @@ from service.domain.parameters import count_parameters
 from service.hub.models import HubModelInfo
 from service.hub.quantization import detect_quantization
 from service.importer.errors import ImportFailed
+from service.importer.refusals import refusal_message
 
 
 def catalog_values(
@@ -35,7 +36,9 @@ def catalog_values(
     try:
         architecture = architecture_from_config(config)
     except UnsupportedArchitecture as exc:
-        raise ImportFailed(f"{where}: {exc}; capplan cannot plan this model") from exc
+        model_type = config.get("model_type")
+        name = model_type if isinstance(model_type, str) else ""
+        raise ImportFailed(refusal_message(where, name, exc.feature, str(exc))) from exc
     except InvalidConfig as exc:
         raise ImportFailed(f"{where}: config.json is incomplete: {exc}") from exc
     parameters = count_parameters(architecture)
