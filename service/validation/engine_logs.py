@@ -42,6 +42,14 @@ NOT_MODELLED: tuple[tuple[str, str], ...] = (
 )
 """Architectures the models engineer is adding (issue 16); reported, not dropped."""
 
+NOT_MODELLED_SETUPS: tuple[tuple[str, str], ...] = (
+    (
+        r"lmcache|kv-transfer-config|kv_connector",
+        "an LMCache / KV-transfer connector is configured (its GPU buffers are not modelled)",
+    ),
+)
+"""Deployment features capplan does not price, read from the log excerpt and settings."""
+
 
 class LogSettings(msgspec.Struct, frozen=True, kw_only=True):
     """What a datapoint states, as numbers; ``None`` where it does not."""
@@ -149,9 +157,13 @@ def log_settings(point: dict[str, Any], engines: EngineCatalog) -> LogSettings:
 
 
 def unmodelled_architecture(point: dict[str, Any]) -> str | None:
-    """Why capplan cannot build this datapoint's model yet, if it is a known gap."""
+    """Why capplan cannot price this datapoint yet (architecture or deployment feature)."""
     text = f"{point.get('model', '')} {point.get('model_family_arch', '')}".lower()
     for pattern, reason in NOT_MODELLED:
         if re.search(pattern, text):
+            return reason
+    setup = f"{point.get('log_excerpt', '')} {point.get('settings_certainty', '')}".lower()
+    for pattern, reason in NOT_MODELLED_SETUPS:
+        if re.search(pattern, setup):
             return reason
     return None

@@ -192,6 +192,9 @@ class EngineLogCheck(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def kv_memory_error_pct(self) -> float | None:
+        """None when the log's KV memory is not positive (the start-up failed)."""
+        if self.measured_kv_gib is not None and self.measured_kv_gib <= 0:
+            return None
         return _error(self.predicted_kv_gib, self.measured_kv_gib)
 
     @property
@@ -319,9 +322,8 @@ def _missing_settings(point: dict[str, Any], settings: LogSettings, deployment: 
     """What the prediction needs and the log does not give."""
     reported = point.get("reported", {})
     kind = settings.profile.kind
-    if kind == "sglang":
-        ok = "load_weight_end_avail_mem_GB" in reported and "weights_mem_usage_GB" in reported
-        return "" if ok else "free memory before loading"
+    if kind == "sglang" and "load_weight_end_avail_mem_GB" in reported:
+        return ""
     if kind == "trtllm":
         return "" if "available_for_kv_GiB" in reported else "free memory after loading"
     missing = []
@@ -341,17 +343,19 @@ def _kv_budget(
 ) -> tuple[int, str]:
     """KV bytes per GPU, and which measured figures went in."""
     reported = point.get("reported", {})
-    if profile.kind == "sglang":
+    fraction = number(point.get("gpu_memory_utilization"))
+    stated = fraction if fraction is not None and 0 < fraction <= 1 else None
+    if profile.kind == "sglang" and "load_weight_end_avail_mem_GB" in reported:
         free = float(reported["load_weight_end_avail_mem_GB"]) + float(
             reported["weights_mem_usage_GB"]
         )
-        fraction = number(point.get("gpu_memory_utilization"))
-        if fraction is None or not 0 < fraction <= 1:
-            fraction = default_mem_fraction_static(
-                profile, round(free * GIB), deployment.tensor_parallel, 1
-            )
+        fraction = stated or default_mem_fraction_static(
+            profile, round(free * GIB), deployment.tensor_parallel, 1
+        )
         kv = sglang_pool_bytes(round(free * GIB), weights, fraction)
         return kv, "free memory before loading (load_weight_end avail + weights)"
+    if profile.kind == "sglang":
+        deployment = msgspec.structs.replace(deployment, mem_fraction_static=stated)
     if profile.kind == "trtllm":
         free = round(float(reported["available_for_kv_GiB"]) * GIB)
         fraction = profile.kv_cache_free_gpu_mem_fraction
