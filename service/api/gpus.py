@@ -5,18 +5,20 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, delete, get, post, put
+from litestar import Controller, Request, delete, get, post, put
 from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.api.auth import ADMIN_SECURITY, require_admin
-from service.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, Problem
+from service.api.preconditions import expected_version, has_precondition
+from service.api.problems import READ_PROBLEMS, REPLACE_PROBLEMS, WRITE_PROBLEMS, Problem
 from service.api.strict_body import strict_json_body
-from service.contract.catalog import GpuCreate, GpuOut, GpuPage, GpuReplace
+from service.contract.catalog import MIN_TFLOPS, GpuCreate, GpuOut, GpuPage, GpuReplace
 from service.db.gpu_repository import GpuRepository
 from service.db.models import GpuRow, Origin
-from service.db.repository import StaleVersion
+from service.db.repository import AlreadyExists, NotFound, StaleVersion
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
 Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
@@ -72,43 +74,48 @@ class GpuController(Controller):
         guards=[require_admin],
         security=ADMIN_SECURITY,
         responses=WRITE_PROBLEMS,
-        summary="Add a GPU (admin)",
+        summary="Add a GPU (admin; 409 if the id exists)",
     )
     async def create_gpu(
         self, db_session: NamedDependency[AsyncSession], data: JSONBody[GpuCreate]
     ) -> GpuOut:
-        repository = GpuRepository(db_session)
-        if await repository.get(data.id) is not None:
+        _check_bf16(data)
+        try:
+            row = await GpuRepository(db_session).create(
+                data.id, _values(data), origin=Origin.OPERATOR
+            )
+        except AlreadyExists as exc:
             raise Problem(
                 409, f"GPU '{data.id}' already exists; PUT /v1/gpus/{data.id} replaces it"
-            )
-        row, _ = await repository.upsert(data.id, _values(data), origin=Origin.OPERATOR)
+            ) from exc
         return gpu_out(row)
 
     @put(
         "/{gpu_id:str}",
         guards=[require_admin],
         security=ADMIN_SECURITY,
-        responses=WRITE_PROBLEMS,
-        summary="Replace a GPU (admin; 409 on a stale version)",
+        responses=REPLACE_PROBLEMS,
+        summary="Replace a GPU (admin; version or If-Match required, 409 on a stale version)",
     )
     async def replace_gpu(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         gpu_id: GpuIdPath,
         data: JSONBody[GpuReplace],
     ) -> GpuOut:
         repository = GpuRepository(db_session)
-        row = await repository.get(gpu_id)
-        if row is None:
-            raise Problem(404, f"GPU '{gpu_id}' is not in the catalog; POST /v1/gpus adds it")
+        missing = Problem(404, f"GPU '{gpu_id}' is not in the catalog; POST /v1/gpus adds it")
+        if not has_precondition(request, data.version) and await repository.get(gpu_id) is None:
+            raise missing
+        version = expected_version(request, data.version)
+        _check_bf16(data)
         try:
             row = await repository.update(
-                gpu_id,
-                _values(data),
-                origin=Origin.OPERATOR,
-                expected_version=data.version or row.version,
+                gpu_id, _values(data), origin=Origin.OPERATOR, expected_version=version
             )
+        except NotFound as exc:
+            raise missing from exc
         except StaleVersion as exc:
             raise Problem(409, str(exc)) from exc
         return gpu_out(row)
@@ -118,12 +125,33 @@ class GpuController(Controller):
         guards=[require_admin],
         security=ADMIN_SECURITY,
         responses=WRITE_PROBLEMS,
-        summary="Remove a GPU (admin)",
+        summary="Remove a GPU (admin; If-Match optional)",
     )
     async def delete_gpu(
-        self, db_session: NamedDependency[AsyncSession], gpu_id: GpuIdPath
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        gpu_id: GpuIdPath,
     ) -> None:
-        repository = GpuRepository(db_session)
-        if await repository.get(gpu_id) is None:
-            raise Problem(404, f"GPU '{gpu_id}' is not in the catalog")
-        await repository.delete(gpu_id)
+        version = expected_version(request, None) if "if-match" in request.headers else None
+        try:
+            await GpuRepository(db_session).delete(gpu_id, expected_version=version)
+        except NotFound as exc:
+            raise Problem(404, f"GPU '{gpu_id}' is not in the catalog") from exc
+        except StaleVersion as exc:
+            raise Problem(409, str(exc)) from exc
+
+
+def _check_bf16(body: GpuCreate | GpuReplace) -> None:
+    """BF16 is 0 (no BF16 on this chip) or a physical rate, like every other rate."""
+    if 0 < body.dense_tflops_bf16 < MIN_TFLOPS:
+        raise ValidationException(
+            detail=f"dense_tflops_bf16 must be 0 (no BF16) or >= {MIN_TFLOPS}",
+            extra=[
+                {
+                    "message": f"0 or >= {MIN_TFLOPS}, got {body.dense_tflops_bf16}",
+                    "key": "dense_tflops_bf16",
+                    "source": "body",
+                }
+            ],
+        )

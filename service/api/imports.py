@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.api.auth import ADMIN_SECURITY, require_admin
 from service.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, Problem, problem
+from service.api.strict_body import strict_json_body
 from service.db.models import ImportJobRow, JobStatus
 from service.importer.ids import (
     REPO_ID_MAX_LENGTH,
@@ -91,6 +92,7 @@ def import_job(row: ImportJobRow) -> ImportJob:
 class ImportController(Controller):
     path = "/v1/imports"
     tags = ["imports"]
+    before_request = staticmethod(strict_json_body)
 
     @post(
         "/",

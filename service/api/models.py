@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, delete, get, post, put
+from litestar import Controller, Request, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.api.auth import ADMIN_SECURITY, require_admin
-from service.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, Problem
+from service.api.preconditions import expected_version, has_precondition
+from service.api.problems import READ_PROBLEMS, REPLACE_PROBLEMS, WRITE_PROBLEMS, Problem
 from service.api.strict_body import strict_json_body
 from service.contract.catalog import (
     ModelCreate,
@@ -23,7 +24,7 @@ from service.contract.catalog import (
 from service.db.model_columns import derived_model_columns
 from service.db.model_repository import ModelRepository
 from service.db.models import ModelRow, Origin
-from service.db.repository import StaleVersion
+from service.db.repository import AlreadyExists, NotFound, StaleVersion
 from service.domain.architecture import Architecture
 from service.planning.resolve import normalise
 
@@ -98,41 +99,45 @@ class ModelController(Controller):
         guards=[require_admin],
         security=ADMIN_SECURITY,
         responses=WRITE_PROBLEMS,
-        summary="Add a model from its config.json (admin)",
+        summary="Add a model from its config.json (admin; 409 if the id exists)",
     )
     async def create_model(
         self, db_session: NamedDependency[AsyncSession], data: JSONBody[ModelCreate]
     ) -> ModelOut:
-        repository = ModelRepository(db_session)
-        if await repository.get(data.id) is not None:
-            raise Problem(409, f"model '{data.id}' already exists; PUT replaces it")
         values = model_values(data.config, data.id, data.notes)
-        row, _ = await repository.upsert(data.id, values, origin=Origin.OPERATOR)
+        try:
+            row = await ModelRepository(db_session).create(data.id, values, origin=Origin.OPERATOR)
+        except AlreadyExists as exc:
+            raise Problem(409, f"model '{data.id}' already exists; PUT replaces it") from exc
         return model_out(row)
 
     @put(
         "/{model_id:path}",
         guards=[require_admin],
         security=ADMIN_SECURITY,
-        responses=WRITE_PROBLEMS,
-        summary="Replace a model's config (admin)",
+        responses=REPLACE_PROBLEMS,
+        summary="Replace a model's config (admin; version or If-Match required)",
     )
     async def replace_model(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         model_id: FromPath[str],
         data: JSONBody[ModelReplace],
     ) -> ModelOut:
-        repository = ModelRepository(db_session)
         row_id = _model_id(model_id)
-        row = await repository.get(row_id)
-        if row is None:
-            raise Problem(404, f"model '{row_id}' is not in the catalog; POST /v1/models adds it")
+        repository = ModelRepository(db_session)
+        missing = Problem(404, f"model '{row_id}' is not in the catalog; POST /v1/models adds it")
+        if not has_precondition(request, data.version) and await repository.get(row_id) is None:
+            raise missing
+        version = expected_version(request, data.version)
         values = model_values(data.config, row_id, data.notes)
         try:
             row = await repository.update(
-                row_id, values, origin=Origin.OPERATOR, expected_version=data.version or row.version
+                row_id, values, origin=Origin.OPERATOR, expected_version=version
             )
+        except NotFound as exc:
+            raise missing from exc
         except StaleVersion as exc:
             raise Problem(409, str(exc)) from exc
         return model_out(row)
@@ -142,13 +147,19 @@ class ModelController(Controller):
         guards=[require_admin],
         security=ADMIN_SECURITY,
         responses=WRITE_PROBLEMS,
-        summary="Remove a model (admin)",
+        summary="Remove a model (admin; If-Match optional)",
     )
     async def delete_model(
-        self, db_session: NamedDependency[AsyncSession], model_id: FromPath[str]
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        model_id: FromPath[str],
     ) -> None:
-        repository = ModelRepository(db_session)
         row_id = _model_id(model_id)
-        if await repository.get(row_id) is None:
-            raise Problem(404, f"model '{row_id}' is not in the catalog")
-        await repository.delete(row_id)
+        version = expected_version(request, None) if "if-match" in request.headers else None
+        try:
+            await ModelRepository(db_session).delete(row_id, expected_version=version)
+        except NotFound as exc:
+            raise Problem(404, f"model '{row_id}' is not in the catalog") from exc
+        except StaleVersion as exc:
+            raise Problem(409, str(exc)) from exc

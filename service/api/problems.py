@@ -79,6 +79,10 @@ WRITE_PROBLEMS = {
     413: problem("Request body too large"),
     422: problem("The model uses an architecture feature capplan does not model"),
 }
+REPLACE_PROBLEMS = {
+    **WRITE_PROBLEMS,
+    428: problem("Neither a version in the body nor an If-Match header says what is replaced"),
+}
 
 
 def _response(

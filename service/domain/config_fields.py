@@ -9,13 +9,18 @@ from service.domain.architecture import InvalidConfig
 
 _MISSING = object()
 
+#: Largest size a config field may state. No released model comes near: the longest context
+#: (Llama 4 Scout, 10,485,760 tokens) and the largest vocabularies (~262k) are far below it,
+#: and 2^53-sized fields overflowed the parameter counts the catalog stores.
+MAX_CONFIG_INT = 2**24
+
 
 def read_int(
     config: Mapping[str, Any],
     *keys: str,
     default: int | None = None,
     minimum: int = 1,
-    maximum: int = 2**53,
+    maximum: int = MAX_CONFIG_INT,
 ) -> int:
     """The first present, non-null key among ``keys`` as an int in ``[minimum, maximum]``."""
     for key in keys:

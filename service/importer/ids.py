@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import re
 
-#: ``namespace/name`` in ASCII letters, digits, ``_``, ``.`` and ``-`` (what the Hub accepts).
-REPO_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9_.-]+$"
+#: ``namespace/name`` in ASCII letters, digits, ``_``, ``.`` and ``-`` (what the Hub accepts),
+#: dots single and inside a segment (no ``..``); ``\Z`` because ``$`` also matches before "\n".
+REPO_ID_PATTERN = (
+    r"^[A-Za-z0-9][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*/[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\Z"
+)
 REPO_ID_MAX_LENGTH = 200
-#: A branch, tag (``refs/pr/1`` too) or commit sha.
-REVISION_PATTERN = r"^[A-Za-z0-9_.][A-Za-z0-9_./-]*$"
+#: A branch, tag (``refs/pr/1`` too) or commit sha: components joined by single ``/`` or ``.``
+#: (no ``..``, no empty or dot-leading component, as git refs require).
+REVISION_PATTERN = r"^[A-Za-z0-9_-]+(?:[./][A-Za-z0-9_-]+)*\Z"
 REVISION_MAX_LENGTH = 64
 
 

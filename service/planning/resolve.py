@@ -27,6 +27,10 @@ from service.planning.errors import (
     UnsupportedModel,
 )
 
+#: Parameters a config may imply: 1000x the largest released model (~1.6e12), so that
+#: counts and byte sizes stay far inside int64 columns and float arithmetic.
+MAX_PARAMETERS = 10**15
+
 
 class ResolvedModel(msgspec.Struct, frozen=True, kw_only=True):
     name: str
@@ -50,7 +54,11 @@ def normalise(
         raise InvalidModelConfig(f"{field or name}: {exc}", field=where, reason=exc.detail) from exc
     except UnsupportedArchitecture as exc:
         raise UnsupportedModel(f"{name}: {exc}") from exc
-    return ResolvedModel(name=name, architecture=arch, parameters=count_parameters(arch))
+    parameters = count_parameters(arch)
+    if parameters.total > MAX_PARAMETERS:
+        detail = f"implies {parameters.total:.3g} parameters, more than {MAX_PARAMETERS:.0e}"
+        raise InvalidModelConfig(f"{field or name}: {detail}", field=field, reason=detail)
+    return ResolvedModel(name=name, architecture=arch, parameters=parameters)
 
 
 async def resolve_model(session: AsyncSession, ref: ModelRef) -> ResolvedModel:
