@@ -24,6 +24,7 @@ from service.domain.hf_hybrid import (
 )
 from service.domain.hf_layers import (
     FULL,
+    chunked_attention,
     latent_attention,
     layer_attention,
     mixture_of_experts,
@@ -37,7 +38,7 @@ KNOWN_FAMILIES = frozenset(
         "llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "gemma",
         "gemma2", "gemma3_text", "phi3", "gpt2", "deepseek_v2", "deepseek_v3", "gpt_oss",
         "glm4_moe", "smollm3", "seed_oss", "olmo2", "starcoder2", "qwen3_next", "nemotron_h",
-        "granitemoehybrid",
+        "granitemoehybrid", "llama4_text",
     }
 )  # fmt: skip
 
@@ -55,8 +56,6 @@ _UNMODELLED_TYPES = {
     "minimax": "linear (lightning) attention layers",
     "kimi_linear": "linear-attention (KDA) layers",
     "lfm2": "short-convolution layers",
-    "llama4_text": "chunked attention with interleaved MoE",
-    "llama4": "chunked attention with interleaved MoE",
 }
 
 _UNMODELLED_KEYS = {
@@ -202,7 +201,11 @@ def _normalise(config: Mapping[str, Any], model_type: str) -> Architecture:
         if hidden % heads:
             raise InvalidConfig("head_dim", f"absent and hidden_size {hidden} % {heads} heads != 0")
         head_dim = hidden // heads
-    intermediate = read_int(config, "intermediate_size", "n_inner", "ffn_dim", default=4 * hidden)
+    # Llama 4's dense layers use intermediate_size_mlp; intermediate_size is its experts'.
+    dense_keys = ("intermediate_size_mlp",) if family == "llama4_text" else ()
+    intermediate = read_int(
+        config, *dense_keys, "intermediate_size", "n_inner", "ffn_dim", default=4 * hidden
+    )
     max_context = read_int(
         config, "max_position_embeddings", "n_positions", "n_ctx", "seq_length", default=2048
     )
@@ -235,6 +238,8 @@ def _normalise(config: Mapping[str, Any], model_type: str) -> Architecture:
         norms_per_layer=traits.norms_per_layer,
         layer_attention=(FULL,) * layers
         if layout is not None
+        else chunked_attention(config, layers, max_context)
+        if family == "llama4_text"
         else layer_attention(config, family, layers, max_context),
         max_context_tokens=max_context,
         checkpoint_dtype=_checkpoint_dtype(config),

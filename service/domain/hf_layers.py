@@ -106,6 +106,25 @@ def layer_attention(
     return (_sliding(window, max_context),) * num_layers
 
 
+def chunked_attention(
+    config: Mapping[str, Any], num_layers: int, max_context: int
+) -> tuple[LayerAttention, ...]:
+    """Llama 4: RoPE layers attend within chunks of ``attention_chunk_size``; NoPE layers
+    (``no_rope_layers[i] == 0``; by default every ``no_rope_layer_interval``-th, 4) attend
+    fully (transformers ``Llama4TextConfig``, vLLM ``Llama4Attention``)."""
+    chunk = read_optional_int(config, "attention_chunk_size")
+    flags = read_int_list(config, "no_rope_layers")
+    if not flags:
+        interval = read_int(config, "no_rope_layer_interval", default=4)
+        flags = tuple(int((i + 1) % interval != 0) for i in range(num_layers))
+    if len(flags) != num_layers:
+        raise InvalidConfig("no_rope_layers", f"has {len(flags)} entries for {num_layers} layers")
+    if chunk is None or chunk >= max_context:
+        return (FULL,) * num_layers
+    chunked = LayerAttention(kind=AttentionKind.CHUNKED, window_tokens=chunk)
+    return tuple(chunked if flag else FULL for flag in flags)
+
+
 def _alternation_period(config: Mapping[str, Any], model_type: str) -> int | None:
     if model_type == "gemma2":
         return 2
@@ -147,6 +166,22 @@ def mixture_of_experts(
             shared_expert_intermediate_size=shared_size,
             router_bias=True,
             latent_size=read_int(config, "moe_latent_size", default=0, minimum=0),
+        )
+    if model_type == "llama4_text":
+        # modeling_llama4.py Llama4TextMoe: experts (gate_up 2f, down) of intermediate_size,
+        # a router without bias and an always-on shared expert of the same size; MoE layers
+        # are moe_layers, else every interleave_moe_layer_step-th layer.
+        step = read_int(config, "interleave_moe_layer_step", default=1)
+        listed = read_int_list(config, "moe_layers")
+        layers = listed or tuple(range(step - 1, num_layers, step))
+        expert_size = read_int(config, "intermediate_size")
+        return MixtureOfExperts(
+            num_experts=experts,
+            experts_per_token=per_token,
+            expert_intermediate_size=expert_size,
+            moe_layers=tuple(layers),
+            num_shared_experts=1,
+            shared_expert_intermediate_size=expert_size,
         )
     if model_type == "granitemoehybrid":
         # modeling_granitemoe(shared).py: router without bias, experts input_linear (2f, d)

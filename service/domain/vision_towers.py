@@ -17,6 +17,13 @@ Gemma 3 (``models/siglip/modeling_siglip.py`` SiglipVisionTransformer,
     patch Conv2d 3·p²·h + h, positions (image/p)²·h
     per layer: 2 LayerNorms 4h, q/k/v/o 4·(h² + h), fc1 h·f + f, fc2 f·h + h; post LayerNorm 2h
     projector: mm_input_projection h·d_text, mm_soft_emb_norm h
+
+Llama 4 (``models/llama4/modeling_llama4.py`` Llama4VisionModel, pixel-shuffle MLP,
+Llama4MultiModalProjector)::
+
+    class embedding h, positions ((image/p)² + 1)·h, unfold-conv patch 3·p²·h (no bias),
+    pre/post LayerNorms 4h; per layer q/k/v/o 4·(h² + h), fc1 h·f + f, fc2 f·h + h, 2 LNs 4h;
+    adapter fc1 f·in, fc2 out·out (no biases); projector vision_output·d_text
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from service.domain.config_fields import read_bool, read_int, read_int_list
 
 QWEN_VL_TYPES = frozenset({"qwen3_vl", "qwen3_vl_moe", "qwen3_5", "qwen3_5_moe"})
 GEMMA3_TYPES = frozenset({"gemma3"})
+LLAMA4_TYPES = frozenset({"llama4"})
 
 
 def _qwen_merger(hidden: int, merge: int, out: int, *, postshuffle_norm: bool) -> int:
@@ -72,6 +80,25 @@ def gemma3_vision(vision: Mapping[str, Any], text_hidden_size: int) -> int:
     return embed + layers * layer + 2 * h + projector
 
 
+def llama4_vision(vision: Mapping[str, Any], text_hidden_size: int) -> int:
+    """Llama 4's vision model, pixel-shuffle adapter and projector (``modeling_llama4.py``)."""
+    h = read_int(vision, "hidden_size")
+    f = read_int(vision, "intermediate_size")
+    layers = read_int(vision, "num_hidden_layers")
+    patch = read_int(vision, "patch_size")
+    image = read_int(vision, "image_size")
+    channels = read_int(vision, "num_channels", default=3)
+    adapter_in = read_int(vision, "projector_input_dim")
+    adapter_out = read_int(vision, "projector_output_dim")
+    output = read_int(vision, "vision_output_dim")
+    projector_bias = read_bool(vision, "multi_modal_projector_bias", default=False)
+    embed = h + ((image // patch) ** 2 + 1) * h + channels * patch * patch * h + 4 * h
+    layer = 4 * (h * h + h) + (h * f + f) + (f * h + h) + 4 * h
+    adapter = f * adapter_in + adapter_out * adapter_out
+    projector = output * text_hidden_size + (text_hidden_size if projector_bias else 0)
+    return embed + layers * layer + adapter + projector
+
+
 def vision_tower_parameters(
     outer_type: str, vision: Mapping[str, Any], text_hidden_size: int
 ) -> int | None:
@@ -80,4 +107,6 @@ def vision_tower_parameters(
         return qwen3_vl_vision(vision)
     if outer_type in GEMMA3_TYPES:
         return gemma3_vision(vision, text_hidden_size)
+    if outer_type in LLAMA4_TYPES:
+        return llama4_vision(vision, text_hidden_size)
     return None

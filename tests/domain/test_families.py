@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from service.domain.architecture import InvalidConfig
 from service.domain.hf_config import architecture_from_config
 from service.domain.parameters import count_parameters
 from tests.domain.reference import DEEPSEEK_V3, LLAMA_LIKE, with_fields
@@ -122,3 +123,47 @@ def test_smollm3_nope_layers_change_no_shape() -> None:
         count_parameters(architecture_from_config(smol)).total
         == count_parameters(architecture_from_config(llama)).total
     )
+
+
+LLAMA4_TEXT: dict[str, Any] = {
+    # Llama-4-Scout text_config shapes (catalog/reference/models_2025.json), 8 layers.
+    "model_type": "llama4_text",
+    "hidden_size": 5120,
+    "num_hidden_layers": 8,
+    "num_attention_heads": 40,
+    "num_key_value_heads": 8,
+    "head_dim": 128,
+    "intermediate_size": 8192,
+    "intermediate_size_mlp": 16384,
+    "num_local_experts": 16,
+    "num_experts_per_tok": 1,
+    "interleave_moe_layer_step": 1,
+    "attention_chunk_size": 8192,
+    "max_position_embeddings": 10485760,
+    "vocab_size": 202048,
+}
+
+
+def test_llama4_nope_layers_attend_fully_and_rope_layers_by_chunk() -> None:
+    """Without no_rope_layers, every 4th layer is NoPE (full); the others cache one chunk."""
+    layers = architecture_from_config(LLAMA4_TEXT).layer_attention
+    kinds = [layer.kind.value for layer in layers]
+    assert kinds == ["chunked", "chunked", "chunked", "full"] * 2
+    assert {layer.window_tokens for layer in layers if layer.kind.value == "chunked"} == {8192}
+
+
+def test_llama4_interleaves_moe_layers_with_dense_ones() -> None:
+    """interleave_moe_layer_step 2 (Maverick): odd layers hold 16 experts + a shared expert,
+    even layers a dense MLP of intermediate_size_mlp: 3·5120·16384 each."""
+    arch = architecture_from_config(with_fields(LLAMA4_TEXT, interleave_moe_layer_step=2))
+    assert arch.moe is not None
+    assert arch.moe.moe_layers == (1, 3, 5, 7)
+    assert arch.moe.num_shared_experts == 1
+    assert count_parameters(arch).breakdown.mlp == 4 * 3 * 5120 * 16384
+
+
+def test_llama4_no_rope_layers_of_the_wrong_length_are_invalid() -> None:
+    """A per-layer list that does not cover the layers is a 400 naming it."""
+    with pytest.raises(InvalidConfig) as raised:
+        architecture_from_config(with_fields(LLAMA4_TEXT, no_rope_layers=[1, 0]))
+    assert raised.value.field == "no_rope_layers"
