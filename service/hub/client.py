@@ -20,7 +20,7 @@ from service.hub.errors import (
     TransientHubError,
 )
 from service.hub.hf import HfHubClient
-from service.hub.models import HubListing, HubModelInfo
+from service.hub.models import HubListing, HubModelInfo, HubTensor
 
 __all__ = [
     "ConfigNotFound",
@@ -30,6 +30,7 @@ __all__ = [
     "HubError",
     "HubListing",
     "HubModelInfo",
+    "HubTensor",
     "MalformedConfig",
     "RepoNotFound",
     "RevisionNotFound",
@@ -50,6 +51,11 @@ class HubClient(Protocol):
 
     def safetensors_parameter_counts(self, repo_id: str, sha: str) -> dict[str, int] | None:
         """Element counts per storage dtype at ``sha``; None when there are no safetensors."""
+        ...
+
+    def safetensors_tensors(self, repo_id: str, sha: str) -> list[HubTensor] | None:
+        """Each tensor's name, dtype and shape from the safetensors headers at ``sha``; None
+        when there are no safetensors."""
         ...
 
     def list_new_models(self, author: str, since: datetime | None, limit: int) -> list[HubListing]:

@@ -30,7 +30,7 @@ from huggingface_hub.utils._http import fix_hf_endpoint_in_url
 
 from service.hub.errors import ConfigNotFound, HubError, MalformedConfig
 from service.hub.hf_errors import hub_errors
-from service.hub.models import HubListing, HubModelInfo
+from service.hub.models import HubListing, HubModelInfo, HubTensor
 
 LIBRARY_NAME = "capplan"
 CONFIG_FILE = "config.json"
@@ -128,6 +128,13 @@ class HfHubClient:
                 return dict(info.safetensors.parameters)
             return self._count_from_headers(repo_id, sha)
 
+    def safetensors_tensors(self, repo_id: str, sha: str) -> list[HubTensor] | None:
+        """Every tensor's name, dtype and shape at ``sha``, read from the safetensors headers
+        (HTTP range requests: ``model.safetensors``, else each shard of the index); None when
+        the revision has no safetensors."""
+        with hub_errors(repo_id, sha):
+            return self._tensors_from_headers(repo_id, sha)
+
     def list_new_models(self, author: str, since: datetime | None, limit: int) -> list[HubListing]:
         """``author``'s text-generation models created after ``since``, newest first.
 
@@ -202,6 +209,34 @@ class HfHubClient:
         finally:
             pool.shutdown(cancel_futures=True)
         return dict(total)
+
+    def _tensors_from_headers(self, repo_id: str, sha: str) -> list[HubTensor] | None:
+        try:
+            return self._header_tensors(repo_id, sha, constants.SAFETENSORS_SINGLE_FILE)
+        except RemoteEntryNotFoundError:
+            pass
+        try:
+            index = self._get_file(repo_id, sha, constants.SAFETENSORS_INDEX_FILE)
+        except RemoteEntryNotFoundError:
+            return None
+        shards = _shard_names(repo_id, index)
+        tensors: list[HubTensor] = []
+        pool = ThreadPoolExecutor(max_workers=min(MAX_SHARD_WORKERS, len(shards)))
+        try:
+            for found in pool.map(lambda shard: self._header_tensors(repo_id, sha, shard), shards):
+                tensors.extend(found)
+        finally:
+            pool.shutdown(cancel_futures=True)
+        return tensors
+
+    def _header_tensors(self, repo_id: str, sha: str, filename: str) -> list[HubTensor]:
+        metadata = self._api.parse_safetensors_file_metadata(
+            repo_id, filename, revision=sha, timeout=self._timeout_s
+        )
+        return [
+            HubTensor(name=name, dtype=str(info.dtype), shape=tuple(info.shape))
+            for name, info in metadata.tensors.items()
+        ]
 
     def _header_counts(self, repo_id: str, sha: str, filename: str) -> dict[str, int]:
         metadata = self._api.parse_safetensors_file_metadata(

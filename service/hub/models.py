@@ -30,3 +30,11 @@ class HubListing(msgspec.Struct, frozen=True, kw_only=True):
     repo_id: str
     created_at: datetime
     sha: str | None
+
+
+class HubTensor(msgspec.Struct, frozen=True, kw_only=True):
+    """One tensor as a safetensors header lists it: name, storage dtype and shape."""
+
+    name: str
+    dtype: str
+    shape: tuple[int, ...]

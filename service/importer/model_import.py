@@ -64,7 +64,8 @@ async def import_model(
     counts = info.safetensors_parameters
     if counts is None:
         counts = await _blocking(hub.safetensors_parameter_counts, model_id, info.sha)
-    values = catalog_values(info, config, counts)
+    tensors = await _blocking(hub.safetensors_tensors, model_id, info.sha)
+    values = catalog_values(info, config, counts, tensors)
     row, outcome = await models.upsert(model_id, values, origin=Origin.HUB)
     return _result(row, info.sha, outcome)
 

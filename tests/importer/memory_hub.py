@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from service.hub.errors import RepoNotFound
-from service.hub.models import HubListing, HubModelInfo
+from service.hub.models import HubListing, HubModelInfo, HubTensor
 
 
 class MemoryHub:
@@ -18,6 +18,7 @@ class MemoryHub:
         self.infos: dict[str, HubModelInfo] = {}
         self.configs: dict[str, bytes] = {}
         self.counts: dict[str, dict[str, int] | None] = {}
+        self.tensors: dict[str, list[HubTensor] | None] = {}
         self.calls: list[str] = []
 
     def add(
@@ -56,6 +57,10 @@ class MemoryHub:
     def safetensors_parameter_counts(self, repo_id: str, sha: str) -> dict[str, int] | None:
         self.calls.append("safetensors_parameter_counts")
         return self.counts[repo_id]
+
+    def safetensors_tensors(self, repo_id: str, sha: str) -> list[HubTensor] | None:
+        self.calls.append("safetensors_tensors")
+        return self.tensors.get(repo_id)
 
     def list_new_models(self, author: str, since: datetime | None, limit: int) -> list[HubListing]:
         self.calls.append("list_new_models")
