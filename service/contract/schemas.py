@@ -174,6 +174,14 @@ class WorkloadIn(msgspec.Struct, frozen=True, kw_only=True):
     output_tokens: Tokens
     concurrency: Batch = 1
     arrival_rate_per_s: RequestsPerSecond | None = None
+    requests_per_s: Annotated[
+        RequestsPerSecond | None,
+        msgspec.Meta(
+            description="Target request rate. Replicas are added until each one's share is "
+            "served at steady state below saturation (and within the SLO when one is given); "
+            "ttft_ms and tpot_ms are then those at that rate."
+        ),
+    ] = None
 
 
 class SloIn(msgspec.Struct, frozen=True, kw_only=True):

@@ -17,6 +17,7 @@ from typing import Annotated
 import msgspec
 
 from service.domain.architecture import Architecture
+from service.domain.batching import step_costs
 from service.domain.capacity import Deployment, MemoryBudget, capacity
 from service.domain.engine import EngineProfile
 from service.domain.gpu import GpuSpec
@@ -25,7 +26,12 @@ from service.domain.latency import Efficiency, Serving, estimate_latency
 from service.domain.parallel import valid_tensor_parallel_degrees
 from service.domain.parameters import ParameterCount
 from service.domain.precision import Precision
-from service.domain.serving import serving_latency, step_token_budget
+from service.domain.serving import (
+    ServingLatency,
+    replicas_for_rate,
+    serving_latency,
+    step_token_budget,
+)
 from service.domain.weights import resolve_weight_precision, weight_memory
 
 TTFT_MS = (
@@ -51,9 +57,14 @@ class Objective(enum.StrEnum):
 
 
 class Workload(msgspec.Struct, frozen=True, kw_only=True):
+    """What to serve: sequence lengths and either concurrent users or a request rate
+    (``requests_per_s``: replicas are added until each one's share is served at steady state,
+    below saturation and within the SLO when one is given)."""
+
     input_tokens: int
     output_tokens: int
     concurrency: int = 1
+    requests_per_s: float | None = None
 
 
 class Slo(msgspec.Struct, frozen=True, kw_only=True):
@@ -228,7 +239,6 @@ def evaluate(
             f"{space.max_gpus} GPUs",
             gpu_count=count,
         )
-    batch = math.ceil(workload.concurrency / replicas)
     serving = Serving(
         gpu=gpu,
         tensor_parallel=tp,
@@ -236,6 +246,51 @@ def evaluate(
         weight_precision=candidate.weights,
         kv_precision=candidate.kv,
     )
+    step_tokens = step_token_budget(profile, workload.input_tokens, gpu)
+    costs = step_costs(
+        arch,
+        params,
+        serving,
+        input_tokens=workload.input_tokens,
+        output_tokens=workload.output_tokens,
+    )
+    if workload.requests_per_s is None:
+        batch = math.ceil(workload.concurrency / replicas)
+        timed = serving_latency(
+            arch,
+            params,
+            serving,
+            efficiency,
+            input_tokens=workload.input_tokens,
+            output_tokens=workload.output_tokens,
+            max_batch=cap.max_batch,
+            step_tokens=step_tokens,
+            concurrency=batch,
+        )
+        throughput = timed.steady.output_tokens_per_s * replicas
+    else:
+        sized = replicas_for_rate(
+            costs,
+            efficiency,
+            step_tokens=step_tokens,
+            max_batch=cap.max_batch,
+            requests_per_s=workload.requests_per_s,
+            min_replicas=replicas,
+            max_replicas=space.max_gpus // (tp * pp),
+            acceptable=lambda t: _meets(slo, _ttft(slo, t), t.steady.tpot_ms),
+        )
+        if sized is None:
+            return candidate.reject(
+                f"{workload.requests_per_s:g} requests/s saturate even "
+                f"{space.max_gpus // (tp * pp)} replicas of {tp * pp} GPUs (the limit of "
+                f"{space.max_gpus} GPUs)",
+                gpu_count=space.max_gpus,
+            )
+        replicas, timed = sized
+        count = tp * pp * replicas
+        batch = max(1, math.ceil(timed.steady.concurrency))
+        throughput = workload.requests_per_s * workload.output_tokens
+    steady = timed.steady
     latency = estimate_latency(
         arch,
         params,
@@ -245,19 +300,6 @@ def evaluate(
         output_tokens=workload.output_tokens,
         efficiency=efficiency,
     )
-    timed = serving_latency(
-        arch,
-        params,
-        serving,
-        efficiency,
-        input_tokens=workload.input_tokens,
-        output_tokens=workload.output_tokens,
-        max_batch=cap.max_batch,
-        step_tokens=step_token_budget(profile, workload.input_tokens, gpu),
-        concurrency=batch,
-    )
-    steady = timed.steady
-    throughput = steady.output_tokens_per_s * replicas
     cost = gpu.price_per_hour_usd * count if gpu.price_per_hour_usd else None
     return Configuration(
         gpu=gpu.id,
@@ -278,10 +320,15 @@ def evaluate(
         cost_per_million_output_tokens=(
             cost / (throughput * 3600) * 1e6 if cost is not None else None
         ),
-        meets_slo=_meets(slo, timed.burst_ttft_ms if slo.burst else steady.ttft_ms, steady.tpot_ms),
+        meets_slo=_meets(slo, _ttft(slo, timed), steady.tpot_ms),
         bottleneck=f"decode {latency.decode.bound.value}",
         burst_ttft_ms=timed.burst_ttft_ms,
     )
+
+
+def _ttft(slo: Slo, timed: ServingLatency) -> float:
+    """The TTFT the SLO judges: steady state, or the burst when it asks for that."""
+    return timed.burst_ttft_ms if slo.burst else timed.steady.ttft_ms
 
 
 def _meets(slo: Slo, ttft_ms: float, tpot_ms: float) -> bool:

@@ -16,14 +16,19 @@ always fits in a step.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 import msgspec
 
 from service.domain.architecture import Architecture
 from service.domain.batching import (
     SteadyState,
+    StepCosts,
     at_arrival_rate,
     at_concurrency,
     burst_ttft_seconds,
+    saturation_point,
     step_costs,
 )
 from service.domain.engine import EngineProfile
@@ -72,23 +77,58 @@ def serving_latency(
     concurrency: int,
     arrival_rate_per_s: float | None = None,
 ) -> ServingLatency:
-    """The module doc's times: at ``arrival_rate_per_s`` when given, else at ``concurrency``
-    users; the burst is ``concurrency`` prompts at once."""
+    """The module doc's times at ``concurrency`` users; the burst is that many prompts."""
     costs = step_costs(
         arch, params, serving, input_tokens=input_tokens, output_tokens=output_tokens
     )
     batch = max(max_batch, 1)
     if arrival_rate_per_s is not None:
-        steady = at_arrival_rate(
-            costs,
-            efficiency,
-            chunk_tokens=step_tokens,
-            max_batch=batch,
-            arrival_rate_per_s=arrival_rate_per_s,
-        )
-    else:
-        steady = at_concurrency(
-            costs, efficiency, chunk_tokens=step_tokens, max_batch=batch, concurrency=concurrency
-        )
+        return at_rate(costs, efficiency, step_tokens, batch, arrival_rate_per_s)
+    steady = at_concurrency(
+        costs, efficiency, chunk_tokens=step_tokens, max_batch=batch, concurrency=concurrency
+    )
     burst_s = burst_ttft_seconds(costs, efficiency, prompts=concurrency, chunk_tokens=step_tokens)
     return ServingLatency(steady=steady, burst_ttft_ms=burst_s * 1e3)
+
+
+def at_rate(
+    costs: StepCosts, efficiency: Efficiency, step_tokens: int, max_batch: int, rate_per_s: float
+) -> ServingLatency:
+    """Requests arriving at ``rate_per_s``; the burst is the requests in the system then."""
+    steady = at_arrival_rate(
+        costs,
+        efficiency,
+        chunk_tokens=step_tokens,
+        max_batch=max_batch,
+        arrival_rate_per_s=rate_per_s,
+    )
+    prompts = max(1, math.ceil(steady.concurrency)) if math.isfinite(steady.concurrency) else 1
+    burst_s = burst_ttft_seconds(costs, efficiency, prompts=prompts, chunk_tokens=step_tokens)
+    return ServingLatency(steady=steady, burst_ttft_ms=burst_s * 1e3)
+
+
+def replicas_for_rate(
+    costs: StepCosts,
+    efficiency: Efficiency,
+    *,
+    step_tokens: int,
+    max_batch: int,
+    requests_per_s: float,
+    min_replicas: int,
+    max_replicas: int,
+    acceptable: Callable[[ServingLatency], bool],
+) -> tuple[int, ServingLatency] | None:
+    """Fewest replicas (from ``min_replicas``) that serve ``requests_per_s`` between them
+    below saturation and ``acceptable`` (the SLO); else the fewest below saturation; None
+    when even ``max_replicas`` saturate. Each replica gets ``requests_per_s / r``."""
+    knee = saturation_point(costs, efficiency, chunk_tokens=step_tokens, max_batch=max_batch)
+    fewest = max(min_replicas, math.floor(requests_per_s / knee.arrival_rate_per_s) + 1)
+    first: tuple[int, ServingLatency] | None = None
+    for replicas in range(fewest, max_replicas + 1):
+        timed = at_rate(costs, efficiency, step_tokens, max_batch, requests_per_s / replicas)
+        if timed.steady.saturated:
+            continue
+        if acceptable(timed):
+            return replicas, timed
+        first = first or (replicas, timed)
+    return first

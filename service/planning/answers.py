@@ -283,6 +283,7 @@ def answer_plan(
             input_tokens=workload.input_tokens,
             output_tokens=workload.output_tokens,
             concurrency=workload.concurrency,
+            requests_per_s=workload.requests_per_s,
         ),
         slo=Slo(ttft_ms=slo.ttft_ms, tpot_ms=slo.tpot_ms, burst=slo.burst) if slo else None,
         space=space,

@@ -1,0 +1,41 @@
+"""POST /v1/plan with workload.requests_per_s: replicas sized to a request rate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from tests.api.conftest import assert_problem, error_keys
+
+pytestmark = pytest.mark.anyio
+
+SHAPE = {"input_tokens": 1000, "output_tokens": 200}
+
+
+def request(**workload: Any) -> dict[str, Any]:
+    return {
+        "model": "meta-llama/Llama-3.1-8B",
+        "workload": {**SHAPE, **workload},
+        "constraints": {"gpus": ["h100-sxm"], "weight_dtypes": ["bf16"]},
+    }
+
+
+async def test_the_plan_delivers_the_requested_rate(client: AsyncTestClient[Litestar]) -> None:
+    """Every configuration serves 20 requests/s x 200 output tokens = 4,000 tokens/s."""
+    response = await client.post("/v1/plan", json=request(requests_per_s=20))
+    assert response.status_code == 200, response.text
+    configurations = response.json()["configurations"]
+    assert configurations
+    assert all(c["output_tokens_per_s"] == pytest.approx(4000) for c in configurations)
+
+
+@pytest.mark.parametrize("rate", [0, -3, 2_000_000], ids=["zero", "negative", "absurd"])
+async def test_an_out_of_range_rate_is_a_400_naming_it(
+    client: AsyncTestClient[Litestar], rate: float
+) -> None:
+    """requests_per_s must be > 0 and <= 1,000,000: problem+json naming the field."""
+    response = await client.post("/v1/plan", json=request(requests_per_s=rate))
+    assert "workload.requests_per_s" in error_keys(assert_problem(response, 400))
