@@ -10,13 +10,12 @@ from typing import Any
 
 from service.gate.backend import Backend, Rejected, Unavailable
 from service.gate.evaluate import evaluate
-from service.gate.formats import FORMATS, render
-from service.gate.manifest import load_manifest, target_from_fields
+from service.gate.formats import FORMATS, render, render_many
+from service.gate.inputs import Input, Overrides, is_file_input, read_inputs
 from service.gate.offline import OfflineBackend
 from service.gate.remote import HttpBackend
 from service.gate.report import ErrorReport, Report
-from service.gate.target import InputError, Target
-from service.gate.vllm_args import SOURCE, SPELLING, manifest_fields, parse_vllm_serve
+from service.gate.target import InputError
 from service.settings import Settings, SettingsError
 
 PROGRAM = "capplan check"
@@ -56,32 +55,16 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--catalog-dir", type=Path, help="catalog for --offline (CAPPLAN_CATALOG_DIR)"
     )
     check.add_argument("--gpu", help="GPU id from the catalog (overrides the manifest)")
+    check.add_argument(
+        "--engine",
+        help="engine and version, e.g. vllm, vllm==0.19.0, sglang, trtllm "
+        "(default: inferred from the command line, else capplan's default)",
+    )
     check.add_argument("--gpu-count", type=int, help="GPUs in all, when not the TP x PP size")
     check.add_argument("--format", choices=FORMATS, default="human", help="output format")
     check.add_argument("--output", type=Path, help="write the report here instead of stdout")
     check.add_argument("--timeout", type=float, default=30.0, help="HTTP timeout in seconds")
     check.set_defaults(func=run_check)
-
-
-def _is_manifest(inputs: list[str]) -> bool:
-    if len(inputs) != 1 or inputs[0] in ("vllm", "serve"):
-        return False
-    return inputs[0].endswith((".yaml", ".yml", ".json")) or Path(inputs[0]).is_file()
-
-
-def read_target(args: argparse.Namespace) -> tuple[Target, list[str]]:
-    """The target, and the vllm arguments it skipped."""
-    inputs: list[str] = args.inputs
-    if not inputs:
-        raise InputError(PROGRAM, "(arguments)", "give a manifest, or -- vllm serve MODEL ...")
-    if _is_manifest(inputs):
-        overrides = {"gpu": args.gpu, "gpu_count": args.gpu_count}
-        given = {key: value for key, value in overrides.items() if value is not None}
-        return load_manifest(Path(inputs[0]), given), []
-    command = parse_vllm_serve(inputs)
-    fields = manifest_fields(command, args.gpu, args.gpu_count)
-    target = target_from_fields(fields, source=SOURCE, base_dir=Path.cwd(), spelling=SPELLING)
-    return target, list(command.ignored)
 
 
 def open_backend(args: argparse.Namespace) -> Backend:
@@ -97,34 +80,47 @@ def open_backend(args: argparse.Namespace) -> Backend:
     return HttpBackend.connect(url, args.timeout)
 
 
-def check(args: argparse.Namespace) -> tuple[Report | ErrorReport, str | None]:
-    """Read, evaluate; every failure to check becomes an :class:`ErrorReport`."""
-    source = PROGRAM
-    file = args.inputs[0] if _is_manifest(args.inputs) else None
+def check(args: argparse.Namespace) -> list[tuple[Report | ErrorReport, str | None]]:
+    """Read, evaluate; every failure to check becomes an :class:`ErrorReport`.
+
+    One result per target: a file of Kubernetes objects may hold several workloads.
+    """
+    file = args.inputs[0] if is_file_input(args.inputs) and args.inputs[0] != "-" else None
+    overrides = Overrides(gpu=args.gpu, gpu_count=args.gpu_count, engine=args.engine)
     try:
-        target, ignored = read_target(args)
-        source = target.source
+        inputs = read_inputs(args.inputs, overrides)
         backend = open_backend(args)
-        try:
-            return evaluate(target, backend, ignored), file
-        finally:
-            if isinstance(backend, HttpBackend):
-                backend.close()
     except InputError as exc:
-        return ErrorReport(source=exc.source, field=exc.field, message=exc.message), file
+        return [(ErrorReport(source=exc.source, field=exc.field, message=exc.message), file)]
     except (Rejected, Unavailable) as exc:
-        return ErrorReport(source=source, field=None, message=str(exc)), file
+        return [(ErrorReport(source=file or PROGRAM, field=None, message=str(exc)), file)]
+    try:
+        return [(_evaluate(item, backend), item.file) for item in inputs]
+    finally:
+        if isinstance(backend, HttpBackend):
+            backend.close()
+
+
+def _evaluate(item: Input, backend: Backend) -> Report | ErrorReport:
+    try:
+        return evaluate(item.target, backend, item.ignored)
+    except InputError as exc:
+        return ErrorReport(source=exc.source, field=exc.field, message=exc.message)
+    except (Rejected, Unavailable) as exc:
+        return ErrorReport(source=item.target.source, field=None, message=str(exc))
 
 
 def run_check(args: argparse.Namespace) -> int:
-    result, file = check(args)
-    text = render(result, args.format, file)
-    if isinstance(result, ErrorReport):
-        sys.stderr.write(render(result, "human"))
-        if args.format == "human":
-            return result.exit_code
+    results = check(args)
+    text = render_many([result for result, _ in results], args.format, results[0][1])
+    errors = [result for result, _ in results if isinstance(result, ErrorReport)]
+    for error in errors:
+        sys.stderr.write(render(error, "human"))
+    code = max(result.exit_code for result, _ in results)
+    if errors and args.format == "human" and len(results) == 1:
+        return code
     if args.output is not None:
         args.output.write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
-    return result.exit_code
+    return code

@@ -12,13 +12,13 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from service.catalog_files import default_engine_profile
-from service.contract.schemas import LatencyRequest, MaxBatchResponse
+from service.contract.schemas import LatencyRequest, MaxBatchRequest, MaxBatchResponse
 from service.domain.architecture import Architecture
 from service.domain.capacity import Deployment, sequence_kv_bytes
 from service.domain.kv_cache import kv_cache_bytes_per_token_per_layer, pipeline_stages
 from service.domain.precision import Precision
 from service.gate.backend import Backend, Rejected
-from service.gate.probe import Probe
+from service.gate.probe import Probe, engine_fields
 from service.gate.report import Check, LatencyOut, Report, Setup, Status
 from service.gate.slo_alternatives import slo_alternatives
 from service.gate.suggest import suggest
@@ -123,6 +123,7 @@ def _latency(probe: Probe, fits: bool) -> tuple[Check | None, LatencyOut | None]
             input_tokens=workload.input_tokens, output_tokens=workload.output_tokens,
             tensor_parallel=t.tensor_parallel, pipeline_parallel=t.pipeline_parallel,
             weight_dtype=t.weight_dtype, kv_cache_dtype=t.kv_cache_dtype,
+            **engine_fields(t, LatencyRequest)[0],
         )
     )  # fmt: skip
     out = LatencyOut(
@@ -208,4 +209,5 @@ def evaluate(target: Target, backend: Backend, ignored: Sequence[str] = ()) -> R
         latency=latency,
         suggestions=suggestions,
         ignored_arguments=list(ignored),
+        warnings=[*target.warnings, *engine_fields(target, MaxBatchRequest)[1]],
     )

@@ -41,6 +41,7 @@ def render_github(report: Report, file: str | None = None) -> str:
             message += "\nCheapest changes that pass:\n"
             message += "\n".join(suggestion_line(i, s) for i, s in enumerate(fixes, start=1))
         lines.append(command(_LEVEL[check.status], f"capplan check: {check.name}", message, file))
+    lines += [command("warning", "capplan check: not modelled", w, file) for w in report.warnings]
     lines += ["::group::capplan check report", render_human(report).rstrip("\n"), "::endgroup::"]
     return "\n".join(lines) + "\n"
 

@@ -85,6 +85,10 @@ def render_human(report: Report) -> str:
             lines += [suggestion_line(i, s) for i, s in enumerate(group, start=1)]
     if report.verdict == "fail" and not report.suggestions:
         lines += ["", "no single change from the catalog makes it pass"]
+    if report.warnings:
+        lines += ["", "warnings (read, but not modelled or not known):"]
+        lines += [f"  - {warning}" for warning in report.warnings]
     if report.ignored_arguments:
-        lines += ["", f"  ignored vllm arguments: {' '.join(report.ignored_arguments)}"]
+        ignored = " ".join(report.ignored_arguments)
+        lines += ["", f"  ignored arguments (no effect on memory or speed): {ignored}"]
     return "\n".join(lines) + "\n"

@@ -7,7 +7,7 @@ of bounds; they match the API's request bounds, so offline and ``--url`` accept 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, cast
 
@@ -54,6 +54,8 @@ class ManifestFields(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     workload: WorkloadFields | None = None
     slo: SloFields | None = None
     require_full_concurrency: bool = False
+    engine: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    engine_options: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 _AT_PATH = re.compile(r"^(?P<reason>.*?)(?: - at `\$\.?(?P<path>[^`]*)`)?$", re.DOTALL)
@@ -81,6 +83,7 @@ def target_from_fields(
     source: str,
     base_dir: Path,
     spelling: Mapping[str, str] | None = None,
+    warnings: Sequence[str] = (),
 ) -> Target:
     """Validate raw fields (a manifest, or parsed flags) into a :class:`Target`."""
     names = dict(spelling or {})
@@ -121,6 +124,9 @@ def target_from_fields(
         slo=SloIn(ttft_ms=raw.slo.ttft_ms, tpot_ms=raw.slo.tpot_ms) if raw.slo else None,
         require_full_concurrency=raw.require_full_concurrency,
         spelling=names,
+        engine=raw.engine,
+        engine_options=dict(raw.engine_options),
+        warnings=tuple(warnings),
     )
 
 

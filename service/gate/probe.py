@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from service.contract.schemas import MaxBatchRequest, MaxBatchResponse
 from service.domain.architecture import Architecture
 from service.domain.gpu import GpuSpec
@@ -40,6 +42,7 @@ class Probe:
             "kv_cache_dtype": t.kv_cache_dtype,
             "gpu_memory_utilization": t.gpu_memory_utilization,
             "max_num_seqs": None,
+            **engine_fields(t, MaxBatchRequest)[0],
         }
         fields.update(changes)
         return self.backend.max_batch(MaxBatchRequest(**fields))
@@ -53,6 +56,26 @@ class Probe:
     def hourly_cost(self) -> float | None:
         price = self.gpu.price_per_hour_usd
         return None if price is None else price * self.target.gpu_count
+
+
+def engine_fields(
+    target: Target, request: type[msgspec.Struct]
+) -> tuple[dict[str, Any], list[str]]:
+    """The target's engine and engine knobs that ``request`` carries, and warnings naming
+    those it does not (this capplan's contract has no field for them, so they are not used).
+    """
+    accepted = set(request.__struct_fields__)
+    wanted = dict(target.engine_options)
+    if target.engine is not None:
+        wanted["engine"] = target.engine
+    fields = {name: value for name, value in wanted.items() if name in accepted}
+    flags = target.spelling
+    unused = [
+        f"{flags.get(name, name)} {value}: read, but this capplan's memory model does not use it"
+        for name, value in wanted.items()
+        if name not in accepted
+    ]
+    return fields, unused
 
 
 def layout_of(option: Configuration) -> dict[str, Any]:

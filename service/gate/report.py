@@ -93,6 +93,7 @@ class Report(msgspec.Struct, frozen=True, kw_only=True):
     latency: LatencyOut | None
     suggestions: list[Suggestion]
     ignored_arguments: list[str]
+    warnings: list[str] = msgspec.field(default_factory=list)
 
     @property
     def exit_code(self) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -32,7 +33,10 @@ class Target(msgspec.Struct, frozen=True, kw_only=True):
     """A validated deployment: what ``vllm serve`` would be asked to run, on which GPUs.
 
     ``replicas`` are data-parallel copies (``gpu_count / (tp · pp)``); each holds the model.
-    ``spelling`` maps a field to the name the user wrote, for error messages.
+    ``spelling`` maps a field to the name the user wrote, for error messages. ``engine`` is
+    the engine string for the API's ``engine`` field (``None``: the catalog's default);
+    ``engine_options`` are the engine's own knobs (``max_num_batched_tokens`` …) for its
+    memory model; ``warnings`` name what was read but is not modelled.
     """
 
     source: str
@@ -51,6 +55,9 @@ class Target(msgspec.Struct, frozen=True, kw_only=True):
     slo: SloIn | None = None
     require_full_concurrency: bool = False
     spelling: dict[str, str] = msgspec.field(default_factory=dict)
+    engine: str | None = None
+    engine_options: dict[str, Any] = msgspec.field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
 
     @property
     def gpus_per_replica(self) -> int:

@@ -110,7 +110,7 @@ def test_bad_vllm_argument_exits_2_naming_the_flag(
     """A bad value of a known vllm flag exits 2 and names the flag."""
     result = run_check(*backend_args, *argv)
     assert result.code == 2
-    assert f"vllm serve arguments: {flag}:" in result.err
+    assert f"command line: {flag}:" in result.err
 
 
 def test_inline_config_json_gives_the_same_verdict(

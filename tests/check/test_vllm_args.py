@@ -56,15 +56,15 @@ def test_known_flags_become_fields(argv: list[str], expected: dict[str, Any]) ->
 
 
 def test_unknown_flags_are_skipped_and_listed() -> None:
-    """Flags the gate does not read are skipped, with their values, and reported."""
+    """Flags with no effect on memory are skipped, with their values, and reported."""
     argv = ["vllm", "serve", "--trust-remote-code", "org/m", "--port", "8000"]
-    argv += ["--enable-prefix-caching", "--served-model-name=m", "--max-model-len", "4096"]
+    argv += ["--disable-log-stats", "--served-model-name=m", "--max-model-len", "4096"]
     command = parse_vllm_serve(argv)
     assert command.fields == {"model": "org/m", "max_model_len": 4096}
     assert command.ignored == (
         "--trust-remote-code",
         "--port 8000",
-        "--enable-prefix-caching",
+        "--disable-log-stats",
         "--served-model-name=m",
     )
 
