@@ -11,6 +11,8 @@ from slack_sdk.signature import Clock, SignatureVerifier
 
 TIMESTAMP_HEADER = "x-slack-request-timestamp"
 SIGNATURE_HEADER = "x-slack-signature"
+#: Unix seconds have 10 digits until the year 2286; anything longer is not a fresh request.
+MAX_TIMESTAMP_DIGITS = 12
 
 
 def is_signed_by_slack(
@@ -24,6 +26,8 @@ def is_signed_by_slack(
     if not secret or not secret.strip() or not timestamp or not signature:
         return False
     if not (timestamp.isascii() and timestamp.isdigit() and signature.isascii()):
+        return False
+    if len(timestamp) > MAX_TIMESTAMP_DIGITS:  # the verifier's float arithmetic would overflow
         return False
     try:
         body.decode("utf-8")
