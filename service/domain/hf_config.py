@@ -31,7 +31,7 @@ from service.domain.hf_layers import (
     sparse_attention_indexer,
 )
 from service.domain.quantization import quantization_from_config
-from service.domain.vision_towers import vision_tower_parameters
+from service.domain.vision_towers import OUTER_CONFIG_KEYS, encoder_parameters
 
 KNOWN_FAMILIES = frozenset(
     {
@@ -116,9 +116,10 @@ def _with_vision_tower(
     if not isinstance(vision, Mapping):
         return arch
     try:
-        encoder = vision_tower_parameters(model_type, vision, arch.hidden_size)
+        encoder = encoder_parameters(model_type, config, arch.hidden_size)
     except InvalidConfig as exc:
-        raise InvalidConfig(f"vision_config.{exc.field}", exc.detail) from exc
+        where = "" if exc.field in OUTER_CONFIG_KEYS else "vision_config."
+        raise InvalidConfig(f"{where}{exc.field}", exc.detail) from exc
     if encoder is None:
         return _with_notes(
             arch,

@@ -24,6 +24,13 @@ Llama4MultiModalProjector)::
     class embedding h, positions ((image/p)² + 1)·h, unfold-conv patch 3·p²·h (no bias),
     pre/post LayerNorms 4h; per layer q/k/v/o 4·(h² + h), fc1 h·f + f, fc2 f·h + h, 2 LNs 4h;
     adapter fc1 f·in, fc2 out·out (no biases); projector vision_output·d_text
+
+Mistral 3 (``models/pixtral/modeling_pixtral.py``, ``models/mistral3/modeling_mistral3.py``),
+``w`` = heads·head_dim, ``s`` = spatial merge::
+
+    patch Conv2d 3·p²·h (no bias), ln_pre h; per layer 2 RMSNorms 2h, q/k/v/o 4·h·w,
+    gated MLP 3·h·f (no biases); projector RMSNorm h, patch merger h·s²·h,
+    linear_1 h·d_text, linear_2 d_text² (+ biases when multimodal_projector_bias)
 """
 
 from __future__ import annotations
@@ -31,12 +38,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from service.domain.architecture import UnsupportedArchitecture
+from service.domain.architecture import InvalidConfig, UnsupportedArchitecture
 from service.domain.config_fields import read_bool, read_int, read_int_list
 
 QWEN_VL_TYPES = frozenset({"qwen3_vl", "qwen3_vl_moe", "qwen3_5", "qwen3_5_moe"})
 GEMMA3_TYPES = frozenset({"gemma3"})
 LLAMA4_TYPES = frozenset({"llama4"})
+MISTRAL3_TYPES = frozenset({"mistral3"})
+#: Keys a tower formula reads from the outer config rather than from vision_config.
+OUTER_CONFIG_KEYS = frozenset({"spatial_merge_size", "multimodal_projector_bias"})
 
 
 def _qwen_merger(hidden: int, merge: int, out: int, *, postshuffle_norm: bool) -> int:
@@ -99,6 +109,27 @@ def llama4_vision(vision: Mapping[str, Any], text_hidden_size: int) -> int:
     return embed + layers * layer + adapter + projector
 
 
+def pixtral_vision(config: Mapping[str, Any], text_hidden_size: int) -> int:
+    """Mistral 3's Pixtral tower and projector; ``config`` is the whole (outer) config."""
+    vision = config.get("vision_config")
+    if not isinstance(vision, Mapping):
+        raise InvalidConfig("vision_config", "expected a JSON object")
+    h = read_int(vision, "hidden_size")
+    f = read_int(vision, "intermediate_size")
+    layers = read_int(vision, "num_hidden_layers")
+    patch = read_int(vision, "patch_size")
+    heads = read_int(vision, "num_attention_heads")
+    head_dim = read_int(vision, "head_dim", default=h // heads)
+    channels = read_int(vision, "num_channels", default=3)
+    merge = read_int(config, "spatial_merge_size", default=2)
+    projector_bias = read_bool(config, "multimodal_projector_bias", default=False)
+    width = heads * head_dim
+    tower = channels * patch * patch * h + h + layers * (2 * h + 4 * h * width + 3 * h * f)
+    d = text_hidden_size
+    projector = h + h * merge * merge * h + h * d + d * d + (2 * d if projector_bias else 0)
+    return tower + projector
+
+
 def vision_tower_parameters(
     outer_type: str, vision: Mapping[str, Any], text_hidden_size: int
 ) -> int | None:
@@ -110,3 +141,15 @@ def vision_tower_parameters(
     if outer_type in LLAMA4_TYPES:
         return llama4_vision(vision, text_hidden_size)
     return None
+
+
+def encoder_parameters(
+    outer_type: str, config: Mapping[str, Any], text_hidden_size: int
+) -> int | None:
+    """The multimodal encoder of ``config`` (its ``vision_config``), None when unknown."""
+    vision = config.get("vision_config")
+    if not isinstance(vision, Mapping):
+        return 0
+    if outer_type in MISTRAL3_TYPES:
+        return pixtral_vision(config, text_hidden_size)
+    return vision_tower_parameters(outer_type, vision, text_hidden_size)

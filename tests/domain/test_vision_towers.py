@@ -83,3 +83,11 @@ def test_published_infinity_limits_are_read() -> None:
     """Nemotron-H configs carry time_step_limit [0.0, Infinity]; it changes no shape."""
     cfg = with_fields(_config("nvidia/NVIDIA-Nemotron-Nano-9B-v2"), time_step_limit=[0.0, math.inf])
     assert architecture_from_config(cfg).num_layers == 56
+
+
+def test_pixtral_projector_bias_adds_two_text_widths() -> None:
+    """multimodal_projector_bias adds linear_1 and linear_2 biases: 2·5120."""
+    cfg = _config("mistralai/Mistral-Small-3.2-24B-Instruct-2506")
+    plain = architecture_from_config(cfg).encoder_parameters
+    biased = architecture_from_config({**cfg, "multimodal_projector_bias": True})
+    assert biased.encoder_parameters - plain == 2 * 5120
