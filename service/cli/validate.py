@@ -12,6 +12,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from service.catalog_files import load_engine_profiles
+from service.validation.engine_log_report import check_engine_logs, load_engine_logs
+from service.validation.engine_log_report import markdown as engine_log_markdown
+from service.validation.engine_log_report import summary_lines as engine_log_summary
 from service.validation.evaluate import validate
 from service.validation.reference import (
     CALIBRATION_FILE,
@@ -59,9 +63,15 @@ def run_validate(args: argparse.Namespace) -> int:
     svg = output.with_suffix(".svg")
     output.parent.mkdir(parents=True, exist_ok=True)
     shown_dir = _shown(Path(reference.directory))
-    output.write_text(render_markdown(validation, shown_dir, svg.name), encoding="utf-8")
+    engine_logs = check_engine_logs(
+        load_engine_logs(Path(reference.directory)), load_engine_profiles()
+    )
+    report = render_markdown(validation, shown_dir, svg.name)
+    report += "\n" + "\n".join(engine_log_markdown(engine_logs)) + "\n"
+    output.write_text(report, encoding="utf-8")
     svg.write_text(figure(validation), encoding="utf-8")
     print("\n".join(summary_table(validation)))
+    print("\n".join(engine_log_summary(engine_logs)))
     print(f"wrote {output} and {svg}")
     return 0
 

@@ -306,8 +306,9 @@ def unify_page_size(specs: tuple[LayerKvSpec, ...], block_tokens: int) -> dict[L
 
 
 def group_page_bytes(groups: tuple[KvCacheGroup, ...]) -> int:
-    """Bytes of one block id across the layers of a group (all groups share it)."""
-    return max(g.num_layers * _unified_page(g) for g in groups)
+    """Bytes of one block id: ``group_size`` layers of the unified (largest) page; a smaller
+    page (a Mamba state) is padded up to it."""
+    return max(g.num_layers for g in groups) * max(_unified_page(g) for g in groups)
 
 
 def _unified_page(group: KvCacheGroup) -> int:
