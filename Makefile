@@ -9,8 +9,11 @@ install:            ## create .venv from uv.lock (bootstraps uv with pip when mi
 	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	$(UV) sync --locked
 
-serve: install      ## run the API on 127.0.0.1:8000 with the embedded SQLite database
-	$(RUN) capplan serve --host 127.0.0.1 --port 8000
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+serve: install      ## run the API on $(HOST):$(PORT) with the embedded SQLite database (make serve PORT=8080)
+	$(RUN) capplan serve --host $(HOST) --port $(PORT)
 
 test: install lint type pytest docker-lint   ## everything CI checks
 

@@ -59,3 +59,19 @@ def test_example_workflow_runs_the_gate() -> None:
     runs = "\n".join(step.get("run", "") for step in steps)
     assert "capplan check --format github" in runs
     assert "capplan check --format junit --output" in runs
+
+
+def test_action_example_uses_only_the_actions_inputs() -> None:
+    """The Action example's ``with:`` keys are inputs that action.yml declares."""
+    action = yaml.safe_load((REPO_ROOT / "action.yml").read_text(encoding="utf-8"))
+    workflow = yaml.safe_load(
+        (DOCS / "examples" / "capacity-gate-action.yml").read_text(encoding="utf-8")
+    )
+    step = next(s for s in workflow["jobs"]["capplan-check"]["steps"] if s.get("id") == "gate")
+    assert set(step["with"]) - set(action["inputs"]) == set()
+
+
+def test_every_action_input_is_documented() -> None:
+    """Each action.yml input has a row in the guide's input table."""
+    action = yaml.safe_load((REPO_ROOT / "action.yml").read_text(encoding="utf-8"))
+    assert [name for name in action["inputs"] if f"| `{name}` |" not in GUIDE] == []
