@@ -56,6 +56,8 @@ _UNMODELLED_TYPES = {
     "minimax": "linear (lightning) attention layers",
     "kimi_linear": "linear-attention (KDA) layers",
     "lfm2": "short-convolution layers",
+    "gemma3n": "Gemma 3n layers (AltUp, LAuReL, per-layer embeddings)",
+    "gemma3n_text": "Gemma 3n layers (AltUp, LAuReL, per-layer embeddings)",
 }
 
 _UNMODELLED_KEYS = {
@@ -136,10 +138,7 @@ def _with_notes(arch: Architecture, *notes: str) -> Architecture:
 
 def family_of(model_type: str) -> str:
     """The modelling family of ``model_type`` (aliases resolved; Gemma 3 variants)."""
-    family = FAMILY_ALIASES.get(model_type, model_type)
-    if family.startswith("gemma3"):
-        return "gemma3_text"
-    return family
+    return FAMILY_ALIASES.get(model_type, model_type)
 
 
 _GENERIC_REQUIRED_KEYS = (

@@ -23,6 +23,8 @@ FAMILY_ALIASES = {
     # GLM-5: MLA (q/kv_lora_rank) with a DSA indexer and noaux_tc routing, as DeepSeek-V3.2.
     "glm_moe_dsa": "deepseek_v3",
     "olmo3": "olmo2",
+    # A Gemma 3 config written flat (no text_config) is the Gemma 3 language model.
+    "gemma3": "gemma3_text",
     "qwen3_5_moe_text": "qwen3_next",
     "qwen3_5_text": "qwen3_next",
     "qwen3_5_moe": "qwen3_next",
