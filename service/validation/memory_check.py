@@ -22,6 +22,7 @@ from service.domain.engine import EngineCatalog, EngineProfile, loaded_model_byt
 from service.domain.engines.sglang import default_mem_fraction_static
 from service.domain.engines.sglang import pool_bytes as sglang_pool_bytes
 from service.domain.engines.trtllm import pool_bytes as trtllm_pool_bytes
+from service.domain.engines.vllm_v1 import cudagraph_estimate_bytes
 from service.domain.kv_cache import kv_cache_bytes_per_token, resolve_kv_precision
 from service.domain.units import GIB
 from service.domain.weights import resolve_weight_precision, weight_memory
@@ -181,6 +182,8 @@ class EngineLogCheck(msgspec.Struct, frozen=True, kw_only=True):
     measured_kv_gib: float | None = None
     predicted_kv_tokens: int | None = None
     measured_kv_tokens: int | None = None
+    predicted_cudagraph_gib: float | None = None
+    measured_cudagraph_gib: float | None = None
 
     @property
     def modelled(self) -> bool:
@@ -200,6 +203,11 @@ class EngineLogCheck(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def kv_tokens_error_pct(self) -> float | None:
         return _error(self.predicted_kv_tokens, self.measured_kv_tokens)
+
+    @property
+    def cudagraph_error_pct(self) -> float | None:
+        """vLLM's "Estimated CUDA graph memory" line against the per-layer estimate."""
+        return _error(self.predicted_cudagraph_gib, self.measured_cudagraph_gib)
 
 
 def _error(predicted: float | None, measured: float | None) -> float | None:
@@ -263,6 +271,7 @@ def check_engine_log(point: dict[str, Any], engines: EngineCatalog) -> EngineLog
         measured_weights_gib=measured_weights_gib(reported),
         measured_kv_gib=kv_gib,
         measured_kv_tokens=kv_tokens,
+        measured_cudagraph_gib=_reported_number(reported, ("estimated_cuda_graph_GiB",)),
     )
     replace = msgspec.structs.replace
     gap = unmodelled_architecture(point)
@@ -298,6 +307,10 @@ def check_engine_log(point: dict[str, Any], engines: EngineCatalog) -> EngineLog
         block_size_tokens=settings.block_size_tokens,
     )
     check = replace(check, predicted_weights_gib=weights / GIB)
+    if profile.kind == "vllm-v1" and profile.cudagraph_bytes_per_layer:
+        layers = -(-arch.num_layers // settings.pipeline_parallel)
+        graphs = cudagraph_estimate_bytes(profile, layers)
+        check = replace(check, predicted_cudagraph_gib=graphs / GIB)
     missing = _missing_settings(point, settings, deployment)
     if missing:
         return replace(check, status=f"weights only: {missing} not stated")
