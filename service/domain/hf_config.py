@@ -13,7 +13,13 @@ from typing import Any
 import msgspec
 
 from service.domain.architecture import Architecture, InvalidConfig, UnsupportedArchitecture
-from service.domain.config_fields import read_bool, read_int, read_optional_int, read_str
+from service.domain.config_fields import (
+    read_bool,
+    read_int,
+    read_int_list,
+    read_optional_int,
+    read_str,
+)
 from service.domain.config_keys import unread_count_keys
 from service.domain.hf_families import FAMILY_ALIASES, family_traits
 from service.domain.hf_hybrid import (
@@ -38,7 +44,7 @@ KNOWN_FAMILIES = frozenset(
         "llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "gemma",
         "gemma2", "gemma3_text", "phi3", "gpt2", "deepseek_v2", "deepseek_v3", "gpt_oss",
         "glm4_moe", "smollm3", "seed_oss", "olmo2", "starcoder2", "qwen3_next", "nemotron_h",
-        "granitemoehybrid", "llama4_text",
+        "granitemoehybrid", "llama4_text", "minimax_m2",
     }
 )  # fmt: skip
 
@@ -157,6 +163,10 @@ def _check_supported(config: Mapping[str, Any], model_type: str, family: str) ->
     for key, feature in _UNMODELLED_KEYS.items():
         if config.get(key) is not None and key not in own_keys:
             raise UnsupportedArchitecture(feature, f"config key '{key}'")
+    if family == "minimax_m2" and 0 in read_int_list(config, "attn_type_list"):
+        raise UnsupportedArchitecture(
+            "linear (lightning) attention layers", "attn_type_list has 0 (lightning) layers"
+        )
     if read_bool(config, "is_encoder_decoder", default=False):
         raise UnsupportedArchitecture("encoder-decoder", f"model_type '{model_type}'")
     if family in KNOWN_FAMILIES:

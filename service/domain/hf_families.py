@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from service.domain.architecture import MlpKind, NormKind
-from service.domain.config_fields import read_bool
+from service.domain.config_fields import read_bool, read_str
 
 FAMILY_ALIASES = {
     # Kimi K2's config.json names DeepseekV3ForCausalLM; its shapes are DeepSeek-V3's.
@@ -116,6 +116,17 @@ def family_traits(config: Mapping[str, Any], family: str) -> FamilyTraits:
         return FamilyTraits(qkv_bias=bias, output_bias=bias, attention_sinks=True)
     if family == "phi3":
         return FamilyTraits(qkv_bias=bias, output_bias=bias, mlp_bias=mlp_bias, fused_qkv=True)
+    if family == "minimax_m2":
+        # modeling_minimax_m2.py: q/k/v/o without bias; use_qk_norm with qk_norm_type
+        # 'per_layer' norms the whole q (H·h) and k (H_kv·h) projections.
+        qk = read_bool(config, "use_qk_norm", default=True)
+        return FamilyTraits(
+            qkv_bias=bias,
+            output_bias=bias,
+            qk_norm=qk,
+            qk_norm_full_width=qk
+            and read_str(config, "qk_norm_type", default="per_layer") == "per_layer",
+        )
     if family == "granitemoehybrid":
         # modeling_granitemoeshared.py attention: q/k/v/o biased by attention_bias; embeddings
         # tied by default (GraniteMoeHybridConfig).

@@ -183,6 +183,20 @@ def mixture_of_experts(
             num_shared_experts=1,
             shared_expert_intermediate_size=expert_size,
         )
+    if model_type == "minimax_m2":
+        # MiniMaxM2SparseMoeBlock: w1/w2/w3 experts of intermediate_size in every layer, a
+        # router with e_score_correction_bias when use_routing_bias, no shared expert.
+        if read_int(config, "shared_intermediate_size", default=0, minimum=0):
+            raise UnsupportedArchitecture(
+                "MiniMax shared experts", "config key 'shared_intermediate_size'"
+            )
+        return MixtureOfExperts(
+            num_experts=experts,
+            experts_per_token=per_token,
+            expert_intermediate_size=intermediate_size,
+            moe_layers=tuple(range(num_layers)),
+            router_bias=read_bool(config, "use_routing_bias", default=True),
+        )
     if model_type == "granitemoehybrid":
         # modeling_granitemoe(shared).py: router without bias, experts input_linear (2f, d)
         # and output_linear (d, f), a gated shared_mlp of shared_intermediate_size.

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from service.domain.architecture import InvalidConfig
+from service.domain.architecture import InvalidConfig, UnsupportedArchitecture
 from service.domain.hf_config import architecture_from_config
 from service.domain.parameters import count_parameters
 from tests.domain.reference import DEEPSEEK_V3, LLAMA_LIKE, with_fields
@@ -167,3 +167,33 @@ def test_llama4_no_rope_layers_of_the_wrong_length_are_invalid() -> None:
     with pytest.raises(InvalidConfig) as raised:
         architecture_from_config(with_fields(LLAMA4_TEXT, no_rope_layers=[1, 0]))
     assert raised.value.field == "no_rope_layers"
+
+
+def test_minimax_m2_counts_per_layer_qk_norms_and_routing_bias() -> None:
+    """modeling_minimax_m2.py, d=8, 1 layer, 2 heads × 4, 1 KV head, 4 experts of 16:
+    embed+head 160, q/k/v/o 192, q/k norms 8+4, layer norms 16 + final 8,
+    experts 4·3·8·16 = 1536, router 32 + e_score_correction_bias 4 -> 1960."""
+    cfg = with_fields(
+        TINY,
+        model_type="minimax_m2",
+        num_local_experts=4,
+        num_experts_per_tok=2,
+        use_qk_norm=True,
+        qk_norm_type="per_layer",
+        use_routing_bias=True,
+        tie_word_embeddings=False,
+    )
+    assert count_parameters(architecture_from_config(cfg)).total == 1960
+
+
+def test_minimax_lightning_layers_are_refused() -> None:
+    """attn_type_list 0 marks MiniMax-01 lightning-attention layers: refused by name."""
+    cfg = with_fields(
+        TINY,
+        model_type="minimax_m2",
+        num_local_experts=4,
+        num_experts_per_tok=2,
+        attn_type_list=[0],
+    )
+    with pytest.raises(UnsupportedArchitecture, match="lightning"):
+        architecture_from_config(cfg)
