@@ -183,6 +183,9 @@ class Architecture(msgspec.Struct, frozen=True, kw_only=True):
     moe: MixtureOfExperts | None = None
     mla: MultiHeadLatentAttention | None = None
     quantization: Quantization | None = None
+    # Exact bytes of the served checkpoint's tensors (safetensors headers), when known; the
+    # planning layer sets it from the catalog row, weight memory then uses it.
+    checkpoint_bytes: int | None = None
     layer_mixers: tuple[MixerKind, ...] = ()
     state: StateSpec | None = None
     mlp_free_layers: tuple[int, ...] = ()

@@ -72,12 +72,15 @@ def weight_memory(
     ``get_num_kv_heads``). Under PP the busiest stage holds ``ceil(L/pp)`` layers plus the
     larger of embedding and lm_head. ``expert_padding`` is the engine's MXFP4 MoE layout.
 
-    ``checkpoint_bytes``, the exact bytes of the served checkpoint from its safetensors
-    headers, replaces the config-derived total when ``precision`` is the checkpoint's own
-    format; the per-GPU figure is then scaled by the same ratio (source ``checkpoint``).
+    ``checkpoint_bytes`` (default ``arch.checkpoint_bytes``), the exact bytes of the served
+    checkpoint from its safetensors headers, replaces the config-derived total when
+    ``precision`` is the checkpoint's own format; the per-GPU figure is then scaled by the
+    same ratio (source ``checkpoint``).
     """
     b = params.breakdown
     small = 4.0 if precision is Precision.FP32 else 2.0
+    if checkpoint_bytes is None:
+        checkpoint_bytes = arch.checkpoint_bytes
     rates = role_rates(arch, precision)
     t = tensor_parallel
     padding_total = expert_padding_factor(arch, rates, expert_padding, 1)

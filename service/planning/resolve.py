@@ -68,7 +68,12 @@ async def resolve_model(session: AsyncSession, ref: ModelRef) -> ResolvedModel:
     row = await ModelRepository(session).get(ref)
     if row is None:
         raise ModelNotFound(ref)
-    return normalise(row.config, row.id, field=None)
+    resolved = normalise(row.config, row.id, field=None)
+    if not row.checkpoint_bytes_by_dtype:
+        return resolved
+    exact = sum(row.checkpoint_bytes_by_dtype.values())
+    arch = msgspec.structs.replace(resolved.architecture, checkpoint_bytes=exact)
+    return msgspec.structs.replace(resolved, architecture=arch)
 
 
 async def resolve_gpu(session: AsyncSession, gpu_id: str, cache: GpuCache | None = None) -> GpuSpec:

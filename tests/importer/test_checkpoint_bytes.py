@@ -7,9 +7,14 @@ import math
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from service.catalog_files import default_engine_profile
+from service.contract.schemas import MaxBatchRequest
 from service.db.model_repository import ModelRepository
 from service.hub.client import HfHubClient
 from service.importer.model_import import import_model
+from service.planning.answers import answer_max_batch
+from service.planning.resolve import normalise, resolve_model
+from tests.domain.reference import H100
 from tests.fakehub import FakeHubServer
 from tests.importer.models import LLAMA_1B_TOTAL, REPO, SHA_1, llama_1b_config, llama_tensors
 
@@ -57,3 +62,34 @@ async def test_mixed_dtypes_and_a_skipped_mtp_layer(
         if name != f"{q_proj}.weight"
     )
     assert stored == {"BF16": 2 * bf16_elements, "F8_E4M3": 2048 * 2048, "F32": 16 * 16 * 4}
+
+
+async def test_planning_sizes_weights_from_the_stored_checkpoint(
+    sessionmaker: Sessions, llama: FakeHubServer
+) -> None:
+    """An imported model's answers say their weight figure came from the checkpoint."""
+    await imported_bytes(sessionmaker, llama.url, REPO)
+    async with sessionmaker() as session:
+        model = await resolve_model(session, REPO)
+    request = MaxBatchRequest(model=REPO, gpu=H100.id, context_length=4096)
+
+    answer = answer_max_batch(
+        model.architecture, model.parameters, H100, request, default_engine_profile()
+    )
+
+    assert (model.architecture.checkpoint_bytes, answer.weights_source) == (
+        2 * LLAMA_1B_TOTAL,
+        "checkpoint",
+    )
+
+
+async def test_inline_configs_size_weights_from_the_config() -> None:
+    """Without safetensors headers the weight figure comes from the config's shapes."""
+    request = MaxBatchRequest(model=REPO, gpu=H100.id, context_length=4096)
+    model = normalise(llama_1b_config(), "inline")
+
+    answer = answer_max_batch(
+        model.architecture, model.parameters, H100, request, default_engine_profile()
+    )
+
+    assert answer.weights_source == "config"
