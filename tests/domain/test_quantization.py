@@ -439,3 +439,17 @@ def test_int4_group_size_is_found_past_malformed_groups() -> None:
         },
     }
     assert detected(scheme) == ("int4", 64, True)
+
+
+def test_modelopt_nvfp4_checkpoint_bytes_by_hand() -> None:
+    """LLAMA_LIKE in NVFP4 (no exclusions): every linear weight costs r·c·(1/2 + 1/16) + 8 B.
+
+    Linear elements per layer: q 512·512 + k,v 2·128·512 + o 512·512 + gate,up 2·1024·512 +
+    down 512·1024 = 2,228,224; × 4 layers = 8,912,896 → × 9/16 = 5,013,504, + 28 tensors × 8 B
+    of fp32 global and input scales = 5,013,728. bf16 rest: embed + lm_head 2·512,000·2 B =
+    2,048,000; norms (2·4 + 1)·512·2 B = 9,216. Total 7,070,944 B.
+    """
+    quant = {"quant_method": "modelopt", "quant_algo": "NVFP4"}
+    model = architecture_from_config(with_fields(LLAMA_LIKE, quantization_config=quant))
+    memory = weight_memory(model, count_parameters(model), Precision.NVFP4)
+    assert memory.total_bytes == 7_070_944

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service.domain.hf_config import architecture_from_config
 from service.domain.kernel_layout import vllm_mxfp4_expert_padding
@@ -152,3 +154,34 @@ def test_expert_padding_leaves_dense_models_alone() -> None:
         arch("llama3-8b"), params("llama3-8b"), Precision.MXFP4, expert_padding=padding
     )
     assert memory.padding_bytes == 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    precision=st.sampled_from(
+        [Precision.FP8, Precision.INT8, Precision.INT4, Precision.MXFP4, Precision.NVFP4]
+    ),
+    layers=st.integers(min_value=1, max_value=8),
+    hidden=st.sampled_from([256, 512, 1024]),
+    tp=st.sampled_from([1, 2, 4]),
+)
+def test_quantised_weights_never_exceed_bf16(
+    precision: Precision, layers: int, hidden: int, tp: int
+) -> None:
+    """Any what-if format, scales included, is at most the bf16 size, in total and per GPU."""
+    model = architecture_from_config(
+        {
+            "model_type": "llama",
+            "hidden_size": hidden,
+            "num_hidden_layers": layers,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 4,
+            "intermediate_size": 4 * hidden,
+            "vocab_size": 1000,
+        }
+    )
+    counted = count_parameters(model)
+    narrow = weight_memory(model, counted, precision, tp)
+    wide = weight_memory(model, counted, Precision.BF16, tp)
+    assert narrow.total_bytes <= wide.total_bytes
+    assert narrow.per_gpu_bytes <= wide.per_gpu_bytes
