@@ -169,6 +169,27 @@ class LatencyConfidence(msgspec.Struct, frozen=True, kw_only=True):
     output_tokens_per_s: Assessed
 
 
+HitRate = Annotated[
+    float,
+    msgspec.Meta(
+        ge=0,
+        lt=1,
+        description="Share of each prompt already in the prefix cache (vLLM automatic prefix "
+        "caching, SGLang RadixAttention): only the rest is computed, attending to the whole "
+        "prompt. The KV cache still holds every token.",
+    ),
+]
+
+
+class SpeculativeIn(msgspec.Struct, frozen=True, kw_only=True):
+    """Speculative decoding: each step verifies ``draft_tokens`` + 1 tokens per sequence and
+    keeps (1 − α^(k+1))/(1 − α) of them on average (Leviathan et al. 2023); TPOT is the
+    verification step over that. The draft model's own cost is not priced."""
+
+    draft_tokens: Annotated[int, msgspec.Meta(ge=1, le=16)]
+    acceptance_rate: Annotated[float, msgspec.Meta(ge=0, le=1)]
+
+
 class WorkloadIn(msgspec.Struct, frozen=True, kw_only=True):
     input_tokens: Tokens
     output_tokens: Tokens
@@ -182,6 +203,8 @@ class WorkloadIn(msgspec.Struct, frozen=True, kw_only=True):
             "ttft_ms and tpot_ms are then those at that rate."
         ),
     ] = None
+    prefix_cache_hit_rate: HitRate = 0.0
+    speculative: SpeculativeIn | None = None
 
 
 class SloIn(msgspec.Struct, frozen=True, kw_only=True):

@@ -192,6 +192,7 @@ class Architecture(msgspec.Struct, frozen=True, kw_only=True):
     attention_query_gate: bool = False
     qk_norm_full_width: bool = False
     indexer: SparseAttentionIndexer | None = None
+    lm_head_bias: bool = False
     mtp_layers: int = 0
     mtp_layout: str = ""
     encoder_parameters: int = 0

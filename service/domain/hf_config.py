@@ -44,7 +44,7 @@ KNOWN_FAMILIES = frozenset(
         "llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "gemma",
         "gemma2", "gemma3_text", "phi3", "gpt2", "deepseek_v2", "deepseek_v3", "gpt_oss",
         "glm4_moe", "smollm3", "seed_oss", "olmo2", "starcoder2", "qwen3_next", "nemotron_h",
-        "granitemoehybrid", "llama4_text", "minimax_m2",
+        "granitemoehybrid", "llama4_text", "minimax_m2", "ernie4_5_moe",
     }
 )  # fmt: skip
 
@@ -269,6 +269,7 @@ def _normalise(config: Mapping[str, Any], model_type: str) -> Architecture:
         layer_mixers=layout.mixers if layout is not None else (),
         state=layout.state if layout is not None else None,
         mlp_free_layers=layout.mlp_free_layers if layout is not None else (),
+        lm_head_bias=family == "ernie4_5_moe" and read_bool(config, "use_bias", default=False),
         mtp_layers=_mtp_layers(config, family),
         mtp_layout="deepseek" if family in ("deepseek_v3", "glm4_moe") else family,
         notes=tuple(notes),

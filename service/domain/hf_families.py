@@ -127,6 +127,10 @@ def family_traits(config: Mapping[str, Any], family: str) -> FamilyTraits:
             qk_norm_full_width=qk
             and read_str(config, "qk_norm_type", default="per_layer") == "per_layer",
         )
+    if family == "ernie4_5_moe":
+        # modular_ernie4_5_moe.py: q/k/v/o, MLPs and lm_head biased by use_bias.
+        use_bias = read_bool(config, "use_bias", default=False)
+        return FamilyTraits(qkv_bias=use_bias, output_bias=use_bias, mlp_bias=use_bias)
     if family == "granitemoehybrid":
         # modeling_granitemoeshared.py attention: q/k/v/o biased by attention_bias; embeddings
         # tied by default (GraniteMoeHybridConfig).

@@ -145,6 +145,8 @@ def mixture_of_experts(
     DeepSeek: ``n_routed_experts`` from ``first_k_dense_replace`` on, every
     ``moe_layer_freq``-th layer, shared experts of ``n_shared_experts · moe_intermediate_size``.
     """
+    if model_type == "ernie4_5_moe":
+        return _ernie_moe(config, num_layers)
     experts = read_optional_int(config, "num_local_experts", "num_experts", "n_routed_experts")
     if not experts or experts <= 1:
         return None
@@ -248,6 +250,42 @@ def mixture_of_experts(
         moe_layers=tuple(range(num_layers)),
         router_bias=is_gpt_oss,
         expert_bias=is_gpt_oss,
+    )
+
+
+def _ernie_moe(config: Mapping[str, Any], num_layers: int) -> MixtureOfExperts | None:
+    """ERNIE 4.5 (modular_ernie4_5_moe.py): layer ``i`` is MoE when
+    ``(i + 1) % moe_layer_interval == 0`` and ``start <= i <= end``; ``moe_num_experts``
+    gated experts of ``moe_intermediate_size`` (biased by ``use_bias``), a gate without
+    bias and ``moe_statics.e_score_correction_bias``, and one shared MLP of
+    ``moe_num_shared_experts · moe_intermediate_size``."""
+    experts = read_optional_int(config, "moe_num_experts")
+    if not experts or experts <= 1:
+        return None
+    per_token = read_int(config, "moe_k")
+    if per_token > experts:
+        raise InvalidConfig("moe_k", f"{per_token} exceeds the {experts} experts")
+    interval = read_int(config, "moe_layer_interval", default=1)
+    start = read_int(config, "moe_layer_start_index", default=0, minimum=0)
+    end_raw = config.get("moe_layer_end_index")
+    end = (
+        num_layers - 1
+        if end_raw in (None, -1)
+        else read_int(config, "moe_layer_end_index", minimum=0)
+    )
+    size = read_int(config, "moe_intermediate_size")
+    shared = read_int(config, "moe_num_shared_experts", default=0, minimum=0)
+    return MixtureOfExperts(
+        num_experts=experts,
+        experts_per_token=per_token,
+        expert_intermediate_size=size,
+        moe_layers=tuple(
+            i for i in range(num_layers) if (i + 1) % interval == 0 and start <= i <= end
+        ),
+        num_shared_experts=1 if shared else 0,
+        shared_expert_intermediate_size=shared * size,
+        router_bias=True,
+        expert_bias=read_bool(config, "use_bias", default=False),
     )
 
 

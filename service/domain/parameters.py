@@ -119,6 +119,17 @@ def _mlp_biases(arch: Architecture, intermediate_size: int) -> int:
     return inputs + arch.hidden_size
 
 
+def _shared_expert_biases(arch: Architecture) -> int:
+    """Biases of the shared experts where experts have biases (ERNIE 4.5 ``use_bias``)."""
+    moe = arch.moe
+    if moe is None or not moe.expert_bias or not moe.num_shared_experts:
+        return 0
+    per_layer = moe.num_shared_experts * (
+        2 * moe.shared_expert_intermediate_size + arch.hidden_size
+    )
+    return len(moe.moe_layers) * per_layer
+
+
 def routed_expert_parameters(arch: Architecture) -> int:
     """One routed expert: its matrices, plus its biases where the family has them."""
     if arch.moe is None:
@@ -175,7 +186,9 @@ def count_parameters(arch: Architecture) -> ParameterCount:
         + state_small
         + _norm_width(arch),
         biases=attention_layers * _attention_biases_per_layer(arch)
-        + dense_layers * _mlp_biases(arch, arch.intermediate_size),
+        + dense_layers * _mlp_biases(arch, arch.intermediate_size)
+        + _shared_expert_biases(arch)
+        + (arch.vocab_size if arch.lm_head_bias and not arch.tie_word_embeddings else 0),
         attention_sinks=attention_layers * arch.num_attention_heads if arch.attention_sinks else 0,
         lm_head=0 if arch.tie_word_embeddings else embedding,
         encoder=arch.encoder_parameters,

@@ -23,6 +23,7 @@ from service.contract.schemas import (
     PlannedConfiguration,
     PlanRequest,
     PlanResponse,
+    SpeculativeIn,
 )
 from service.domain.architecture import Architecture
 from service.domain.calibration import Calibration, efficiency_for, is_calibrated
@@ -32,6 +33,7 @@ from service.domain.engine import EngineProfile, loaded_model_bytes
 from service.domain.gpu import GpuSpec
 from service.domain.kv_cache import resolve_kv_precision
 from service.domain.latency import Serving, estimate_latency
+from service.domain.modifiers import Modifiers
 from service.domain.parameters import ParameterCount
 from service.domain.planner import Configuration, Objective, SearchSpace, Slo, Workload, plan, rank
 from service.domain.saturation import replica_queueing
@@ -39,6 +41,17 @@ from service.domain.serving import serving_latency, step_token_budget
 from service.domain.weights import resolve_weight_precision, weight_memory
 
 NO_BANDS = ErrorBands(calibrated={}, extrapolated={})
+
+
+def workload_modifiers(hit_rate: float, speculative: SpeculativeIn | None) -> Modifiers:
+    """The request's modifiers for the domain (bounds already checked by the schema)."""
+    if speculative is None:
+        return Modifiers(prefix_cache_hit_rate=hit_rate)
+    return Modifiers(
+        prefix_cache_hit_rate=hit_rate,
+        draft_tokens=speculative.draft_tokens,
+        acceptance_rate=speculative.acceptance_rate,
+    )
 
 
 def layout_problem(arch: Architecture, tensor_parallel: int, pipeline_parallel: int) -> str | None:
@@ -284,6 +297,7 @@ def answer_plan(
             output_tokens=workload.output_tokens,
             concurrency=workload.concurrency,
             requests_per_s=workload.requests_per_s,
+            modifiers=workload_modifiers(workload.prefix_cache_hit_rate, workload.speculative),
         ),
         slo=Slo(ttft_ms=slo.ttft_ms, tpot_ms=slo.tpot_ms, burst=slo.burst) if slo else None,
         space=space,

@@ -197,3 +197,28 @@ def test_minimax_lightning_layers_are_refused() -> None:
     )
     with pytest.raises(UnsupportedArchitecture, match="lightning"):
         architecture_from_config(cfg)
+
+
+def test_ernie45_moe_layers_shared_experts_and_biases() -> None:
+    """modular_ernie4_5_moe.py, d=8, 2 layers (MoE from index 1), 4 experts of 4, one shared
+    MLP of 4, use_bias: embed/head 160 + head bias 10; q/k/v/o 2·192, their biases 2·24;
+    norms 2·16 + 8; layer 0 dense 3·8·16 + biases 40; layer 1 experts 4·(96 + 16),
+    gate 32 + correction bias 4, shared 96 + biases 16 -> 1662."""
+    cfg = with_fields(
+        TINY,
+        model_type="ernie4_5_moe",
+        num_hidden_layers=2,
+        moe_num_experts=4,
+        moe_k=2,
+        moe_intermediate_size=4,
+        moe_num_shared_experts=1,
+        moe_layer_start_index=1,
+        moe_layer_end_index=1,
+        moe_layer_interval=1,
+        use_bias=True,
+        tie_word_embeddings=False,
+    )
+    arch = architecture_from_config(cfg)
+    assert arch.moe is not None
+    assert arch.moe.moe_layers == (1,)
+    assert count_parameters(arch).total == 1662
