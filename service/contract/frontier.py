@@ -8,9 +8,11 @@ from service.contract.schemas import (
     Degree,
     EngineName,
     GpuId,
+    HitRate,
     KvDtype,
     Milliseconds,
     ModelRef,
+    SpeculativeIn,
     Tokens,
     WeightDtype,
 )
@@ -32,6 +34,8 @@ class FrontierRequest(msgspec.Struct, frozen=True, kw_only=True):
     engine: EngineName | None = None
     slo_ttft_ms: Milliseconds | None = None
     slo_tpot_ms: Milliseconds | None = None
+    prefix_cache_hit_rate: HitRate = 0.0
+    speculative: SpeculativeIn | None = None
 
 
 class FrontierResponse(msgspec.Struct, frozen=True, kw_only=True):

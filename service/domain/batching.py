@@ -67,9 +67,12 @@ class StepCosts(msgspec.Struct, frozen=True, kw_only=True):
     """A step's parts at 100 % of every peak (seconds on one GPU, × pipeline stages).
 
     ``decode``: one sequence's decode token at the mean context ``ISL + OSL/2``; ``prompt``:
-    one whole prompt of ``input_tokens``. Both are linear in their token counts except the
-    weight read, kept apart as the dense bytes plus the routed experts (read by the share of
-    experts the step's tokens touch).
+    one whole prompt of ``input_tokens`` (the tokens computed: a cached prefix is not).
+    Both are linear in their token counts except the weight read, kept apart as the dense
+    bytes plus the routed experts (read by the share of experts the step's tokens touch).
+    With speculative decoding each sequence runs ``verify_tokens`` tokens per step (the
+    draft plus one) and keeps ``tokens_per_step`` of them on average
+    (:mod:`service.domain.modifiers`).
     """
 
     decode: PhaseTerms
@@ -80,6 +83,8 @@ class StepCosts(msgspec.Struct, frozen=True, kw_only=True):
     routed_weight_read_s: float = 0.0
     num_experts: int = 0
     experts_per_token: int = 0
+    verify_tokens: int = 1
+    tokens_per_step: float = 1.0
 
     def weight_read_s(self, tokens: float) -> float:
         """Weight read of a step over ``tokens`` tokens (all experts once touched)."""
@@ -137,17 +142,18 @@ def step_seconds(
     """
     d, p = costs.decode, costs.prompt
     b, share = decode_batch, prompt_tokens / costs.input_tokens
-    weights = costs.weight_read_s(b + prompt_tokens)
+    run = b * costs.verify_tokens
+    weights = costs.weight_read_s(run + prompt_tokens)
     matmuls = max(
         weights / eff.decode_mbu,
-        b * d.matmul_s / eff.decode_mfu + share * p.matmul_s / eff.prefill_mfu,
+        run * d.matmul_s / eff.decode_mfu + share * p.matmul_s / eff.prefill_mfu,
     )
-    attention = max(b * d.kv_s / eff.decode_mbu, b * d.attention_s / eff.decode_mfu) + share * max(
-        p.kv_s / eff.prefill_mbu, p.attention_s / eff.prefill_mfu
-    )
+    attention = max(
+        b * d.kv_s / eff.decode_mbu, run * d.attention_s / eff.decode_mfu
+    ) + share * max(p.kv_s / eff.prefill_mbu, p.attention_s / eff.prefill_mfu)
     all_reduces = max(d.all_reduces, p.all_reduces)
     communication = (
-        b * d.communication_s
+        run * d.communication_s
         + share * p.communication_s
         + all_reduces * eff.all_reduce_latency_us * 1e-6
     )
@@ -188,26 +194,30 @@ class _Point(msgspec.Struct, frozen=True):
 
 
 def _point(costs: StepCosts, eff: Efficiency, chunk: int, b: float, others: float) -> _Point:
-    decode_steps = max(costs.output_tokens - 1, 1)
-    wanted = b * costs.input_tokens / decode_steps
-    piece = min(float(costs.input_tokens), max(chunk - b, 1.0))
+    """The model at decode batch ``b``; ``tpot_s`` per output token (a step yields
+    ``tokens_per_step`` tokens per sequence)."""
+    decode_tokens = max(costs.output_tokens - 1, 1)
+    kept = costs.tokens_per_step
+    wanted = b * costs.input_tokens * kept / decode_tokens
+    piece = min(float(costs.input_tokens), max(chunk - b * costs.verify_tokens, 1.0))
     if wanted < piece:
         share = wanted / piece
-        tpot = (1 - share) * step_seconds(
+        step = (1 - share) * step_seconds(
             costs, eff, decode_batch=b, prompt_tokens=0
         ) + share * step_seconds(costs, eff, decode_batch=b, prompt_tokens=piece)
     else:
         share = 1.0
-        tpot = step_seconds(costs, eff, decode_batch=b, prompt_tokens=min(wanted, piece))
-    rate = b / (decode_steps * tpot) if b > 0 else 0.0
-    own = min(max(chunk - others * b, 1.0), float(chunk))
+        step = step_seconds(costs, eff, decode_batch=b, prompt_tokens=min(wanted, piece))
+    tpot = step / kept
+    rate = b / (decode_tokens * tpot) if b > 0 else 0.0
+    own = min(max(chunk - others * b * costs.verify_tokens, 1.0), float(chunk))
     chunks = math.ceil(costs.input_tokens / own)
     prefill = chunks * step_seconds(
         costs, eff, decode_batch=others * b, prompt_tokens=costs.input_tokens / chunks
     )
     rho = 1.0 if share >= 1 else min(others * rate * prefill, 1.0)
     wait = math.inf if rho >= 1 else rho * prefill / (2 * (1 - rho))
-    align = min(1.0, others * b) * tpot / 2
+    align = min(1.0, others * b) * step / 2
     return _Point(b, tpot, rate, align + wait + prefill, prefill, wait, share * piece, rho)
 
 
@@ -220,8 +230,8 @@ def _upper_batch(
 ) -> tuple[float, Limit]:
     """The largest decode batch: the slots, or where prompts keep the prompt path busy
     (``ρ`` of the module doc at :data:`PROMPT_PATH_UTILISATION`, every user counted)."""
-    ratio = costs.input_tokens / max(costs.output_tokens - 1, 1)
-    high = min(float(max_batch), chunk / (1 + ratio))
+    ratio = costs.input_tokens * costs.tokens_per_step / max(costs.output_tokens - 1, 1)
+    high = min(float(max_batch), chunk / (costs.verify_tokens + ratio))
 
     def utilisation(b: float) -> float:
         return _point(costs, eff, chunk, b, 1.0).budget_used

@@ -23,13 +23,14 @@ from service.domain.engine import EngineProfile
 from service.domain.gpu import GpuSpec
 from service.domain.kv_cache import resolve_kv_precision
 from service.domain.latency import Efficiency, Serving, estimate_latency
+from service.domain.modifiers import Modifiers, apply
 from service.domain.parallel import valid_tensor_parallel_degrees
 from service.domain.parameters import ParameterCount
 from service.domain.precision import Precision
 from service.domain.serving import (
     ServingLatency,
+    at_users,
     replicas_for_rate,
-    serving_latency,
     step_token_budget,
 )
 from service.domain.weights import resolve_weight_precision, weight_memory
@@ -65,6 +66,7 @@ class Workload(msgspec.Struct, frozen=True, kw_only=True):
     output_tokens: int
     concurrency: int = 1
     requests_per_s: float | None = None
+    modifiers: Modifiers = Modifiers()
 
 
 class Slo(msgspec.Struct, frozen=True, kw_only=True):
@@ -225,6 +227,7 @@ def evaluate(
         kv_precision=candidate.kv,
         gpu_memory_utilization=space.gpu_memory_utilization,
         gpu_name=gpu.name,
+        gpu_native_fp4=gpu.dense_tflops_fp4 is not None,
     )
     memory = weight_memory(arch, params, candidate.weights, tp, pp)
     cap = capacity(arch, memory.per_gpu_bytes, deployment, profile, context, with_max_context=False)
@@ -247,26 +250,17 @@ def evaluate(
         kv_precision=candidate.kv,
     )
     step_tokens = step_token_budget(profile, workload.input_tokens, gpu)
-    costs = step_costs(
+    plain = step_costs(
         arch,
         params,
         serving,
         input_tokens=workload.input_tokens,
         output_tokens=workload.output_tokens,
     )
+    costs = apply(plain, workload.modifiers, arch, params, serving)
     if workload.requests_per_s is None:
         batch = math.ceil(workload.concurrency / replicas)
-        timed = serving_latency(
-            arch,
-            params,
-            serving,
-            efficiency,
-            input_tokens=workload.input_tokens,
-            output_tokens=workload.output_tokens,
-            max_batch=cap.max_batch,
-            step_tokens=step_tokens,
-            concurrency=batch,
-        )
+        timed = at_users(costs, efficiency, step_tokens, cap.max_batch, batch)
         throughput = timed.steady.output_tokens_per_s * replicas
     else:
         sized = replicas_for_rate(

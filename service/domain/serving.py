@@ -84,10 +84,17 @@ def serving_latency(
     batch = max(max_batch, 1)
     if arrival_rate_per_s is not None:
         return at_rate(costs, efficiency, step_tokens, batch, arrival_rate_per_s)
+    return at_users(costs, efficiency, step_tokens, batch, concurrency)
+
+
+def at_users(
+    costs: StepCosts, efficiency: Efficiency, step_tokens: int, max_batch: int, users: int
+) -> ServingLatency:
+    """``users`` concurrent users; the burst is that many prompts at once."""
     steady = at_concurrency(
-        costs, efficiency, chunk_tokens=step_tokens, max_batch=batch, concurrency=concurrency
+        costs, efficiency, chunk_tokens=step_tokens, max_batch=max_batch, concurrency=users
     )
-    burst_s = burst_ttft_seconds(costs, efficiency, prompts=concurrency, chunk_tokens=step_tokens)
+    burst_s = burst_ttft_seconds(costs, efficiency, prompts=users, chunk_tokens=step_tokens)
     return ServingLatency(steady=steady, burst_ttft_ms=burst_s * 1e3)
 
 

@@ -17,9 +17,11 @@ from service.domain.frontier import frontier
 from service.domain.gpu import GpuSpec
 from service.domain.kv_cache import resolve_kv_precision
 from service.domain.latency import Serving
+from service.domain.modifiers import apply
 from service.domain.parameters import ParameterCount
 from service.domain.serving import step_token_budget
 from service.domain.weights import resolve_weight_precision, weight_memory
+from service.planning.answers import workload_modifiers
 
 
 def answer_frontier(
@@ -57,19 +59,22 @@ def answer_frontier(
     step_tokens = step_token_budget(profile, request.input_tokens, gpu)
     reasons = list(fit.reasons)
     if fit.fits and fit.max_batch >= 1:
-        costs = step_costs(
+        serving = Serving(
+            gpu=gpu,
+            tensor_parallel=tp,
+            pipeline_parallel=pp,
+            weight_precision=weights,
+            kv_precision=kv,
+        )
+        plain = step_costs(
             arch,
             params,
-            Serving(
-                gpu=gpu,
-                tensor_parallel=tp,
-                pipeline_parallel=pp,
-                weight_precision=weights,
-                kv_precision=kv,
-            ),
+            serving,
             input_tokens=request.input_tokens,
             output_tokens=request.output_tokens,
         )
+        modifiers = workload_modifiers(request.prefix_cache_hit_rate, request.speculative)
+        costs = apply(plain, modifiers, arch, params, serving)
         curve = frontier(
             costs,
             efficiency,

@@ -39,3 +39,44 @@ async def test_an_out_of_range_rate_is_a_400_naming_it(
     """requests_per_s must be > 0 and <= 1,000,000: problem+json naming the field."""
     response = await client.post("/v1/plan", json=request(requests_per_s=rate))
     assert "workload.requests_per_s" in error_keys(assert_problem(response, 400))
+
+
+@pytest.mark.parametrize(
+    ("workload", "field"),
+    [
+        ({"prefix_cache_hit_rate": 1.0}, "workload.prefix_cache_hit_rate"),
+        (
+            {"speculative": {"draft_tokens": 4, "acceptance_rate": 1.2}},
+            "workload.speculative.acceptance_rate",
+        ),
+        (
+            {"speculative": {"draft_tokens": 0, "acceptance_rate": 0.7}},
+            "workload.speculative.draft_tokens",
+        ),
+    ],
+    ids=["hit-rate-one", "acceptance-above-one", "no-draft"],
+)
+async def test_an_out_of_range_modifier_is_a_400_naming_it(
+    client: AsyncTestClient[Litestar], workload: dict[str, Any], field: str
+) -> None:
+    """Hit rate >= 1, acceptance rate > 1, draft length 0: problem+json naming the field."""
+    response = await client.post("/v1/plan", json=request(concurrency=8, **workload))
+    assert field in error_keys(assert_problem(response, 400))
+
+
+async def test_modifiers_make_the_plan_faster(client: AsyncTestClient[Litestar]) -> None:
+    """A cached half prompt lowers TTFT; speculation (k = 3, α = 0.7) lowers TPOT."""
+
+    async def first(**workload: Any) -> dict[str, Any]:
+        response = await client.post("/v1/plan", json=request(concurrency=8, **workload))
+        assert response.status_code == 200, response.text
+        best: dict[str, Any] = min(
+            response.json()["configurations"], key=lambda c: (c["gpu_count"], c["tensor_parallel"])
+        )
+        return best
+
+    plain = await first()
+    cached = await first(prefix_cache_hit_rate=0.5)
+    spec = await first(speculative={"draft_tokens": 3, "acceptance_rate": 0.7})
+    assert cached["ttft_ms"] < plain["ttft_ms"]
+    assert spec["tpot_ms"] < plain["tpot_ms"]
