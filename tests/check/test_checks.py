@@ -40,8 +40,9 @@ def test_required_full_concurrency_fails(
 def test_max_num_seqs_that_fit_pass(
     run_check: Callable[..., Run], manifest: Callable[..., Path], backend_args: list[str]
 ) -> None:
-    """Four sequences of 8k fit on an L4 at once."""
-    path = manifest(**L4_8B, max_num_seqs=4, require_full_concurrency=True)
+    """As many sequences as memory holds at once pass, even when all are required."""
+    held = json.loads(run_check(*backend_args, "--format", "json", str(manifest(**L4_8B))).out)
+    path = manifest(**L4_8B, max_num_seqs=held["max_batch"], require_full_concurrency=True)
     assert checks(run_check, backend_args, path) == (0, {"fits": "pass", "concurrency": "pass"})
 
 
