@@ -25,6 +25,7 @@ from service.domain.hf_families import FAMILY_ALIASES, family_traits
 from service.domain.hf_hybrid import (
     HybridLayout,
     granite_hybrid_layout,
+    jamba_layout,
     nemotron_h_layout,
     qwen3_next_layout,
 )
@@ -44,7 +45,7 @@ KNOWN_FAMILIES = frozenset(
         "llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "gemma",
         "gemma2", "gemma3_text", "phi3", "gpt2", "deepseek_v2", "deepseek_v3", "gpt_oss",
         "glm4_moe", "smollm3", "seed_oss", "olmo2", "starcoder2", "qwen3_next", "nemotron_h",
-        "granitemoehybrid", "llama4_text", "minimax_m2", "ernie4_5_moe",
+        "granitemoehybrid", "llama4_text", "minimax_m2", "ernie4_5_moe", "jamba",
     }
 )  # fmt: skip
 
@@ -52,7 +53,6 @@ _UNMODELLED_TYPES = {
     "mamba": "state-space (Mamba) layers",
     "mamba2": "state-space (Mamba) layers",
     "falcon_mamba": "state-space (Mamba) layers",
-    "jamba": "hybrid Mamba/attention layers",
     "bamba": "hybrid Mamba/attention layers",
     "zamba": "hybrid Mamba/attention layers",
     "zamba2": "hybrid Mamba/attention layers",
@@ -82,6 +82,7 @@ _FAMILY_KEYS = {
         {"ssm_state_size", "layers_block_type", "hybrid_override_pattern", "moe_latent_size"}
     ),
     "granitemoehybrid": frozenset({"mamba_d_state", "layers_block_type"}),
+    "jamba": frozenset({"mamba_d_state", "layers_block_type"}),
 }
 
 MAX_LAYERS = 1024
@@ -296,6 +297,8 @@ def hybrid_layout(
         return nemotron_h_layout(config, hidden_size)
     if family == "granitemoehybrid":
         return granite_hybrid_layout(config, num_layers, hidden_size)
+    if family == "jamba":
+        return jamba_layout(config, num_layers, hidden_size)
     return None
 
 

@@ -10,6 +10,10 @@ one mixer, named by ``hybrid_override_pattern`` (``M`` Mamba2, ``*`` attention, 
 
 Granite 4.0 hybrids (``modeling_granitemoehybrid.py``): ``layer_types`` of ``mamba`` and
 ``attention``; every layer keeps its MoE and shared MLP.
+
+Jamba (``modeling_jamba.py``): layer ``i`` attends when ``i % attn_layer_period ==
+attn_layer_offset`` (or per ``layers_block_type``), the others are Mamba1; every layer keeps
+its MLP (MoE on ``i % expert_layer_period == expert_layer_offset``).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import msgspec
 
 from service.domain.architecture import InvalidConfig, MixerKind, StateSpec
 from service.domain.config_fields import read_int, read_str, read_str_list
-from service.domain.state_layers import gated_deltanet, mamba2
+from service.domain.state_layers import gated_deltanet, jamba_mamba, mamba2
 
 _QWEN_NEXT_KINDS = {
     "linear_attention": MixerKind.GATED_DELTANET,
@@ -114,4 +118,25 @@ def granite_hybrid_layout(
         raise InvalidConfig("layer_types", f"unknown layer kind '{unknown[0]}'")
     mixers = tuple(_GRANITE_KINDS[name] for name in names)
     state = mamba2(config, hidden_size, keys="granite") if MixerKind.MAMBA2 in mixers else None
+    return HybridLayout(mixers=mixers, state=state)
+
+
+def jamba_layout(config: Mapping[str, Any], num_layers: int, hidden_size: int) -> HybridLayout:
+    """Mamba1 and attention layers of Jamba."""
+    names = read_str_list(config, "layers_block_type")
+    if names is None:
+        period = read_int(config, "attn_layer_period", default=8)
+        offset = read_int(config, "attn_layer_offset", default=4, minimum=0)
+        names = tuple("attention" if i % period == offset else "mamba" for i in range(num_layers))
+    if len(names) != num_layers:
+        raise InvalidConfig(
+            "layers_block_type", f"has {len(names)} entries for {num_layers} layers"
+        )
+    unknown = sorted(set(names) - set(_GRANITE_KINDS))
+    if unknown:
+        raise InvalidConfig("layers_block_type", f"unknown layer kind '{unknown[0]}'")
+    mixers = tuple(
+        MixerKind.ATTENTION if name == "attention" else MixerKind.MAMBA for name in names
+    )
+    state = jamba_mamba(config, hidden_size) if MixerKind.MAMBA in mixers else None
     return HybridLayout(mixers=mixers, state=state)

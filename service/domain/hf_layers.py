@@ -169,6 +169,17 @@ def mixture_of_experts(
             router_bias=True,
             latent_size=read_int(config, "moe_latent_size", default=0, minimum=0),
         )
+    if model_type == "jamba":
+        # JambaSparseMoeBlock: router without bias, gated experts of intermediate_size on
+        # layers i % expert_layer_period == expert_layer_offset.
+        period = read_int(config, "expert_layer_period", default=2)
+        offset = read_int(config, "expert_layer_offset", default=1, minimum=0)
+        return MixtureOfExperts(
+            num_experts=experts,
+            experts_per_token=per_token,
+            expert_intermediate_size=intermediate_size,
+            moe_layers=tuple(i for i in range(num_layers) if i % period == offset),
+        )
     if model_type == "llama4_text":
         # modeling_llama4.py Llama4TextMoe: experts (gate_up 2f, down) of intermediate_size,
         # a router without bias and an always-on shared expert of the same size; MoE layers

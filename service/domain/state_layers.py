@@ -17,6 +17,14 @@ Mamba2 (``modeling_nemotron_h.py``, ``NemotronHMamba2Mixer``), with inner width
     in_proj d·(I + C + n_heads) + out_proj I·d   (+ biases when use_bias)   (matrices)
     conv1d C·k (+ C bias) + dt_bias, A_log, D n_heads each + gated norm I    (small)
     state: conv (k - 1)·C, recurrent n_heads · h · N
+
+Mamba1 as in Jamba (``modeling_jamba.py`` JambaMambaMixer), ``I = mamba_expand·d``, ``R``
+= dt rank (``ceil(d/16)`` when ``auto``), ``N`` = d_state::
+
+    in_proj d·2I, x_proj I·(R + 2N), dt_proj R·I, out_proj I·d           (matrices)
+    conv1d I·k (+ I bias), dt_proj bias I, A_log I·N, D I,
+    dt/b/c RMSNorms R + 2N, projection biases 2I + d when mamba_proj_bias  (small)
+    state: conv (k - 1)·I, recurrent I · N
 """
 
 from __future__ import annotations
@@ -62,6 +70,32 @@ def gated_deltanet(config: Mapping[str, Any], hidden_size: int) -> StateSpec:
         matrix_parameters=matrices,
         small_parameters=small,
         ssm_state_dtype=_ssm_dtype(config, "mamba_ssm_dtype"),
+    )
+
+
+def jamba_mamba(config: Mapping[str, Any], hidden_size: int) -> StateSpec:
+    """Jamba's Mamba1 mixer with its dt/B/C RMSNorms."""
+    d = hidden_size
+    inner = read_int(config, "mamba_expand", default=2) * d
+    state_size = read_int(config, "mamba_d_state", default=16)
+    kernel = read_int(config, "mamba_d_conv", default=4)
+    raw_rank = config.get("mamba_dt_rank", "auto")
+    rank = -(-d // 16) if raw_rank == "auto" else read_int(config, "mamba_dt_rank")
+    matrices = d * 2 * inner + inner * (rank + 2 * state_size) + rank * inner + inner * d
+    small = inner * kernel + inner + inner * state_size + inner + rank + 2 * state_size
+    if read_bool(config, "mamba_conv_bias", default=True):
+        small += inner
+    if read_bool(config, "mamba_proj_bias", default=False):
+        small += 2 * inner + d
+    return StateSpec(
+        kind=MixerKind.MAMBA,
+        conv_kernel=kernel,
+        conv_channels=inner,
+        state_heads=inner,
+        state_elements_per_head=state_size,
+        matrix_parameters=matrices,
+        small_parameters=small,
+        ssm_state_dtype=_ssm_dtype(config, "mamba_ssm_cache_dtype"),
     )
 
 

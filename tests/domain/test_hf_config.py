@@ -293,7 +293,7 @@ def test_count_neutral_keys_do_not_refuse_an_unknown_family() -> None:
     ("cfg", "feature"),
     [
         (with_fields(LLAMA_LIKE, model_type="mamba"), "state-space"),
-        (with_fields(LLAMA_LIKE, model_type="jamba"), "hybrid Mamba/attention"),
+        (with_fields(LLAMA_LIKE, model_type="falcon_h1"), "hybrid Mamba/attention"),
         (
             with_fields(
                 LLAMA_LIKE,
@@ -325,7 +325,7 @@ def test_count_neutral_keys_do_not_refuse_an_unknown_family() -> None:
     ],
     ids=[
         "mamba-model-type",
-        "jamba-hybrid",
+        "falcon-h1-hybrid",
         "linear-attention-layer-type",
         "kimi-linear",
         "minimax-lightning",

@@ -15,7 +15,7 @@ from service.domain.architecture import InvalidConfig, MixerKind
 from service.domain.hf_config import architecture_from_config
 from service.domain.parameters import count_parameters
 from service.domain.precision import Precision
-from service.domain.state_layers import gated_deltanet, mamba2
+from service.domain.state_layers import gated_deltanet, jamba_mamba, mamba2
 from service.domain.weights import weight_memory
 from tests.domain.reference import with_fields
 
@@ -218,3 +218,38 @@ def test_granite_expand_must_match_the_heads() -> None:
             keys="granite",
         )
     assert raised.value.field == "mamba_expand"
+
+
+def test_jamba_mamba1_parameters_follow_the_projections() -> None:
+    """d=8, expand 2 (I=16), N=3, R=2, kernel 4: in_proj 8·32=256, x_proj 16·8=128,
+    dt_proj 2·16=32, out_proj 16·8=128 -> 544; conv 64 + bias 16, dt bias 16, A_log 48,
+    D 16, dt/b/c norms 2+3+3 -> 168."""
+    spec = jamba_mamba(
+        {"mamba_expand": 2, "mamba_d_state": 3, "mamba_dt_rank": 2, "mamba_d_conv": 4},
+        hidden_size=8,
+    )
+    assert (spec.matrix_parameters, spec.small_parameters) == (544, 168)
+    assert (spec.conv_elements(), spec.state_elements()) == (3 * 16, 16 * 3)
+
+
+def test_jamba_attends_by_period_and_offset() -> None:
+    """attn_layer_period 8 / offset 4 over 16 layers: layers 4 and 12 attend, MoE on odd layers."""
+    cfg = {
+        "model_type": "jamba",
+        "hidden_size": 64,
+        "num_hidden_layers": 16,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "intermediate_size": 128,
+        "vocab_size": 100,
+        "attn_layer_period": 8,
+        "attn_layer_offset": 4,
+        "expert_layer_period": 2,
+        "expert_layer_offset": 1,
+        "num_experts": 4,
+        "num_experts_per_tok": 2,
+    }
+    arch = architecture_from_config(cfg)
+    assert arch.attention_layers == (4, 12)
+    assert arch.moe is not None
+    assert arch.moe.moe_layers == tuple(range(1, 16, 2))
