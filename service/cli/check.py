@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from msgspec.structs import replace
+
 from service.gate.backend import Backend, Rejected, Unavailable
 from service.gate.evaluate import evaluate
 from service.gate.formats import FORMATS, render, render_many
@@ -61,10 +63,24 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "(default: inferred from the command line, else capplan's default)",
     )
     check.add_argument("--gpu-count", type=int, help="GPUs in all, when not the TP x PP size")
+    check.add_argument(
+        "--allow-gpus",
+        type=_gpu_list,
+        default=(),
+        help="GPU ids a suggested fix may move to, any vendor (default: the same vendor)",
+    )
+    check.add_argument(
+        "--deny-gpus", type=_gpu_list, default=(), help="GPU ids a suggested fix must not use"
+    )
     check.add_argument("--format", choices=FORMATS, default="human", help="output format")
     check.add_argument("--output", type=Path, help="write the report here instead of stdout")
     check.add_argument("--timeout", type=float, default=30.0, help="HTTP timeout in seconds")
     check.set_defaults(func=run_check)
+
+
+def _gpu_list(text: str) -> tuple[str, ...]:
+    """``h100-sxm,h200-sxm`` (commas or spaces)."""
+    return tuple(item for item in text.replace(",", " ").split() if item)
 
 
 def open_backend(args: argparse.Namespace) -> Backend:
@@ -88,7 +104,11 @@ def check(args: argparse.Namespace) -> list[tuple[Report | ErrorReport, str | No
     file = args.inputs[0] if is_file_input(args.inputs) and args.inputs[0] != "-" else None
     overrides = Overrides(gpu=args.gpu, gpu_count=args.gpu_count, engine=args.engine)
     try:
-        inputs = read_inputs(args.inputs, overrides)
+        limits = {"allow_gpus": args.allow_gpus, "deny_gpus": args.deny_gpus}
+        inputs = [
+            replace(item, target=replace(item.target, **limits))
+            for item in read_inputs(args.inputs, overrides)
+        ]
         backend = open_backend(args)
     except InputError as exc:
         return [(ErrorReport(source=exc.source, field=exc.field, message=exc.message), file)]

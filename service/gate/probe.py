@@ -25,6 +25,7 @@ class Probe:
         self.arch = arch
         self.gpu = gpu
         self.context = context
+        self._vendors: dict[str, str] = {gpu.id: gpu.vendor}
 
     def fit(self, **changes: Any) -> MaxBatchResponse:
         """``/v1/max-batch`` for the target with ``changes`` (request field names) applied.
@@ -51,6 +52,18 @@ class Probe:
         """The change as the user writes it: ``--kv-cache-dtype fp8`` or ``kv_cache_dtype: fp8``."""
         name = self.target.spelling.get(field, field)
         return f"{name} {value}" if name.startswith("-") else f"{name}: {value}"
+
+    def permitted(self, gpu_id: str) -> bool:
+        """May a fix move to ``gpu_id``? Only to ``allow_gpus`` when given (any vendor), never
+        to ``deny_gpus``, and otherwise only to a GPU of the current GPU's vendor."""
+        t = self.target
+        if gpu_id in t.deny_gpus:
+            return False
+        if t.allow_gpus:
+            return gpu_id in t.allow_gpus
+        if gpu_id not in self._vendors:
+            self._vendors[gpu_id] = self.backend.gpu(gpu_id).vendor
+        return self._vendors[gpu_id] == self.gpu.vendor
 
     @property
     def hourly_cost(self) -> float | None:

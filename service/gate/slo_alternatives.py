@@ -11,7 +11,8 @@ from service.gate.report import Suggestion
 
 def slo_alternatives(probe: Probe, limit: int = 3) -> list[Suggestion]:
     """Up to ``limit`` planned configurations that meet the SLO and hold one sequence of
-    ``max_model_len``, cheapest per hour first (``/v1/plan`` on up to 8 GPUs, or the count)."""
+    ``max_model_len``, cheapest per hour first (``/v1/plan`` on up to 8 GPUs, or the count),
+    on GPUs a fix may move to (:meth:`Probe.permitted`)."""
     t = probe.target
     if t.workload is None or t.slo is None:
         return []
@@ -26,7 +27,8 @@ def slo_alternatives(probe: Probe, limit: int = 3) -> list[Suggestion]:
             gpu_memory_utilization=t.gpu_memory_utilization,
         ),
     )
-    meeting = [c for c in probe.backend.plan(request).configurations if c.meets_slo]
+    configurations = probe.backend.plan(request).configurations
+    meeting = [c for c in configurations if c.meets_slo and probe.permitted(c.gpu)]
     meeting.sort(
         key=lambda c: (math.inf if c.cost_per_hour is None else c.cost_per_hour, c.gpu_count)
     )

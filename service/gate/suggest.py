@@ -2,7 +2,8 @@
 
 Configuration changes cost nothing and come first, in the order fp8 KV cache, a shorter
 ``max_model_len``, fewer ``max_num_seqs``, fp8 weights; hardware changes (more tensor
-parallelism, another GPU from the catalog) follow, cheapest added USD per hour first.
+parallelism, another GPU from the catalog) follow, cheapest added USD per hour first. Another
+GPU is of the same vendor unless ``--allow-gpus`` names others; ``--deny-gpus`` excludes.
 """
 
 from __future__ import annotations
@@ -30,9 +31,16 @@ KIND_ORDER = (
 _SIXTEEN_BIT = frozenset({"bf16", "fp16", "fp32"})
 
 
-def _rank(suggestion: Suggestion) -> tuple[float, int]:
+CONFIGURATION = frozenset({"kv_cache_dtype", "max_model_len", "max_num_seqs", "weight_dtype"})
+
+
+def _rank(suggestion: Suggestion) -> tuple[int, float, int]:
+    """Free configuration changes first, in :data:`KIND_ORDER`; then hardware by added cost
+    (a cheaper GPU is still a hardware change: it needs new machines)."""
+    if suggestion.kind in CONFIGURATION:
+        return (0, 0.0, KIND_ORDER.index(suggestion.kind))
     cost = suggestion.extra_cost_per_hour
-    return (math.inf if cost is None else cost, KIND_ORDER.index(suggestion.kind))
+    return (1, math.inf if cost is None else cost, KIND_ORDER.index(suggestion.kind))
 
 
 def kv_fp8(probe: Probe, need: int, resolved_kv: str) -> Suggestion | None:
@@ -153,7 +161,9 @@ def other_gpu(probe: Probe, need: int) -> Suggestion | None:
         ),
     )
     options = [
-        c for c in probe.backend.plan(request).configurations if c.gpu != t.gpu and c.replicas == 1
+        c
+        for c in probe.backend.plan(request).configurations
+        if c.gpu != t.gpu and c.replicas == 1 and probe.permitted(c.gpu)
     ]
     options.sort(
         key=lambda c: (math.inf if c.cost_per_hour is None else c.cost_per_hour, c.gpu_count)

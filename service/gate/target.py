@@ -36,7 +36,8 @@ class Target(msgspec.Struct, frozen=True, kw_only=True):
     ``spelling`` maps a field to the name the user wrote, for error messages. ``engine`` is
     the engine string for the API's ``engine`` field (``None``: the catalog's default);
     ``engine_options`` are the engine's own knobs (``max_num_batched_tokens`` …) for its
-    memory model; ``warnings`` name what was read but is not modelled.
+    memory model; ``warnings`` name what was read but is not modelled. ``allow_gpus`` /
+    ``deny_gpus`` bound the GPUs a suggested fix may move to (default: the same vendor).
     """
 
     source: str
@@ -58,6 +59,8 @@ class Target(msgspec.Struct, frozen=True, kw_only=True):
     engine: str | None = None
     engine_options: dict[str, Any] = msgspec.field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    allow_gpus: tuple[str, ...] = ()
+    deny_gpus: tuple[str, ...] = ()
 
     @property
     def gpus_per_replica(self) -> int:

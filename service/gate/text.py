@@ -25,7 +25,11 @@ def tokens(count: int) -> str:
 
 
 def money(dollars: float | None) -> str:
-    return "price unknown" if dollars is None else f"+${dollars:,.2f}/h"
+    """An added hourly cost with its sign: ``+$1.30/h``, ``-$4.40/h`` (a saving)."""
+    if dollars is None:
+        return "price unknown"
+    sign = "-" if dollars < 0 else "+"
+    return f"{sign}${abs(dollars):,.2f}/h"
 
 
 def sequences(count: int) -> str:

@@ -56,10 +56,10 @@ def test_manifest_exit_code(
             id="llama-70b-l4",
         ),
         pytest.param(
-            ["--gpu", "l4", "--", "vllm", "serve", "meta-llama/Llama-3.1-70B", "-tp", "8",
+            ["--gpu", "h100-sxm", "--", "vllm", "serve", "meta-llama/Llama-3.1-70B", "-tp", "8",
              "--max-model-len", "8k"],
             0,
-            id="llama-70b-8x-l4",
+            id="llama-70b-8x-h100",
         ),
     ],
 )  # fmt: skip
