@@ -32,11 +32,13 @@ def postgres_server() -> str:
 
 
 @contextlib.contextmanager
-def fresh_database(prefix: str = "capplan_test") -> Iterator[str]:
-    """A new, empty database on the test server; dropped afterwards."""
+def fresh_database(prefix: str = "capplan_test", template: str | None = None) -> Iterator[str]:
+    """A new database on the test server, empty or a copy of ``template`` (a database URL on
+    the same server, with no open connections); dropped afterwards."""
     server = postgres_server()
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(server, f'CREATE DATABASE "{name}"'))
+    copy_of = f' TEMPLATE "{make_url(template).database}"' if template else ""
+    asyncio.run(_admin(server, f'CREATE DATABASE "{name}"{copy_of}'))
     try:
         yield make_url(server).set(database=name).render_as_string(hide_password=False)
     finally:

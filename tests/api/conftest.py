@@ -1,9 +1,9 @@
 """API test fixtures: the app from ``create_app`` on SQLite and PostgreSQL, over AsyncTestClient.
 
-The database comes from ``tests/db``'s ``db_url`` fixture (each test gets an empty database on
-each backend; PostgreSQL needs ``CAPPLAN_TEST_POSTGRES_URL``). The app's lifespan migrates it and
-syncs the repository's real seed catalog, so ids such as ``h100-sxm`` and
-``meta-llama/Llama-3.1-8B`` exist.
+The database comes from ``tests/db``'s ``db_url`` fixture (each test gets a database of its own on
+each backend; PostgreSQL needs ``CAPPLAN_TEST_POSTGRES_URL``). With a client it is a copy of one
+migrated and seeded with the repository's real catalog once per session, so ids such as
+``h100-sxm`` and ``meta-llama/Llama-3.1-8B`` exist.
 
 Expected numbers never come from the code under test: parameter totals and configs come from
 ``catalog/reference/models.json`` (vendored public configs), GPU figures from
@@ -27,6 +27,7 @@ from litestar.testing import AsyncTestClient
 
 from service.app import create_app
 from service.settings import Settings
+from tests.databases import MIGRATED, DbTemplate
 from tests.db.conftest import anyio_backend, db_url, postgres_url
 
 __all__ = ["anyio_backend", "db_url", "postgres_url"]
@@ -55,17 +56,30 @@ def settings_for(db: str, **overrides: Any) -> Settings:
     return Settings(**{**values, **overrides})
 
 
+CLIENTS = {"client", "read_only_client"}
+
+
+@pytest.fixture
+def db_template(request: pytest.FixtureRequest) -> DbTemplate:
+    """A test with a client starts from a copy of the database migrated and seeded with
+    ``catalog/`` once per session (what the lifespan's migrate and sync would write)."""
+    if CLIENTS & set(request.fixturenames):
+        return CATALOG_DIR
+    return MIGRATED if "engine" in request.fixturenames else None
+
+
 @pytest.fixture
 async def client(db_url: str) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    """The app with an admin token configured, its lifespan running."""
-    async with AsyncTestClient(app=create_app(settings_for(db_url))) as test_client:
+    """The app with an admin token configured, its lifespan running on a seeded database."""
+    app = create_app(settings_for(db_url, sync_catalog_on_start=False))
+    async with AsyncTestClient(app=app) as test_client:
         yield test_client
 
 
 @pytest.fixture
 async def read_only_client(db_url: str) -> AsyncIterator[AsyncTestClient[Litestar]]:
     """The app with no admin token configured: reads open, every write refused."""
-    app = create_app(settings_for(db_url, admin_token=None))
+    app = create_app(settings_for(db_url, admin_token=None, sync_catalog_on_start=False))
     async with AsyncTestClient(app=app) as test_client:
         yield test_client
 

@@ -1,14 +1,15 @@
 """Settings of the app under contract: writes on with a known token, the real seed catalog.
 
-schemathesis' ASGI client runs the app's lifespan itself (migrate a fresh SQLite database, then
-sync ``catalog/``), so ids such as ``h100-sxm`` exist. It shuts the lifespan down after each test
-and starts it again on the next request, which re-runs the idempotent migration and sync on the
-same database file.
+schemathesis' ASGI client runs the app's lifespan itself. It shuts the lifespan down after each
+test and starts it again on the next request; ``test_schemathesis.py`` puts a fresh copy of a
+database migrated and seeded with ``catalog/`` in place at each start, so ids such as
+``h100-sxm`` exist and no test sees another's writes.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from service.settings import Settings
 
@@ -17,13 +18,14 @@ ADMIN_TOKEN = "contract-admin-token"
 AUTH_HEADERS = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
-def contract_settings(data_dir: Path) -> Settings:
+def contract_settings(data_dir: Path, **changes: Any) -> Settings:
     """Writes enabled with a known token, the shipped catalog, no rate limit, no debug pages."""
-    return Settings(
-        database_url=f"sqlite+aiosqlite:///{data_dir / 'contract.db'}",
-        admin_token=ADMIN_TOKEN,
-        catalog_dir=REPO_ROOT / "catalog",
-        rate_limit_per_minute=0,
-        importer_enabled=False,
-        debug=False,
-    )
+    values: dict[str, Any] = {
+        "database_url": f"sqlite+aiosqlite:///{data_dir / 'contract.db'}",
+        "admin_token": ADMIN_TOKEN,
+        "catalog_dir": REPO_ROOT / "catalog",
+        "rate_limit_per_minute": 0,
+        "importer_enabled": False,
+        "debug": False,
+    }
+    return Settings(**{**values, **changes})

@@ -2,7 +2,12 @@
 
 PostgreSQL needs ``CAPPLAN_TEST_POSTGRES_URL`` (``.ci/run`` starts a throwaway server and sets
 it); the role must be allowed to ``CREATE DATABASE``, since each test gets a database of its own.
-Without it the PostgreSQL cases are skipped locally and fail in CI (``CI`` set).
+Without it the PostgreSQL cases are skipped locally and fail in CI (``CI`` set); they carry the
+``postgres`` marker (``-m "not postgres"`` leaves them out).
+
+Each test's database is a copy of a session-wide template (``tests/databases.py``): empty, or
+migrated when the test uses ``engine``, or migrated and seeded when a conftest's ``db_template``
+says so (``tests/api``). Copying is what makes the API suite fast; the state is the same.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from service.db.session import create_engine, create_sessionmaker, migrate_to_head
 from service.settings import default_catalog_dir
+from tests.databases import MIGRATED, DbTemplate, Templates
 from tests.postgres import fresh_database
 
 TINY_LLAMA_CONFIG: dict[str, Any] = {
@@ -92,13 +98,25 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The URL of an empty database of its own, on each backend."""
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'capplan.db'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(  # the fixtures it needs are in tests/conftest.py
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    db_template: DbTemplate,
+    database_templates: Templates,
+) -> Iterator[str]:
+    """The URL of a database of its own on each backend, as ``db_template`` says."""
+    backend: str = request.param
+    sqlite_path = tmp_path / "capplan.db"
+    if db_template is None:
+        if backend == "sqlite":
+            yield f"sqlite+aiosqlite:///{sqlite_path}"
+        else:
+            yield request.getfixturevalue("postgres_url")
+        return
+    seed = None if db_template == MIGRATED else Path(db_template)
+    with database_templates.copy(backend, sqlite_path, seed) as url:
+        yield url
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import socket
-import time
 from pathlib import Path
 
 import httpx
@@ -16,6 +15,8 @@ from tests.fakehub import FakeHubServer
 from tests.importer.models import llama_tensors
 from tests.ops.servers import AUTH, Servers, server_env
 from tests.ops.state import job_in, stored, wait_until
+
+pytestmark = [pytest.mark.process, pytest.mark.slow]
 
 REPO = "ops-test/tiny-llama"
 SHA = "a" * 40
@@ -112,25 +113,49 @@ def test_sigterm_hands_the_running_job_back(
 
 
 def test_sigterm_finishes_the_request_in_flight(tmp_path: Path, servers: Servers) -> None:
-    """A request still sending its body when SIGTERM arrives is answered, then the process exits."""
+    """A request still sending its body when SIGTERM arrives is answered, then the process exits.
+
+    ``Expect: 100-continue`` makes the in-flight state observable: the server answers
+    ``100 Continue`` once the app reads the body, so the signal lands mid-request, not before.
+    """
     server = servers.start(server_env(f"sqlite+aiosqlite:///{tmp_path}/t.db")).wait_ready()
     body = json.dumps({"model": {"hf_config": TINY_LLAMA_CONFIG}}).encode()
     head = (
         f"POST /v1/inspect HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
+        f"Expect: 100-continue\r\nContent-Length: {len(body)}\r\n\r\n"
     ).encode()
     with socket.create_connection(("127.0.0.1", server.port), timeout=20) as sock:
-        sock.sendall(head + body[:10])
-        time.sleep(0.3)
+        sock.sendall(head)
+        interim, early = _read_head(sock)
+        assert interim.startswith(b"HTTP/1.1 100"), interim
         server.process.send_signal(signal.SIGTERM)
-        time.sleep(0.5)
-        with pytest.raises(ConnectionRefusedError):  # shutting down: no new connections
-            socket.create_connection(("127.0.0.1", server.port), timeout=5).close()
-        sock.sendall(body[10:])
-        response = _read_all(sock)
+        wait_until(lambda: _refused(server.port), "the listening socket to close")
+        sock.sendall(body)
+        response = early + _read_all(sock)
 
     assert response.startswith(b"HTTP/1.1 200"), response[:200]
     assert server.process.wait(20) == TERMINATED
+
+
+def _read_head(sock: socket.socket) -> tuple[bytes, bytes]:
+    """One response head (up to the blank line) and whatever arrived after it."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    return head, rest
+
+
+def _refused(port: int) -> bool:
+    """True once nothing accepts connections on ``port`` (shutting down)."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    except ConnectionRefusedError:
+        return True
+    return False
 
 
 def _read_all(sock: socket.socket) -> bytes:
