@@ -101,6 +101,7 @@ class EngineProfile(msgspec.Struct, frozen=True, kw_only=True):
     subtracts_cudagraph_estimate: bool = False
     mem_fraction_static: tuple[MemFractionRule, ...] = ()
     kv_cache_free_gpu_mem_fraction: float = 0.9
+    pads_mxfp4_experts: bool = False
     accounting: str = ""
     fitted: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()

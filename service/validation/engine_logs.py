@@ -87,8 +87,8 @@ def stated_int(value: Any) -> int | None:
 
 def engine_profile(point: dict[str, Any], engines: EngineCatalog) -> EngineProfile:
     """The newest profile of the datapoint's engine not newer than its stated version (the
-    oldest when the version predates them all); with no version, the newest released by the
-    source's date; else the newest."""
+    oldest when the version predates them all; "pre-0.10.1": the newest older than it); with
+    no version, the newest released by the source's date; else the newest."""
     name = str(point.get("engine", "vllm"))
     profiles = sorted(
         (p for p in engines.profiles.values() if p.name == name),
@@ -97,6 +97,11 @@ def engine_profile(point: dict[str, Any], engines: EngineCatalog) -> EngineProfi
     if not profiles:
         return engines.resolve(name)
     text = str(point.get("engine_version", ""))
+    before = re.search(r"pre-v?(\d+)\.(\d+)(?:\.(\d+))?", text)
+    if before:
+        bound = tuple(int(g or 0) for g in before.groups())
+        earlier = [p for p in profiles if version_key(p.version) < bound]
+        return earlier[-1] if earlier else profiles[0]
     match = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", text)
     if match:
         wanted = tuple(int(g or 0) for g in match.groups())

@@ -23,6 +23,7 @@ from service.domain.engines.sglang import default_mem_fraction_static
 from service.domain.engines.sglang import pool_bytes as sglang_pool_bytes
 from service.domain.engines.trtllm import pool_bytes as trtllm_pool_bytes
 from service.domain.engines.vllm_v1 import cudagraph_estimate_bytes
+from service.domain.kernel_layout import ExpertPadding, vllm_mxfp4_expert_padding
 from service.domain.kv_cache import kv_cache_bytes_per_token, resolve_kv_precision
 from service.domain.units import GIB
 from service.domain.weights import resolve_weight_precision, weight_memory
@@ -290,6 +291,7 @@ def check_engine_log(point: dict[str, Any], engines: EngineCatalog) -> EngineLog
         weights_precision,
         settings.tensor_parallel,
         settings.pipeline_parallel,
+        expert_padding=_expert_padding(point, profile),
     ).per_gpu_bytes
     weights = loaded_model_bytes(arch, per_gpu)
     deployment = Deployment(
@@ -322,6 +324,21 @@ def check_engine_log(point: dict[str, Any], engines: EngineCatalog) -> EngineLog
         predicted_kv_gib=kv_bytes / GIB,
         predicted_kv_tokens=layout.tokens(layout.num_blocks(kv_bytes)),
     )
+
+
+def _expert_padding(point: dict[str, Any], profile: EngineProfile) -> ExpertPadding | None:
+    """vLLM's MXFP4 MoE layout for the log's GPU (by compute capability), for releases
+    that have those kernels; None where the GPU is unknown."""
+    if not profile.pads_mxfp4_experts:
+        return None
+    name = str(point["gpu"])
+    if re.search(r"\bA100\b", name) and not re.search(r"\bA100 80GB\b", name):
+        name = "A100 80GB"  # every A100 is sm80, whatever its memory size
+    try:
+        gpu = resolve_gpu(name)
+    except UnknownName:
+        return None
+    return vllm_mxfp4_expert_padding(gpu.compute_capability)
 
 
 def _catalog_total(point: dict[str, Any]) -> int:

@@ -138,3 +138,14 @@ def test_max_model_len_is_separate_from_the_context_asked_about() -> None:
     a = capacity(model, 16 * GIB, short, V0_19, 4096, with_max_context=False)
     b = capacity(model, 16 * GIB, long, V0_19, 4096, with_max_context=False)
     assert a.memory == b.memory
+
+
+@pytest.mark.parametrize(
+    ("engine_id", "pads"),
+    [("vllm-0.9.2", False), ("vllm-0.10.1", True), ("vllm-0.21.0", True), ("sglang-0.5.3", False)],
+    ids=["0.9", "0.10.1", "0.21", "sglang"],
+)
+def test_mxfp4_expert_padding_starts_with_the_gpt_oss_kernels(engine_id: str, pads: bool) -> None:
+    """vLLM pads MXFP4 experts to its MoE kernel layout from 0.10.1 (gpt-oss support; the
+    sizes per GPU are in service/domain/kernel_layout.py)."""
+    assert ENGINES.get(engine_id).pads_mxfp4_experts is pads
