@@ -64,6 +64,8 @@ _UNMODELLED_TYPES = {
     "lfm2": "short-convolution layers",
     "gemma3n": "Gemma 3n layers (AltUp, LAuReL, per-layer embeddings)",
     "gemma3n_text": "Gemma 3n layers (AltUp, LAuReL, per-layer embeddings)",
+    "gemma4": "Gemma 4 layers (per-layer head sizes, K=V projections, shared KV layers, PLE)",
+    "gemma4_text": "Gemma 4 layers (per-layer head sizes, K=V projections, shared KV layers, PLE)",
 }
 
 _UNMODELLED_KEYS = {
@@ -89,8 +91,16 @@ MAX_LAYERS = 1024
 """Decoder layers accepted in a config (Llama-3.1-405B has 126); bounds per-layer work."""
 
 _FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
-    # transformers Gemma3TextConfig defaults; multimodal Gemma 3 configs omit them.
-    "gemma3_text": {"vocab_size": 262208, "max_position_embeddings": 131072},
+    # transformers Gemma3TextConfig defaults (configuration_gemma3.py); multimodal Gemma 3
+    # configs such as gemma-3-4b-it's omit them.
+    "gemma3_text": {
+        "vocab_size": 262208,
+        "max_position_embeddings": 131072,
+        "num_attention_heads": 8,
+        "num_key_value_heads": 4,
+        "head_dim": 256,
+        "sliding_window": 4096,
+    },
 }
 
 # Keys transformers writes at the top of a multimodal config that describe its language model

@@ -305,6 +305,7 @@ def test_count_neutral_keys_do_not_refuse_an_unknown_family() -> None:
         (with_fields(LLAMA_LIKE, model_type="kimi_linear"), "KDA"),
         (with_fields(LLAMA_LIKE, model_type="minimax"), "lightning"),
         (with_fields(GEMMA3_1B, model_type="gemma3n_text"), "Gemma 3n"),
+        (with_fields(GEMMA3_1B, model_type="gemma4_text", top_k_experts=8), "Gemma 4"),
         (with_fields(LLAMA_LIKE, model_type="llama", ssm_state_size=16), "state-space"),
         (
             {"model_type": "t5", "is_encoder_decoder": True, "d_model": 512, "vocab_size": 32128},
@@ -330,6 +331,7 @@ def test_count_neutral_keys_do_not_refuse_an_unknown_family() -> None:
         "kimi-linear",
         "minimax-lightning",
         "gemma3n-is-not-gemma3",
+        "gemma4-named",
         "ssm-state-size-key",
         "encoder-decoder",
         "unknown-type-not-llama-like",
