@@ -34,7 +34,7 @@ from service.domain.gpu import GpuSpec
 from service.domain.kv_cache import kv_cache_bytes
 from service.domain.parallel import all_reduce_seconds
 from service.domain.parameters import ParameterCount
-from service.domain.precision import Precision, bytes_per_element, compute_precision
+from service.domain.precision import Precision, bytes_per_element
 from service.domain.weights import weight_memory
 
 
@@ -124,6 +124,18 @@ def weight_bytes_read(
     return memory.per_gpu_bytes - routed_bytes * (1 - touched / moe.num_experts)
 
 
+def matmul_peak_flops(gpu: GpuSpec, weights: Precision) -> float:
+    """Dense peak of the weight matmuls (:meth:`GpuSpec.execution`): the chip's own rate for
+    the format where its tensor cores take it (FP8 on Hopper and Blackwell, NVFP4 and MXFP4
+    on Blackwell, INT8), else the 16-bit rate at which a weight-only kernel multiplies after
+    dequantising (INT4/FP4 on Ampere and Hopper: decode still reads 4-bit weights). A format
+    with no kernel at all is priced at 16 bit here; the planner and the answers refuse it."""
+    execution = gpu.execution(weights)
+    if execution.peak_flops > 0:
+        return execution.peak_flops
+    return gpu.peak_flops(execution.compute)
+
+
 class PhaseTerms(msgspec.Struct, frozen=True, kw_only=True):
     """One forward pass on one GPU at 100 % of every peak, in seconds (×pp stages), with
     the all-reduces it issues and the decoder layers it runs (for the fixed costs)."""
@@ -150,7 +162,7 @@ def phase_terms(
     """Price a forward pass's bytes and FLOPs (per GPU) at the GPU's peaks."""
     gpu = serving.gpu
     pp = serving.pipeline_parallel
-    peak = gpu.peak_flops(compute_precision(serving.weight_precision))
+    peak = matmul_peak_flops(gpu, serving.weight_precision)
     bandwidth = gpu.memory_bandwidth_bytes_per_s
     message_bytes = tokens_in_step * arch.hidden_size * 2
     all_reduces = 2 * arch.num_layers if serving.tensor_parallel > 1 else 0

@@ -45,6 +45,11 @@ BURST_TTFT_MS = (
     "Time (ms) until the last of N simultaneous prompts (N = the stated concurrency per "
     "replica) gets its first token: a static batch or a burst of arrivals."
 )
+WEIGHT_EXECUTION = (
+    "How the chip runs the weight format: on its own tensor cores at that rate, or weight-only "
+    "(dequantised in the kernel: decode reads the narrow weights, the maths runs at the "
+    "16-bit rate, the emulation cost priced in)."
+)
 TPOT_MS = (
     "Steady-state time per output token (ms), including the stall of other requests' "
     "prompt chunks interleaved into decode steps."
@@ -104,6 +109,7 @@ class Configuration(msgspec.Struct, frozen=True, kw_only=True):
     meets_slo: bool
     bottleneck: str
     burst_ttft_ms: Annotated[float | None, msgspec.Meta(description=BURST_TTFT_MS)] = None
+    weight_execution: Annotated[str | None, msgspec.Meta(description=WEIGHT_EXECUTION)] = None
 
 
 class Rejection(msgspec.Struct, frozen=True, kw_only=True):
@@ -138,9 +144,13 @@ def _layouts(arch: Architecture, gpu: GpuSpec, max_gpus: int) -> list[tuple[int,
 
 
 def _precision_problem(gpu: GpuSpec, weights: Precision, kv: Precision) -> str | None:
-    for role, precision in (("weights", weights), ("KV cache", kv)):
-        if not gpu.supports(precision):
-            return f"{gpu.name} has no {precision.value} support for {role}"
+    """Why the chip cannot run these precisions (weights: the execution's own reason)."""
+    if not gpu.supports(weights):
+        if weights.is_quantized:
+            return f"{gpu.name}: {gpu.execution(weights).note}"
+        return f"{gpu.name} has no {weights.value} support for weights"
+    if not gpu.supports(kv):
+        return f"{gpu.name} has no {kv.value} support for KV cache"
     return None
 
 
@@ -227,7 +237,6 @@ def evaluate(
         kv_precision=candidate.kv,
         gpu_memory_utilization=space.gpu_memory_utilization,
         gpu_name=gpu.name,
-        gpu_native_fp4=gpu.dense_tflops_fp4 is not None,
     )
     memory = weight_memory(arch, params, candidate.weights, tp, pp)
     cap = capacity(arch, memory.per_gpu_bytes, deployment, profile, context, with_max_context=False)
@@ -317,6 +326,7 @@ def evaluate(
         meets_slo=_meets(slo, _ttft(slo, timed), steady.tpot_ms),
         bottleneck=f"decode {latency.decode.bound.value}",
         burst_ttft_ms=timed.burst_ttft_ms,
+        weight_execution=gpu.execution(candidate.weights).note,
     )
 
 
