@@ -144,6 +144,13 @@ class SparseAttentionIndexer(msgspec.Struct, frozen=True, kw_only=True):
     top_k_tokens: int
     parameters_per_layer: int
 
+    @property
+    def cache_bytes_per_token(self) -> int:
+        """Indexer key bytes one token adds to one layer: an fp8 key of ``head_dim`` plus a
+        4-byte scale per 128 (vLLM ``deepseek_v2.py``: ``head_dim + head_dim // 128 * 4``
+        uint8, quant block 128); 132 B for DeepSeek-V3.2's 128-dim keys."""
+        return self.head_dim + self.head_dim // 128 * 4
+
 
 class Quantization(msgspec.Struct, frozen=True, kw_only=True):
     """What a quantised checkpoint stores (from ``quantization_config``)."""

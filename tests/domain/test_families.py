@@ -222,3 +222,17 @@ def test_ernie45_moe_layers_shared_experts_and_biases() -> None:
     assert arch.moe is not None
     assert arch.moe.moe_layers == (1,)
     assert count_parameters(arch).total == 1662
+
+
+def test_dsa_indexer_caches_an_fp8_key_and_scale_per_token() -> None:
+    """DeepSeek-V3.2 index_head_dim 128: 128 fp8 bytes + one 4-byte scale = 132 B/token/layer."""
+    dsa = with_fields(
+        DEEPSEEK_V3,
+        model_type="deepseek_v32",
+        index_n_heads=64,
+        index_head_dim=128,
+        index_topk=2048,
+    )
+    indexer = architecture_from_config(dsa).indexer
+    assert indexer is not None
+    assert indexer.cache_bytes_per_token == 132
