@@ -21,13 +21,9 @@ import msgspec
 
 from service.domain.architecture import Architecture
 from service.domain.deployment import Deployment, MemoryBudget
-from service.domain.engine import (
-    EngineProfile,
-    activation_peak_bytes,
-    batched_tokens,
-    non_torch_bytes,
-)
 from service.domain.engines import sglang, trtllm, vllm_v1
+from service.domain.engines.profile import EngineProfile
+from service.domain.engines.vllm_v0 import activation_peak_bytes, batched_tokens, non_torch_bytes
 from service.domain.kv_cache import (
     KvCacheGroup,
     LayerKvSpec,

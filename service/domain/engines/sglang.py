@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from service.domain.architecture import Architecture
 from service.domain.deployment import Deployment, MemoryBudget
-from service.domain.engine import EngineProfile
+from service.domain.engines.profile import EngineProfile
 
 MIB = 2**20
 """SGLang reads GPU memory in MiB (``get_nvgpu_memory_capacity``)."""

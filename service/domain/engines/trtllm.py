@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from service.domain.architecture import Architecture
 from service.domain.deployment import Deployment, MemoryBudget
-from service.domain.engine import EngineProfile, mlp_width
+from service.domain.engines.model_memory import mlp_width
+from service.domain.engines.profile import EngineProfile
 
 
 def pool_bytes(free_after_load_bytes: int, fraction: float) -> int:

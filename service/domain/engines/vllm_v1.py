@@ -25,7 +25,8 @@ from __future__ import annotations
 
 from service.domain.architecture import Architecture
 from service.domain.deployment import Deployment, MemoryBudget
-from service.domain.engine import BatchDefaults, EngineProfile, mlp_width
+from service.domain.engines.model_memory import mlp_width
+from service.domain.engines.profile import BatchDefaults, EngineProfile
 from service.domain.kv_cache import pipeline_stages
 
 

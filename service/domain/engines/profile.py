@@ -1,0 +1,179 @@
+"""Engine profiles as data: the constants of one engine version's start-up memory
+accounting, with their sources, and how a request names one (``vllm``, ``vllm==0.19.0``).
+
+``catalog/engines.yaml`` holds the profiles (read by :mod:`service.catalog_files`); this
+module validates the parsed document and does no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from service.domain.saturation import ContinuousBatching
+
+ENGINE_KINDS = ("vllm-v0", "vllm-v1", "sglang", "trtllm")
+"""How an engine sizes its KV cache; each kind has its own budget module in
+:mod:`service.domain.engines`."""
+
+
+class BatchDefaults(msgspec.Struct, frozen=True, kw_only=True):
+    """One row of vLLM ``EngineArgs.get_batch_defaults`` for ``vllm serve``: applies to GPUs
+    with at least ``min_gpu_memory_bytes`` whose name contains none of ``excluded_gpu_names``."""
+
+    min_gpu_memory_bytes: int = 0
+    excluded_gpu_names: tuple[str, ...] = ()
+    max_num_batched_tokens: int = 2048
+    max_num_seqs: int = 256
+
+
+class MemFractionRule(msgspec.Struct, frozen=True, kw_only=True):
+    """One row of SGLang's default ``mem_fraction_static`` (``ServerArgs.__post_init__``).
+
+    Either a fixed ``fraction`` for ``tensor_parallel >= min_tensor_parallel``, or, when
+    ``reserved_mib`` is set, ``(gpu_mem − reserved) / gpu_mem`` with
+    ``reserved = (reserved_mib + reserved_mib_per_gpu · tp · pp)`` for GPUs below
+    ``below_gpu_mib`` (gpu_mem in MiB, as SGLang reads it).
+    """
+
+    min_tensor_parallel: int = 1
+    fraction: float | None = None
+    below_gpu_mib: float | None = None
+    reserved_mib: float | None = None
+    reserved_mib_per_gpu: float = 0.0
+
+
+class EngineProfile(msgspec.Struct, frozen=True, kw_only=True):
+    """Constants of one engine version's memory accounting, with where they come from.
+
+    * ``block_size_tokens``: PagedAttention block (vLLM ``CacheConfig.DEFAULT_BLOCK_SIZE``).
+    * ``activation_bytes_per_token_width``: the profile run's forward-pass peak per batched
+      token per unit of ``(mlp_width/t + d)``.
+    * ``sampler_bytes_per_logit``: the sampler warm-up's peak per element of the
+      ``[max_num_seqs, vocab]`` logits; the activation peak is the larger of the two.
+    * ``non_torch_bytes``: CUDA context, library workspaces and whatever else the version's
+      profiler counts outside torch; ``nccl_bytes`` is added once tensor parallelism is on.
+    * ``min_batched_tokens``: without chunked prefill the profile run batches
+      ``max(max_model_len, min_batched_tokens)`` tokens; ``chunked_prefill_tokens`` caps it.
+      ``auto_chunked_prefill_above``: the engine turns chunked prefill on by itself above this
+      ``max_model_len`` (vLLM V0: 32K), with ``auto_chunked_prefill_tokens`` per step (512).
+    * ``fitted``: which constants were read off a log (the rest are engine defaults).
+    """
+
+    name: str
+    version: str
+    kind: str = "vllm-v0"
+    released: str = ""
+    worker: str = ""
+    block_size_tokens: int = 16
+    gpu_memory_utilization: float = 0.9
+    max_num_seqs: int = 256
+    activation_bytes_per_token_width: float = 6.0
+    sampler_bytes_per_logit: float = 0.0
+    non_torch_bytes: int = 0
+    nccl_bytes: int = 0
+    cudagraph_bytes: int = 0
+    min_batched_tokens: int = 2048
+    chunked_prefill_tokens: int | None = None
+    auto_chunked_prefill_above: int | None = None
+    auto_chunked_prefill_tokens: int = 512
+    hybrid_kv_allocator: bool = True
+    batch_defaults: tuple[BatchDefaults, ...] = ()
+    hidden_state_bytes_per_element: float = 0.0
+    moe_workspace_bytes_per_element: float = 0.0
+    cudagraph_bytes_per_layer: int = 0
+    subtracts_cudagraph_estimate: bool = False
+    mem_fraction_static: tuple[MemFractionRule, ...] = ()
+    kv_cache_free_gpu_mem_fraction: float = 0.9
+    pads_mxfp4_experts: bool = False
+    accounting: str = ""
+    fitted: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    validated_against: tuple[str, ...] = ()
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}-{self.version}"
+
+    @property
+    def spec(self) -> str:
+        """How a request names this profile: ``vllm==0.19.0``."""
+        return f"{self.name}=={self.version}"
+
+
+class UnknownEngine(LookupError):
+    """A request named an engine or version the catalog has no profile for."""
+
+    def __init__(self, requested: str, known: list[str]) -> None:
+        super().__init__(
+            f"unknown engine '{requested}'; known: {', '.join(known)} "
+            "(a name alone means its newest profile)"
+        )
+        self.requested = requested
+        self.known = known
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """``0.19.0`` -> ``(0, 19, 0)`` for ordering releases."""
+    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+
+
+class EngineCatalog(msgspec.Struct, frozen=True, kw_only=True):
+    """Every profile by id, the one used when a caller names none, and the steady-state
+    batching limits of engines measured at saturation (``batching:`` in the file)."""
+
+    profiles: dict[str, EngineProfile]
+    default: str
+    batching: dict[str, ContinuousBatching] = msgspec.field(default_factory=dict)
+
+    def get(self, engine_id: str | None = None) -> EngineProfile:
+        key = engine_id or self.default
+        try:
+            return self.profiles[key]
+        except KeyError:
+            raise KeyError(f"unknown engine profile '{key}' ({sorted(self.profiles)})") from None
+
+    def known_specs(self) -> list[str]:
+        """Every accepted ``engine`` value: names alone, then ``name==version`` ones."""
+        names = sorted({p.name for p in self.profiles.values()})
+        return names + sorted(p.spec for p in self.profiles.values())
+
+    def resolve(self, requested: str | None) -> EngineProfile:
+        """``None`` -> the default; ``"vllm"`` -> its newest profile; ``"vllm==0.19.0"``
+        (or the id ``vllm-0.19.0``) -> that one. Anything else raises :class:`UnknownEngine`."""
+        if requested is None or not requested.strip():
+            return self.get()
+        text = requested.strip().lower()
+        if text in self.profiles:
+            return self.profiles[text]
+        name, sep, version = text.partition("==")
+        matching = [p for p in self.profiles.values() if p.name == name.strip()]
+        if sep:
+            matching = [p for p in matching if p.version == version.strip().lstrip("v")]
+        if not matching:
+            raise UnknownEngine(requested, self.known_specs())
+        return max(matching, key=lambda p: version_key(p.version))
+
+
+def engine_catalog_from_document(document: Mapping[str, Any]) -> EngineCatalog:
+    """Validate a parsed ``engines.yaml``: ids must read ``<name>-<version>`` and be unique."""
+    entries = msgspec.convert(document.get("engines"), list[dict[str, Any]])
+    profiles: dict[str, EngineProfile] = {}
+    for entry in entries:
+        entry_id = str(entry.pop("id", ""))
+        profile = msgspec.convert(entry, EngineProfile)
+        if entry_id != profile.id or entry_id in profiles:
+            raise ValueError(f"engine id '{entry_id}' must be unique and equal '{profile.id}'")
+        if profile.kind not in ENGINE_KINDS:
+            raise ValueError(f"engine '{entry_id}': kind '{profile.kind}' not in {ENGINE_KINDS}")
+        profiles[entry_id] = profile
+    default = str(document.get("default", ""))
+    if default not in profiles:
+        raise ValueError(f"default engine '{default}' is not one of {sorted(profiles)}")
+    batching = msgspec.convert(document.get("batching") or [], list[ContinuousBatching])
+    return EngineCatalog(
+        profiles=profiles, default=default, batching={entry.name: entry for entry in batching}
+    )
