@@ -73,6 +73,7 @@ def summaries(checks: Sequence[EngineLogCheck]) -> list[ErrorSummary]:
         summarise(checks, "KV cache tokens", lambda c: c.kv_tokens_error_pct),
         summarise(checks, "KV cache memory", lambda c: c.kv_memory_error_pct),
         summarise(checks, "weights per GPU", lambda c: c.weights_error_pct),
+        summarise(checks, "max concurrency", lambda c: c.max_concurrency_error_pct),
         summarise(checks, "CUDA-graph estimate", lambda c: c.cudagraph_error_pct),
     ]
     return [s for s in found if s is not None]
@@ -107,6 +108,7 @@ def markdown(checks: Sequence[EngineLogCheck]) -> list[str]:
         f"worst <= {KV_TOKENS_WORST_TARGET_PCT:g} %",
         "weights per GPU": f"<= {WEIGHTS_TARGET_PCT:g} % where the checkpoint is known",
         "CUDA-graph estimate": "none (subtracted from 0.21 on; the 0.19 logs print it)",
+        "max concurrency": "none (follows the KV tokens; checks the per-request pages)",
     }
     lines += [
         f"| {s.quantity} | {s.count} | {s.median_abs_pct:.2f} % | {s.worst_abs_pct:.2f} % "

@@ -185,6 +185,8 @@ class EngineLogCheck(msgspec.Struct, frozen=True, kw_only=True):
     measured_kv_tokens: int | None = None
     predicted_cudagraph_gib: float | None = None
     measured_cudagraph_gib: float | None = None
+    predicted_max_concurrency: float | None = None
+    measured_max_concurrency: float | None = None
 
     @property
     def modelled(self) -> bool:
@@ -204,6 +206,12 @@ class EngineLogCheck(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def kv_tokens_error_pct(self) -> float | None:
         return _error(self.predicted_kv_tokens, self.measured_kv_tokens)
+
+    @property
+    def max_concurrency_error_pct(self) -> float | None:
+        """vLLM's "Maximum concurrency for N tokens per request: x" (the allocator's pages
+        per request, sliding-window groups included) against the prediction."""
+        return _error(self.predicted_max_concurrency, self.measured_max_concurrency)
 
     @property
     def cudagraph_error_pct(self) -> float | None:
@@ -318,11 +326,21 @@ def check_engine_log(point: dict[str, Any], engines: EngineCatalog) -> EngineLog
         return replace(check, status=f"weights only: {missing} not stated")
     kv_bytes, inputs = _kv_budget(point, profile, arch, weights, deployment)
     layout = kv_layout(arch, deployment, profile, deployment.max_model_len or 1)
+    blocks = layout.num_blocks(kv_bytes)
+    concurrency = reported.get("max_concurrency")
+    if isinstance(concurrency, dict) and "tokens_per_request" in concurrency:
+        per_request = int(concurrency["tokens_per_request"])
+        pages = layout.sequence_bytes(per_request)
+        check = replace(
+            check,
+            measured_max_concurrency=float(concurrency["x"]),
+            predicted_max_concurrency=blocks * layout.block_bytes / pages if pages else None,
+        )
     return replace(
         check,
         inputs_from_log=inputs,
         predicted_kv_gib=kv_bytes / GIB,
-        predicted_kv_tokens=layout.tokens(layout.num_blocks(kv_bytes)),
+        predicted_kv_tokens=layout.tokens(blocks),
     )
 
 

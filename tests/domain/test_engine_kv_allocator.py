@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service.domain.architecture import Architecture
 from service.domain.hf_config import architecture_from_config
@@ -130,3 +132,47 @@ def test_pipeline_stage_specs_cover_only_its_layers() -> None:
 def arch_of(config: dict[str, Any]) -> Architecture:
     """An inline config as its Architecture."""
     return architecture_from_config(config)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    full=st.integers(1, 64),
+    sliding=st.integers(1, 64),
+    window=st.integers(1, 8192),
+)
+def test_groups_hold_every_layer_with_under_one_group_of_padding(
+    full: int, sliding: int, window: int
+) -> None:
+    """Each kind's groups cover its layers, padded by less than one group."""
+    windowed = LayerKvSpec(kind="sliding", bytes_per_token=4096, window_tokens=window)
+    groups = groups_of((FULL, full), (windowed, sliding))
+    size = groups[0].num_layers
+    assert all(g.num_layers == size for g in groups)
+    for spec, count in ((FULL, full), (windowed, sliding)):
+        held = sum(g.num_layers for g in groups if g.spec == spec)
+        assert 0 <= held - count < size
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    window=st.integers(1, 65_536),
+    context=st.integers(1, 300_000),
+    more=st.integers(0, 100_000),
+    chunk=st.sampled_from([512, 2048, 8192]),
+)
+def test_sliding_pages_never_exceed_full_ones_nor_shrink_with_context(
+    window: int, context: int, more: int, chunk: int
+) -> None:
+    """A window group needs at most the full group's blocks, and never fewer for more tokens."""
+    windowed = KvCacheGroup(
+        spec=LayerKvSpec(kind="sliding", bytes_per_token=4096, window_tokens=window),
+        num_layers=1,
+        block_tokens=16,
+    )
+    full = KvCacheGroup(spec=FULL, num_layers=1, block_tokens=16)
+    assert blocks_per_sequence((windowed,), context, chunk) <= blocks_per_sequence(
+        (full,), context, chunk
+    )
+    assert blocks_per_sequence((windowed,), context + more, chunk) >= blocks_per_sequence(
+        (windowed,), context, chunk
+    )
