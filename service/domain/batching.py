@@ -50,6 +50,7 @@ from service.domain.latency import (
     prefill_terms,
     weight_bytes_read,
 )
+from service.domain.moe import grouped_gemm_efficiency
 from service.domain.parameters import ParameterCount
 
 _BISECTIONS = 60
@@ -144,9 +145,15 @@ def step_seconds(
     b, share = decode_batch, prompt_tokens / costs.input_tokens
     run = b * costs.verify_tokens
     weights = costs.weight_read_s(run + prompt_tokens)
+    expert = 1.0
+    rows = (run + prompt_tokens) * costs.experts_per_token / max(costs.num_experts, 1)
+    if costs.num_experts and rows > 0:
+        expert = grouped_gemm_efficiency(rows, eff.moe_half_tokens)
+    decode_matmul = run * (d.matmul_s - d.expert_matmul_s + d.expert_matmul_s / expert)
+    prompt_matmul = share * (p.matmul_s - p.expert_matmul_s + p.expert_matmul_s / expert)
     matmuls = max(
         weights / eff.decode_mbu,
-        run * d.matmul_s / eff.decode_mfu + share * p.matmul_s / eff.prefill_mfu,
+        decode_matmul / eff.decode_mfu + prompt_matmul / eff.prefill_mfu,
     )
     attention = max(
         b * d.kv_s / eff.decode_mbu, run * d.attention_s / eff.decode_mfu

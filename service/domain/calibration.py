@@ -1,9 +1,11 @@
 """Efficiency factors fitted to measurements, and applying them (pure: no I/O).
 
-The roofline (:mod:`service.domain.latency`) leaves four numbers to the real world: the
+The roofline (:mod:`service.domain.latency`) leaves these numbers to the real world: the
 fraction of peak bandwidth a decode step reaches (``decode_mbu``), of peak FLOP/s in decode
-and in prefill (``decode_mfu``, ``prefill_mfu``), and a fixed cost per forward pass
-(``step_overhead_ms``). They are fitted by least squares on log errors::
+and in prefill (``decode_mfu``, ``prefill_mfu``), fixed costs per forward pass
+(``step_overhead_ms``, ``layer_overhead_us``) and the routed experts' grouped-GEMM
+half-efficiency point (``moe_half_tokens``, :mod:`service.domain.moe`). They are fitted by
+least squares on log errors::
 
     minimise  Σ_i ln(pred_i(θ) / measured_i)²  +  λ · Σ_g Σ_k (ln f_gk − ln f_k)²
 
@@ -13,7 +15,8 @@ shared ones with weight ``λ`` (ridge shrinkage, so a GPU with two measurements 
 fit them exactly and a GPU with none keeps the shared factors). The overhead and the
 all-reduce latency stay shared: they are the engine's, not the chip's. Prefill reads its
 weights at ``decode_mbu``. Each stage is cyclic coordinate descent with golden-section line
-searches in log space, bounded to ``[0.05, 1]`` (overhead ``[0, 20]`` ms) — deterministic.
+searches in log space, bounded to ``[0.05, 1]`` (the others by :data:`OVERHEADS`) —
+deterministic.
 There are no per-model factors.
 """
 
@@ -32,6 +35,7 @@ FACTOR_BOUNDS = (math.log(0.05), 0.0)
 OVERHEADS: dict[str, tuple[float, float]] = {
     "step_overhead_ms": (0.0, 20.0),
     "layer_overhead_us": (0.0, 200.0),
+    "moe_half_tokens": (0.0, 1024.0),
 }
 _GOLDEN = (math.sqrt(5) - 1) / 2
 
@@ -215,6 +219,7 @@ def calibration_document(calibration: Calibration) -> dict[str, object]:
             "prefill_mfu": round(shared.prefill_mfu, 4),
             "step_overhead_ms": round(shared.step_overhead_ms, 4),
             "layer_overhead_us": round(shared.layer_overhead_us, 3),
+            "moe_half_tokens": round(shared.moe_half_tokens, 2),
             "all_reduce_latency_us": shared.all_reduce_latency_us,
         },
         "gpus": {
@@ -241,6 +246,7 @@ def calibration_from_document(document: Mapping[str, object]) -> Calibration:
         prefill_mfu=raw.shared.prefill_mfu,
         step_overhead_ms=raw.shared.step_overhead_ms,
         layer_overhead_us=raw.shared.layer_overhead_us,
+        moe_half_tokens=raw.shared.moe_half_tokens,
         all_reduce_latency_us=raw.shared.all_reduce_latency_us,
         source=f"calibrated ({raw.script}, {raw.fitted_on})",
     )
@@ -271,6 +277,7 @@ class _SharedFile(msgspec.Struct, frozen=True):
     step_overhead_ms: float
     layer_overhead_us: float
     all_reduce_latency_us: float
+    moe_half_tokens: float = 0.0
 
 
 class _GpuFile(msgspec.Struct, frozen=True):

@@ -32,6 +32,11 @@ from service.domain.flops import (
 )
 from service.domain.gpu import GpuSpec
 from service.domain.kv_cache import kv_cache_bytes
+from service.domain.moe import (
+    grouped_gemm_efficiency,
+    routed_parameters_per_token,
+    tokens_per_expert,
+)
 from service.domain.parallel import all_reduce_seconds
 from service.domain.parameters import ParameterCount
 from service.domain.precision import Precision, bytes_per_element
@@ -51,7 +56,8 @@ class Efficiency(msgspec.Struct, frozen=True, kw_only=True):
 
     Defaults from the formula sheet §4.3/§6: end-to-end prefill MFU 0.4-0.6, decode MBU
     0.55-0.8 (Databricks measured 55-60 % at batch 1 with TP), large-GEMM MFU ~0.8;
-    kipply's 8 µs per small all-reduce message. Fixed costs per forward pass:
+    kipply's 8 µs per small all-reduce message. ``moe_half_tokens``: grouped-GEMM
+    efficiency of routed experts (:mod:`service.domain.moe`). Fixed costs per forward pass:
     ``step_overhead_ms`` once, plus ``layer_overhead_us`` per decoder layer on the GPU
     (kernel launches and small kernels scale with depth). ``catalog/calibration.yaml``
     holds fitted values (:mod:`service.domain.calibration`).
@@ -64,6 +70,7 @@ class Efficiency(msgspec.Struct, frozen=True, kw_only=True):
     step_overhead_ms: float = 0.0
     layer_overhead_us: float = 0.0
     all_reduce_latency_us: float = 8.0
+    moe_half_tokens: float = 0.0
     source: str = "defaults: formula sheet §4.3 and §6 (uncalibrated)"
 
 
@@ -147,6 +154,8 @@ class PhaseTerms(msgspec.Struct, frozen=True, kw_only=True):
     communication_s: float
     all_reduces: int
     layers: int = 0
+    expert_matmul_s: float = 0.0
+    tokens_per_expert: float = 0.0
 
 
 def phase_terms(
@@ -158,6 +167,7 @@ def phase_terms(
     kv_bytes: float,
     attention_flops: float,
     tokens_in_step: int,
+    expert_flops: float = 0.0,
 ) -> PhaseTerms:
     """Price a forward pass's bytes and FLOPs (per GPU) at the GPU's peaks."""
     gpu = serving.gpu
@@ -177,12 +187,22 @@ def phase_terms(
         ),
         all_reduces=all_reduces,
         layers=arch.num_layers,
+        expert_matmul_s=pp * expert_flops / peak,
+        tokens_per_expert=tokens_per_expert(arch, tokens_in_step),
     )
+
+
+def matmul_compute_s(terms: PhaseTerms, efficiency: Efficiency, mfu: float) -> float:
+    """Matmul time at ``mfu``, the routed experts' share slowed by their grouped-GEMM
+    efficiency at the step's tokens per expert (:mod:`service.domain.moe`)."""
+    g = grouped_gemm_efficiency(terms.tokens_per_expert, efficiency.moe_half_tokens)
+    expert = terms.expert_matmul_s / g if terms.expert_matmul_s else 0.0
+    return (terms.matmul_s - terms.expert_matmul_s + expert) / mfu
 
 
 def phase_seconds(terms: PhaseTerms, efficiency: Efficiency, *, mfu: float, mbu: float) -> float:
     """The module formula: each kernel class at its roofline, plus communication and overhead."""
-    matmuls = max(terms.weight_read_s / mbu, terms.matmul_s / mfu)
+    matmuls = max(terms.weight_read_s / mbu, matmul_compute_s(terms, efficiency, mfu))
     attention = max(terms.kv_s / mbu, terms.attention_s / mfu)
     return (
         matmuls + attention + _communication_s(terms, efficiency) + _overhead_s(terms, efficiency)
@@ -200,7 +220,7 @@ def _overhead_s(terms: PhaseTerms, efficiency: Efficiency) -> float:
 def phase_time(terms: PhaseTerms, efficiency: Efficiency, *, mfu: float, mbu: float) -> Phase:
     """:func:`phase_seconds` with its parts: compute, memory, communication, overhead."""
     comm_s = _communication_s(terms, efficiency)
-    compute_s = (terms.matmul_s + terms.attention_s) / mfu
+    compute_s = matmul_compute_s(terms, efficiency, mfu) + terms.attention_s / mfu
     memory_s = (terms.weight_read_s + terms.kv_s) / mbu
     parts = {
         Bound.COMPUTE: compute_s,
@@ -236,6 +256,7 @@ def prefill_terms(
         kv_bytes=prompts * _kv_bytes(arch, serving, tokens),
         attention_flops=prompts * (prefill_flops(arch, params, tokens) - matmul) / gpus,
         tokens_in_step=step_tokens,
+        expert_flops=2 * routed_parameters_per_token(arch, params) * step_tokens / gpus,
     )
 
 
@@ -252,6 +273,7 @@ def decode_terms(
         kv_bytes=batch * _kv_bytes(arch, serving, context),
         attention_flops=batch * attention_flops_per_token(arch, context) / gpus,
         tokens_in_step=batch,
+        expert_flops=2 * routed_parameters_per_token(arch, params) * batch / gpus,
     )
 
 

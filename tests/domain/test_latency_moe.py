@@ -1,0 +1,54 @@
+"""MoE as it runs: routed work per token, tokens per expert, grouped-GEMM efficiency."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+from service.domain.latency import Efficiency, Serving, estimate_latency
+from service.domain.moe import (
+    grouped_gemm_efficiency,
+    routed_parameters_per_token,
+    tokens_per_expert,
+)
+from tests.domain.reference import H100, IDEAL, arch, params
+
+HALF = msgspec.structs.replace(IDEAL, moe_half_tokens=64.0)
+
+
+def test_routed_work_per_token_is_k_of_e_experts() -> None:
+    """Mixtral-8x7B: 2 of 8 experts per token, a quarter of all routed weights."""
+    routed = params("mixtral-8x7b").breakdown.routed_experts
+    assert routed_parameters_per_token(arch("mixtral-8x7b"), params("mixtral-8x7b")) == routed / 4
+    assert routed_parameters_per_token(arch("llama3-8b"), params("llama3-8b")) == 0
+
+
+@pytest.mark.parametrize(("tokens", "rows"), [(8, 2.0), (1024, 256.0)], ids=["decode", "prefill"])
+def test_tokens_per_expert_is_t_k_over_e(tokens: int, rows: float) -> None:
+    """Mixtral: T·2/8 rows per expert GEMM."""
+    assert tokens_per_expert(arch("mixtral-8x7b"), tokens) == rows
+
+
+@pytest.mark.parametrize(
+    ("rows", "half", "expected"),
+    [(64.0, 64.0, 0.5), (192.0, 64.0, 0.75), (5.0, 0.0, 1.0)],
+    ids=["at-half", "three-quarters", "ideal"],
+)
+def test_grouped_gemm_efficiency(rows: float, half: float, expected: float) -> None:
+    """g(n) = n / (n + n½); 1 when n½ is 0."""
+    assert grouped_gemm_efficiency(rows, half) == pytest.approx(expected)
+
+
+def test_small_expert_gemms_slow_only_moe_compute() -> None:
+    """A 64-token half point slows Mixtral's prefill compute (256 rows per expert: g = 0.8 on
+    the routed share) and leaves a dense model's compute as it was."""
+    serving = Serving(gpu=H100, tensor_parallel=2)
+
+    def compute_ms(model: str, eff: Efficiency) -> float:
+        return estimate_latency(
+            arch(model), params(model), serving,
+            batch_size=1, input_tokens=1024, output_tokens=2, efficiency=eff,
+        ).prefill.compute_ms  # fmt: skip
+
+    assert compute_ms("mixtral-8x7b", HALF) > compute_ms("mixtral-8x7b", IDEAL)
+    assert compute_ms("llama3-8b", HALF) == pytest.approx(compute_ms("llama3-8b", IDEAL))
