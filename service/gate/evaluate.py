@@ -15,7 +15,6 @@ from service.catalog_files import default_engine_profile
 from service.contract.schemas import LatencyRequest, MaxBatchRequest, MaxBatchResponse
 from service.domain.architecture import Architecture
 from service.domain.capacity import Deployment, sequence_kv_bytes
-from service.domain.kv_cache import kv_cache_bytes_per_token_per_layer, pipeline_stages
 from service.domain.precision import Precision
 from service.gate.backend import Backend, Rejected
 from service.gate.probe import Probe, engine_fields
@@ -46,20 +45,10 @@ def _check_layout(target: Target, arch: Architecture) -> None:
         raise target.error("pipeline_parallel", message)
 
 
-def kv_available_bytes(
-    arch: Architecture, fit: MaxBatchResponse, tensor_parallel: int, pp: int
-) -> int:
-    """KV cache usable by sequences: whole blocks, or the (negative) shortfall."""
-    if fit.memory.kv_cache <= 0:
-        return fit.memory.kv_cache
-    layers = max(len(stage) for stage in pipeline_stages(arch, pp))
-    per_layer = kv_cache_bytes_per_token_per_layer(
-        arch, Precision(fit.kv_cache_dtype), tensor_parallel
-    )
-    return fit.kv_cache_blocks * default_engine_profile().block_size_tokens * layers * per_layer
-
-
 def _sequence_bytes(probe: Probe, fit: MaxBatchResponse) -> int:
+    """One sequence of the context, per GPU: the engine's own figure when the answer has it."""
+    if fit.kv_cache_bytes_per_sequence > 0:
+        return fit.kv_cache_bytes_per_sequence
     t = probe.target
     deployment = Deployment(
         gpu_memory_bytes=probe.gpu.memory_bytes,
@@ -162,7 +151,7 @@ def evaluate(target: Target, backend: Backend, ignored: Sequence[str] = ()) -> R
     probe = Probe(target, backend, arch, gpu, target.max_model_len or arch.max_context_tokens)
     fit = probe.fit()
     per_sequence = _sequence_bytes(probe, fit)
-    available = kv_available_bytes(arch, fit, target.tensor_parallel, target.pipeline_parallel)
+    available = fit.memory.kv_cache  # the engine's pool per GPU (negative: the shortfall)
     short = 0 if fit.max_batch >= 1 else max(0, per_sequence - available)
     checks = [_fits_check(fit, probe.context, short)]
     concurrency = _concurrency_check(target, fit, probe.context)
@@ -184,7 +173,7 @@ def evaluate(target: Target, backend: Backend, ignored: Sequence[str] = ()) -> R
         verdict="fail" if any(c.status is Status.FAIL for c in checks) else "pass",
         source=target.source,
         backend=backend.label,
-        engine=fit.engine,
+        engine=f"{fit.engine} {fit.engine_version}".strip(),
         setup=Setup(
             model=target.model_label,
             gpu=target.gpu,

@@ -36,18 +36,20 @@ def headline(report: Report) -> str:
 
 
 def memory_table(report: Report) -> list[str]:
-    """Per-GPU memory as vLLM divides it at start-up, in GB and GiB."""
+    """Per-GPU memory as the engine divides it at start-up, in GB and GiB (each figure is
+    one GPU's; ``usable`` is the share of the total the engine's fraction leaves)."""
     m = report.memory
-    utilization = report.setup.gpu_memory_utilization
+    share = m.usable / m.total if m.total > 0 else 0.0
     rows = [
         ("GPU total", m.total),
-        (f"usable ({utilization:.0%})", m.usable),
+        (f"usable ({share:.0%})", m.usable),
         ("weights", m.weights),
         ("activations (profile run)", m.activation),
-        ("runtime (CUDA, NCCL)", m.non_torch + m.cudagraph),
+        ("runtime (CUDA, NCCL)", m.non_torch),
+        ("CUDA graphs", m.cudagraph),
         ("KV cache", m.kv_cache),
     ]
-    lines = [f"  {'memory per GPU':<28}{'GB':>10}{'GiB':>10}"]
+    lines = [f"  {'memory per GPU (' + report.engine + ')':<28}{'GB':>10}{'GiB':>10}"]
     lines += [f"  {label:<28}{value / GB:>10.2f}{value / GIB:>10.2f}" for label, value in rows]
     return lines
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from service.catalog_files import default_calibration, default_engine_profile
+from service.catalog_files import default_calibration, default_engine_profile, engine_catalog
 from service.contract.schemas import (
     InlineModel,
     LatencyRequest,
@@ -26,12 +26,14 @@ from service.contract.schemas import (
 from service.db.seed_loader import SeedCatalog, SeedError, load_catalog
 from service.db.seed_schema import GpuSeed
 from service.domain.architecture import Architecture, InvalidConfig, UnsupportedArchitecture
-from service.domain.engine import EngineProfile
+from service.domain.engine import EngineCatalog, EngineProfile
 from service.domain.gpu import GpuSpec
 from service.domain.hf_config import architecture_from_config
 from service.domain.parameters import ParameterCount, count_parameters
 from service.gate.backend import Rejected, Unavailable
 from service.planning.answers import answer_latency, answer_max_batch, answer_plan, layout_problem
+from service.planning.engines import resolve_engine
+from service.planning.errors import PlanningError
 
 _GPU_FIELDS = frozenset(field.name for field in msgspec.structs.fields(GpuSpec))
 
@@ -58,8 +60,14 @@ class OfflineBackend:
 
     label = "offline"
 
-    def __init__(self, catalog: SeedCatalog, profile: EngineProfile | None = None) -> None:
+    def __init__(
+        self,
+        catalog: SeedCatalog,
+        profile: EngineProfile | None = None,
+        engines: EngineCatalog | None = None,
+    ) -> None:
         self.profile = profile or default_engine_profile()
+        self.engines = engines
         self.gpus = {seed.id: gpu_spec(seed) for seed in sorted(catalog.gpus, key=lambda g: g.id)}
         self.models = {e.seed.repo_id: (e.architecture, e.parameters) for e in catalog.models}
 
@@ -67,9 +75,23 @@ class OfflineBackend:
     def from_directory(cls, catalog_dir: Path) -> OfflineBackend:
         """Load and validate ``catalog_dir`` (``gpus.yaml``, ``models/*.yaml``)."""
         try:
-            return cls(load_catalog(catalog_dir))
+            catalog = load_catalog(catalog_dir)
         except SeedError as exc:
             raise Unavailable(f"invalid catalog in {catalog_dir}:\n{exc}") from exc
+        try:
+            engines = engine_catalog(catalog_dir)
+        except (OSError, ValueError) as exc:
+            raise Unavailable(f"invalid engines file in {catalog_dir}: {exc}") from exc
+        return cls(catalog, engines.get(), engines)
+
+    def _profile(self, requested: str | None) -> EngineProfile:
+        """The profile the question's ``engine`` names (the API's rule), else the default."""
+        if self.engines is None or requested is None:
+            return self.profile
+        try:
+            return resolve_engine(self.engines, requested)
+        except PlanningError as exc:
+            raise Rejected(str(exc)) from exc
 
     def _model(self, ref: ModelRef) -> tuple[Architecture, ParameterCount]:
         if isinstance(ref, InlineModel):
@@ -95,13 +117,15 @@ class OfflineBackend:
     def max_batch(self, request: MaxBatchRequest) -> MaxBatchResponse:
         tp, pp = request.tensor_parallel, request.pipeline_parallel
         arch, params = self._laid_out(request.model, tp, pp)
-        return answer_max_batch(arch, params, self.gpu(request.gpu), request, self.profile)
+        profile = self._profile(request.engine)
+        return answer_max_batch(arch, params, self.gpu(request.gpu), request, profile)
 
     def latency(self, request: LatencyRequest) -> LatencyResponse:
         tp, pp = request.tensor_parallel, request.pipeline_parallel
         arch, params = self._laid_out(request.model, tp, pp)
+        profile = self._profile(request.engine)
         return answer_latency(
-            arch, params, self.gpu(request.gpu), request, self.profile, default_calibration()
+            arch, params, self.gpu(request.gpu), request, profile, default_calibration()
         )
 
     def plan(self, request: PlanRequest) -> PlanResponse:
@@ -112,4 +136,5 @@ class OfflineBackend:
             list(self.gpus.values()) if ids is None else [self.gpu(i) for i in dict.fromkeys(ids)]
         )
         name = "inline hf_config" if isinstance(request.model, InlineModel) else request.model
-        return answer_plan(arch, params, gpus, request, self.profile, name, default_calibration())
+        profile = self._profile(request.engine)
+        return answer_plan(arch, params, gpus, request, profile, name, default_calibration())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from service.contract.schemas import ConstraintsIn, PlanRequest
-from service.gate.probe import Probe, layout_of
+from service.gate.probe import Probe, engine_fields, layout_of
 from service.gate.report import Suggestion
 
 
@@ -18,6 +18,7 @@ def slo_alternatives(probe: Probe, limit: int = 3) -> list[Suggestion]:
         return []
     request = PlanRequest(
         model=t.model,
+        **engine_fields(t, PlanRequest)[0],
         workload=t.workload,
         slo=t.slo,
         constraints=ConstraintsIn(

@@ -16,7 +16,7 @@ from msgspec.structs import replace
 from service.contract.schemas import ConstraintsIn, PlanRequest, WorkloadIn
 from service.domain.parallel import valid_tensor_parallel_degrees
 from service.domain.precision import Precision
-from service.gate.probe import Probe, layout_of
+from service.gate.probe import Probe, engine_fields, layout_of
 from service.gate.report import Suggestion
 from service.gate.text import sequences, tokens
 
@@ -150,6 +150,7 @@ def other_gpu(probe: Probe, need: int) -> Suggestion | None:
     t = probe.target
     request = PlanRequest(
         model=t.model,
+        **engine_fields(t, PlanRequest)[0],
         workload=WorkloadIn(
             input_tokens=max(1, probe.context - 1), output_tokens=1, concurrency=need
         ),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,7 @@ import pytest
 from service.gate.command_line import parse_command
 from service.gate.target import InputError
 from service.gate.vllm_args import manifest_fields
+from tests.check.conftest import Run
 
 
 def parse(argv: list[str], base_dir: Path = Path()) -> Any:
@@ -221,3 +224,40 @@ def test_unreadable_command_lines_are_errors(argv: list[str], field: str) -> Non
     with pytest.raises(InputError) as caught:
         parse(argv)
     assert caught.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("argv", "engine"),
+    [
+        pytest.param(["python", "-m", "sglang.launch_server", "--model-path",
+                      "meta-llama/Llama-3.1-8B", "--context-length", "8192"],
+                     "sglang", id="sglang"),
+        pytest.param(["trtllm-serve", "meta-llama/Llama-3.1-8B", "--max_seq_len", "8192"],
+                     "trtllm", id="trtllm"),
+        pytest.param(["vllm", "serve", "meta-llama/Llama-3.1-8B", "--max-model-len", "8192"],
+                     "vllm", id="vllm"),
+    ],
+)  # fmt: skip
+def test_the_commands_engine_answers(
+    run_check: Callable[..., Run], backend_args: list[str], argv: list[str], engine: str
+) -> None:
+    """The engine a command runs is the engine whose memory model the report used."""
+    result = run_check(*backend_args, "--format", "json", "--gpu", "h100-sxm", "--", *argv)
+    assert json.loads(result.out)["engine"].split()[0] == engine
+
+
+def test_engine_flag_overrides_the_command(
+    run_check: Callable[..., Run], backend_args: list[str]
+) -> None:
+    """``--engine sglang`` checks a vllm command line with SGLang's memory model."""
+    argv = ["vllm", "serve", "meta-llama/Llama-3.1-8B", "--max-model-len", "8192"]
+    flags = ["--format", "json", "--engine", "sglang", "--gpu", "h100-sxm"]
+    result = run_check(*backend_args, *flags, "--", *argv)
+    assert json.loads(result.out)["engine"].split()[0] == "sglang"
+
+
+def test_unknown_engine_exits_2(run_check: Callable[..., Run], backend_args: list[str]) -> None:
+    """An engine the catalog does not have is input the gate cannot check."""
+    argv = ["vllm", "serve", "meta-llama/Llama-3.1-8B", "--max-model-len", "8192"]
+    result = run_check(*backend_args, "--engine", "tgi", "--gpu", "h100-sxm", "--", *argv)
+    assert (result.code, "tgi" in result.err) == (2, True)
