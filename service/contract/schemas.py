@@ -122,6 +122,8 @@ class MaxBatchResponse(msgspec.Struct, frozen=True, kw_only=True):
     engine_version: str = ""
     # One sequence of context_length tokens, per GPU, as the engine's allocator pages it.
     kv_cache_bytes_per_sequence: int = 0
+    # Whole KV pages the engine can hand out, per GPU (what max_batch divides).
+    kv_cache_pool_bytes: int = 0
     provenance: str = "engine-model"
 
 

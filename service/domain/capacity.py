@@ -63,7 +63,12 @@ class BindingConstraint(enum.StrEnum):
 
 
 class Capacity(msgspec.Struct, frozen=True, kw_only=True):
-    """The answer to "how many at once" for one deployment and context."""
+    """The answer to "how many at once" for one deployment and context.
+
+    ``kv_cache_pool_bytes`` is what the allocator can hand out (whole blocks); under vLLM
+    V1's hybrid allocator a block is one group's page, so ``kv_cache_blocks`` times every
+    layer's page overcounts: use the pool and ``kv_cache_bytes_per_sequence``.
+    """
 
     fits: bool
     max_batch: int
@@ -74,6 +79,7 @@ class Capacity(msgspec.Struct, frozen=True, kw_only=True):
     binding_constraint: BindingConstraint
     reasons: tuple[str, ...]
     kv_cache_bytes_per_sequence: int = 0
+    kv_cache_pool_bytes: int = 0
 
 
 class KvLayout(msgspec.Struct, frozen=True, kw_only=True):
@@ -250,6 +256,7 @@ def capacity(
         binding_constraint=binding,
         reasons=tuple(reasons),
         kv_cache_bytes_per_sequence=per_sequence,
+        kv_cache_pool_bytes=kv_capacity,
     )
 
 

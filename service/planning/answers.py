@@ -130,6 +130,7 @@ def answer_max_batch(
         engine=profile.name,
         engine_version=profile.version,
         kv_cache_bytes_per_sequence=result.kv_cache_bytes_per_sequence,
+        kv_cache_pool_bytes=result.kv_cache_pool_bytes,
     )
 
 

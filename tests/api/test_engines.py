@@ -98,3 +98,16 @@ async def test_engines_are_listed_with_their_sources(client: AsyncTestClient[Lit
     assert by_id["sglang-0.5.3"]["newest_of_engine"] is True
     assert all(e["sources"] for e in listing["engines"])
     assert "vllm-llmdplanner-llama31-8b-tp1-h100" in by_id["vllm-0.19.0"]["validated_against"]
+
+
+@pytest.mark.parametrize("model", [LLAMA_8B, "openai/gpt-oss-20b"], ids=["uniform", "hybrid"])
+async def test_max_batch_divides_the_pool_by_the_sequence_pages(
+    client: AsyncTestClient[Litestar], model: str
+) -> None:
+    """max_batch = pool // pages per sequence, also under the hybrid allocator (gpt-oss)."""
+    response = await client.post("/v1/max-batch", json={**MAX_BATCH, "model": model})
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    per_sequence = answer["kv_cache_bytes_per_sequence"]
+    assert answer["max_batch"] == answer["kv_cache_pool_bytes"] // per_sequence
+    assert answer["kv_cache_pool_bytes"] <= answer["memory"]["kv_cache"]
