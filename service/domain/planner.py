@@ -21,6 +21,7 @@ from service.domain.batching import step_costs
 from service.domain.capacity import Deployment, MemoryBudget, capacity
 from service.domain.engine import EngineProfile
 from service.domain.gpu import GpuSpec
+from service.domain.kernel_layout import vllm_mxfp4_expert_padding
 from service.domain.kv_cache import resolve_kv_precision
 from service.domain.latency import Efficiency, Serving, estimate_latency
 from service.domain.modifiers import Modifiers, apply
@@ -238,7 +239,15 @@ def evaluate(
         gpu_memory_utilization=space.gpu_memory_utilization,
         gpu_name=gpu.name,
     )
-    memory = weight_memory(arch, params, candidate.weights, tp, pp)
+    padding = vllm_mxfp4_expert_padding(gpu.compute_capability)
+    memory = weight_memory(
+        arch,
+        params,
+        candidate.weights,
+        tp,
+        pp,
+        expert_padding=padding if profile.pads_mxfp4_experts else None,
+    )
     cap = capacity(arch, memory.per_gpu_bytes, deployment, profile, context, with_max_context=False)
     if not cap.fits:
         return candidate.reject("; ".join(cap.reasons))
