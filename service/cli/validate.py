@@ -17,6 +17,9 @@ from service.validation.engine_log_report import check_engine_logs, load_engine_
 from service.validation.engine_log_report import markdown as engine_log_markdown
 from service.validation.engine_log_report import summary_lines as engine_log_summary
 from service.validation.evaluate import validate
+from service.validation.parameter_report import check_counts
+from service.validation.parameter_report import markdown as count_markdown
+from service.validation.parameter_report import summary_lines as count_summary
 from service.validation.reference import (
     CALIBRATION_FILE,
     REPO_ROOT,
@@ -66,12 +69,15 @@ def run_validate(args: argparse.Namespace) -> int:
     engine_logs = check_engine_logs(
         load_engine_logs(Path(reference.directory)), load_engine_profiles()
     )
+    counts = check_counts(Path(reference.directory))
     report = render_markdown(validation, shown_dir, svg.name)
     report += "\n" + "\n".join(engine_log_markdown(engine_logs)) + "\n"
+    report += "\n" + "\n".join(count_markdown(counts)) + "\n"
     output.write_text(report, encoding="utf-8")
     svg.write_text(figure(validation), encoding="utf-8")
     print("\n".join(summary_table(validation)))
     print("\n".join(engine_log_summary(engine_logs)))
+    print("\n".join(count_summary(counts)))
     print(f"wrote {output} and {svg}")
     return 0
 

@@ -1,0 +1,39 @@
+"""Accuracy gate: every reference model's count against its published total, none mismatched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from service.validation.parameter_report import CountRow, check_counts, markdown, summary_lines
+
+REFERENCE_DIR = Path(__file__).resolve().parents[2] / "catalog" / "reference"
+
+
+@pytest.fixture(scope="module")
+def rows() -> list[CountRow]:
+    found = check_counts(REFERENCE_DIR)
+    if not found:
+        pytest.fail(f"no reference counts under {REFERENCE_DIR}", pytrace=False)
+    return found
+
+
+def test_no_reference_count_mismatches_or_is_refused(rows: list[CountRow]) -> None:
+    """Held-out published totals: every model is exact or explained by a named convention."""
+    ok = ("exact", "explained")
+    bad = [(r.repo_id, r.verdict, r.explanation) for r in rows if r.verdict not in ok]
+    assert bad == []
+
+
+def test_the_2025_architectures_are_all_checked(rows: list[CountRow]) -> None:
+    """Both reference files contribute, so the 2025-26 families are in the report."""
+    assert {r.source_file for r in rows} == {"models.json", "models_2025.json"}
+
+
+def test_report_section_lists_every_model(rows: list[CountRow]) -> None:
+    """The Markdown section has one table row per model and the summary counts them all."""
+    lines = markdown(rows)
+    table = [line for line in lines if line.startswith("| ") and "---" not in line]
+    assert len(table) == len(rows) + 1
+    assert f"over {len(rows)} reference models" in summary_lines(rows)[0]
