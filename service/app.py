@@ -11,6 +11,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from service import __version__
 from service.api.compute import PlanningController
+from service.api.compute_pool import compute_pool, provide_compute_pool
 from service.api.deps import (
     provide_calibration,
     provide_engine_catalog,
@@ -24,7 +25,7 @@ from service.api.gpus import GpuController
 from service.api.health import HealthController
 from service.api.imports import ImportController
 from service.api.lifespan import database
-from service.api.limits import rate_limit
+from service.api.limits import cost_budget
 from service.api.models import ModelController
 from service.api.outage import UNAVAILABLE_HANDLERS, gpu_cache_primer, provide_gpu_cache
 from service.api.problems import EXCEPTION_HANDLERS
@@ -67,10 +68,15 @@ def create_app(
             "calibration": Provide(provide_calibration, sync_to_thread=False),
             "settings": Provide(provide_settings, sync_to_thread=False),
             "gpu_cache": Provide(provide_gpu_cache, sync_to_thread=False),
+            "compute_pool": Provide(provide_compute_pool, sync_to_thread=False),
         },
-        lifespan=[database(settings), gpu_cache_primer(), hub_importer(settings)],
+        lifespan=[
+            database(settings),
+            gpu_cache_primer(),
+            compute_pool(settings),
+            hub_importer(settings),
+        ],
         exception_handlers={**EXCEPTION_HANDLERS, **UNAVAILABLE_HANDLERS},  # type: ignore[dict-item]
-        middleware=rate_limit(settings),
         request_max_body_size=settings.max_body_bytes,
         logging_config=None,  # `capplan serve` configures logging (service/observability/logs.py)
         openapi_config=OpenAPIConfig(
@@ -96,6 +102,7 @@ def create_app(
                 "hub_client_factory": hub_client_factory or hub_client_from_settings,
                 "metrics": app_metrics,
                 "gpu_cache": GpuCache(),
+                "cost_budget": cost_budget(settings),
             }
         ),
         debug=settings.debug,

@@ -86,6 +86,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     slack_signing_secret: str | None = None
     catalog_dir: Path = msgspec.field(default_factory=default_catalog_dir)
     rate_limit_per_minute: Annotated[int, msgspec.Meta(ge=0)] = 600
+    # Computing requests run in a thread pool off the event loop (service/api/compute_pool.py).
+    compute_pool: Literal["process", "thread"] = "process"
+    compute_workers: Annotated[int, msgspec.Meta(ge=1, le=64)] = 2
+    compute_queue: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 8
+    compute_deadline_s: Annotated[float, msgspec.Meta(gt=0, le=600)] = 10.0
+    plan_max_search_cells: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)] = 16_384
+    # Database deadlines (service/db/session.py): per statement, pool checkout, /ready.
+    db_statement_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
+    db_pool_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=600)] = 5.0
+    ready_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 2.0
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024, le=100 * 2**20)] = 2**20
     shutdown_timeout_s: Annotated[int, msgspec.Meta(ge=1, le=3600)] = 20
     log_format: Literal["json", "text"] = "json"

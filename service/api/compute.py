@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from litestar import Controller, post
+from typing import Any
+
+from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.api.compute_pool import ComputePool
+from service.api.limits import PLAN_LIMITS, charge, check_plan_cells, plan_cells, plan_cost
 from service.api.problems import COMPUTE_PROBLEMS, Problem
 from service.api.strict_body import strict_json_body
 from service.contract.schemas import (
+    ConstraintsIn,
+    InlineModel,
     InspectRequest,
     InspectResponse,
     KvCacheOut,
@@ -17,6 +23,7 @@ from service.contract.schemas import (
     LatencyResponse,
     MaxBatchRequest,
     MaxBatchResponse,
+    ModelRef,
     ParametersOut,
     PlanRequest,
     PlanResponse,
@@ -27,7 +34,41 @@ from service.domain.engine import EngineCatalog
 from service.domain.kv_cache import kv_cache_bytes_per_token, kv_layer_groups, resolve_kv_precision
 from service.planning.answers import answer_latency, answer_max_batch, answer_plan, layout_problem
 from service.planning.engines import resolve_engine
-from service.planning.resolve import ResolvedModel, resolve_gpu, resolve_gpus, resolve_model
+from service.planning.resolve import (
+    ResolvedModel,
+    normalise,
+    resolve_gpu,
+    resolve_gpus,
+    resolve_model,
+)
+from service.settings import Settings
+
+
+async def _model(session: AsyncSession, ref: ModelRef, pool: ComputePool) -> ResolvedModel:
+    """A catalog model, or an inline config normalised in the pool (up to 1024 layers)."""
+    if isinstance(ref, InlineModel):
+        return await pool.run(normalise, ref.hf_config, "inline hf_config")
+    return await resolve_model(session, ref)
+
+
+def _inspect(model: ResolvedModel, kv_cache_dtype: Any) -> InspectResponse:
+    arch, params = model.architecture, model.parameters
+    kv = resolve_kv_precision(arch, kv_cache_dtype)
+    return InspectResponse(
+        model=model.name,
+        architecture=arch,
+        parameters=ParametersOut(
+            total=params.total,
+            active=params.active,
+            non_embedding=params.non_embedding,
+            breakdown=params.breakdown,
+        ),
+        kv_cache=KvCacheOut(
+            dtype=kv.value,
+            bytes_per_token=kv_cache_bytes_per_token(arch, kv),
+            per_layer_kind=kv_layer_groups(arch, kv),
+        ),
+    )
 
 
 def _check_layout(model: ResolvedModel, tensor_parallel: int, pipeline_parallel: int) -> None:
@@ -48,26 +89,15 @@ class PlanningController(Controller):
         summary="Normalised architecture, exact parameters and KV cache per token",
     )
     async def inspect(
-        self, data: JSONBody[InspectRequest], db_session: NamedDependency[AsyncSession]
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[InspectRequest],
+        db_session: NamedDependency[AsyncSession],
+        compute_pool: NamedDependency[ComputePool],
     ) -> InspectResponse:
-        model = await resolve_model(db_session, data.model)
-        arch, params = model.architecture, model.parameters
-        kv = resolve_kv_precision(arch, data.kv_cache_dtype)
-        return InspectResponse(
-            model=model.name,
-            architecture=arch,
-            parameters=ParametersOut(
-                total=params.total,
-                active=params.active,
-                non_embedding=params.non_embedding,
-                breakdown=params.breakdown,
-            ),
-            kv_cache=KvCacheOut(
-                dtype=kv.value,
-                bytes_per_token=kv_cache_bytes_per_token(arch, kv),
-                per_layer_kind=kv_layer_groups(arch, kv),
-            ),
-        )
+        charge(request)
+        model = await _model(db_session, data.model, compute_pool)
+        return await compute_pool.run(_inspect, model, data.kv_cache_dtype)
 
     @post(
         "/max-batch",
@@ -77,16 +107,21 @@ class PlanningController(Controller):
     )
     async def max_batch(
         self,
+        request: Request[Any, Any, Any],
+        compute_pool: NamedDependency[ComputePool],
         data: JSONBody[MaxBatchRequest],
         db_session: NamedDependency[AsyncSession],
         engine_catalog: NamedDependency[EngineCatalog],
         gpu_cache: NamedDependency[GpuCache],
     ) -> MaxBatchResponse:
-        model = await resolve_model(db_session, data.model)
+        charge(request)
+        model = await _model(db_session, data.model, compute_pool)
         gpu = await resolve_gpu(db_session, data.gpu, gpu_cache)
         _check_layout(model, data.tensor_parallel, data.pipeline_parallel)
         profile = resolve_engine(engine_catalog, data.engine)
-        return answer_max_batch(model.architecture, model.parameters, gpu, data, profile)
+        return await compute_pool.run(
+            answer_max_batch, model.architecture, model.parameters, gpu, data, profile
+        )
 
     @post(
         "/latency",
@@ -96,37 +131,55 @@ class PlanningController(Controller):
     )
     async def latency(
         self,
+        request: Request[Any, Any, Any],
+        compute_pool: NamedDependency[ComputePool],
         data: JSONBody[LatencyRequest],
         db_session: NamedDependency[AsyncSession],
         engine_catalog: NamedDependency[EngineCatalog],
         calibration: NamedDependency[Calibration],
         gpu_cache: NamedDependency[GpuCache],
     ) -> LatencyResponse:
-        model = await resolve_model(db_session, data.model)
+        charge(request)
+        model = await _model(db_session, data.model, compute_pool)
         gpu = await resolve_gpu(db_session, data.gpu, gpu_cache)
         _check_layout(model, data.tensor_parallel, data.pipeline_parallel)
         profile = resolve_engine(engine_catalog, data.engine)
-        return answer_latency(model.architecture, model.parameters, gpu, data, profile, calibration)
+        return await compute_pool.run(
+            answer_latency, model.architecture, model.parameters, gpu, data, profile, calibration
+        )
 
     @post(
         "/plan",
         status_code=200,
         responses=COMPUTE_PROBLEMS,
         summary="Every GPU x parallelism x precision that serves the workload, ranked",
+        description=PLAN_LIMITS,
     )
     async def plan(
         self,
+        request: Request[Any, Any, Any],
+        compute_pool: NamedDependency[ComputePool],
+        settings: NamedDependency[Settings],
         data: JSONBody[PlanRequest],
         db_session: NamedDependency[AsyncSession],
         engine_catalog: NamedDependency[EngineCatalog],
         calibration: NamedDependency[Calibration],
         gpu_cache: NamedDependency[GpuCache],
     ) -> PlanResponse:
-        model = await resolve_model(db_session, data.model)
-        profile = resolve_engine(engine_catalog, data.engine)
         constraints = data.constraints
         gpus = await resolve_gpus(db_session, constraints.gpus if constraints else None, gpu_cache)
-        return answer_plan(
+        cells = plan_cells(
+            len(gpus),
+            len(set(constraints.weight_dtypes)) if constraints else 1,
+            len(set(constraints.kv_cache_dtypes)) if constraints else 1,
+            constraints.max_gpus if constraints else ConstraintsIn().max_gpus,
+        )
+        check_plan_cells(cells, settings)
+        charge(request, plan_cost(cells))
+        model = await _model(db_session, data.model, compute_pool)
+        profile = resolve_engine(engine_catalog, data.engine)
+        return await compute_pool.run(
+            answer_plan,
             model.architecture,
             model.parameters,
             gpus,
