@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 
 from service.contract.schemas import (
@@ -36,6 +38,13 @@ class FrontierRequest(msgspec.Struct, frozen=True, kw_only=True):
     slo_tpot_ms: Milliseconds | None = None
     prefix_cache_hit_rate: HitRate = 0.0
     speculative: SpeculativeIn | None = None
+    expert_parallel: Annotated[
+        bool,
+        msgspec.Meta(
+            description="MoE experts spread whole over the tensor-parallel GPUs (vLLM "
+            "--enable-expert-parallel): two all-to-alls per MoE layer replace its all-reduce."
+        ),
+    ] = False
 
 
 class FrontierResponse(msgspec.Struct, frozen=True, kw_only=True):

@@ -33,7 +33,9 @@ from service.domain.flops import (
 from service.domain.gpu import GpuSpec
 from service.domain.kv_cache import kv_cache_bytes
 from service.domain.moe import (
+    all_to_all_seconds,
     grouped_gemm_efficiency,
+    moe_layer_count,
     routed_parameters_per_token,
     tokens_per_expert,
 )
@@ -95,13 +97,18 @@ class LatencyEstimate(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Serving(msgspec.Struct, frozen=True, kw_only=True):
-    """A deployment for latency purposes: GPU, parallelism and precisions."""
+    """A deployment for latency purposes: GPU, parallelism and precisions.
+
+    ``expert_parallel``: MoE experts spread whole over the TP group's GPUs (EP degree =
+    ``tensor_parallel``), all-to-all instead of the MLP all-reduce (:mod:`service.domain.moe`).
+    """
 
     gpu: GpuSpec
     tensor_parallel: int = 1
     pipeline_parallel: int = 1
     weight_precision: Precision = Precision.BF16
     kv_precision: Precision = Precision.BF16
+    expert_parallel: bool = False
 
 
 def experts_touched(num_experts: int, experts_per_token: int, tokens: float) -> float:
@@ -175,17 +182,21 @@ def phase_terms(
     peak = matmul_peak_flops(gpu, serving.weight_precision)
     bandwidth = gpu.memory_bandwidth_bytes_per_s
     message_bytes = tokens_in_step * arch.hidden_size * 2
-    all_reduces = 2 * arch.num_layers if serving.tensor_parallel > 1 else 0
+    tp, link = serving.tensor_parallel, gpu.interconnect_bandwidth_bytes_per_s
+    all_reduces = 2 * arch.num_layers if tp > 1 else 0
+    all_to_alls = 0
+    if serving.expert_parallel and tp > 1:
+        all_to_alls = 2 * moe_layer_count(arch)
+        all_reduces -= moe_layer_count(arch)
+    communication = all_reduces * all_reduce_seconds(message_bytes, tp, link, 0.0)
+    communication += all_to_alls * all_to_all_seconds(arch, tokens_in_step, tp, link)
     return PhaseTerms(
         weight_read_s=pp * weight_bytes / bandwidth,
         matmul_s=pp * matmul_flops / peak,
         kv_s=pp * kv_bytes / bandwidth,
         attention_s=pp * attention_flops / peak,
-        communication_s=all_reduces
-        * all_reduce_seconds(
-            message_bytes, serving.tensor_parallel, gpu.interconnect_bandwidth_bytes_per_s, 0.0
-        ),
-        all_reduces=all_reduces,
+        communication_s=communication,
+        all_reduces=all_reduces + all_to_alls,
         layers=arch.num_layers,
         expert_matmul_s=pp * expert_flops / peak,
         tokens_per_expert=tokens_per_expert(arch, tokens_in_step),

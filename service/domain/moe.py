@@ -10,6 +10,14 @@ as ``n`` shrinks (few rows per expert: launch and tile waste dominate)::
 
 so the experts' FLOPs run at ``MFU · g(n)``. ``n½ = 0`` means ideal grouped GEMMs. Which
 experts a step reads is :func:`service.domain.latency.experts_touched`.
+
+**Expert parallelism** (vLLM ``--enable-expert-parallel``, EP degree = the TP group's ``N``
+GPUs): each GPU holds ``E/N`` whole experts instead of a 1/N slice of every expert (same
+bytes per GPU). An MoE layer then swaps its MLP all-reduce for two all-to-alls (dispatch the
+tokens to their experts' GPUs, combine the results), each GPU sending the ``(N − 1)/N`` of
+its ``T/N`` tokens' ``k`` hidden vectors that live elsewhere::
+
+    t_all_to_all = T/N · k · d · 2 B · (N − 1)/N / B_link        per all-to-all, per GPU
 """
 
 from __future__ import annotations
@@ -39,3 +47,18 @@ def grouped_gemm_efficiency(tokens_per_expert: float, half_tokens: float) -> flo
     if tokens_per_expert <= 0:
         return 0.0
     return tokens_per_expert / (tokens_per_expert + half_tokens)
+
+
+def moe_layer_count(arch: Architecture) -> int:
+    """Layers with routed experts."""
+    return len(arch.moe.moe_layers) if arch.moe is not None else 0
+
+
+def all_to_all_seconds(
+    arch: Architecture, tokens: float, ranks: int, link_bytes_per_s: float
+) -> float:
+    """One dispatch or combine all-to-all of a step over ``tokens`` tokens (module doc)."""
+    if arch.moe is None or ranks <= 1:
+        return 0.0
+    sent = tokens / ranks * arch.moe.experts_per_token * arch.hidden_size * 2
+    return sent * (ranks - 1) / ranks / link_bytes_per_s

@@ -65,6 +65,7 @@ def answer_frontier(
             pipeline_parallel=pp,
             weight_precision=weights,
             kv_precision=kv,
+            expert_parallel=request.expert_parallel,
         )
         plain = step_costs(
             arch,

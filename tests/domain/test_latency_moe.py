@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from service.domain.latency import Efficiency, Serving, estimate_latency
+from service.domain.latency import Efficiency, Serving, decode_terms, estimate_latency
 from service.domain.moe import (
     grouped_gemm_efficiency,
     routed_parameters_per_token,
@@ -52,3 +52,30 @@ def test_small_expert_gemms_slow_only_moe_compute() -> None:
 
     assert compute_ms("mixtral-8x7b", HALF) > compute_ms("mixtral-8x7b", IDEAL)
     assert compute_ms("llama3-8b", HALF) == pytest.approx(compute_ms("llama3-8b", IDEAL))
+
+
+def test_expert_parallel_swaps_the_mlp_all_reduce_for_two_all_to_alls() -> None:
+    """Mixtral-8x7B on 8 H100s, decode batch of 64: 32 layers, all MoE. TP alone: 64
+    all-reduces of 64·4096·2 B. EP: 32 all-reduces (attention) and 64 all-to-alls, each GPU
+    sending 64/8 tokens x 2 experts x 4096 x 2 B x 7/8 over 450 GB/s."""
+    model = "mixtral-8x7b"
+    tp = Serving(gpu=H100, tensor_parallel=8)
+    ep = Serving(gpu=H100, tensor_parallel=8, expert_parallel=True)
+    plain = decode_terms(arch(model), params(model), tp, batch=64, context=1000)
+    experts = decode_terms(arch(model), params(model), ep, batch=64, context=1000)
+    all_reduce = 2 * 7 / 8 * 64 * 4096 * 2 / 450e9
+    all_to_all = 64 / 8 * 2 * 4096 * 2 * 7 / 8 / 450e9
+    assert plain.all_reduces == 64
+    assert plain.communication_s == pytest.approx(64 * all_reduce)
+    assert experts.all_reduces == 32 + 64
+    assert experts.communication_s == pytest.approx(32 * all_reduce + 64 * all_to_all)
+
+
+def test_expert_parallel_changes_nothing_for_a_dense_model() -> None:
+    """No experts, no all-to-all: Llama-3-8B's step is the same with the flag on."""
+    flag = Serving(gpu=H100, tensor_parallel=4, expert_parallel=True)
+    plain = Serving(gpu=H100, tensor_parallel=4)
+    model = "llama3-8b"
+    assert decode_terms(arch(model), params(model), flag, batch=16, context=500) == decode_terms(
+        arch(model), params(model), plain, batch=16, context=500
+    )
