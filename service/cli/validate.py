@@ -38,8 +38,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "validate",
         help="back-test the memory and latency models against reference measurements",
         description=(
-            "Predict every reference datapoint (vLLM KV capacity logs, published latency and "
-            "throughput, our H200 reference run), in-sample and held-out, and write a Markdown "
+            "Predict every reference datapoint (vLLM V0 KV capacity logs, start-up logs of vLLM "
+            "V1, SGLang and TensorRT-LLM with signed weights / KV memory / KV tokens errors, "
+            "published latency and throughput, our H200 reference run), in-sample and "
+            "held-out, and write a Markdown "
             "report with an SVG plot. Exits 2 if the reference data is missing."
         ),
     )
