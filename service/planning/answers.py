@@ -162,6 +162,9 @@ def answer_latency(
         weight_precision=resolve_weight_precision(arch, request.weight_dtype),
         kv_precision=resolve_kv_precision(arch, request.kv_cache_dtype),
     )
+    runs = gpu.supports(serving.weight_precision)
+    if not runs:
+        reasons.append(f"{gpu.name}: {gpu.execution(serving.weight_precision).note}")
     efficiency = efficiency_for(calibration, gpu.id)
     estimate = estimate_latency(
         arch,
@@ -191,7 +194,7 @@ def answer_latency(
         return assess(value, quantity, calibrated=calibrated, bands=bands)
 
     return LatencyResponse(
-        fits=fit.fits and fit.max_batch >= request.batch_size,
+        fits=fit.fits and fit.max_batch >= request.batch_size and runs,
         reasons=reasons,
         ttft_ms=steady.ttft_ms,
         burst_ttft_ms=timed.burst_ttft_ms,
