@@ -106,7 +106,7 @@ def render(panels: Sequence[Panel]) -> str:
         body.append(f'<text x="{x + 8}" y="{legend_y}" font-size="11">{dataset}</text>')
         x += 150
     body.append(
-        f'<text x="{x}" y="{legend_y}" font-size="11">filled: held-out (leave-one-out); '
+        f'<text x="{x}" y="{legend_y}" font-size="11">filled: held out (GPU left out of the fit); '
         "hollow: in-sample; dashed: y = x</text>"
     )
     return (
