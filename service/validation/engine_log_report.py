@@ -97,8 +97,8 @@ def markdown(checks: Sequence[EngineLogCheck]) -> list[str]:
         f"{sum(c.status.startswith('weights only') for c in checks)} weights only, "
         f"{sum(not c.modelled for c in checks)} not modelled. Errors are predicted / "
         "logged − 1. Engine constants read off the Llama-3.1-8B TP1/TP2 vLLM 0.19 logs "
-        "(catalog/engines.yaml `fitted`) make those two datapoints in-sample; the rest are "
-        "held out.",
+        "(catalog/engines.yaml `fitted`) make those and their 32k / fp8-KV twins (same "
+        "budget) in-sample; every other datapoint is held out.",
         "",
         "| quantity | datapoints | median abs error | worst abs error | worst datapoint | target |",
         "|---|---:|---:|---:|---|---|",
