@@ -17,6 +17,7 @@ from service.domain.architecture import Architecture
 from service.domain.capacity import Deployment, sequence_kv_bytes
 from service.domain.precision import Precision
 from service.gate.backend import Backend, Rejected
+from service.gate.names import resolve_names
 from service.gate.probe import Probe, engine_fields
 from service.gate.report import Check, LatencyOut, Report, Setup, Status
 from service.gate.slo_alternatives import slo_alternatives
@@ -145,6 +146,7 @@ def _latency(probe: Probe, fits: bool) -> tuple[Check | None, LatencyOut | None]
 
 def evaluate(target: Target, backend: Backend, ignored: Sequence[str] = ()) -> Report:
     """Run every check on ``target``; when one fails, find the cheapest fixes."""
+    target = resolve_names(target, backend)
     arch = _ask(target, "model", lambda: backend.architecture(target.model))
     gpu = _ask(target, "gpu", lambda: backend.gpu(target.gpu))
     _check_layout(target, arch)

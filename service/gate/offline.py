@@ -106,6 +106,12 @@ class OfflineBackend:
             raise Rejected(problem)
         return arch, params
 
+    def model_ids(self) -> list[str]:
+        return sorted(self.models)
+
+    def gpu_names(self) -> list[tuple[str, str]]:
+        return [(gpu_id, spec.name) for gpu_id, spec in self.gpus.items()]
+
     def architecture(self, model: ModelRef) -> Architecture:
         return self._model(model)[0]
 

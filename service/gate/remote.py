@@ -8,7 +8,7 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
-from service.contract.catalog import GpuOut
+from service.contract.catalog import GpuOut, GpuPage, ModelPage
 from service.contract.schemas import (
     InspectRequest,
     InspectResponse,
@@ -29,6 +29,8 @@ T = TypeVar("T")
 _GPU_FIELDS = tuple(field.name for field in msgspec.structs.fields(GpuSpec))
 #: Statuses that mean "your input is wrong", not "the server is".
 _REJECTIONS = frozenset({400, 404, 422})
+PAGE = 500
+"""Items per list request (the API's largest ``limit``)."""
 
 
 class Problem(msgspec.Struct, kw_only=True):
@@ -78,6 +80,21 @@ class HttpBackend:
     def gpu(self, gpu_id: str) -> GpuSpec:
         row = self._send("GET", f"/v1/gpus/{quote(gpu_id, safe='')}", None, GpuOut)
         return GpuSpec(**{name: getattr(row, name) for name in _GPU_FIELDS if hasattr(row, name)})
+
+    def model_ids(self) -> list[str]:
+        return [item.id for item in self._pages("/v1/models", ModelPage)]
+
+    def gpu_names(self) -> list[tuple[str, str]]:
+        return [(item.id, item.name) for item in self._pages("/v1/gpus", GpuPage)]
+
+    def _pages(self, path: str, page_type: type[Any]) -> list[Any]:
+        """Every item of a paginated list, ``PAGE`` at a time (bounded by the total)."""
+        items: list[Any] = []
+        while True:
+            page = self._send("GET", f"{path}?limit={PAGE}&offset={len(items)}", None, page_type)
+            items += page.items
+            if not page.items or len(items) >= page.total:
+                return items
 
     def max_batch(self, request: MaxBatchRequest) -> MaxBatchResponse:
         return self._send("POST", "/v1/max-batch", request, MaxBatchResponse)

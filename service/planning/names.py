@@ -1,4 +1,4 @@
-"""Loose matching of what people type against catalog ids (pure).
+"""Loose matching of what people type against catalog ids (pure), shared by every adapter.
 
 ``llama-3.1-70b``, ``Llama 3.1 70B`` and ``meta-llama/llama3.1-70b`` all name
 ``meta-llama/Llama-3.1-70B``: case, dots, dashes, spaces and the org prefix are ignored.
@@ -86,3 +86,33 @@ def match_gpu(query: str, gpus: Sequence[tuple[str, str]]) -> Match:
         return [squash(gpu_id), squash(names[gpu_id]), squash(names[gpu_id].replace("NVIDIA", ""))]
 
     return _first_unique(query, list(names), keys) or _close(query, list(names), squash)
+
+
+#: Words that mark a fine-tuned variant sharing its base model's architecture (config.json):
+#: ``Llama-3.1-8B-Instruct``, ``Llama-2-7b-chat-hf``, ``gemma-2-9b-it``.
+VARIANT_WORDS = frozenset({"instruct", "chat", "it"})
+_SPLIT = re.compile(r"[-_ ]+")
+
+
+def base_of_variant(query: str, repo_ids: Sequence[str]) -> str | None:
+    """The one catalog model that ``query`` is an Instruct/chat variant of, if exactly one.
+
+    The variant words are dropped (and a ``Meta-`` prefix: ``Meta-Llama-3.1-8B-Instruct`` is
+    ``meta-llama/Llama-3.1-8B``); what is left must equal a catalog id once case, dots,
+    dashes and the org are ignored. Only the architecture is shared: weights may differ.
+    """
+    name = query.strip().rsplit("/", 1)[-1]
+    parts = [part for part in _SPLIT.split(name) if part]
+    kept = [part for part in parts if part.lower() not in VARIANT_WORDS]
+    if len(kept) == len(parts):
+        return None
+    if kept and kept[0].lower() == "meta":
+        kept = kept[1:]
+    base = squash("".join(kept))
+    hits = [repo_id for repo_id in repo_ids if model_key(repo_id) == base]
+    return hits[0] if len(hits) == 1 else None
+
+
+def same_name(query: str, candidate: str) -> bool:
+    """Do the two differ only in case, punctuation or a missing org prefix?"""
+    return model_key(query) == model_key(candidate) or squash(query) == squash(candidate)

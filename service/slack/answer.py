@@ -27,10 +27,10 @@ from service.gate.text import tokens
 from service.planning.answers import answer_latency, answer_max_batch, answer_plan, layout_problem
 from service.planning.assumptions import Assumptions
 from service.planning.errors import PlanningError
+from service.planning.names import match_gpu, match_model
 from service.planning.resolve import ResolvedModel, resolve_gpu, resolve_model
 from service.slack import blocks
 from service.slack.grammar import Help, ParseError, Query, parse
-from service.slack.matching import match_gpu, match_model
 
 DEFAULT_MAX_GPUS = 8
 DEFAULT_INPUT = 2048

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.slack.matching import Match, match_gpu, match_model
+from service.planning.names import Match, match_gpu, match_model
 
 MODELS = [
     "meta-llama/Llama-3.1-8B",
