@@ -237,6 +237,12 @@ def _normalise(config: Mapping[str, Any], model_type: str) -> Architecture:
         raise InvalidConfig(
             "num_hidden_layers", f"{layers} layers but the layer pattern has {len(layout.mixers)}"
         )
+    mtp_layers = _mtp_layers(config, family)
+    if mtp_layers:
+        notes.append(
+            f"{mtp_layers} multi-token-prediction layer(s) counted apart from the total: "
+            "engines load them only when speculative decoding uses them"
+        )
     moe = mixture_of_experts(config, family, layers, intermediate)
     if layout is not None and layout.moe_blocks and moe is not None:
         moe = msgspec.structs.replace(moe, moe_layers=layout.moe_blocks)
@@ -281,7 +287,7 @@ def _normalise(config: Mapping[str, Any], model_type: str) -> Architecture:
         state=layout.state if layout is not None else None,
         mlp_free_layers=layout.mlp_free_layers if layout is not None else (),
         lm_head_bias=family == "ernie4_5_moe" and read_bool(config, "use_bias", default=False),
-        mtp_layers=_mtp_layers(config, family),
+        mtp_layers=mtp_layers,
         mtp_layout="deepseek" if family in ("deepseek_v3", "glm4_moe") else family,
         notes=tuple(notes),
     )

@@ -236,3 +236,9 @@ def test_dsa_indexer_caches_an_fp8_key_and_scale_per_token() -> None:
     indexer = architecture_from_config(dsa).indexer
     assert indexer is not None
     assert indexer.cache_bytes_per_token == 132
+
+
+def test_declared_mtp_layers_are_noted_as_speculative_only() -> None:
+    """The notes say MTP layers are apart from the total and loaded only for speculation."""
+    arch = architecture_from_config(with_fields(DEEPSEEK_V3, num_nextn_predict_layers=1))
+    assert any("speculative decoding" in note for note in arch.notes)
