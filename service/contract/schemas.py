@@ -242,6 +242,13 @@ class ConstraintsIn(msgspec.Struct, frozen=True, kw_only=True):
         msgspec.field(default_factory=lambda: ["auto"])
     )
     gpu_memory_utilization: Utilization = 0.9
+    disaggregated: Annotated[
+        bool,
+        msgspec.Meta(
+            description="Also size separate prefill and decode pools for each layout "
+            "(needs workload.requests_per_s); see configurations[].disaggregated."
+        ),
+    ] = False
 
 
 class PlanRequest(msgspec.Struct, frozen=True, kw_only=True):

@@ -17,12 +17,13 @@ from typing import Annotated
 import msgspec
 
 from service.domain.architecture import Architecture
-from service.domain.batching import step_costs
+from service.domain.batching import StepCosts, step_costs
 from service.domain.capacity import Deployment, MemoryBudget, capacity
+from service.domain.disaggregation import Disaggregated, disaggregate
 from service.domain.engine import EngineProfile
 from service.domain.gpu import GpuSpec
 from service.domain.kernel_layout import vllm_mxfp4_expert_padding
-from service.domain.kv_cache import resolve_kv_precision
+from service.domain.kv_cache import kv_cache_bytes_per_token, resolve_kv_precision
 from service.domain.latency import Efficiency, Serving, estimate_latency
 from service.domain.modifiers import Modifiers, apply
 from service.domain.parallel import valid_tensor_parallel_degrees
@@ -50,6 +51,12 @@ WEIGHT_EXECUTION = (
     "How the chip runs the weight format: on its own tensor cores at that rate, or weight-only "
     "(dequantised in the kernel: decode reads the narrow weights, the maths runs at the "
     "16-bit rate, the emulation cost priced in)."
+)
+DISAGGREGATED = (
+    "With constraints.disaggregated and workload.requests_per_s: separate prefill and decode "
+    "pools of this layout sized for the TTFT and TPOT targets, the KV cache handed over the "
+    "interconnect; beats_aggregated says whether it needs fewer GPUs (or meets an SLO the "
+    "aggregated plan misses)."
 )
 TPOT_MS = (
     "Steady-state time per output token (ms), including the stall of other requests' "
@@ -88,6 +95,7 @@ class SearchSpace(msgspec.Struct, frozen=True, kw_only=True):
     kv_cache_dtypes: tuple[str, ...] = ("auto",)
     max_gpus: int = 16
     gpu_memory_utilization: float = 0.9
+    disaggregated: bool = False
 
 
 class Configuration(msgspec.Struct, frozen=True, kw_only=True):
@@ -111,6 +119,7 @@ class Configuration(msgspec.Struct, frozen=True, kw_only=True):
     bottleneck: str
     burst_ttft_ms: Annotated[float | None, msgspec.Meta(description=BURST_TTFT_MS)] = None
     weight_execution: Annotated[str | None, msgspec.Meta(description=WEIGHT_EXECUTION)] = None
+    disaggregated: Annotated[Disaggregated | None, msgspec.Meta(description=DISAGGREGATED)] = None
 
 
 class Rejection(msgspec.Struct, frozen=True, kw_only=True):
@@ -336,7 +345,54 @@ def evaluate(
         bottleneck=f"decode {latency.decode.bound.value}",
         burst_ttft_ms=timed.burst_ttft_ms,
         weight_execution=gpu.execution(candidate.weights).note,
+        disaggregated=_split(
+            arch,
+            costs,
+            efficiency,
+            (workload, slo, space),
+            candidate,
+            step_tokens,
+            cap.max_batch,
+            (count, _meets(slo, _ttft(slo, timed), steady.tpot_ms)),
+        ),
     )
+
+
+def _split(
+    arch: Architecture,
+    costs: StepCosts,
+    efficiency: Efficiency,
+    question: tuple[Workload, Slo, SearchSpace],
+    candidate: Candidate,
+    step_tokens: int,
+    max_batch: int,
+    aggregated: tuple[int, bool],
+) -> Disaggregated | None:
+    """Prefill and decode pools of this layout for the workload's rate, compared with the
+    aggregated answer's GPUs and SLO verdict (:mod:`service.domain.disaggregation`); None
+    unless the space asks for it and the workload gives a rate."""
+    workload, slo, space = question
+    if not space.disaggregated or workload.requests_per_s is None:
+        return None
+    tp, pp = candidate.tensor_parallel, candidate.pipeline_parallel
+    per_gpu = kv_cache_bytes_per_token(arch, candidate.kv, tp, pp)
+    link = candidate.gpu.interconnect_bandwidth_bytes_per_s
+    pools = disaggregate(
+        costs,
+        efficiency,
+        requests_per_s=workload.requests_per_s,
+        chunk_tokens=step_tokens,
+        max_batch=max_batch,
+        kv_transfer_s=workload.input_tokens * per_gpu / link,
+        gpus_per_instance=tp * pp,
+        ttft_target_ms=None if slo.burst else slo.ttft_ms,
+        tpot_target_ms=slo.tpot_ms,
+    )
+    if pools is None or pools.gpu_count > space.max_gpus:
+        return None
+    gpus, meets = aggregated
+    beats = pools.meets_slo and (not meets or pools.gpu_count < gpus)
+    return msgspec.structs.replace(pools, beats_aggregated=beats)
 
 
 def _ttft(slo: Slo, timed: ServingLatency) -> float:

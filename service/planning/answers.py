@@ -289,6 +289,7 @@ def answer_plan(
             kv_cache_dtypes=tuple(dict.fromkeys(constraints.kv_cache_dtypes)),
             max_gpus=constraints.max_gpus,
             gpu_memory_utilization=constraints.gpu_memory_utilization,
+            disaggregated=constraints.disaggregated,
         )
     workload, slo = request.workload, request.slo
     objective = Objective(request.objective)

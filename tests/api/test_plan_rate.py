@@ -80,3 +80,20 @@ async def test_modifiers_make_the_plan_faster(client: AsyncTestClient[Litestar])
     spec = await first(speculative={"draft_tokens": 3, "acceptance_rate": 0.7})
     assert cached["ttft_ms"] < plain["ttft_ms"]
     assert spec["tpot_ms"] < plain["tpot_ms"]
+
+
+async def test_disaggregated_pools_are_offered_for_a_rate(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    """constraints.disaggregated: configurations carry prefill/decode pools and the verdict."""
+    body = request(requests_per_s=10)
+    body["constraints"] = {**body["constraints"], "disaggregated": True, "max_gpus": 32}
+    body["slo"] = {"ttft_ms": 800, "tpot_ms": 30}
+    response = await client.post("/v1/plan", json=body)
+    assert response.status_code == 200, response.text
+    pools = [c["disaggregated"] for c in response.json()["configurations"] if c["disaggregated"]]
+    assert pools
+    for pool in pools:
+        assert pool["prefill_instances"] >= 1
+        assert pool["decode_instances"] >= 1
+        assert isinstance(pool["beats_aggregated"], bool)

@@ -1,0 +1,109 @@
+"""Disaggregated prefill and decode: two pools sized to a request rate, and the KV hand-off.
+
+Prefill instances only run prompts, in full chunks of ``M`` tokens, so one instance starts
+``μ_p = M / (ISL · t_step(0, M))`` prompts per second; one prompt alone takes
+``S = n · t_step(0, ISL/n)`` with ``n = ⌈ISL/M⌉``. Prompts queue for the pool (M/D/1 per
+instance, Kleinrock §5.7) and the finished KV cache crosses to a decode instance::
+
+    ρ_p   = λ / (n_p · μ_p)
+    TTFT  = S + ρ_p / (2 μ_p (1 − ρ_p)) + ISL · kv_bytes_per_token_per_gpu / B_link
+
+Decode instances only decode: ``TPOT = t_step(b, 0)`` with no prompt chunks in the steps,
+and each holds ``b = λ/n_d · (OSL − 1) · TPOT(b)`` sequences (Little's law, solved by
+bisection), which must fit its KV cache. Each pool gets the fewest instances that keep it
+below saturation and within its target; the plan compares the GPUs with aggregated serving.
+"""
+
+from __future__ import annotations
+
+import math
+
+import msgspec
+
+from service.domain.batching import StepCosts, step_seconds
+from service.domain.latency import Efficiency
+
+MAX_INSTANCES = 256
+_BISECTIONS = 60
+
+
+class Disaggregated(msgspec.Struct, frozen=True, kw_only=True):
+    """Both pools of one layout (instances of ``gpus_per_instance`` GPUs each)."""
+
+    prefill_instances: int
+    decode_instances: int
+    gpu_count: int
+    ttft_ms: float
+    tpot_ms: float
+    kv_transfer_ms: float
+    decode_batch: float
+    meets_slo: bool
+    beats_aggregated: bool = False
+
+
+def _decode_batch(costs: StepCosts, eff: Efficiency, rate: float, max_batch: int) -> float | None:
+    """``b`` with ``b = rate · (OSL − 1) · t_step(b, 0)``; None if it exceeds ``max_batch``."""
+    decode_tokens = max(costs.output_tokens - 1, 1)
+
+    def excess(b: float) -> float:
+        return b - rate * decode_tokens * step_seconds(costs, eff, decode_batch=b, prompt_tokens=0)
+
+    if excess(float(max_batch)) < 0:
+        return None
+    low, high = 0.0, float(max_batch)
+    for _ in range(_BISECTIONS):
+        mid = (low + high) / 2
+        low, high = (mid, high) if excess(mid) < 0 else (low, mid)
+    return high
+
+
+def disaggregate(
+    costs: StepCosts,
+    eff: Efficiency,
+    *,
+    requests_per_s: float,
+    chunk_tokens: int,
+    max_batch: int,
+    kv_transfer_s: float,
+    gpus_per_instance: int,
+    ttft_target_ms: float | None = None,
+    tpot_target_ms: float | None = None,
+) -> Disaggregated | None:
+    """The fewest instances per pool (module doc); None when no pool size keeps up."""
+    isl = costs.input_tokens
+    chunks = math.ceil(isl / chunk_tokens)
+    alone_s = chunks * step_seconds(costs, eff, decode_batch=0, prompt_tokens=isl / chunks)
+    full = min(chunk_tokens, isl * max(1, chunk_tokens // isl))
+    mu = full / isl / step_seconds(costs, eff, decode_batch=0, prompt_tokens=full)
+    prefill: tuple[int, float] | None = None
+    for n_p in range(max(1, math.floor(requests_per_s / mu) + 1), MAX_INSTANCES + 1):
+        rho = requests_per_s / (n_p * mu)
+        ttft_s = alone_s + rho / (2 * mu * (1 - rho)) + kv_transfer_s
+        prefill = prefill or (n_p, ttft_s)
+        if ttft_target_ms is None or ttft_s * 1e3 <= ttft_target_ms:
+            prefill = (n_p, ttft_s)
+            break
+    decode: tuple[int, float, float] | None = None
+    for n_d in range(1, MAX_INSTANCES + 1):
+        batch = _decode_batch(costs, eff, requests_per_s / n_d, max_batch)
+        if batch is None:
+            continue
+        tpot_s = step_seconds(costs, eff, decode_batch=batch, prompt_tokens=0)
+        decode = decode or (n_d, tpot_s, batch)
+        if tpot_target_ms is None or tpot_s * 1e3 <= tpot_target_ms:
+            decode = (n_d, tpot_s, batch)
+            break
+    if prefill is None or decode is None:
+        return None
+    ttft_ms, tpot_ms = prefill[1] * 1e3, decode[1] * 1e3
+    return Disaggregated(
+        prefill_instances=prefill[0],
+        decode_instances=decode[0],
+        gpu_count=(prefill[0] + decode[0]) * gpus_per_instance,
+        ttft_ms=ttft_ms,
+        tpot_ms=tpot_ms,
+        kv_transfer_ms=kv_transfer_s * 1e3,
+        decode_batch=decode[2],
+        meets_slo=(ttft_target_ms is None or ttft_ms <= ttft_target_ms)
+        and (tpot_target_ms is None or tpot_ms <= tpot_target_ms),
+    )

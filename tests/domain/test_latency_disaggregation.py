@@ -1,0 +1,77 @@
+"""Disaggregated prefill/decode: pools sized to a rate and targets, the KV hand-off priced."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.domain.batching import StepCosts, step_costs, step_seconds
+from service.domain.disaggregation import Disaggregated, disaggregate
+from service.domain.latency import Efficiency, Serving
+from service.domain.planner import SearchSpace, Slo, Workload
+from tests.domain.reference import H100, arch, params
+from tests.domain.test_planner import plan_for
+
+SHEET = Efficiency(prefill_mfu=0.5, decode_mbu=0.75, step_overhead_ms=0.5)
+MODEL = "llama3-8b"
+
+
+def costs() -> StepCosts:
+    serving = Serving(gpu=H100)
+    return step_costs(arch(MODEL), params(MODEL), serving, input_tokens=3000, output_tokens=300)
+
+
+def test_pools_meet_their_targets() -> None:
+    """Both targets met at 10 requests/s; the GPUs are the two pools' instances."""
+    pools = disaggregate(
+        costs(), SHEET, requests_per_s=10.0, chunk_tokens=8192, max_batch=256,
+        kv_transfer_s=0.001, gpus_per_instance=1, ttft_target_ms=400.0, tpot_target_ms=15.0,
+    )  # fmt: skip
+    assert pools is not None
+    assert pools.meets_slo
+    assert pools.ttft_ms <= 400
+    assert pools.tpot_ms <= 15
+    assert pools.gpu_count == pools.prefill_instances + pools.decode_instances
+
+
+def test_decode_steps_carry_no_prompt_chunks() -> None:
+    """The decode pool's TPOT is a pure decode step at its batch."""
+    pools = disaggregate(
+        costs(), SHEET, requests_per_s=10.0, chunk_tokens=8192, max_batch=256,
+        kv_transfer_s=0.0, gpus_per_instance=1,
+    )  # fmt: skip
+    assert pools is not None
+    pure = step_seconds(costs(), SHEET, decode_batch=pools.decode_batch, prompt_tokens=0)
+    assert pools.tpot_ms == pytest.approx(pure * 1e3)
+
+
+def test_the_kv_hand_off_adds_to_the_time_to_first_token() -> None:
+    """A 50 ms transfer adds 50 ms to TTFT and nothing to TPOT."""
+
+    def pools(transfer_s: float) -> Disaggregated:
+        found = disaggregate(
+            costs(), SHEET, requests_per_s=5.0, chunk_tokens=8192, max_batch=256,
+            kv_transfer_s=transfer_s, gpus_per_instance=1,
+        )  # fmt: skip
+        assert found is not None
+        return found
+
+    near, far = pools(0.0), pools(0.05)
+    assert far.ttft_ms - near.ttft_ms == pytest.approx(50.0)
+    assert far.tpot_ms == near.tpot_ms
+
+
+def test_the_plan_offers_pools_only_when_asked_for_a_rate() -> None:
+    """constraints.disaggregated with requests_per_s: configurations carry their pools (when
+    they fit the GPU limit) and whether they beat them; without the flag, none does."""
+    workload = Workload(input_tokens=3000, output_tokens=300, requests_per_s=10.0)
+    slo = Slo(ttft_ms=500, tpot_ms=20)
+    asked = plan_for(
+        MODEL, [H100], workload=workload, slo=slo, space=SearchSpace(disaggregated=True)
+    )
+    plain = plan_for(MODEL, [H100], workload=workload, slo=slo)
+    assert any(c.disaggregated is not None for c in asked.configurations)
+    assert all(c.disaggregated is None for c in plain.configurations)
+    for c in asked.configurations:
+        pools = c.disaggregated
+        if pools is not None and pools.beats_aggregated:
+            assert pools.gpu_count < c.gpu_count or not c.meets_slo
