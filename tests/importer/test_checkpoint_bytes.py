@@ -7,12 +7,12 @@ import math
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from service.catalog_files import default_engine_profile
-from service.contract.schemas import MaxBatchRequest
+from service.catalog_files import default_calibration, default_engine_profile
+from service.contract.schemas import LatencyRequest, MaxBatchRequest
 from service.db.model_repository import ModelRepository
 from service.hub.client import HfHubClient
 from service.importer.model_import import import_model
-from service.planning.answers import answer_max_batch
+from service.planning.answers import answer_latency, answer_max_batch
 from service.planning.resolve import normalise, resolve_model
 from tests.domain.reference import H100
 from tests.fakehub import FakeHubServer
@@ -93,3 +93,26 @@ async def test_inline_configs_size_weights_from_the_config() -> None:
     )
 
     assert answer.weights_source == "config"
+
+
+async def test_latency_answers_name_the_weights_source_too(
+    sessionmaker: Sessions, llama: FakeHubServer
+) -> None:
+    """/v1/latency's answer also says its weights came from the checkpoint."""
+    await imported_bytes(sessionmaker, llama.url, REPO)
+    async with sessionmaker() as session:
+        model = await resolve_model(session, REPO)
+    request = LatencyRequest(
+        model=REPO, gpu=H100.id, batch_size=1, input_tokens=512, output_tokens=64
+    )
+
+    answer = answer_latency(
+        model.architecture,
+        model.parameters,
+        H100,
+        request,
+        default_engine_profile(),
+        default_calibration(),
+    )
+
+    assert answer.weights_source == "checkpoint"
