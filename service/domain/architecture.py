@@ -143,6 +143,10 @@ class SparseAttentionIndexer(msgspec.Struct, frozen=True, kw_only=True):
     head_dim: int
     top_k_tokens: int
     parameters_per_layer: int
+    layers: tuple[int, ...] = ()
+    """Layers with their own indexer; empty: every attention layer. GLM-5's
+    ``indexer_types`` marks the others ``shared`` (no indexer weights, the top-k of an earlier
+    layer reused)."""
 
     @property
     def cache_bytes_per_token(self) -> int:

@@ -243,6 +243,9 @@ def _normalise(config: Mapping[str, Any], model_type: str) -> Architecture:
             f"{mtp_layers} multi-token-prediction layer(s) counted apart from the total: "
             "engines load them only when speculative decoding uses them"
         )
+    kinds = config.get("indexer_types")
+    if isinstance(kinds, list) and len(kinds) != layers:
+        raise InvalidConfig("indexer_types", f"has {len(kinds)} entries for {layers} layers")
     moe = mixture_of_experts(config, family, layers, intermediate)
     if layout is not None and layout.moe_blocks and moe is not None:
         moe = msgspec.structs.replace(moe, moe_layers=layout.moe_blocks)

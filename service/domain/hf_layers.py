@@ -331,9 +331,17 @@ def sparse_attention_indexer(
     head_dim = read_int(config, "index_head_dim")
     parameters = mla.q_lora_rank * heads * head_dim + hidden_size * head_dim
     parameters += 2 * head_dim + hidden_size * heads
+    kinds = read_str_list(config, "indexer_types")
+    layers: tuple[int, ...] = ()
+    if kinds is not None:
+        unknown = sorted(set(kinds) - {"full", "shared"})
+        if unknown:
+            raise InvalidConfig("indexer_types", f"unknown indexer kind '{unknown[0]}'")
+        layers = tuple(i for i, kind in enumerate(kinds) if kind == "full")
     return SparseAttentionIndexer(
         num_heads=heads,
         head_dim=head_dim,
         top_k_tokens=read_int(config, "index_topk"),
         parameters_per_layer=parameters,
+        layers=layers,
     )

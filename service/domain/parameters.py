@@ -86,7 +86,8 @@ def state_mixer_weights(arch: Architecture) -> int:
 def _indexer_weights(arch: Architecture) -> int:
     if arch.indexer is None:
         return 0
-    return len(arch.attention_layers) * arch.indexer.parameters_per_layer
+    layers = len(arch.indexer.layers) or len(arch.attention_layers)
+    return layers * arch.indexer.parameters_per_layer
 
 
 def _attention_norms_per_layer(arch: Architecture) -> int:

@@ -242,3 +242,34 @@ def test_declared_mtp_layers_are_noted_as_speculative_only() -> None:
     """The notes say MTP layers are apart from the total and loaded only for speculation."""
     arch = architecture_from_config(with_fields(DEEPSEEK_V3, num_nextn_predict_layers=1))
     assert any("speculative decoding" in note for note in arch.notes)
+
+
+def test_shared_indexer_layers_carry_no_indexer_weights() -> None:
+    """GLM-5 indexer_types: 'shared' layers reuse an earlier layer's top-k and hold no indexer;
+    2 'full' of 61 layers keep 2 · 13,959,424 indexer parameters."""
+    kinds = ["full", "full"] + ["shared"] * 59
+    dsa = with_fields(
+        DEEPSEEK_V3,
+        model_type="glm_moe_dsa",
+        index_n_heads=64,
+        index_head_dim=128,
+        index_topk=2048,
+        indexer_types=kinds,
+    )
+    base = count_parameters(architecture_from_config(DEEPSEEK_V3)).total
+    assert count_parameters(architecture_from_config(dsa)).total - base == 2 * 13_959_424
+
+
+def test_indexer_types_of_the_wrong_length_are_invalid() -> None:
+    """A per-layer indexer list that does not cover the layers is a 400 naming it."""
+    dsa = with_fields(
+        DEEPSEEK_V3,
+        model_type="glm_moe_dsa",
+        index_n_heads=64,
+        index_head_dim=128,
+        index_topk=2048,
+        indexer_types=["full"],
+    )
+    with pytest.raises(InvalidConfig) as raised:
+        architecture_from_config(dsa)
+    assert raised.value.field == "indexer_types"
