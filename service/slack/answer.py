@@ -2,7 +2,9 @@
 
 Defaults when the text leaves something out: ``plan`` considers up to 8 GPUs per replica and
 a workload of 2,048 input and 512 output tokens (or ``ctx`` split as ctx − 512 / 512);
-``fit`` checks the model's full context on one GPU; ``latency`` runs batch 1.
+``fit`` checks one GPU at the workload's length (``in`` + ``out``), else 8,192 tokens, and
+says so; ``latency`` runs batch 1. Names read differently from what was typed (a loose match,
+an Instruct variant checked as its base) are said under the verdict.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from service.gate.text import tokens
 from service.planning.answers import answer_latency, answer_max_batch, answer_plan, layout_problem
 from service.planning.assumptions import Assumptions
 from service.planning.errors import PlanningError
-from service.planning.names import match_gpu, match_model
+from service.planning.names import Match, base_of_variant, match_gpu, match_model
 from service.planning.resolve import ResolvedModel, resolve_gpu, resolve_model
 from service.slack import blocks
 from service.slack.grammar import Help, ParseError, Query, parse
@@ -35,6 +37,7 @@ from service.slack.grammar import Help, ParseError, Query, parse
 DEFAULT_MAX_GPUS = 8
 DEFAULT_INPUT = 2048
 DEFAULT_OUTPUT = 512
+DEFAULT_FIT_CONTEXT = 8192
 Reply = dict[str, Any]
 logger = logging.getLogger("capplan.slack")
 
@@ -100,13 +103,28 @@ def fit_reply(
     arch, tp = model.architecture, query.gpu_count or 1
     if problem := layout_problem(arch, tp, 1):
         return blocks.error_message(problem)
-    context = query.context or arch.max_context_tokens
+    context, _ = fit_context(query)
     request = MaxBatchRequest(
         model=model.name, gpu=gpu.id, context_length=context, tensor_parallel=tp, **_dtypes(query)
     )
     fit = answer_max_batch(arch, model.parameters, gpu, request, assume.engine)
     asked = f"{model.name} on {tp}x {gpu.name} at {tokens(context)} tokens"
-    return blocks.fit_message(asked, fit, query.batch, base_url)
+    setup = (
+        blocks.setup_label(gpu.id, tp, tp, 1, 1, f"{fit.weight_dtype}/{fit.kv_cache_dtype}")
+        + f", {tokens(context)} tokens"
+    )
+    return blocks.fit_message(asked, fit, query.batch, base_url, setup)
+
+
+def fit_context(query: Query) -> tuple[int, str | None]:
+    """The context ``fit`` checks, and a note when it was not given as ``ctx``."""
+    if query.context:
+        return query.context, None
+    if query.input_tokens or query.output_tokens:
+        length = (query.input_tokens or DEFAULT_INPUT) + (query.output_tokens or DEFAULT_OUTPUT)
+        return length, f"no `ctx` given: checked at the workload's {tokens(length)} tokens"
+    note = f"no `ctx` given: checked at {tokens(DEFAULT_FIT_CONTEXT)} tokens (add `ctx 32k`)"
+    return DEFAULT_FIT_CONTEXT, note
 
 
 def latency_reply(
@@ -156,14 +174,22 @@ async def answer(
     if isinstance(query, Help):
         return blocks.help_message(command, unknown=query.unknown)
     model_ids = [row.id for row in (await ModelRepository(session).find(limit=10_000)).items]
-    model_match = match_model(query.model, model_ids)
+    notes: list[str] = []
+    base = base_of_variant(query.model, model_ids)
+    model_match = Match(value=base) if base else match_model(query.model, model_ids)
     if model_match.value is None:
         return blocks.choose_message(
             "model", query.model, model_match.candidates, ambiguous=model_match.ambiguous
         )
+    if base is not None:
+        notes.append(f"`{query.model}` → `{base}` (the Instruct/chat variant's base: same memory)")
+    elif query.model.strip().lower() != model_match.value.lower():
+        notes.append(f"`{query.model}` → `{model_match.value}`")
     gpu_ids = await _gpu_ids(session, query)
     if isinstance(gpu_ids, dict):
         return gpu_ids
+    if query.gpu is not None and len(gpu_ids) == 1 and query.gpu.lower() != gpu_ids[0]:
+        notes.append(f"`{query.gpu}` → `{gpu_ids[0]}`")
     try:
         model = await resolve_model(session, model_match.value)
         gpus = [await resolve_gpu(session, gpu_id) for gpu_id in gpu_ids]
@@ -171,10 +197,13 @@ async def answer(
         return blocks.error_message(exc.detail)
     try:
         if query.action == "plan":
-            return plan_reply(query, model, gpus, base_url, assume)
-        if query.action == "fit":
-            return fit_reply(query, model, gpus[0], base_url, assume)
-        return latency_reply(query, model, gpus[0], base_url, assume)
+            reply = plan_reply(query, model, gpus, base_url, assume)
+        elif query.action == "fit":
+            reply = fit_reply(query, model, gpus[0], base_url, assume)
+            notes += [note for note in fit_context(query)[1:] if note]
+        else:
+            reply = latency_reply(query, model, gpus[0], base_url, assume)
+        return blocks.with_notes(reply, notes)
     except ValueError as exc:  # the domain's "cannot compute this" (e.g. a precision it lacks)
         logger.warning("slack command %r: %s", text, exc)
         return blocks.error_message(f"capplan cannot compute that: {exc}")

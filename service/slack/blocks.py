@@ -48,7 +48,12 @@ def api_link(base_url: str, endpoint: str) -> Block:
     return context(f"<{base}/schema|capplan API> · same question: `POST {base}{endpoint}`")
 
 
-def memory_fields(memory: MemoryBudget) -> Block:
+def memory_fields(memory: MemoryBudget, setup: str) -> list[Block]:
+    """Per-GPU memory of one named setup (a label, then the figures)."""
+    return [context(f"Memory per GPU of {setup}:"), _memory(memory)]
+
+
+def _memory(memory: MemoryBudget) -> Block:
     return fields(
         [
             ("Weights", gb(memory.weights)),
@@ -101,20 +106,41 @@ def error_message(text: str) -> dict[str, Any]:
     return message(text, [section(f":warning: {text}")], public=False)
 
 
+#: What each ``objective`` ranks by, in words.
+OBJECTIVES = {
+    "cost": "cheapest per million output tokens at this workload ($/Mtok)",
+    "latency": "fastest (TTFT, then TPOT)",
+    "throughput": "most output tokens per second",
+}
+
+
+def _money(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.2f}"
+
+
 def _table(response: PlanResponse) -> str:
+    """One row per setup: GPUs in all (n) = TP x PP x replicas (rep); batch per replica;
+    $/h for all n GPUs and $/Mtok, the cost of a million output tokens at the workload."""
     header = (
-        f"{'GPU':<12}{'n':>3}{'TP':>4}{'PP':>4}  {'w/kv':<10}{'batch':>6}"
-        f"{'TTFT ms':>9}{'TPOT ms':>9}{'$/h':>8}"
+        f"{'GPU':<12}{'n':>3}{'TP':>3}{'PP':>3}{'rep':>4}  {'w/kv':<10}{'batch':>6}"
+        f"{'TTFT ms':>9}{'TPOT ms':>9}{'$/h':>8}{'$/Mtok':>8}"
     )
     rows = [header]
     for c in response.configurations[:TABLE_ROWS]:
-        cost = "-" if c.cost_per_hour is None else f"{c.cost_per_hour:.2f}"
         dtypes = f"{c.weight_dtype}/{c.kv_cache_dtype}"
         rows.append(
-            f"{c.gpu[:12]:<12}{c.gpu_count:>3}{c.tensor_parallel:>4}{c.pipeline_parallel:>4}  "
-            f"{dtypes:<10}{c.batch_per_replica:>6}{c.ttft_ms:>9,.0f}{c.tpot_ms:>9,.1f}{cost:>8}"
+            f"{c.gpu[:12]:<12}{c.gpu_count:>3}{c.tensor_parallel:>3}{c.pipeline_parallel:>3}"
+            f"{c.replicas:>4}  {dtypes:<10}{c.batch_per_replica:>6}{c.ttft_ms:>9,.0f}"
+            f"{c.tpot_ms:>9,.1f}{_money(c.cost_per_hour):>8}"
+            f"{_money(c.cost_per_million_output_tokens):>8}"
         )
     return "```\n" + "\n".join(rows) + "\n```"
+
+
+def setup_label(gpu: str, count: int, tp: int, pp: int, replicas: int, dtypes: str) -> str:
+    """``2x h100-sxm (TP2 PP1, 1 replica), bf16/fp8``."""
+    plural = "" if replicas == 1 else "s"
+    return f"{count}x {gpu} (TP{tp} PP{pp}, {replicas} replica{plural}), {dtypes}"
 
 
 def plan_message(asked: str, response: PlanResponse, base_url: str) -> dict[str, Any]:
@@ -123,13 +149,22 @@ def plan_message(asked: str, response: PlanResponse, base_url: str) -> dict[str,
     meeting = sum(c.meets_slo for c in found)
     if found:
         best = found[0]
+        label = setup_label(
+            best.gpu, best.gpu_count, best.tensor_parallel, best.pipeline_parallel,
+            best.replicas, f"{best.weight_dtype}/{best.kv_cache_dtype}",
+        )  # fmt: skip
+        ranked = OBJECTIVES.get(response.objective, response.objective)
         verdict = (
             f":white_check_mark: *{len(found)} setups serve {response.model}* ({asked}); "
-            f"best: {best.gpu_count}x {best.gpu}, TP{best.tensor_parallel}"
+            f"best, {ranked}: {label}"
         )
         if meeting < len(found):
             verdict += f". {meeting} meet the SLO"
-        blocks = [section(verdict), section(_table(response)), memory_fields(best.memory)]
+        blocks = [
+            section(verdict),
+            section(_table(response)),
+            *memory_fields(best.memory, f"the best setup, {label}"),
+        ]
     else:
         reasons = sorted({r.reason for r in response.rejected})[:3]
         verdict = f":x: *Nothing serves {response.model}* ({asked})"
@@ -143,7 +178,7 @@ def plan_message(asked: str, response: PlanResponse, base_url: str) -> dict[str,
 
 
 def fit_message(
-    asked: str, fit: MaxBatchResponse, batch: int | None, base_url: str
+    asked: str, fit: MaxBatchResponse, batch: int | None, base_url: str, setup: str = ""
 ) -> dict[str, Any]:
     """Does vLLM start (one sequence fits), how many at once, and whether ``batch`` fit."""
     if fit.max_batch >= 1:
@@ -156,9 +191,9 @@ def fit_message(
     longest = f"{tokens(fit.max_context_for_batch_1)} tokens"
     blocks = [
         section(verdict),
-        memory_fields(fit.memory),
+        *memory_fields(fit.memory, setup or asked),
         context(f"Longest context for one sequence: {longest} · {fit.weight_dtype} weights, "
-                f"{fit.kv_cache_dtype} KV cache · {fit.engine}"),
+                f"{fit.kv_cache_dtype} KV cache · {fit.engine} {fit.engine_version}".rstrip()),
         api_link(base_url, "/v1/max-batch"),
     ]  # fmt: skip
     return message(verdict, blocks, public=True)
@@ -190,3 +225,13 @@ def latency_message(
         api_link(base_url, "/v1/latency"),
     ]
     return message(verdict, blocks, public=True)
+
+
+def with_notes(reply: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    """``reply`` with what was read differently from what was typed, said right under the
+    verdict (``lama -> meta-llama/Llama-3.1-8B``; the default context used)."""
+    if not notes:
+        return reply
+    said = " · ".join(notes)
+    blocks = [*reply["blocks"][:1], context(said), *reply["blocks"][1:]]
+    return {**reply, "text": f"{reply['text']} ({said})", "blocks": blocks}

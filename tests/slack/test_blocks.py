@@ -62,7 +62,8 @@ def test_plan_leads_with_the_verdict_then_a_table(backend: OfflineBackend) -> No
     table = payload["blocks"][1]["text"]["text"]
     assert table.startswith("```\nGPU")
     assert len(table.strip("`\n").splitlines()) == 1 + blocks.TABLE_ROWS
-    assert [f["text"].split("\n")[0] for f in payload["blocks"][2]["fields"]][:2] == [
+    assert payload["blocks"][2]["elements"][0]["text"].startswith("Memory per GPU of the best")
+    assert [f["text"].split("\n")[0] for f in payload["blocks"][3]["fields"]][:2] == [
         "*Weights*",
         "*KV cache*",
     ]
@@ -92,7 +93,8 @@ def test_fit_message(backend: OfflineBackend, gpu: str, mark: str) -> None:
     payload = blocks.fit_message("8B at 8k", backend.max_batch(request), 16, BASE_URL)
     assert_valid_message(payload, public=True)
     assert first_text(payload).startswith(mark)
-    assert [b["type"] for b in payload["blocks"]] == ["section", "section", "context", "context"]
+    kinds = ["section", "context", "section", "context", "context"]
+    assert [b["type"] for b in payload["blocks"]] == kinds
 
 
 @pytest.mark.parametrize(
@@ -133,3 +135,32 @@ def test_unknown_name_offers_close_ones() -> None:
     assert (
         payload["text"] == "No model in the catalog matches `lama-8b`. Did you mean `a/llama-8b`?"
     )
+
+
+def test_plan_table_shows_replicas_and_cost_per_million_tokens(backend: OfflineBackend) -> None:
+    """Each row carries its replicas and $/Mtok beside $/h, as the planner computed them."""
+    response = backend.plan(
+        PlanRequest(
+            model=LLAMA_8B,
+            workload=WorkloadIn(input_tokens=2048, output_tokens=512, concurrency=64),
+            constraints=ConstraintsIn(max_gpus=8),
+        )
+    )
+    rows = blocks.plan_message("asked", response, BASE_URL)["blocks"][1]["text"]["text"]
+    lines = rows.strip("`\n").splitlines()
+    assert lines[0].split()[4:5] + lines[0].split()[-2:] == ["rep", "$/h", "$/Mtok"]
+    for line, setup in zip(lines[1:], response.configurations, strict=False):
+        assert line.split()[4] == str(setup.replicas)
+        per_mtok = setup.cost_per_million_output_tokens
+        assert line.split()[-1] == ("-" if per_mtok is None else f"{per_mtok:,.2f}")
+
+
+def test_plan_verdict_names_what_best_means(backend: OfflineBackend) -> None:
+    """ "best" is said with its objective: cheapest per million output tokens by default."""
+    assert "per million output tokens" in first_text(plan(backend, max_gpus=8))
+
+
+def test_notes_go_right_under_the_verdict(backend: OfflineBackend) -> None:
+    """Corrections are said out loud, between the verdict and the numbers."""
+    payload = blocks.with_notes(plan(backend, max_gpus=8), ["`lama` → `x`"])
+    assert payload["blocks"][1] == blocks.context("`lama` → `x`")

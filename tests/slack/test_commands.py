@@ -51,7 +51,10 @@ async def test_plan_answers_with_a_table_of_setups(
     """With up to eight H100s there are setups: verdict, table, memory, API link."""
     reply, _ = await command(client, sign, "plan llama-3.1-70b on h100 x8 ctx 32k batch 16")
     assert verdict(reply).startswith(":white_check_mark: *")
-    assert "h100-" in reply["blocks"][1]["text"]["text"]
+    table = next(
+        b["text"]["text"] for b in reply["blocks"] if "```" in b.get("text", {}).get("text", "")
+    )
+    assert "h100-" in table
     assert "http://testserver.local/schema" in reply["blocks"][-1]["elements"][0]["text"]
 
 
@@ -119,3 +122,36 @@ async def test_unreadable_option_explains_and_shows_help(
     reply, _ = await command(client, sign, "fit llama-3.1-8b on l4 ctx lots")
     assert reply["response_type"] == "ephemeral"
     assert "'lots' is not a token count" in reply["text"]
+
+
+def notes(reply: dict[str, Any]) -> str:
+    """The context line under the verdict (what was read differently, defaults used)."""
+    block = reply["blocks"][1]
+    assert block["type"] == "context"
+    text: str = block["elements"][0]["text"]
+    return text
+
+
+async def test_fit_without_ctx_uses_8k_and_says_so(
+    client: AsyncTestClient[Litestar], sign: Signer
+) -> None:
+    """``fit llama-3.1-8b on l4`` checks 8,192 tokens, not the model's 131k, and says it."""
+    reply, _ = await command(client, sign, "fit llama-3.1-8b on l4")
+    assert "8,192 tokens" in verdict(reply)
+    assert "no `ctx` given" in notes(reply)
+
+
+async def test_loose_names_are_corrected_out_loud(
+    client: AsyncTestClient[Litestar], sign: Signer
+) -> None:
+    """``llama 3.1 8b`` is read as the catalog id, and the reply says so."""
+    reply, _ = await command(client, sign, "latency llama 3.1 8b on h100-sxm")
+    assert "`llama 3.1 8b` → `meta-llama/Llama-3.1-8B`" in notes(reply)
+
+
+async def test_instruct_variant_is_answered_as_its_base(
+    client: AsyncTestClient[Litestar], sign: Signer
+) -> None:
+    """An Instruct name is answered for its base model, and the reply says which."""
+    reply, _ = await command(client, sign, "latency Meta-Llama-3.1-8B-Instruct on h100-sxm")
+    assert "`meta-llama/Llama-3.1-8B`" in notes(reply)
