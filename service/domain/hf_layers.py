@@ -226,6 +226,13 @@ def mixture_of_experts(
         first_dense = read_int(config, "first_k_dense_replace", default=0, minimum=0)
         freq = read_int(config, "moe_layer_freq", default=1)
         layers = tuple(i for i in range(num_layers) if i >= first_dense and i % freq == 0)
+        mlp_types = read_str_list(config, "mlp_layer_types")  # GLM-5: 'dense' / 'sparse'
+        if mlp_types is not None:
+            if len(mlp_types) != num_layers or set(mlp_types) - {"dense", "sparse"}:
+                raise InvalidConfig(
+                    "mlp_layer_types", f"expected {num_layers} entries of 'dense' or 'sparse'"
+                )
+            layers = tuple(i for i, kind in enumerate(mlp_types) if kind == "sparse")
         expert_size = read_int(config, "moe_intermediate_size")
         shared = read_int(config, "n_shared_experts", default=0, minimum=0)
         return MixtureOfExperts(

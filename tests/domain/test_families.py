@@ -273,3 +273,13 @@ def test_indexer_types_of_the_wrong_length_are_invalid() -> None:
     with pytest.raises(InvalidConfig) as raised:
         architecture_from_config(dsa)
     assert raised.value.field == "indexer_types"
+
+
+def test_mlp_layer_types_place_the_experts() -> None:
+    """GLM-5 mlp_layer_types: the 'sparse' layers hold experts, whatever first_k_dense says."""
+    kinds = ["dense"] * 5 + ["sparse"] * 56
+    arch = architecture_from_config(
+        with_fields(DEEPSEEK_V3, model_type="glm_moe_dsa", mlp_layer_types=kinds)
+    )
+    assert arch.moe is not None
+    assert arch.moe.moe_layers == tuple(range(5, 61))
