@@ -13,6 +13,7 @@ import math
 import pytest
 
 from service.validation.evaluate import PUBLISHED, TARGET_PCT, Family, Summary, Validation
+from service.validation.reference import ReferenceData
 
 CEILING_PCT: dict[Family, float] = {
     Family.MAX_THROUGHPUT: 35.0,
@@ -64,8 +65,12 @@ def test_serving_sweeps_are_never_in_the_fit(validation: Validation) -> None:
     assert not sweeps & set(validation.calibration.data)
 
 
-def test_every_measurement_is_predicted(validation: Validation) -> None:
-    """Every case gets finite, positive in-sample and held-out predictions."""
+def test_every_measurement_is_predicted(validation: Validation, reference: ReferenceData) -> None:
+    """Every latency.json row and every H200 reference record is a case, exactly once, with
+    finite, positive in-sample and held-out predictions."""
+    published = [r.case.id for r in validation.results if r.case.dataset == PUBLISHED]
+    assert sorted(published) == sorted(str(point["id"]) for point in reference.latency)
+    assert len(validation.results) == len(reference.latency) + len(reference.roofline)
     for result in validation.results:
         for value in (result.in_sample, result.gpu_out, result.model_out):
             assert math.isfinite(value)
