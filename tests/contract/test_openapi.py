@@ -62,7 +62,7 @@ def test_problem_details_requires_type_title_and_status(tmp_path: Path) -> None:
     assert {"detail", "errors"} <= set(problem["properties"])
 
 
-PLANNING = {"/v1/inspect", "/v1/max-batch", "/v1/latency", "/v1/plan"}
+PLANNING = {"/v1/inspect", "/v1/max-batch", "/v1/latency", "/v1/plan", "/v1/frontier"}
 Operation = tuple[str, str, dict[str, Any]]
 
 
