@@ -11,7 +11,7 @@ turns into a prediction with a few multiplications (the fit evaluates thousands)
 * ``decode_step`` / ``prefill`` (our H200 PyTorch reference, not an engine): one pass.
 * ``ttft_at_concurrency`` / ``tpot_at_concurrency`` (serving sweeps at a fixed number of
   concurrent requests): :func:`service.domain.batching.at_concurrency` with the batch the KV
-  cache holds and a step budget of :data:`SERVING_CHUNK_TOKENS`. These rows are never in
+  cache holds and the step budget of :data:`SERVING_ENGINE`. These rows are never in
   the fit: every prediction of them is out of sample.
 
 Conventions: "FP8" rows run fp8 weights and fp8 KV (ModelOpt checkpoints quantise the KV
@@ -27,6 +27,9 @@ import msgspec
 
 from service.catalog_files import load_engine_profiles
 from service.domain.batching import StepCosts, at_concurrency, step_costs
+from service.domain.capacity import capacity
+from service.domain.deployment import Deployment
+from service.domain.engine import loaded_model_bytes
 from service.domain.kv_cache import kv_cache_bytes_per_token
 from service.domain.latency import (
     Efficiency,
@@ -44,6 +47,7 @@ from service.domain.saturation import (
     saturated_throughput,
     steady_state_batch,
 )
+from service.domain.serving import step_token_budget
 from service.domain.weights import weight_memory
 from service.validation.models import resolve_gpu, resolve_model
 
@@ -72,10 +76,10 @@ UNITS = {
     Metric.TPOT_AT_CONCURRENCY: "ms",
 }
 
-SERVING_CHUNK_TOKENS = 8192
-"""Step token budget for serving sweeps: TensorRT-LLM's default ``max_num_tokens``
-(``BuildConfig.max_num_tokens = 8192``, tensorrt_llm/builder.py); the NIM tables do not
-state theirs."""
+SERVING_ENGINE = "trtllm-1.0.0"
+"""Engine profile (``catalog/engines.yaml``) behind the serving sweeps' batch ceiling and step
+budget: NIM's optimised profiles run TensorRT-LLM; the tables name no backend, no
+``max_num_tokens`` (the profile's default, 8,192) and no KV fraction (the profile's)."""
 
 SATURATED_ENGINE = "trtllm-bench-1.0"
 """The ``batching:`` entry of ``catalog/engines.yaml`` that prices offline throughput rows."""
@@ -178,13 +182,23 @@ def latency_case(point: dict[str, Any], batching: ContinuousBatching | None = No
     batch = steady_state_batch(kv_tokens, isl, osl, engine)
     kind = point.get("kind")
     if kind in (Metric.TTFT_AT_CONCURRENCY, Metric.TPOT_AT_CONCURRENCY):
+        profile = load_engine_profiles().get(SERVING_ENGINE)
+        deployment = Deployment(
+            gpu_memory_bytes=gpu.memory_bytes,
+            tensor_parallel=tp,
+            weight_precision=weights,
+            kv_precision=kv,
+            gpu_name=gpu.name,
+        )
+        loaded = loaded_model_bytes(arch, weight_memory(arch, params, weights, tp).per_gpu_bytes)
+        fit = capacity(arch, loaded, deployment, profile, isl + osl, with_max_context=False)
         return Case(
             **common,
             metric=Metric(kind),
-            batch=batch,
+            batch=max(fit.max_batch, 1),
             concurrency=int(point["concurrency"]),
             steps=step_costs(arch, params, serving, input_tokens=isl, output_tokens=osl),
-            chunk_tokens=SERVING_CHUNK_TOKENS,
+            chunk_tokens=step_token_budget(profile, isl, gpu),
         )
     if isinstance(point.get("batch_or_concurrency"), int):
         batch = int(point["batch_or_concurrency"])
