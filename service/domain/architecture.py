@@ -210,14 +210,6 @@ class Architecture(msgspec.Struct, frozen=True, kw_only=True):
     notes: tuple[str, ...] = ()
 
     @property
-    def is_moe(self) -> bool:
-        return self.moe is not None
-
-    @property
-    def uses_sliding_window(self) -> bool:
-        return any(layer.kind is AttentionKind.SLIDING for layer in self.layer_attention)
-
-    @property
     def mixers(self) -> tuple[MixerKind, ...]:
         """One mixer per layer; ``layer_mixers`` empty means every layer attends."""
         return self.layer_mixers or (MixerKind.ATTENTION,) * self.num_layers

@@ -52,13 +52,6 @@ def attention_flops_per_token(arch: Architecture, context_tokens: int) -> int:
     return per_token_per_layer * attended
 
 
-def decode_flops_per_token(arch: Architecture, params: ParameterCount, context_tokens: int) -> int:
-    """FLOPs to produce one token with ``context_tokens`` already in the cache."""
-    return 2 * matmul_parameters_per_token(arch, params) + attention_flops_per_token(
-        arch, context_tokens
-    )
-
-
 def prefill_flops(arch: Architecture, params: ParameterCount, prompt_tokens: int) -> int:
     """FLOPs to prefill one prompt of ``prompt_tokens`` with causal attention.
 

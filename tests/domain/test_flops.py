@@ -6,7 +6,6 @@ import pytest
 
 from service.domain.flops import (
     attention_flops_per_token,
-    decode_flops_per_token,
     matmul_parameters_per_token,
     prefill_flops,
 )
@@ -30,11 +29,10 @@ def test_tied_lm_head_is_still_multiplied() -> None:
     assert 524_288_000 / n == pytest.approx(0.209, abs=0.0005)
 
 
-def test_decode_flops_at_context() -> None:
-    """F_decode(T) = 2·N + 4·L·T·H·h: Llama-3-8B at T = 4096 is 15,009,316,864 +
-    4·32·4096·32·128 = 17,156,800,512 (uses the 32 query heads, not the 8 KV heads)."""
-    flops = decode_flops_per_token(arch("llama3-8b"), params("llama3-8b"), 4096)
-    assert flops == 2 * LLAMA3_8B_MATMUL + 4 * 32 * 4096 * 32 * 128
+def test_decode_attention_uses_query_heads_not_kv_heads() -> None:
+    """Decode attention at context T is 4·L·T·H·h: Llama-3-8B at T = 4096 is
+    4·32·4096·32·128 = 2,147,483,648 FLOPs (the 32 query heads, not the 8 KV heads)."""
+    assert attention_flops_per_token(arch("llama3-8b"), 4096) == 4 * 32 * 4096 * 32 * 128
 
 
 def test_mla_decode_attention_uses_qk_and_v_widths() -> None:

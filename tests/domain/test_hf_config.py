@@ -167,7 +167,7 @@ def test_sliding_layer_types_without_a_window_are_invalid() -> None:
 
 def test_qwen2_with_use_sliding_window_false_is_all_full() -> None:
     """Qwen2-7B ships sliding_window 131072 but use_sliding_window false: no window at all."""
-    assert not arch("qwen2-7b").uses_sliding_window
+    assert AttentionKind.SLIDING not in {layer.kind for layer in arch("qwen2-7b").layer_attention}
 
 
 def test_qwen2_sliding_window_applies_from_max_window_layers_on() -> None:
@@ -199,7 +199,9 @@ def test_nonstandard_window_key_is_read_with_a_note() -> None:
 
 def test_window_at_least_the_context_is_full_attention() -> None:
     """Phi-3.5-mini's 262,144-token window exceeds its 131,072 context: all layers full."""
-    assert not arch("phi-3.5-mini").uses_sliding_window
+    assert AttentionKind.SLIDING not in {
+        layer.kind for layer in arch("phi-3.5-mini").layer_attention
+    }
 
 
 def test_generic_sliding_window_pattern_is_honoured() -> None:

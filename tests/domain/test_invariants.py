@@ -88,7 +88,7 @@ def test_parameters_are_positive_and_active_at_most_total(config: dict[str, Any]
     counted = count_parameters(model)
     assert counted.total > 0
     assert 0 < counted.active <= counted.total
-    if not model.is_moe:
+    if model.moe is None:
         assert counted.active == counted.total
 
 

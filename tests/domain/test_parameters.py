@@ -41,7 +41,7 @@ def test_dense_model_activates_every_parameter(reference_model: dict[str, Any]) 
     """A dense model's active count is its total; an MoE's is strictly less."""
     model = architecture_from_config(reference_model["config"])
     counted = count_parameters(model)
-    if model.is_moe:
+    if model.moe is not None:
         assert counted.active < counted.total
     else:
         assert counted.active == counted.total
