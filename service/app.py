@@ -38,6 +38,15 @@ from service.observability.metrics import Metrics
 from service.observability.middleware import instrument
 from service.settings import Settings
 
+#: The docs UI bundles, pinned (never ``@latest``): the page loads exactly these versions.
+#: Scalar: npm ``@scalar/api-reference`` 1.76.0; Swagger UI: npm ``swagger-ui-dist`` 5.18.2.
+SCALAR_VERSION = "1.76.0"
+SCALAR_CSS_URL = (
+    f"https://cdn.jsdelivr.net/npm/@scalar/api-reference@{SCALAR_VERSION}"
+    "/dist/styles/standalone.css"
+)
+SWAGGER_UI_VERSION = "5.18.2"
+
 
 def create_app(
     settings: Settings | None = None, *, hub_client_factory: HubClientFactory | None = None
@@ -87,7 +96,10 @@ def create_app(
                 "Bytes are integers, times milliseconds, throughput tokens per second."
             ),
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=[
+                ScalarRenderPlugin(version=SCALAR_VERSION, css_url=SCALAR_CSS_URL),
+                SwaggerRenderPlugin(version=SWAGGER_UI_VERSION, path="/swagger"),
+            ],
             components=Components(
                 security_schemes={
                     "adminToken": SecurityScheme(
