@@ -26,6 +26,7 @@ from service.domain.hf_hybrid import (
     HybridLayout,
     granite_hybrid_layout,
     jamba_layout,
+    kimi_linear_layout,
     nemotron_h_layout,
     qwen3_next_layout,
 )
@@ -45,7 +46,7 @@ KNOWN_FAMILIES = frozenset(
         "llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "gemma",
         "gemma2", "gemma3_text", "phi3", "gpt2", "deepseek_v2", "deepseek_v3", "gpt_oss",
         "glm4_moe", "smollm3", "seed_oss", "olmo2", "starcoder2", "qwen3_next", "nemotron_h",
-        "granitemoehybrid", "llama4_text", "minimax_m2", "ernie4_5_moe", "jamba",
+        "granitemoehybrid", "llama4_text", "minimax_m2", "ernie4_5_moe", "jamba", "kimi_linear",
     }
 )  # fmt: skip
 
@@ -60,7 +61,6 @@ _UNMODELLED_TYPES = {
     "rwkv": "RWKV recurrent layers",
     "recurrent_gemma": "RG-LRU recurrent layers",
     "minimax": "linear (lightning) attention layers",
-    "kimi_linear": "linear-attention (KDA) layers",
     "lfm2": "short-convolution layers",
     "gemma3n": "Gemma 3n layers (AltUp, LAuReL, per-layer embeddings)",
     "gemma3n_text": "Gemma 3n layers (AltUp, LAuReL, per-layer embeddings)",
@@ -85,6 +85,7 @@ _FAMILY_KEYS = {
     ),
     "granitemoehybrid": frozenset({"mamba_d_state", "layers_block_type"}),
     "jamba": frozenset({"mamba_d_state", "layers_block_type"}),
+    "kimi_linear": frozenset({"linear_attn_config"}),
 }
 
 MAX_LAYERS = 1024
@@ -158,6 +159,14 @@ def family_of(model_type: str) -> str:
     return FAMILY_ALIASES.get(model_type, model_type)
 
 
+# Kimi K3 reuses model_type kimi_linear with layers Kimi-Linear does not have.
+_KIMI_K3_KEYS = (
+    "routed_expert_hidden_size",
+    "mla_use_output_gate",
+    "attn_res_block_size",
+    "latent_moe_use_norm",
+)
+
 _GENERIC_REQUIRED_KEYS = (
     "hidden_size",
     "num_hidden_layers",
@@ -174,6 +183,12 @@ def _check_supported(config: Mapping[str, Any], model_type: str, family: str) ->
     for key, feature in _UNMODELLED_KEYS.items():
         if config.get(key) is not None and key not in own_keys:
             raise UnsupportedArchitecture(feature, f"config key '{key}'")
+    kimi_k3 = [key for key in _KIMI_K3_KEYS if config.get(key)]
+    if family == "kimi_linear" and kimi_k3:
+        raise UnsupportedArchitecture(
+            "Kimi K3 layers (latent MoE, gated MLA, attention residual blocks)",
+            f"config keys {', '.join(kimi_k3)}",
+        )
     if family == "minimax_m2" and 0 in read_int_list(config, "attn_type_list"):
         raise UnsupportedArchitecture(
             "linear (lightning) attention layers", "attn_type_list has 0 (lightning) layers"
@@ -318,6 +333,8 @@ def hybrid_layout(
         return granite_hybrid_layout(config, num_layers, hidden_size)
     if family == "jamba":
         return jamba_layout(config, num_layers, hidden_size)
+    if family == "kimi_linear":
+        return kimi_linear_layout(config, num_layers, hidden_size)
     return None
 
 

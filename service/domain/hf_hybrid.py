@@ -11,6 +11,9 @@ one mixer, named by ``hybrid_override_pattern`` (``M`` Mamba2, ``*`` attention, 
 Granite 4.0 hybrids (``modeling_granitemoehybrid.py``): ``layer_types`` of ``mamba`` and
 ``attention``; every layer keeps its MoE and shared MLP.
 
+Kimi-Linear (vLLM ``kimi_linear.py``): ``linear_attn_config.kda_layers`` (1-based) are KDA,
+the others MLA (``full_attn_layers``, also 1-based, when given must be the rest).
+
 Jamba (``modeling_jamba.py``): layer ``i`` attends when ``i % attn_layer_period ==
 attn_layer_offset`` (or per ``layers_block_type``), the others are Mamba1; every layer keeps
 its MLP (MoE on ``i % expert_layer_period == expert_layer_offset``).
@@ -24,8 +27,13 @@ from typing import Any
 import msgspec
 
 from service.domain.architecture import InvalidConfig, MixerKind, StateSpec
-from service.domain.config_fields import read_int, read_str, read_str_list
-from service.domain.state_layers import gated_deltanet, jamba_mamba, mamba2
+from service.domain.config_fields import read_int, read_int_list, read_str, read_str_list
+from service.domain.state_layers import (
+    gated_deltanet,
+    jamba_mamba,
+    kimi_delta_attention,
+    mamba2,
+)
 
 _QWEN_NEXT_KINDS = {
     "linear_attention": MixerKind.GATED_DELTANET,
@@ -139,4 +147,31 @@ def jamba_layout(config: Mapping[str, Any], num_layers: int, hidden_size: int) -
         MixerKind.ATTENTION if name == "attention" else MixerKind.MAMBA for name in names
     )
     state = jamba_mamba(config, hidden_size) if MixerKind.MAMBA in mixers else None
+    return HybridLayout(mixers=mixers, state=state)
+
+
+def kimi_linear_layout(
+    config: Mapping[str, Any], num_layers: int, hidden_size: int
+) -> HybridLayout:
+    """KDA and MLA layers of Kimi-Linear."""
+    linear = config.get("linear_attn_config")
+    if not isinstance(linear, Mapping):
+        raise InvalidConfig("linear_attn_config", "expected an object")
+    kda = set(read_int_list(linear, "kda_layers"))
+    full = set(read_int_list(linear, "full_attn_layers"))
+    if not kda and full:
+        kda = set(range(1, num_layers + 1)) - full
+    everything = set(range(1, num_layers + 1))
+    if not kda <= everything or (full and (kda & full or kda | full != everything)):
+        raise InvalidConfig(
+            "linear_attn_config",
+            f"kda_layers and full_attn_layers must split the 1-based layers 1..{num_layers}",
+        )
+    mixers = tuple(
+        MixerKind.KDA if i + 1 in kda else MixerKind.ATTENTION for i in range(num_layers)
+    )
+    try:
+        state = kimi_delta_attention(linear, hidden_size) if kda else None
+    except InvalidConfig as exc:
+        raise InvalidConfig(f"linear_attn_config.{exc.field}", exc.detail) from exc
     return HybridLayout(mixers=mixers, state=state)

@@ -222,6 +222,23 @@ def mixture_of_experts(
             num_shared_experts=1 if shared_size else 0,
             shared_expert_intermediate_size=shared_size,
         )
+    if model_type == "kimi_linear":
+        # vLLM kimi_linear.py KimiMoE: gate (no bias) + e_score_correction_bias, experts of
+        # moe_intermediate_size, one shared MLP of num_shared_experts · moe_intermediate_size,
+        # on layers i >= first_k_dense_replace with i % moe_layer_freq == 0.
+        first_dense = read_int(config, "first_k_dense_replace", default=0, minimum=0)
+        freq = read_int(config, "moe_layer_freq", default=1)
+        size = read_int(config, "moe_intermediate_size")
+        shared = read_int(config, "num_shared_experts", default=0, minimum=0)
+        return MixtureOfExperts(
+            num_experts=experts,
+            experts_per_token=per_token,
+            expert_intermediate_size=size,
+            moe_layers=tuple(i for i in range(num_layers) if i >= first_dense and i % freq == 0),
+            num_shared_experts=1 if shared else 0,
+            shared_expert_intermediate_size=shared * size,
+            router_bias=True,
+        )
     if model_type.startswith("deepseek") or model_type == "glm4_moe":
         first_dense = read_int(config, "first_k_dense_replace", default=0, minimum=0)
         freq = read_int(config, "moe_layer_freq", default=1)

@@ -18,6 +18,13 @@ Mamba2 (``modeling_nemotron_h.py``, ``NemotronHMamba2Mixer``), with inner width
     conv1d C·k (+ C bias) + dt_bias, A_log, D n_heads each + gated norm I    (small)
     state: conv (k - 1)·C, recurrent n_heads · h · N
 
+Kimi Delta Attention (vLLM ``model_executor/layers/kda.py`` KimiDeltaAttention), ``H``
+heads of ``h`` (``P = H·h``), short convolutions of kernel ``k`` on q, k and v::
+
+    q/k/v_proj 3·d·P, f_a d·h + f_b h·P, b_proj d·H, g_a d·h + g_b h·P, o_proj P·d (matrices)
+    q/k/v_conv1d 3·P·k, dt_bias P, A_log H, gated o_norm h                         (small)
+    state: conv (k - 1)·3P, recurrent H · h · h
+
 Mamba1 as in Jamba (``modeling_jamba.py`` JambaMambaMixer), ``I = mamba_expand·d``, ``R``
 = dt rank (``ceil(d/16)`` when ``auto``), ``N`` = d_state::
 
@@ -70,6 +77,28 @@ def gated_deltanet(config: Mapping[str, Any], hidden_size: int) -> StateSpec:
         matrix_parameters=matrices,
         small_parameters=small,
         ssm_state_dtype=_ssm_dtype(config, "mamba_ssm_dtype"),
+    )
+
+
+def kimi_delta_attention(linear: Mapping[str, Any], hidden_size: int) -> StateSpec:
+    """Kimi-Linear's KDA layer from its ``linear_attn_config``."""
+    heads = read_int(linear, "num_heads")
+    head_dim = read_int(linear, "head_dim")
+    kernel = read_int(linear, "short_conv_kernel_size", default=4)
+    width = heads * head_dim
+    d = hidden_size
+    matrices = 3 * d * width + 2 * (d * head_dim + head_dim * width) + d * heads + width * d
+    small = 3 * width * kernel + width + heads + head_dim
+    return StateSpec(
+        kind=MixerKind.KDA,
+        conv_kernel=kernel,
+        conv_channels=3 * width,
+        state_heads=heads,
+        state_elements_per_head=head_dim * head_dim,
+        matrix_parameters=matrices,
+        small_parameters=small,
+        # vLLM MambaStateDtypeCalculator.kda_state_dtype: the recurrent state is float32.
+        ssm_state_dtype="fp32",
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from service.domain.architecture import InvalidConfig, MixerKind
+from service.domain.architecture import InvalidConfig, MixerKind, UnsupportedArchitecture
 from service.domain.hf_config import architecture_from_config
 from service.domain.parameters import count_parameters
 from service.domain.precision import Precision
@@ -253,3 +253,62 @@ def test_jamba_attends_by_period_and_offset() -> None:
     assert arch.attention_layers == (4, 12)
     assert arch.moe is not None
     assert arch.moe.moe_layers == tuple(range(1, 16, 2))
+
+
+KIMI_LINEAR: dict[str, Any] = {
+    # Kimi-Linear-48B-A3B layer pattern (1-based full_attn_layers) on tiny shapes.
+    "model_type": "kimi_linear",
+    "hidden_size": 64,
+    "num_hidden_layers": 8,
+    "num_attention_heads": 4,
+    "kv_lora_rank": 16,
+    "q_lora_rank": None,
+    "qk_nope_head_dim": 8,
+    "qk_rope_head_dim": 4,
+    "v_head_dim": 8,
+    "intermediate_size": 128,
+    "vocab_size": 100,
+    "num_experts": 4,
+    "num_experts_per_token": 2,
+    "num_shared_experts": 1,
+    "moe_intermediate_size": 16,
+    "first_k_dense_replace": 1,
+    "linear_attn_config": {
+        "full_attn_layers": [4, 8],
+        "head_dim": 8,
+        "num_heads": 2,
+        "short_conv_kernel_size": 4,
+    },
+}
+
+
+def test_kda_parameters_follow_the_projections() -> None:
+    """vLLM kda.py, d=64, 2 heads of 8 (P=16), kernel 4: q/k/v 3·64·16 = 3072,
+    f_a/g_a 2·64·8 = 1024, f_b/g_b 2·8·16 = 256, b_proj 64·2 = 128, o_proj 16·64 = 1024
+    -> 5504; convs 3·16·4 = 192, dt_bias 16, A_log 2, o_norm 8 -> 218."""
+    spec = architecture_from_config(KIMI_LINEAR).state
+    assert spec is not None
+    assert (spec.matrix_parameters, spec.small_parameters) == (5504, 218)
+    assert (spec.conv_elements(), spec.state_elements()) == (3 * 48, 2 * 8 * 8)
+
+
+def test_kimi_linear_full_attention_layers_are_one_based() -> None:
+    """full_attn_layers [4, 8] are layers 3 and 7 (0-based), MLA; the rest are KDA."""
+    arch = architecture_from_config(KIMI_LINEAR)
+    assert arch.attention_layers == (3, 7)
+    assert arch.mla is not None
+    assert len(arch.state_layers) == 6
+
+
+def test_kimi_linear_layer_lists_must_split_the_layers() -> None:
+    """kda_layers overlapping full_attn_layers is a 400 naming linear_attn_config."""
+    linear = {**KIMI_LINEAR["linear_attn_config"], "kda_layers": [1, 2, 3, 4, 5, 6, 7]}
+    with pytest.raises(InvalidConfig) as raised:
+        architecture_from_config(with_fields(KIMI_LINEAR, linear_attn_config=linear))
+    assert raised.value.field == "linear_attn_config"
+
+
+def test_kimi_k3_layers_under_the_kimi_linear_type_are_refused() -> None:
+    """Kimi K3 writes model_type kimi_linear with latent MoE and gated MLA: refused by name."""
+    with pytest.raises(UnsupportedArchitecture, match="Kimi K3"):
+        architecture_from_config(with_fields(KIMI_LINEAR, routed_expert_hidden_size=32))
