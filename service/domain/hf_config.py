@@ -27,6 +27,7 @@ from service.domain.hf_hybrid import (
     granite_hybrid_layout,
     jamba_layout,
     kimi_linear_layout,
+    minimax_layout,
     nemotron_h_layout,
     qwen3_next_layout,
 )
@@ -47,6 +48,7 @@ KNOWN_FAMILIES = frozenset(
         "gemma2", "gemma3_text", "phi3", "gpt2", "deepseek_v2", "deepseek_v3", "gpt_oss",
         "glm4_moe", "smollm3", "seed_oss", "olmo2", "starcoder2", "qwen3_next", "nemotron_h",
         "granitemoehybrid", "llama4_text", "minimax_m2", "ernie4_5_moe", "jamba", "kimi_linear",
+        "minimax",
     }
 )  # fmt: skip
 
@@ -60,7 +62,6 @@ _UNMODELLED_TYPES = {
     "falcon_h1": "hybrid Mamba/attention layers",
     "rwkv": "RWKV recurrent layers",
     "recurrent_gemma": "RG-LRU recurrent layers",
-    "minimax": "linear (lightning) attention layers",
     "lfm2": "short-convolution layers",
     "gemma3n": "Gemma 3n layers (AltUp, LAuReL, per-layer embeddings)",
     "gemma3n_text": "Gemma 3n layers (AltUp, LAuReL, per-layer embeddings)",
@@ -189,6 +190,10 @@ def _check_supported(config: Mapping[str, Any], model_type: str, family: str) ->
             "Kimi K3 layers (latent MoE, gated MLA, attention residual blocks)",
             f"config keys {', '.join(kimi_k3)}",
         )
+    if family == "minimax" and read_int(config, "shared_intermediate_size", default=0, minimum=0):
+        raise UnsupportedArchitecture(
+            "MiniMax shared experts", "config key 'shared_intermediate_size'"
+        )
     if family == "minimax_m2" and 0 in read_int_list(config, "attn_type_list"):
         raise UnsupportedArchitecture(
             "linear (lightning) attention layers", "attn_type_list has 0 (lightning) layers"
@@ -247,7 +252,7 @@ def _normalise(config: Mapping[str, Any], model_type: str) -> Architecture:
     )
     if config.get("sliding_window") is None and config.get("sliding_window_size") is not None:
         notes.append("'sliding_window_size' read as the sliding window (non-standard key)")
-    layout = hybrid_layout(config, family, layers, hidden)
+    layout = hybrid_layout(config, family, layers, hidden, heads, head_dim)
     if layout is not None and len(layout.mixers) != layers:
         raise InvalidConfig(
             "num_hidden_layers", f"{layers} layers but the layer pattern has {len(layout.mixers)}"
@@ -322,7 +327,12 @@ def _mtp_layers(config: Mapping[str, Any], family: str) -> int:
 
 
 def hybrid_layout(
-    config: Mapping[str, Any], family: str, num_layers: int, hidden_size: int
+    config: Mapping[str, Any],
+    family: str,
+    num_layers: int,
+    hidden_size: int,
+    heads: int,
+    head_dim: int,
 ) -> HybridLayout | None:
     """The per-layer mixers of a hybrid family, or None when every layer attends."""
     if family == "qwen3_next":
@@ -335,6 +345,8 @@ def hybrid_layout(
         return jamba_layout(config, num_layers, hidden_size)
     if family == "kimi_linear":
         return kimi_linear_layout(config, num_layers, hidden_size)
+    if family == "minimax":
+        return minimax_layout(config, num_layers, hidden_size, heads, head_dim)
     return None
 
 

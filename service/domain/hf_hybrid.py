@@ -14,6 +14,9 @@ Granite 4.0 hybrids (``modeling_granitemoehybrid.py``): ``layer_types`` of ``mam
 Kimi-Linear (vLLM ``kimi_linear.py``): ``linear_attn_config.kda_layers`` (1-based) are KDA,
 the others MLA (``full_attn_layers``, also 1-based, when given must be the rest).
 
+MiniMax-Text-01 / M1 (``modeling_minimax.py``): ``layer_types`` of ``linear_attention`` and
+``full_attention``, or ``attn_type_list`` (0 lightning, 1 softmax); every layer keeps its MoE.
+
 Jamba (``modeling_jamba.py``): layer ``i`` attends when ``i % attn_layer_period ==
 attn_layer_offset`` (or per ``layers_block_type``), the others are Mamba1; every layer keeps
 its MLP (MoE on ``i % expert_layer_period == expert_layer_offset``).
@@ -32,6 +35,7 @@ from service.domain.state_layers import (
     gated_deltanet,
     jamba_mamba,
     kimi_delta_attention,
+    lightning_attention,
     mamba2,
 )
 
@@ -174,4 +178,34 @@ def kimi_linear_layout(
         state = kimi_delta_attention(linear, hidden_size) if kda else None
     except InvalidConfig as exc:
         raise InvalidConfig(f"linear_attn_config.{exc.field}", exc.detail) from exc
+    return HybridLayout(mixers=mixers, state=state)
+
+
+_MINIMAX_NAMES = {"linear_attention": MixerKind.LIGHTNING, "full_attention": MixerKind.ATTENTION}
+
+
+def minimax_layout(
+    config: Mapping[str, Any], num_layers: int, hidden_size: int, heads: int, head_dim: int
+) -> HybridLayout:
+    """Lightning and softmax attention layers of MiniMax-Text-01 / MiniMax-M1."""
+    names = read_str_list(config, "layer_types")
+    if names is not None:
+        field = "layer_types"
+        unknown = sorted(set(names) - set(_MINIMAX_NAMES))
+        if unknown:
+            raise InvalidConfig(field, f"unknown layer kind '{unknown[0]}'")
+        mixers = tuple(_MINIMAX_NAMES[name] for name in names)
+    else:
+        field = "attn_type_list"
+        flags = read_int_list(config, field)
+        if not flags:
+            raise InvalidConfig(field, "required field is missing (or layer_types)")
+        if set(flags) - {0, 1}:
+            raise InvalidConfig(field, "expected 0 (lightning) or 1 (softmax) per layer")
+        mixers = tuple(MixerKind.ATTENTION if f else MixerKind.LIGHTNING for f in flags)
+    if len(mixers) != num_layers:
+        raise InvalidConfig(field, f"has {len(mixers)} entries for {num_layers} layers")
+    state = (
+        lightning_attention(heads, head_dim, hidden_size) if MixerKind.LIGHTNING in mixers else None
+    )
     return HybridLayout(mixers=mixers, state=state)

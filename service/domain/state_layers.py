@@ -25,6 +25,12 @@ heads of ``h`` (``P = H·h``), short convolutions of kernel ``k`` on q, k and v:
     q/k/v_conv1d 3·P·k, dt_bias P, A_log H, gated o_norm h                         (small)
     state: conv (k - 1)·3P, recurrent H · h · h
 
+Lightning attention (transformers ``modeling_minimax.py`` MiniMaxLightningAttention), ``P``
+= H·h::
+
+    qkv_proj d·3P, output_gate d·P, out_proj P·d (matrices); norm P (small)
+    state: no convolution, recurrent H · h · h (vLLM ``linear_attention_state_shape``)
+
 Mamba1 as in Jamba (``modeling_jamba.py`` JambaMambaMixer), ``I = mamba_expand·d``, ``R``
 = dt rank (``ceil(d/16)`` when ``auto``), ``N`` = d_state::
 
@@ -99,6 +105,20 @@ def kimi_delta_attention(linear: Mapping[str, Any], hidden_size: int) -> StateSp
         small_parameters=small,
         # vLLM MambaStateDtypeCalculator.kda_state_dtype: the recurrent state is float32.
         ssm_state_dtype="fp32",
+    )
+
+
+def lightning_attention(heads: int, head_dim: int, hidden_size: int) -> StateSpec:
+    """MiniMax-Text-01 / MiniMax-M1 linear-attention layer."""
+    width = heads * head_dim
+    return StateSpec(
+        kind=MixerKind.LIGHTNING,
+        conv_kernel=1,
+        conv_channels=0,
+        state_heads=heads,
+        state_elements_per_head=head_dim * head_dim,
+        matrix_parameters=5 * hidden_size * width,
+        small_parameters=width,
     )
 
 

@@ -312,3 +312,44 @@ def test_kimi_k3_layers_under_the_kimi_linear_type_are_refused() -> None:
     """Kimi K3 writes model_type kimi_linear with latent MoE and gated MLA: refused by name."""
     with pytest.raises(UnsupportedArchitecture, match="Kimi K3"):
         architecture_from_config(with_fields(KIMI_LINEAR, routed_expert_hidden_size=32))
+
+
+MINIMAX_01: dict[str, Any] = {
+    # MiniMax-Text-01 layout (7 lightning : 1 softmax) on tiny shapes.
+    "model_type": "minimax",
+    "hidden_size": 16,
+    "num_hidden_layers": 8,
+    "num_attention_heads": 2,
+    "num_key_value_heads": 1,
+    "head_dim": 8,
+    "intermediate_size": 32,
+    "vocab_size": 50,
+    "num_local_experts": 4,
+    "num_experts_per_tok": 2,
+    "attn_type_list": [0, 0, 0, 0, 0, 0, 0, 1],
+}
+
+
+def test_lightning_layers_hold_a_head_square_state_and_no_convolution() -> None:
+    """modeling_minimax.py: qkv 16·48 + gate 16·16 + out 16·16 = 1280, norm 16; state
+    2 heads · 8 · 8 and no convolution (vLLM linear_attention_state_shape)."""
+    arch = architecture_from_config(MINIMAX_01)
+    spec = arch.state
+    assert spec is not None
+    assert (spec.matrix_parameters, spec.small_parameters) == (1280, 16)
+    assert (spec.conv_elements(), spec.state_elements()) == (0, 2 * 8 * 8)
+    assert arch.attention_layers == (7,)
+
+
+def test_minimax_layer_types_override_the_flag_list() -> None:
+    """The newer layer_types spelling is read the same way."""
+    names = ["linear_attention"] * 3 + ["full_attention"]
+    cfg = with_fields(MINIMAX_01, num_hidden_layers=4, layer_types=names, attn_type_list=None)
+    assert architecture_from_config(cfg).attention_layers == (3,)
+
+
+def test_minimax_flag_list_of_the_wrong_length_is_invalid() -> None:
+    """An attn_type_list that does not cover the layers is a 400 naming it."""
+    with pytest.raises(InvalidConfig) as raised:
+        architecture_from_config(with_fields(MINIMAX_01, attn_type_list=[0, 1]))
+    assert raised.value.field == "attn_type_list"
