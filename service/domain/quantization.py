@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from service.domain.architecture import Quantization, UnsupportedArchitecture
+from service.domain.architecture import Quantization
+from service.domain.compressed_tensors import compressed_tensors_scheme
 from service.domain.precision import DEFAULT_INT4_GROUP_SIZE, Precision
+from service.domain.quant_errors import UnsupportedQuantization, config_int, positive_int
 from service.domain.quant_scheme import EVERY_LINEAR, ModuleRule, QuantScheme
 from service.domain.weight_format import (
     WeightFormat,
@@ -21,22 +23,20 @@ from service.domain.weight_format import (
     fp8_block,
     fp8_per_tensor,
     int8_or_fp8_per_channel,
-    int8_per_tensor,
     int_grouped,
     mxfp4,
     nvfp4,
 )
 
+__all__ = [
+    "UnsupportedQuantization",
+    "detect_quantization",
+    "quantization_from_config",
+    "scheme_from_config",
+]
+
 _IGNORE_KEYS = ("modules_to_not_convert", "ignore", "exclude_modules", "ignored_layers")
 _GPTQ_METHODS = frozenset({"gptq", "gptq_marlin", "auto-round", "autoround"})
-
-
-class UnsupportedQuantization(UnsupportedArchitecture):
-    """A ``quantization_config`` capplan does not model; ``method`` names it."""
-
-    def __init__(self, method: str, detail: str) -> None:
-        super().__init__(f"quantization_config.quant_method={method}", detail)
-        self.method = method
 
 
 def quantization_from_config(config: Mapping[str, Any]) -> Quantization | None:
@@ -91,7 +91,7 @@ def scheme_from_config(quant: Mapping[str, Any]) -> QuantScheme:
     if method == "modelopt":
         return _single(method, _modelopt(quant), ignore)
     if method == "compressed-tensors":
-        return _compressed_tensors(quant, ignore)
+        return compressed_tensors_scheme(quant, ignore)
     raise UnsupportedQuantization(
         method or "(none)",
         "capplan models fp8, fbgemm_fp8, mxfp4, gptq, awq, bitsandbytes, modelopt "
@@ -136,16 +136,16 @@ def _fp8(method: str, quant: Mapping[str, Any]) -> WeightFormat:
         return int8_or_fp8_per_channel(Precision.FP8)
     block = quant.get("weight_block_size")
     if isinstance(block, list | tuple) and len(block) == 2:
-        rows, cols = (_positive(value, method, "weight_block_size") for value in block)
+        rows, cols = (positive_int(value, method, "weight_block_size") for value in block)
         return fp8_block(rows, cols)
     return fp8_per_tensor(static_input_scale=quant.get("activation_scheme") == "static")
 
 
 def _gptq_or_awq(method: str, quant: Mapping[str, Any]) -> WeightFormat:
-    bits = _int(quant.get("bits", quant.get("w_bit", 4)))
+    bits = config_int(quant.get("bits", quant.get("w_bit", 4)))
     if bits not in (4, 8):
         raise UnsupportedQuantization(method, f"{bits}-bit weights are not modelled (4 or 8)")
-    group = _int(quant.get("group_size", quant.get("q_group_size", DEFAULT_INT4_GROUP_SIZE)))
+    group = config_int(quant.get("group_size", quant.get("q_group_size", DEFAULT_INT4_GROUP_SIZE)))
     act_order = method in _GPTQ_METHODS and bool(quant.get("desc_act"))
     return int_grouped(
         bits,
@@ -176,75 +176,12 @@ def _modelopt(quant: Mapping[str, Any]) -> WeightFormat:
     if algorithm == "NVFP4":
         return nvfp4()
     if algorithm == "W4A16_AWQ":
-        group = _int(scope.get("group_size", quant.get("group_size")))
+        group = config_int(scope.get("group_size", quant.get("group_size")))
         return int_grouped(4, group or DEFAULT_INT4_GROUP_SIZE, zero_points=False)
     if algorithm.startswith(("W8A8_SQ", "INT8_SQ")):
         return int8_or_fp8_per_channel(Precision.INT8)
     raise UnsupportedQuantization(
         f"modelopt {algorithm or '(no quant_algo)'}", "only FP8, NVFP4, W4A16_AWQ, W8A8_SQ"
-    )
-
-
-def _compressed_tensors(quant: Mapping[str, Any], ignore: tuple[str, ...]) -> QuantScheme:
-    """One rule per ``config_groups`` entry, in order (compressed-tensors
-    ``QuantizationConfig``); a 2:4 ``sparsity_config`` is not modelled."""
-    sparsity = quant.get("sparsity_config")
-    if isinstance(sparsity, Mapping) and sparsity.get("format") not in (None, "dense"):
-        raise UnsupportedQuantization(
-            "compressed-tensors", f"sparsity format {sparsity.get('format')!r} is not modelled"
-        )
-    groups = quant.get("config_groups")
-    if not isinstance(groups, Mapping) or not groups:
-        raise UnsupportedQuantization("compressed-tensors", "no config_groups")
-    rules: list[ModuleRule] = []
-    for name, group in groups.items():
-        if not isinstance(group, Mapping) or not isinstance(group.get("weights"), Mapping):
-            continue
-        targets = tuple(str(t) for t in group.get("targets") or (EVERY_LINEAR,))
-        layout = str(group.get("format") or quant.get("format") or "").lower()
-        fmt = _ct_weights(str(name), group["weights"], group.get("input_activations"), layout)
-        rules.append(ModuleRule(targets=targets, format=fmt))
-    if not rules:
-        raise UnsupportedQuantization("compressed-tensors", "no group quantises weights")
-    return QuantScheme(method="compressed-tensors", rules=tuple(rules), ignore=ignore)
-
-
-def _ct_weights(group: str, weights: Mapping[str, Any], inputs: Any, layout: str) -> WeightFormat:
-    """compressed-tensors ``QuantizationArgs`` of the weights -> a stored format."""
-    bits = _int(weights.get("num_bits"))
-    is_float = weights.get("type") == "float"
-    strategy = str(weights.get("strategy") or "tensor").lower()
-    group_size = _int(weights.get("group_size"))
-    static_input = isinstance(inputs, Mapping) and inputs.get("dynamic") is False
-    if bits == 4 and is_float:
-        if "mxfp4" in layout or group_size == 32:
-            return mxfp4()
-        return nvfp4()
-    if bits == 8 and is_float:
-        if strategy == "block":
-            block = weights.get("block_structure") or [128, 128]
-            rows, cols = (_positive(v, "compressed-tensors", "block_structure") for v in block)
-            return fp8_block(rows, cols)
-        if strategy == "channel":
-            return int8_or_fp8_per_channel(Precision.FP8, static_input_scale=static_input)
-        if strategy == "tensor":
-            return fp8_per_tensor(static_input_scale=static_input)
-    if bits in (4, 8) and not is_float:
-        if strategy in ("group", "channel") and (bits == 4 or "pack" in layout):
-            return int_grouped(
-                bits,
-                group_size if strategy == "group" and group_size else -1,
-                zero_points=weights.get("symmetric") is False,
-                act_order=str(weights.get("actorder") or "").lower() in ("group", "weight"),
-            )
-        if bits == 8 and strategy == "channel":
-            return int8_or_fp8_per_channel(Precision.INT8, static_input_scale=static_input)
-        if bits == 8 and strategy == "tensor":
-            return int8_per_tensor(static_input_scale=static_input)
-    raise UnsupportedQuantization(
-        "compressed-tensors",
-        f"config group {group!r}: {bits}-bit {'float' if is_float else 'int'} weights with "
-        f"strategy {strategy!r} are not modelled",
     )
 
 
@@ -258,14 +195,3 @@ def _int4_group(scheme: QuantScheme) -> int:
         if rule.format.precision is Precision.INT4 and rule.format.scale_cols > 0:
             return rule.format.scale_cols
     return DEFAULT_INT4_GROUP_SIZE
-
-
-def _positive(value: object, method: str, field: str) -> int:
-    number = _int(value)
-    if number is None or number <= 0:
-        raise UnsupportedQuantization(method, f"{field} must hold positive integers")
-    return number
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
