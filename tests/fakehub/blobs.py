@@ -33,6 +33,14 @@ DTYPE_BYTES: Mapping[str, int] = {
     "BOOL": 1,
 }
 
+DTYPE_BITS: Mapping[str, int] = {
+    **{dtype: 8 * size for dtype, size in DTYPE_BYTES.items()},
+    "F4": 4,
+    "F6_E2M3": 6,
+    "F6_E3M2": 6,
+}
+"""Bits per element; sub-byte dtypes (safetensors 0.6 ``F4``, ``F6_*``) pack densely."""
+
 Tensors = Mapping[str, tuple[str, Sequence[int]]]
 """Tensor name -> (safetensors dtype, shape)."""
 
@@ -102,7 +110,7 @@ def safetensors_header(tensors: Tensors) -> tuple[bytes, int]:
     header: dict[str, object] = {"__metadata__": {"format": "pt"}}
     offset = 0
     for name, (dtype, shape) in tensors.items():
-        nbytes = math.prod(shape) * DTYPE_BYTES[dtype]
+        nbytes = math.ceil(math.prod(shape) * DTYPE_BITS[dtype] / 8)
         header[name] = {
             "dtype": dtype,
             "shape": list(shape),

@@ -53,3 +53,15 @@ def test_no_safetensors_gives_none(client: HfHubClient, fake_hub: FakeHubServer)
     fake_hub.hub.add_model("org/bin", LLAMA_CONFIG, sha=SHA)
 
     assert client.safetensors_tensors("org/bin", SHA) is None
+
+
+def test_sub_byte_dtypes_are_listed_as_stored(client: HfHubClient, fake_hub: FakeHubServer) -> None:
+    """An NVFP4 checkpoint written with safetensors' F4 dtype and F8_E4M3 block scales."""
+    tensors = {
+        "model.layers.0.mlp.down_proj.weight": ("F4", [64, 128]),
+        "model.layers.0.mlp.down_proj.weight_scale": ("F8_E4M3", [64, 8]),
+        "model.layers.0.mlp.down_proj.weight_scale_2": ("F32", []),
+    }
+    fake_hub.hub.add_model("org/nvfp4", LLAMA_CONFIG, sha=SHA, safetensors=tensors)
+
+    assert _as_listed(client, "org/nvfp4") == {k: (d, list(s)) for k, (d, s) in tensors.items()}
