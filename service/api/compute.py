@@ -30,10 +30,12 @@ from service.contract.schemas import (
 )
 from service.db.outage import GpuCache
 from service.domain.calibration import Calibration
-from service.domain.engine import EngineCatalog
+from service.domain.engine import EngineCatalog, EngineProfile
+from service.domain.gpu import GpuSpec
 from service.domain.kv_cache import kv_cache_bytes_per_token, kv_layer_groups, resolve_kv_precision
 from service.planning.answers import answer_latency, answer_max_batch, answer_plan, layout_problem
 from service.planning.engines import resolve_engine
+from service.planning.lean import lean_plan
 from service.planning.resolve import (
     ResolvedModel,
     normalise,
@@ -69,6 +71,21 @@ def _inspect(model: ResolvedModel, kv_cache_dtype: Any) -> InspectResponse:
             per_layer_kind=kv_layer_groups(arch, kv),
         ),
     )
+
+
+def _lean_answer_plan(
+    model: ResolvedModel,
+    gpus: list[GpuSpec],
+    request: PlanRequest,
+    profile: EngineProfile,
+    calibration: Calibration,
+) -> PlanResponse:
+    """:func:`answer_plan`, then sized as the request asks (in the worker: the full answer
+    of a large search is megabytes, too much to ship back and encode)."""
+    response = answer_plan(
+        model.architecture, model.parameters, gpus, request, profile, model.name, calibration
+    )
+    return lean_plan(response, request.limit, request.include_rejected)
 
 
 def _check_layout(model: ResolvedModel, tensor_parallel: int, pipeline_parallel: int) -> None:
@@ -178,13 +195,4 @@ class PlanningController(Controller):
         charge(request, plan_cost(cells))
         model = await _model(db_session, data.model, compute_pool)
         profile = resolve_engine(engine_catalog, data.engine)
-        return await compute_pool.run(
-            answer_plan,
-            model.architecture,
-            model.parameters,
-            gpus,
-            data,
-            profile,
-            model.name,
-            calibration,
-        )
+        return await compute_pool.run(_lean_answer_plan, model, gpus, data, profile, calibration)

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import multiprocessing
 import os
 import traceback
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar, cast
 
 from litestar import Litestar, Request
@@ -38,6 +39,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 #: Niceness of worker processes: the event loop process wins the CPU when both want it.
 WORKER_NICENESS = 10
+logger = logging.getLogger("capplan.compute")
 
 
 class RemoteTraceback(Exception):
@@ -84,15 +86,15 @@ class ComputePool:
         self.capacity = workers + queue
         self.deadline_s = deadline_s
         self.admitted = 0  # running or waiting, including computations past their deadline
-        self._executor: Executor
-        if processes:
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["service.planning.answers", "service.api.compute"])
-            self._executor = ProcessPoolExecutor(
-                workers, mp_context=context, initializer=_lower_priority
-            )
-        else:
-            self._executor = ThreadPoolExecutor(workers, thread_name_prefix="capplan-compute")
+        self._processes = processes
+        self._executor = self._new_executor()
+
+    def _new_executor(self) -> Executor:
+        if not self._processes:
+            return ThreadPoolExecutor(self.workers, thread_name_prefix="capplan-compute")
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["service.planning.answers", "service.api.compute"])
+        return ProcessPoolExecutor(self.workers, mp_context=context, initializer=_lower_priority)
 
     async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """``fn(*args, **kwargs)`` in a worker; 503 when the pool is full or past the deadline."""
@@ -104,11 +106,24 @@ class ComputePool:
                 headers={"Retry-After": str(self._retry_after_s())},
             )
         loop = asyncio.get_running_loop()
+        try:
+            future = self._executor.submit(_call, fn, args, kwargs)
+        except BrokenExecutor:
+            self._replace_broken()
+            future = self._executor.submit(_call, fn, args, kwargs)
         self.admitted += 1
-        future = self._executor.submit(_call, fn, args, kwargs)
         future.add_done_callback(lambda _: loop.call_soon_threadsafe(self._release))
         try:
             result = await asyncio.wait_for(asyncio.wrap_future(future), self.deadline_s)
+        except BrokenExecutor:
+            # A worker died (killed, out of memory): start a fresh pool for the next requests.
+            logger.error("a compute worker died; starting a new pool", exc_info=True)
+            self._replace_broken()
+            raise Problem(
+                503,
+                "a compute worker stopped unexpectedly; retry shortly",
+                headers={"Retry-After": str(self._retry_after_s())},
+            ) from None
         except TimeoutError:
             future.cancel()  # only takes effect if it has not started yet
             raise Problem(
@@ -121,9 +136,18 @@ class ComputePool:
             raise result.rebuild()
         return cast("T", result)
 
+    def warm(self) -> None:
+        """Start the workers now (in the background), not on the first request."""
+        for _ in range(self.workers):
+            self._executor.submit(int)
+
     def close(self) -> None:
         """Stop accepting work; computations still running are left to finish."""
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def _replace_broken(self) -> None:
+        broken, self._executor = self._executor, self._new_executor()
+        broken.shutdown(wait=False, cancel_futures=True)
 
     def _release(self) -> None:
         self.admitted -= 1
@@ -146,6 +170,8 @@ def compute_pool(
             processes=settings.compute_pool == "process",
         )
         app.state.compute_pool = pool
+        if settings.compute_pool == "process":
+            pool.warm()
         try:
             yield
         finally:

@@ -258,6 +258,11 @@ class PlanRequest(msgspec.Struct, frozen=True, kw_only=True):
     constraints: ConstraintsIn | None = None
     objective: Literal["cost", "latency", "throughput"] = "cost"
     engine: EngineName | None = None
+    # The answer's size (service/planning/lean.py): the best ``limit`` configurations after
+    # dominated ones are pruned and duplicates merged; rejections counted by reason, each
+    # one listed only with ``include_rejected: "all"``.
+    limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 10
+    include_rejected: Literal["summary", "all"] = "summary"
 
 
 class Load(msgspec.Struct, frozen=True, kw_only=True):
@@ -288,10 +293,26 @@ class PlannedConfiguration(Configuration, frozen=True, kw_only=True):
     load: Load | None = None
 
 
+class RejectionGroup(msgspec.Struct, frozen=True, kw_only=True):
+    """Rejections for one kind of reason (its numbers replaced by ``#``), how many, one example."""
+
+    reason: str
+    count: int
+    example: str
+    gpus: list[str]
+
+
 class PlanResponse(msgspec.Struct, frozen=True, kw_only=True):
+    """``configurations``: best first, at most the request's ``limit``; ``considered`` counts
+    the feasible ones before pruning. ``rejected`` lists every rejection only when asked
+    (``include_rejected: "all"``); ``rejections`` always counts them by reason."""
+
     model: str
     objective: str
     configurations: list[PlannedConfiguration]
     rejected: list[Rejection]
     engine: str = ""
     engine_version: str = ""
+    considered: int = 0
+    pruned: int = 0
+    rejections: list[RejectionGroup] = msgspec.field(default_factory=list)

@@ -64,7 +64,8 @@ async def test_70b_bf16_on_one_l4_is_200_with_no_configuration(
 ) -> None:
     """Infeasible is an answer: no configurations, a rejection quoting 141.1 GB vs the L4's GB."""
     constraints = {"gpus": ["l4"], "max_gpus": 1, "weight_dtypes": ["bf16"]}
-    response = await client.post("/v1/plan", json=request(model=LLAMA_70B, constraints=constraints))
+    body = {**request(model=LLAMA_70B, constraints=constraints), "include_rejected": "all"}
+    response = await client.post("/v1/plan", json=body)
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["configurations"] == []
