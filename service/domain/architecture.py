@@ -38,7 +38,8 @@ class NormKind(enum.StrEnum):
 
 class MixerKind(enum.StrEnum):
     """The token mixer of a decoder layer: attention (with a KV cache) or a layer whose
-    per-sequence state is constant in context length (linear attention, state space)."""
+    per-sequence state is constant in context length (linear attention, state space).
+    ``ATTENTION_MAMBA2`` runs both side by side (Falcon-H1): a KV cache and a state."""
 
     ATTENTION = "attention"
     GATED_DELTANET = "gated_deltanet"
@@ -46,6 +47,7 @@ class MixerKind(enum.StrEnum):
     KDA = "kda"
     MAMBA = "mamba"
     MAMBA2 = "mamba2"
+    ATTENTION_MAMBA2 = "attention+mamba2"
     NONE = "none"
 
 
@@ -217,7 +219,8 @@ class Architecture(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def attention_layers(self) -> tuple[int, ...]:
         """Indices of the layers with attention (and a KV cache)."""
-        return tuple(i for i, kind in enumerate(self.mixers) if kind is MixerKind.ATTENTION)
+        attending = (MixerKind.ATTENTION, MixerKind.ATTENTION_MAMBA2)
+        return tuple(i for i, kind in enumerate(self.mixers) if kind in attending)
 
     @property
     def state_layers(self) -> tuple[int, ...]:

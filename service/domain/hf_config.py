@@ -24,6 +24,7 @@ from service.domain.config_keys import unread_count_keys
 from service.domain.hf_families import FAMILY_ALIASES, family_traits
 from service.domain.hf_hybrid import (
     HybridLayout,
+    falcon_h1_layout,
     granite_hybrid_layout,
     jamba_layout,
     kimi_linear_layout,
@@ -48,7 +49,7 @@ KNOWN_FAMILIES = frozenset(
         "gemma2", "gemma3_text", "phi3", "gpt2", "deepseek_v2", "deepseek_v3", "gpt_oss",
         "glm4_moe", "smollm3", "seed_oss", "olmo2", "starcoder2", "qwen3_next", "nemotron_h",
         "granitemoehybrid", "llama4_text", "minimax_m2", "ernie4_5_moe", "jamba", "kimi_linear",
-        "minimax",
+        "minimax", "falcon_h1",
     }
 )  # fmt: skip
 
@@ -59,7 +60,6 @@ _UNMODELLED_TYPES = {
     "bamba": "hybrid Mamba/attention layers",
     "zamba": "hybrid Mamba/attention layers",
     "zamba2": "hybrid Mamba/attention layers",
-    "falcon_h1": "hybrid Mamba/attention layers",
     "rwkv": "RWKV recurrent layers",
     "recurrent_gemma": "RG-LRU recurrent layers",
     "lfm2": "short-convolution layers",
@@ -87,6 +87,7 @@ _FAMILY_KEYS = {
     "granitemoehybrid": frozenset({"mamba_d_state", "layers_block_type"}),
     "jamba": frozenset({"mamba_d_state", "layers_block_type"}),
     "kimi_linear": frozenset({"linear_attn_config"}),
+    "falcon_h1": frozenset({"mamba_d_state"}),
 }
 
 MAX_LAYERS = 1024
@@ -347,6 +348,8 @@ def hybrid_layout(
         return kimi_linear_layout(config, num_layers, hidden_size)
     if family == "minimax":
         return minimax_layout(config, num_layers, hidden_size, heads, head_dim)
+    if family == "falcon_h1":
+        return falcon_h1_layout(config, num_layers, hidden_size)
     return None
 
 

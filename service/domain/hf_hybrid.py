@@ -17,6 +17,9 @@ the others MLA (``full_attn_layers``, also 1-based, when given must be the rest)
 MiniMax-Text-01 / M1 (``modeling_minimax.py``): ``layer_types`` of ``linear_attention`` and
 ``full_attention``, or ``attn_type_list`` (0 lightning, 1 softmax); every layer keeps its MoE.
 
+Falcon-H1 (``modular_falcon_h1.py``): each layer sums an attention and a Mamba2 branch, so
+it caches both (vLLM registers an attention and a Mamba layer per decoder layer).
+
 Jamba (``modeling_jamba.py``): layer ``i`` attends when ``i % attn_layer_period ==
 attn_layer_offset`` (or per ``layers_block_type``), the others are Mamba1; every layer keeps
 its MLP (MoE on ``i % expert_layer_period == expert_layer_offset``).
@@ -32,6 +35,7 @@ import msgspec
 from service.domain.architecture import InvalidConfig, MixerKind, StateSpec
 from service.domain.config_fields import read_int, read_int_list, read_str, read_str_list
 from service.domain.state_layers import (
+    falcon_h1_mamba2,
     gated_deltanet,
     jamba_mamba,
     kimi_delta_attention,
@@ -209,3 +213,11 @@ def minimax_layout(
         lightning_attention(heads, head_dim, hidden_size) if MixerKind.LIGHTNING in mixers else None
     )
     return HybridLayout(mixers=mixers, state=state)
+
+
+def falcon_h1_layout(config: Mapping[str, Any], num_layers: int, hidden_size: int) -> HybridLayout:
+    """Falcon-H1: every layer runs attention and a Mamba2 mixer side by side."""
+    return HybridLayout(
+        mixers=(MixerKind.ATTENTION_MAMBA2,) * num_layers,
+        state=falcon_h1_mamba2(config, hidden_size),
+    )

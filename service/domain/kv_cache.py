@@ -204,7 +204,8 @@ def layer_kv_specs(
             continue
         if mixers[i] is not MixerKind.ATTENTION:
             specs.append(LayerKvSpec(kind="state", state_bytes_per_sequence=state_bytes))
-            continue
+            if mixers[i] is not MixerKind.ATTENTION_MAMBA2:  # Falcon-H1 layers also attend
+                continue
         layer = arch.layer_attention[i]
         if arch.mla is not None:
             specs.append(LayerKvSpec(kind="mla", bytes_per_token=per_token))

@@ -46,7 +46,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from service.domain.architecture import InvalidConfig, MixerKind, StateSpec
-from service.domain.config_fields import read_bool, read_int, read_str
+from service.domain.config_fields import read_bool, read_int, read_optional_int, read_str
 
 _DTYPE_NAMES = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16"}
 
@@ -143,6 +143,42 @@ def jamba_mamba(config: Mapping[str, Any], hidden_size: int) -> StateSpec:
         state_heads=inner,
         state_elements_per_head=state_size,
         matrix_parameters=matrices,
+        small_parameters=small,
+        ssm_state_dtype=_ssm_dtype(config, "mamba_ssm_cache_dtype"),
+    )
+
+
+def falcon_h1_mamba2(config: Mapping[str, Any], hidden_size: int) -> StateSpec:
+    """Falcon-H1's Mamba2 mixer (``modular_falcon_h1.py`` FalconH1Mixer): inner width
+    ``mamba_d_ssm`` (else ``mamba_expand·d``), gated norm only with ``mamba_rms_norm``,
+    out_proj biased by ``projectors_bias``; the shapes are otherwise Mamba2's."""
+    d = hidden_size
+    heads = read_int(config, "mamba_n_heads")
+    head_dim = read_int(config, "mamba_d_head")
+    groups = read_int(config, "mamba_n_groups", default=1)
+    state_size = read_int(config, "mamba_d_state")
+    kernel = read_int(config, "mamba_d_conv", default=4)
+    inner = read_optional_int(config, "mamba_d_ssm") or read_int(config, "mamba_expand") * d
+    conv_channels = inner + 2 * groups * state_size
+    projection = inner + conv_channels + heads
+    small = conv_channels * kernel + 3 * heads
+    if read_bool(config, "mamba_conv_bias", default=True):
+        small += conv_channels
+    if read_bool(config, "mamba_proj_bias", default=False):
+        small += projection
+    if read_bool(config, "projectors_bias", default=False):
+        small += d
+    if read_bool(config, "mamba_rms_norm", default=False):
+        small += inner
+    return StateSpec(
+        kind=MixerKind.MAMBA2,
+        conv_kernel=kernel,
+        conv_channels=inner,
+        conv_groups=groups,
+        conv_group_channels=2 * state_size,
+        state_heads=heads,
+        state_elements_per_head=head_dim * state_size,
+        matrix_parameters=d * projection + inner * d,
         small_parameters=small,
         ssm_state_dtype=_ssm_dtype(config, "mamba_ssm_cache_dtype"),
     )

@@ -295,7 +295,7 @@ def test_count_neutral_keys_do_not_refuse_an_unknown_family() -> None:
     ("cfg", "feature"),
     [
         (with_fields(LLAMA_LIKE, model_type="mamba"), "state-space"),
-        (with_fields(LLAMA_LIKE, model_type="falcon_h1"), "hybrid Mamba/attention"),
+        (with_fields(LLAMA_LIKE, model_type="zamba2"), "hybrid Mamba/attention"),
         (
             with_fields(
                 LLAMA_LIKE,
@@ -328,7 +328,7 @@ def test_count_neutral_keys_do_not_refuse_an_unknown_family() -> None:
     ],
     ids=[
         "mamba-model-type",
-        "falcon-h1-hybrid",
+        "zamba2-hybrid",
         "linear-attention-layer-type",
         "recurrent-gemma",
         "rwkv",

@@ -13,6 +13,7 @@ import pytest
 
 from service.domain.architecture import InvalidConfig, MixerKind, UnsupportedArchitecture
 from service.domain.hf_config import architecture_from_config
+from service.domain.kv_cache import layer_kv_specs
 from service.domain.parameters import count_parameters
 from service.domain.precision import Precision
 from service.domain.state_layers import gated_deltanet, jamba_mamba, mamba2
@@ -353,3 +354,47 @@ def test_minimax_flag_list_of_the_wrong_length_is_invalid() -> None:
     with pytest.raises(InvalidConfig) as raised:
         architecture_from_config(with_fields(MINIMAX_01, attn_type_list=[0, 1]))
     assert raised.value.field == "attn_type_list"
+
+
+FALCON_H1: dict[str, Any] = {
+    # Falcon-H1 keys (modular_falcon_h1.py FalconH1Config) on tiny shapes.
+    "model_type": "falcon_h1",
+    "hidden_size": 16,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "num_key_value_heads": 1,
+    "head_dim": 8,
+    "intermediate_size": 32,
+    "vocab_size": 50,
+    "tie_word_embeddings": False,
+    "mamba_d_ssm": 16,
+    "mamba_n_heads": 4,
+    "mamba_d_head": 4,
+    "mamba_n_groups": 1,
+    "mamba_d_state": 8,
+    "mamba_d_conv": 4,
+    "mamba_conv_bias": True,
+    "mamba_proj_bias": False,
+    "mamba_rms_norm": False,
+    "projectors_bias": False,
+    "time_step_limit": [0.0, float("inf")],
+}
+
+
+def test_falcon_h1_layers_attend_and_hold_a_mamba_state() -> None:
+    """Every Falcon-H1 layer counts attention and Mamba2: C = 16 + 2·8 = 32;
+    in_proj 16·(16 + 32 + 4) = 832, out_proj 16·16 = 256; conv 32·4 + 32 bias, 3·4 heads."""
+    arch = architecture_from_config(FALCON_H1)
+    assert arch.attention_layers == (0, 1)
+    assert arch.state_layers == (0, 1)
+    spec = arch.state
+    assert spec is not None
+    assert (spec.matrix_parameters, spec.small_parameters) == (832 + 256, 128 + 32 + 12)
+
+
+def test_falcon_h1_layers_cache_keys_and_state() -> None:
+    """The KV budget sees an attention spec and a state spec for each Falcon-H1 layer."""
+    kinds = [
+        spec.kind for spec in layer_kv_specs(architecture_from_config(FALCON_H1), Precision.BF16)
+    ]
+    assert sorted(kinds) == ["full", "full", "state", "state"]

@@ -18,7 +18,7 @@ from tests.fakehub import FakeHubServer
 from tests.importer.conftest import Clock, Sessions
 from tests.importer.models import MAMBA_CONFIG, SHA_1, llama_1b_config
 
-FALCON_H1 = {**llama_1b_config(), "model_type": "falcon_h1"}
+ZAMBA2 = {**llama_1b_config(), "model_type": "zamba2"}
 NEW_FAMILY = {**llama_1b_config(), "model_type": "brand_new", "num_experts": 64}
 
 
@@ -55,13 +55,13 @@ def test_other_failures_are_not_refusals() -> None:
 async def test_sweep_reports_refusals_since_the_last_run(
     fake_hub: FakeHubServer, sessionmaker: Sessions, worker: ImportWorker, clock: Clock
 ) -> None:
-    """A Falcon-H1 repo queued by one sweep and refused by the worker shows in the next report."""
-    fake_hub.hub.add_model("org/falcon-h1", FALCON_H1, created_at=datetime(2025, 6, 1, tzinfo=UTC))
+    """A Zamba2 repo queued by one sweep and refused by the worker shows in the next report."""
+    fake_hub.hub.add_model("org/zamba2", ZAMBA2, created_at=datetime(2025, 6, 1, tzinfo=UTC))
     client = HfHubClient(fake_hub.url, token=None, timeout_s=5.0)
     await sweep(sessionmaker, client, ("org",), limit=50, max_attempts=1, clock=clock)
     await worker.drain()
 
     report = await sweep(sessionmaker, client, ("org",), limit=50, max_attempts=1, clock=clock)
 
-    assert report.refused == {("falcon_h1", "hybrid Mamba/attention layers"): 1}
-    assert "refused 1 import(s) of model_type 'falcon_h1'" in str(report)
+    assert report.refused == {("zamba2", "hybrid Mamba/attention layers"): 1}
+    assert "refused 1 import(s) of model_type 'zamba2'" in str(report)
