@@ -221,3 +221,29 @@ def falcon_h1_layout(config: Mapping[str, Any], num_layers: int, hidden_size: in
         mixers=(MixerKind.ATTENTION_MAMBA2,) * num_layers,
         state=falcon_h1_mamba2(config, hidden_size),
     )
+
+
+def hybrid_layout(
+    config: Mapping[str, Any],
+    family: str,
+    num_layers: int,
+    hidden_size: int,
+    heads: int,
+    head_dim: int,
+) -> HybridLayout | None:
+    """The per-layer mixers of a hybrid family, or None when every layer attends."""
+    if family == "qwen3_next":
+        return qwen3_next_layout(config, num_layers, hidden_size)
+    if family == "nemotron_h":
+        return nemotron_h_layout(config, hidden_size)
+    if family == "granitemoehybrid":
+        return granite_hybrid_layout(config, num_layers, hidden_size)
+    if family == "jamba":
+        return jamba_layout(config, num_layers, hidden_size)
+    if family == "kimi_linear":
+        return kimi_linear_layout(config, num_layers, hidden_size)
+    if family == "minimax":
+        return minimax_layout(config, num_layers, hidden_size, heads, head_dim)
+    if family == "falcon_h1":
+        return falcon_h1_layout(config, num_layers, hidden_size)
+    return None
