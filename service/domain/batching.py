@@ -54,6 +54,7 @@ from service.domain.moe import grouped_gemm_efficiency
 from service.domain.parameters import ParameterCount
 
 _BISECTIONS = 60
+_TOLERANCE = 1e-9
 
 
 class Limit(enum.StrEnum):
@@ -245,12 +246,23 @@ def _upper_batch(
 
     if utilisation(high) < PROMPT_PATH_UTILISATION:
         return high, Limit.BATCH if high == max_batch else Limit.PROMPT_BUDGET
-    return _bisect(PROMPT_PATH_UTILISATION, utilisation, 0, high), Limit.PROMPT_BUDGET
+    cap = _bisect(PROMPT_PATH_UTILISATION, utilisation, 0, high, relative=1e-4)
+    return cap, Limit.PROMPT_BUDGET
 
 
-def _bisect(target: float, measure: Callable[[float], float], low: float, high: float) -> float:
-    """``x`` in ``[low, high]`` where the increasing ``measure(x)`` reaches ``target``."""
+def _bisect(
+    target: float,
+    measure: Callable[[float], float],
+    low: float,
+    high: float,
+    relative: float = _TOLERANCE,
+) -> float:
+    """``x`` in ``[low, high]`` where the increasing ``measure(x)`` reaches ``target``, to
+    ``relative`` of ``high`` (at most :data:`_BISECTIONS` halvings)."""
+    tolerance = relative * max(high, 1.0)
     for _ in range(_BISECTIONS):
+        if high - low <= tolerance:
+            break
         mid = (low + high) / 2
         if measure(mid) < target:
             low = mid

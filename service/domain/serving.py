@@ -126,16 +126,26 @@ def replicas_for_rate(
     acceptable: Callable[[ServingLatency], bool],
 ) -> tuple[int, ServingLatency] | None:
     """Fewest replicas (from ``min_replicas``) that serve ``requests_per_s`` between them
-    below saturation and ``acceptable`` (the SLO); else the fewest below saturation; None
-    when even ``max_replicas`` saturate. Each replica gets ``requests_per_s / r``."""
+    below saturation and ``acceptable`` (the SLO; found by bisection, latency falling as
+    replicas are added); else the fewest below saturation; None when they saturate. Each
+    replica gets ``requests_per_s / r``; the first replica count past the saturation point's
+    rate is unsaturated, so two tries find it."""
     knee = saturation_point(costs, efficiency, chunk_tokens=step_tokens, max_batch=max_batch)
     fewest = max(min_replicas, math.floor(requests_per_s / knee.arrival_rate_per_s) + 1)
-    first: tuple[int, ServingLatency] | None = None
-    for replicas in range(fewest, max_replicas + 1):
-        timed = at_rate(costs, efficiency, step_tokens, max_batch, requests_per_s / replicas)
-        if timed.steady.saturated:
-            continue
-        if acceptable(timed):
-            return replicas, timed
-        first = first or (replicas, timed)
-    return first
+
+    def at(replicas: int) -> ServingLatency:
+        return at_rate(costs, efficiency, step_tokens, max_batch, requests_per_s / replicas)
+
+    low = next(
+        (r for r in range(fewest, min(fewest + 2, max_replicas) + 1) if not at(r).steady.saturated),
+        None,
+    )
+    if low is None:
+        return None
+    if acceptable(at(low)) or not acceptable(at(max_replicas)):
+        return low, at(low)
+    high = max_replicas
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (low, mid) if acceptable(at(mid)) else (mid, high)
+    return high, at(high)
