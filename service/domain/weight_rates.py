@@ -41,9 +41,7 @@ def role_rates(arch: Architecture, precision: Precision) -> RoleRates:
     if not precision.is_quantized:
         fmt = sixteen_bit(precision)
         width = fmt.value_bits / 8
-        return RoleRates(
-            attention=width, mlp=width, experts=width, shared=width, expert_format=fmt
-        )
+        return RoleRates(attention=width, mlp=width, experts=width, shared=width, expert_format=fmt)
     scheme, fallback, attention_16 = _formats(arch, precision)
     totals: dict[Role, list[float]] = {role: [0.0, 0.0] for role in Role}
     expert_format = fallback
