@@ -101,6 +101,10 @@ class Serving(msgspec.Struct, frozen=True, kw_only=True):
 
     ``expert_parallel``: MoE experts spread whole over the TP group's GPUs (EP degree =
     ``tensor_parallel``), all-to-all instead of the MLP all-reduce (:mod:`service.domain.moe`).
+    ``attention_data_parallel`` (TensorRT-LLM / SGLang attention DP): each GPU runs attention
+    for its own share of the sequences with the whole attention weights, so every GPU reads
+    all of them (``(1 − 1/t)`` of the attention bytes more than TP) and the attention
+    all-reduce goes away; KV bytes and attention FLOPs per GPU are unchanged.
     """
 
     gpu: GpuSpec
@@ -109,6 +113,7 @@ class Serving(msgspec.Struct, frozen=True, kw_only=True):
     weight_precision: Precision = Precision.BF16
     kv_precision: Precision = Precision.BF16
     expert_parallel: bool = False
+    attention_data_parallel: bool = False
 
 
 def experts_touched(num_experts: int, experts_per_token: int, tokens: float) -> float:
@@ -124,8 +129,13 @@ def weight_bytes_read(
     memory = weight_memory(
         arch, params, serving.weight_precision, serving.tensor_parallel, serving.pipeline_parallel
     )
+    tp, pp = serving.tensor_parallel, serving.pipeline_parallel
+    replicated = 0.0
+    if serving.attention_data_parallel and tp > 1:
+        attention = params.breakdown.attention * bytes_per_element(serving.weight_precision)
+        replicated = attention * (1 - 1 / tp) / pp
     if arch.moe is None:
-        return float(memory.per_gpu_bytes)
+        return memory.per_gpu_bytes + replicated
     moe = arch.moe
     touched = experts_touched(moe.num_experts, moe.experts_per_token, tokens_in_step)
     stage_share = 1 / serving.pipeline_parallel
@@ -135,7 +145,7 @@ def weight_bytes_read(
         / serving.tensor_parallel
         * stage_share
     )
-    return memory.per_gpu_bytes - routed_bytes * (1 - touched / moe.num_experts)
+    return memory.per_gpu_bytes + replicated - routed_bytes * (1 - touched / moe.num_experts)
 
 
 def matmul_peak_flops(gpu: GpuSpec, weights: Precision) -> float:
@@ -185,6 +195,8 @@ def phase_terms(
     tp, link = serving.tensor_parallel, gpu.interconnect_bandwidth_bytes_per_s
     all_reduces = 2 * arch.num_layers if tp > 1 else 0
     all_to_alls = 0
+    if serving.attention_data_parallel and tp > 1:
+        all_reduces -= arch.num_layers
     if serving.expert_parallel and tp > 1:
         all_to_alls = 2 * moe_layer_count(arch)
         all_reduces -= moe_layer_count(arch)

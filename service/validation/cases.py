@@ -162,7 +162,15 @@ def latency_case(point: dict[str, Any], batching: ContinuousBatching | None = No
     gpu = resolve_gpu(str(point["gpu"]))
     tp = int(point.get("tensor_parallel", point.get("gpu_count", 1)))
     weights, kv = _precision(str(point["precision"]))
-    serving = Serving(gpu=gpu, tensor_parallel=tp, weight_precision=weights, kv_precision=kv)
+    # TensorRT-LLM's throughput tables state "MoE models with attention DP".
+    attention_dp = arch.moe is not None and "attention DP" in str(point.get("notes", ""))
+    serving = Serving(
+        gpu=gpu,
+        tensor_parallel=tp,
+        weight_precision=weights,
+        kv_precision=kv,
+        attention_data_parallel=attention_dp,
+    )
     isl, osl = int(point["isl"]), int(point["osl"])
     common: dict[str, Any] = {
         "id": str(point["id"]),

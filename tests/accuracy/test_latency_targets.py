@@ -23,8 +23,8 @@ CEILING_PCT: dict[Family, float] = {
 }
 """Regression ceilings, held-out median |error| in %: the goal where it is met, else the
 figure reached on 2026-12-02 rounded up. Max-throughput misses it when a GPU is held out (a
-GPU without data gets the shared factors; MoE rows run below their roofline); NeMo's four
-end-to-end rows contradict each other as published (docs/validation.md)."""
+GPU without data gets the shared factors: 34 %; with a model held out it is 14 %); NeMo's
+four end-to-end rows contradict each other as published (docs/validation.md)."""
 
 
 def summary(validation: Validation, family: Family) -> Summary:

@@ -79,3 +79,17 @@ def test_expert_parallel_changes_nothing_for_a_dense_model() -> None:
     assert decode_terms(arch(model), params(model), flag, batch=16, context=500) == decode_terms(
         arch(model), params(model), plain, batch=16, context=500
     )
+
+
+def test_attention_data_parallel_reads_the_whole_attention_and_skips_its_all_reduce() -> None:
+    """Llama-3-8B on 4 GPUs, bf16: each GPU reads 3/4 of the attention weights more than
+    under TP (all of them instead of a quarter) and runs one all-reduce per layer, not two."""
+    model = "llama3-8b"
+    tp = Serving(gpu=H100, tensor_parallel=4)
+    dp = Serving(gpu=H100, tensor_parallel=4, attention_data_parallel=True)
+    plain = decode_terms(arch(model), params(model), tp, batch=16, context=500)
+    split = decode_terms(arch(model), params(model), dp, batch=16, context=500)
+    extra_bytes = params(model).breakdown.attention * 2 * 3 / 4
+    assert split.weight_read_s - plain.weight_read_s == pytest.approx(extra_bytes / 3.35e12)
+    assert split.all_reduces == plain.all_reduces // 2 == 32
+    assert split.kv_s == plain.kv_s
