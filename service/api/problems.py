@@ -13,6 +13,7 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from service.planning.errors import (
     CatalogUnavailable,
+    EngineSettingNotAccepted,
     GpuNotFound,
     InvalidModelConfig,
     ModelNotFound,
@@ -139,7 +140,7 @@ def problem_from_planning(
         status, headers = 503, {"Retry-After": str(RETRY_AFTER_S)}
     elif isinstance(exc, InvalidModelConfig) and exc.field is not None:
         errors = [{"message": exc.reason, "key": exc.field, "source": "body"}]
-    elif isinstance(exc, UnknownEngineName):
+    elif isinstance(exc, UnknownEngineName | EngineSettingNotAccepted):
         errors = [{"message": exc.detail, "key": exc.field, "source": "body"}]
     return _response(status, exc.detail, errors, headers)
 

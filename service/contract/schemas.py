@@ -57,6 +57,84 @@ RequestsPerSecond = Annotated[
 ]
 
 
+class EngineSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """The engine's own memory and scheduler knobs; unset means the engine's default for the
+    GPU. Setting one the chosen engine does not have is a 400 naming it and the engine."""
+
+    max_num_batched_tokens: (
+        Annotated[
+            int,
+            msgspec.Meta(
+                ge=1,
+                le=10_000_000,
+                description="Tokens per scheduler step and in the start-up profile run: vLLM "
+                "--max-num-batched-tokens, TensorRT-LLM --max_num_tokens. Default: the "
+                "engine's for this GPU (vLLM V1 `vllm serve`: 8192 on >= 70 GiB non-A100 "
+                "GPUs, else 2048).",
+            ),
+        ]
+        | None
+    ) = None
+    kv_cache_memory_bytes: (
+        Annotated[
+            int,
+            msgspec.Meta(
+                ge=1,
+                le=2**50,
+                description="vLLM V1 --kv-cache-memory-bytes: the KV cache per GPU, in bytes, "
+                "instead of what gpu_memory_utilization leaves after profiling.",
+            ),
+        ]
+        | None
+    ) = None
+    block_size_tokens: (
+        Annotated[
+            int,
+            msgspec.Meta(
+                ge=1,
+                le=4096,
+                description="vLLM --block-size: tokens per KV cache block. Default: the "
+                "engine's (16 on CUDA).",
+            ),
+        ]
+        | None
+    ) = None
+    enforce_eager: Annotated[
+        bool | None,
+        msgspec.Meta(
+            description="vLLM --enforce-eager: no CUDA graphs (from vLLM 0.21 their "
+            "estimated memory is then not subtracted from the KV cache)."
+        ),
+    ] = None
+    mem_fraction_static: (
+        Annotated[
+            float,
+            msgspec.Meta(
+                gt=0,
+                le=1,
+                extra_json_schema={"extra": {"exclusive_minimum": 0.0}},
+                description="SGLang --mem-fraction-static: the share of the GPU for weights "
+                "and KV pool. Default: SGLang's by GPU memory and tensor parallelism.",
+            ),
+        ]
+        | None
+    ) = None
+    kv_cache_free_gpu_mem_fraction: (
+        Annotated[
+            float,
+            msgspec.Meta(
+                gt=0,
+                le=1,
+                extra_json_schema={"extra": {"exclusive_minimum": 0.0}},
+                description="TensorRT-LLM --kv_cache_free_gpu_memory_fraction "
+                "(KvCacheConfig.free_gpu_memory_fraction): the share of the memory free after "
+                "loading that the KV cache takes. Default 0.9.",
+            ),
+        ]
+        | None
+    ) = None
+
+
 class InlineModel(msgspec.Struct, frozen=True, kw_only=True):
     """A model not in the catalog: its Hugging Face config.json, inline."""
 
@@ -91,7 +169,7 @@ class InspectResponse(msgspec.Struct, frozen=True, kw_only=True):
     kv_cache: KvCacheOut
 
 
-class MaxBatchRequest(msgspec.Struct, frozen=True, kw_only=True):
+class MaxBatchRequest(EngineSettings, frozen=True, kw_only=True):
     model: ModelRef
     gpu: GpuId
     context_length: Tokens
@@ -100,11 +178,22 @@ class MaxBatchRequest(msgspec.Struct, frozen=True, kw_only=True):
     weight_dtype: WeightDtype = "auto"
     kv_cache_dtype: KvDtype = "auto"
     gpu_memory_utilization: Utilization = 0.9
-    max_num_seqs: Batch | None = None
+    max_num_seqs: (
+        Annotated[
+            int,
+            msgspec.Meta(
+                ge=1,
+                le=65_536,
+                description="Sequences running at once (vLLM --max-num-seqs, SGLang "
+                "--max-running-requests, TensorRT-LLM --max_batch_size): caps max_batch and, "
+                "in vLLM, sizes the sampler warm-up. Default: the engine's for this GPU.",
+            ),
+        ]
+        | None
+    ) = None
     engine: EngineName | None = None
     # vLLM --max-model-len (drives the profile run); default: context_length.
     max_model_len: Tokens | None = None
-    max_num_batched_tokens: Tokens | None = None
 
 
 class MaxBatchResponse(msgspec.Struct, frozen=True, kw_only=True):
@@ -127,7 +216,7 @@ class MaxBatchResponse(msgspec.Struct, frozen=True, kw_only=True):
     provenance: str = "engine-model"
 
 
-class LatencyRequest(msgspec.Struct, frozen=True, kw_only=True):
+class LatencyRequest(EngineSettings, frozen=True, kw_only=True):
     model: ModelRef
     gpu: GpuId
     batch_size: Batch

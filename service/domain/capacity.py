@@ -134,7 +134,14 @@ def memory_budget(
     if profile.kind == "trtllm":
         return trtllm.memory_budget(arch, weights_per_gpu_bytes, deployment, profile)
     usable = int(deployment.gpu_memory_bytes * deployment.gpu_memory_utilization)
-    activation = activation_peak_bytes(arch, profile, max_model_len, deployment.tensor_parallel)
+    activation = activation_peak_bytes(
+        arch,
+        profile,
+        max_model_len,
+        deployment.tensor_parallel,
+        max_num_batched_tokens=deployment.max_num_batched_tokens,
+        max_num_seqs=deployment.max_num_seqs,
+    )
     other = non_torch_bytes(profile, deployment.tensor_parallel)
     kv = usable - weights_per_gpu_bytes - activation - other - profile.cudagraph_bytes
     return MemoryBudget(
@@ -175,7 +182,7 @@ def kv_layout(
     return KvLayout(
         groups=layers,
         block_bytes=sum(g.num_layers * g.block_tokens * g.spec.bytes_per_token for g in layers),
-        batched_tokens=batched_tokens(profile, max_model_len),
+        batched_tokens=batched_tokens(profile, max_model_len, deployment.max_num_batched_tokens),
         shared_pool=False,
     )
 

@@ -207,7 +207,7 @@ _TRTLLM_READ = _table(
     ("pipeline_parallel", int, ("--pp_size",)),
     ("max_model_len", int, ("--max_seq_len",)),
     ("max_num_seqs", int, ("--max_batch_size",)),
-    ("option:max_num_tokens", int, ("--max_num_tokens",)),
+    ("option:max_num_batched_tokens", int, ("--max_num_tokens",)),
     ("option:expert_parallel", int, ("--ep_size",)),
     ("option:kv_cache_free_gpu_mem_fraction", float, ("--kv_cache_free_gpu_memory_fraction",)),
 )

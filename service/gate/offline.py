@@ -124,15 +124,21 @@ class OfflineBackend:
         tp, pp = request.tensor_parallel, request.pipeline_parallel
         arch, params = self._laid_out(request.model, tp, pp)
         profile = self._profile(request.engine)
-        return answer_max_batch(arch, params, self.gpu(request.gpu), request, profile)
+        try:
+            return answer_max_batch(arch, params, self.gpu(request.gpu), request, profile)
+        except PlanningError as exc:
+            raise Rejected(str(exc)) from exc
 
     def latency(self, request: LatencyRequest) -> LatencyResponse:
         tp, pp = request.tensor_parallel, request.pipeline_parallel
         arch, params = self._laid_out(request.model, tp, pp)
         profile = self._profile(request.engine)
-        return answer_latency(
-            arch, params, self.gpu(request.gpu), request, profile, default_calibration()
-        )
+        try:
+            return answer_latency(
+                arch, params, self.gpu(request.gpu), request, profile, default_calibration()
+            )
+        except PlanningError as exc:
+            raise Rejected(str(exc)) from exc
 
     def plan(self, request: PlanRequest) -> PlanResponse:
         arch, params = self._model(request.model)

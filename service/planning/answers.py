@@ -39,6 +39,7 @@ from service.domain.planner import Configuration, Objective, SearchSpace, Slo, W
 from service.domain.saturation import replica_queueing
 from service.domain.serving import serving_latency, step_token_budget
 from service.domain.weights import resolve_weight_precision, weight_memory
+from service.planning.engines import engine_settings
 
 NO_BANDS = ErrorBands(calibrated={}, extrapolated={})
 
@@ -73,11 +74,10 @@ def _fit(
     context: int,
     *,
     utilization: float = 0.9,
-    max_num_seqs: int | None = None,
     max_model_len: int | None = None,
-    max_num_batched_tokens: int | None = None,
     with_max_context: bool = True,
 ) -> Capacity:
+    """The capacity answer with the request's engine knobs (:func:`engine_settings`)."""
     weights = resolve_weight_precision(arch, request.weight_dtype)
     tp, pp = request.tensor_parallel, request.pipeline_parallel
     deployment = Deployment(
@@ -87,10 +87,9 @@ def _fit(
         weight_precision=weights,
         kv_precision=resolve_kv_precision(arch, request.kv_cache_dtype),
         gpu_memory_utilization=utilization,
-        max_num_seqs=max_num_seqs,
         gpu_name=gpu.name,
         max_model_len=max_model_len,
-        max_num_batched_tokens=max_num_batched_tokens,
+        **engine_settings(request, profile),
     )
     memory = weight_memory(arch, params, weights, tp, pp)
     loaded = loaded_model_bytes(arch, memory.per_gpu_bytes)
@@ -112,9 +111,7 @@ def answer_max_batch(
         profile,
         request.context_length,
         utilization=request.gpu_memory_utilization,
-        max_num_seqs=request.max_num_seqs,
         max_model_len=request.max_model_len,
-        max_num_batched_tokens=request.max_num_batched_tokens,
     )
     return MaxBatchResponse(
         fits=result.fits,

@@ -66,3 +66,16 @@ class UnknownEngineName(InvalidQuestion):
 
 class CatalogUnavailable(PlanningError):
     """The catalog cannot be read right now and nothing cached answers the question."""
+
+
+class EngineSettingNotAccepted(InvalidQuestion):
+    """A knob (``field``) that the chosen engine does not have, e.g. ``mem_fraction_static``
+    for vLLM; ``owners`` names the engines that do, with their flags."""
+
+    def __init__(self, field: str, engine: str, owners: list[str]) -> None:
+        super().__init__(
+            f"{field}: {engine} has no such setting; it belongs to {', '.join(owners)}"
+        )
+        self.field = field
+        self.engine = engine
+        self.owners = owners

@@ -19,8 +19,11 @@ from service.domain.engines.model_memory import mlp_width
 from service.domain.engines.profile import EngineProfile
 
 
-def batched_tokens(profile: EngineProfile, max_model_len: int) -> int:
-    """Tokens in the start-up profiling forward pass."""
+def batched_tokens(profile: EngineProfile, max_model_len: int, requested: int | None = None) -> int:
+    """Tokens in the start-up profiling forward pass: ``--max-num-batched-tokens`` when
+    given (V0's ``SchedulerConfig`` profiles that many), else the profile's default."""
+    if requested is not None:
+        return requested
     if profile.chunked_prefill_tokens is not None:
         return profile.chunked_prefill_tokens
     threshold = profile.auto_chunked_prefill_above
@@ -30,7 +33,13 @@ def batched_tokens(profile: EngineProfile, max_model_len: int) -> int:
 
 
 def activation_peak_bytes(
-    arch: Architecture, profile: EngineProfile, max_model_len: int, tensor_parallel: int = 1
+    arch: Architecture,
+    profile: EngineProfile,
+    max_model_len: int,
+    tensor_parallel: int = 1,
+    *,
+    max_num_batched_tokens: int | None = None,
+    max_num_seqs: int | None = None,
 ) -> int:
     """Torch memory above the parameters at the profile run's peak (see the module formula).
 
@@ -38,12 +47,14 @@ def activation_peak_bytes(
     larger of the two, not their sum: this is why vLLM logged the same 1.26 GiB for
     Meta-Llama-3-8B at TP1 and TP2 (vllm#10511) although the MLP activations halve.
     Logits are gathered to the full vocabulary on the driver rank, so that term is not
-    divided by ``t``.
+    divided by ``t``. ``max_num_batched_tokens`` / ``max_num_seqs`` are the request's
+    ``--max-num-batched-tokens`` / ``--max-num-seqs`` (``None``: the profile's defaults).
     """
     width = mlp_width(arch) / tensor_parallel + arch.hidden_size
-    tokens = batched_tokens(profile, max_model_len)
+    tokens = batched_tokens(profile, max_model_len, max_num_batched_tokens)
     forward = tokens * profile.activation_bytes_per_token_width * width
-    sampler = profile.max_num_seqs * arch.vocab_size * profile.sampler_bytes_per_logit
+    seqs = max_num_seqs or profile.max_num_seqs
+    sampler = seqs * arch.vocab_size * profile.sampler_bytes_per_logit
     return int(max(forward, sampler))
 
 
