@@ -26,6 +26,8 @@ examples:
   capplan check --url http://capplan:8000 deploy.yaml
   capplan check --offline --format github deploy.yaml
   capplan check --offline --gpu h100-sxm -- vllm serve meta-llama/Llama-3.1-8B --max-model-len 8192
+  capplan check --offline --gpu h100-sxm -- python -m sglang.launch_server --model-path M --tp 2
+  helm template my-release ./chart | capplan check --offline --format github -
 
 exit status: 0 it fits (and meets its SLO), 1 it does not, 2 the input could not be checked
 (bad manifest or flag, unknown model or GPU, unreachable server).
@@ -37,16 +39,17 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "check",
         help="gate a deployment: exit 0 it fits, 1 it does not, 2 bad input",
         description=(
-            "Check that a vLLM deployment starts (one sequence of max_model_len fits in the KV "
-            "cache), how many of max_num_seqs fit at once, and that its latency meets the SLO. "
-            "When it fails, list the cheapest changes that pass."
+            "Check that an LLM serving deployment starts (one sequence of max_model_len fits in "
+            "the KV cache), how many of max_num_seqs fit at once, and that its latency meets the "
+            "SLO. When it fails, list the cheapest changes that pass (docs/ci-gate.md)."
         ),
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     check.add_argument(
-        "inputs", nargs="*", metavar="MANIFEST | -- vllm serve ARGS",
-        help="a YAML/JSON manifest, or a vllm serve command after --",
+        "inputs", nargs="*", metavar="MANIFEST | - | -- COMMAND",
+        help="a capplan manifest or Kubernetes objects (YAML/JSON; - reads stdin), or a vLLM, "
+        "SGLang or TensorRT-LLM serving command after --",
     )  # fmt: skip
     where = check.add_mutually_exclusive_group()
     where.add_argument("--url", help="capplan server to ask (default: $CAPPLAN_URL)")
@@ -62,7 +65,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="engine and version, e.g. vllm, vllm==0.19.0, sglang, trtllm "
         "(default: inferred from the command line, else capplan's default)",
     )
-    check.add_argument("--gpu-count", type=int, help="GPUs in all, when not the TP x PP size")
+    check.add_argument("--gpu-count", type=int, help="GPUs in all, when not the TP x PP x DP size")
     check.add_argument(
         "--allow-gpus",
         type=_gpu_list,

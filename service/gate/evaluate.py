@@ -74,7 +74,8 @@ def _fits_check(fit: MaxBatchResponse, context: int, short: int) -> Check:
     reasons = "; ".join(fit.reasons) or "no room for one sequence"
     if short > 0:
         reasons += f"; short by {size(short)} per GPU"
-    return Check(name="fits", status=Status.FAIL, summary=f"vLLM would not start: {reasons}")
+    engine = {"sglang": "SGLang", "trtllm": "TensorRT-LLM"}.get(fit.engine, "vLLM")
+    return Check(name="fits", status=Status.FAIL, summary=f"{engine} would not start: {reasons}")
 
 
 def _concurrency_check(target: Target, fit: MaxBatchResponse, context: int) -> Check | None:
