@@ -12,7 +12,10 @@ least squares on log errors::
 in two stages. (1) One shared set ``f_k`` and the overhead over every measurement.
 (2) Per GPU ``g`` its three factors ``f_gk`` on that GPU's measurements, pulled towards the
 shared ones with weight ``λ`` (ridge shrinkage, so a GPU with two measurements does not
-fit them exactly and a GPU with none keeps the shared factors). The overhead and the
+fit them exactly). (3) The same per architecture generation (major CUDA compute
+capability, :func:`gpu_generation`) over that generation's GPUs: a GPU with no data of its
+own borrows its generation's factors, and only a GPU of an unmeasured generation gets the
+shared ones. The overhead and the
 all-reduce latency stay shared: they are the engine's, not the chip's. Prefill reads its
 weights at ``decode_mbu``. Each stage is cyclic coordinate descent with golden-section line
 searches in log space, bounded to ``[0.05, 1]`` (the others by :data:`OVERHEADS`) —
@@ -47,6 +50,7 @@ class Observation(msgspec.Struct, frozen=True, kw_only=True):
     gpu: str
     measured: float
     predict: Callable[[Efficiency], float]
+    generation: str = ""
 
 
 class GpuFactors(msgspec.Struct, frozen=True, kw_only=True):
@@ -64,15 +68,25 @@ class Calibration(msgspec.Struct, frozen=True, kw_only=True):
     shared: Efficiency
     gpus: dict[str, GpuFactors]
     shrinkage: float
+    generations: dict[str, GpuFactors] = msgspec.field(default_factory=dict)
     fitted_on: str = ""
     script: str = ""
     data: tuple[str, ...] = ()
     bands: ErrorBands | None = None
 
 
-def efficiency_for(calibration: Calibration, gpu_id: str) -> Efficiency:
-    """The factors to price ``gpu_id`` with: its own if calibrated, else the shared fit."""
-    factors = calibration.gpus.get(gpu_id)
+def gpu_generation(compute_capability: str | None) -> str:
+    """The architecture generation a GPU's factors may be borrowed within: the major CUDA
+    compute capability (``"9.0"`` -> ``"sm9"``: Hopper); empty when unknown."""
+    if not compute_capability:
+        return ""
+    return f"sm{compute_capability.split('.')[0]}"
+
+
+def efficiency_for(calibration: Calibration, gpu_id: str, generation: str = "") -> Efficiency:
+    """The factors to price ``gpu_id`` with: its own if calibrated, else those fitted to its
+    generation's GPUs (:func:`gpu_generation`), else the shared fit."""
+    factors = calibration.gpus.get(gpu_id) or calibration.generations.get(generation)
     if factors is None:
         return calibration.shared
     return apply_factors(
@@ -164,29 +178,47 @@ def fit(
     shared = msgspec.structs.replace(
         _shared(base, x), source="calibrated: shared factors (all GPUs)"
     )
+    anchor = x[:3]
     by_gpu: dict[str, list[Observation]] = {}
+    by_generation: dict[str, list[Observation]] = {}
     for o in observations:
         by_gpu.setdefault(o.gpu, []).append(o)
-    anchor = x[:3]
-    gpus: dict[str, GpuFactors] = {}
-    for gpu, points in sorted(by_gpu.items()):
+        if o.generation:
+            by_generation.setdefault(o.generation, []).append(o)
+    return Calibration(
+        shared=shared,
+        gpus=_grouped(by_gpu, shared, anchor, shrinkage, sweeps),
+        generations=_grouped(by_generation, shared, anchor, shrinkage, sweeps),
+        shrinkage=shrinkage,
+        data=tuple(o.id for o in observations),
+    )
+
+
+def _grouped(
+    groups: Mapping[str, list[Observation]],
+    shared: Efficiency,
+    anchor: Sequence[float],
+    shrinkage: float,
+    sweeps: int,
+) -> dict[str, GpuFactors]:
+    """Stage (2) of the module doc for each group (one GPU, or one generation's GPUs)."""
+    fitted: dict[str, GpuFactors] = {}
+    for name, points in sorted(groups.items()):
 
         def objective(y: list[float], points: list[Observation] = points) -> float:
             eff = apply_factors(shared, [math.exp(v) for v in y])
             misfit = sum(r * r for r in log_errors(points, eff))
             return misfit + shrinkage * sum((a - b) ** 2 for a, b in zip(y, anchor, strict=True))
 
-        y = _descend(objective, anchor, [FACTOR_BOUNDS] * 3, sweeps)
+        y = _descend(objective, list(anchor), [FACTOR_BOUNDS] * 3, sweeps)
         mbu, decode_mfu, prefill_mfu = (math.exp(v) for v in y)
-        gpus[gpu] = GpuFactors(
+        fitted[name] = GpuFactors(
             decode_mbu=mbu,
             decode_mfu=decode_mfu,
             prefill_mfu=prefill_mfu,
             points=tuple(o.id for o in points),
         )
-    return Calibration(
-        shared=shared, gpus=gpus, shrinkage=shrinkage, data=tuple(o.id for o in observations)
-    )
+    return fitted
 
 
 def _bands_document(bands: ErrorBands | None) -> dict[str, object] | None:
@@ -231,6 +263,15 @@ def calibration_document(calibration: Calibration) -> dict[str, object]:
             }
             for gpu, f in calibration.gpus.items()
         },
+        "generations": {
+            name: {
+                "decode_mbu": round(f.decode_mbu, 4),
+                "decode_mfu": round(f.decode_mfu, 4),
+                "prefill_mfu": round(f.prefill_mfu, 4),
+                "points": list(f.points),
+            }
+            for name, f in calibration.generations.items()
+        },
         "error_bands": _bands_document(calibration.bands),
         "data": list(calibration.data),
     }
@@ -259,9 +300,19 @@ def calibration_from_document(document: Mapping[str, object]) -> Calibration:
         )
         for gpu, f in raw.gpus.items()
     }
+    generations = {
+        name: GpuFactors(
+            decode_mbu=f.decode_mbu,
+            decode_mfu=f.decode_mfu,
+            prefill_mfu=f.prefill_mfu,
+            points=tuple(f.points),
+        )
+        for name, f in raw.generations.items()
+    }
     return Calibration(
         shared=shared,
         gpus=gpus,
+        generations=generations,
         shrinkage=raw.shrinkage,
         fitted_on=raw.fitted_on,
         script=raw.script,
@@ -294,4 +345,5 @@ class _CalibrationFile(msgspec.Struct, frozen=True):
     shared: _SharedFile
     gpus: dict[str, _GpuFile]
     data: list[str]
+    generations: dict[str, _GpuFile] = msgspec.field(default_factory=dict)
     error_bands: ErrorBands | None = None

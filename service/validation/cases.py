@@ -27,6 +27,7 @@ import msgspec
 
 from service.catalog_files import load_engine_profiles
 from service.domain.batching import StepCosts, at_concurrency, step_costs
+from service.domain.calibration import gpu_generation
 from service.domain.capacity import capacity
 from service.domain.deployment import Deployment
 from service.domain.engine import loaded_model_bytes
@@ -96,6 +97,7 @@ class Case(msgspec.Struct, frozen=True, kw_only=True):
     tensor_parallel: int
     precision: str
     metric: Metric
+    generation: str = ""
     measured: float
     batch: int
     concurrency: int = 0
@@ -178,6 +180,7 @@ def latency_case(point: dict[str, Any], batching: ContinuousBatching | None = No
         "engine": str(point["engine"]).split(" (")[0].split(";")[0],
         "model": model.repo_id,
         "gpu": gpu.id,
+        "generation": gpu_generation(gpu.compute_capability),
         "tensor_parallel": tp,
         "precision": weights.value,
         "measured": float(point["value"]),
@@ -245,6 +248,7 @@ def roofline_case(record: dict[str, Any], gpu_name: str) -> Case:
         engine="PyTorch reference (bench/gpu_roofline.py)",
         model=model.repo_id,
         gpu=gpu.id,
+        generation=gpu_generation(gpu.compute_capability),
         tensor_parallel=1,
         precision=Precision.BF16.value,
         metric=Metric.DECODE_STEP if decode else Metric.PREFILL,

@@ -149,7 +149,13 @@ def build_cases(reference: ReferenceData) -> list[Case]:
 def observations(cases: Sequence[Case]) -> list[Observation]:
     """The fitted cases as the fit's observations (serving sweeps are left out)."""
     return [
-        Observation(id=c.id, gpu=c.gpu, measured=c.measured, predict=_predictor(c))
+        Observation(
+            id=c.id,
+            gpu=c.gpu,
+            generation=c.generation,
+            measured=c.measured,
+            predict=_predictor(c),
+        )
         for c in cases
         if c.fitted
     ]
@@ -170,7 +176,7 @@ def held_out(cases: Sequence[Case], key: Callable[[Case], str]) -> dict[str, flo
         calibration = fit(rest, base=START, shrinkage=SHRINKAGE)
         for c in cases:
             if key(c) == value:
-                predictions[c.id] = predict(c, efficiency_for(calibration, c.gpu))
+                predictions[c.id] = predict(c, efficiency_for(calibration, c.gpu, c.generation))
     return predictions
 
 
@@ -264,7 +270,7 @@ def validate(reference: ReferenceData, calibration: Calibration) -> Validation:
     results = [
         CaseResult(
             case=c,
-            in_sample=predict(c, efficiency_for(calibration, c.gpu)),
+            in_sample=predict(c, efficiency_for(calibration, c.gpu, c.generation)),
             gpu_out=gpu_out[c.id],
             model_out=model_out[c.id],
         )
