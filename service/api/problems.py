@@ -35,6 +35,8 @@ class ProblemDetails(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tr
     title: str
     detail: str | None = None
     errors: list[dict[str, Any]] | None = None
+    # Unknown model or GPU (404): the nearest catalog ids, to retry with.
+    suggestions: list[str] | None = None
 
 
 class Problem(HTTPException):
@@ -91,6 +93,7 @@ def _response(
     detail: str | None,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    suggestions: list[str] | None = None,
 ) -> Response[ProblemDetails]:
     phrase = HTTPStatus(status).phrase
     body = ProblemDetails(
@@ -99,6 +102,7 @@ def _response(
         title=phrase,
         detail=None if detail == phrase else detail,
         errors=errors,
+        suggestions=suggestions or None,
     )
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
@@ -132,8 +136,9 @@ def problem_from_planning(
     errors = None
     headers = None
     status = 400
+    suggestions = None
     if isinstance(exc, ModelNotFound | GpuNotFound):
-        status = 404
+        status, suggestions = 404, exc.suggestions
     elif isinstance(exc, UnsupportedModel):
         status = 422
     elif isinstance(exc, CatalogUnavailable):
@@ -142,7 +147,7 @@ def problem_from_planning(
         errors = [{"message": exc.reason, "key": exc.field, "source": "body"}]
     elif isinstance(exc, UnknownEngineName | EngineSettingNotAccepted):
         errors = [{"message": exc.detail, "key": exc.field, "source": "body"}]
-    return _response(status, exc.detail, errors, headers)
+    return _response(status, exc.detail, errors, headers, suggestions)
 
 
 EXCEPTION_HANDLERS = {

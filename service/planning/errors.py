@@ -6,6 +6,8 @@ the gate to an exit code and message, Slack to a reply.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class PlanningError(Exception):
     """A question that cannot be answered as asked; ``detail`` says why for a person."""
@@ -15,23 +17,32 @@ class PlanningError(Exception):
         self.detail = detail
 
 
-class ModelNotFound(PlanningError):
-    """A model id that is not in the catalog."""
+def _did_you_mean(suggestions: Sequence[str]) -> str:
+    return f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
 
-    def __init__(self, model_id: str) -> None:
+
+class ModelNotFound(PlanningError):
+    """A model id that is not in the catalog; ``suggestions`` are the nearest catalog ids."""
+
+    def __init__(self, model_id: str, suggestions: Sequence[str] = ()) -> None:
         super().__init__(
-            f"model '{model_id}' is not in the catalog; POST it to /v1/models, "
-            f'import it with POST /v1/imports, or pass {{"hf_config": ...}}'
+            f"model '{model_id}' is not in the catalog{_did_you_mean(suggestions)}; POST it to "
+            f'/v1/models, import it with POST /v1/imports, or pass {{"hf_config": ...}}'
         )
         self.model_id = model_id
+        self.suggestions = list(suggestions)
 
 
 class GpuNotFound(PlanningError):
-    """A GPU id that is not in the catalog."""
+    """A GPU id that is not in the catalog; ``suggestions`` are the nearest catalog ids."""
 
-    def __init__(self, gpu_id: str) -> None:
-        super().__init__(f"GPU '{gpu_id}' is not in the catalog; GET /v1/gpus lists them")
+    def __init__(self, gpu_id: str, suggestions: Sequence[str] = ()) -> None:
+        super().__init__(
+            f"GPU '{gpu_id}' is not in the catalog{_did_you_mean(suggestions)}; "
+            "GET /v1/gpus lists them"
+        )
         self.gpu_id = gpu_id
+        self.suggestions = list(suggestions)
 
 
 class InvalidModelConfig(PlanningError):

@@ -116,3 +116,18 @@ def base_of_variant(query: str, repo_ids: Sequence[str]) -> str | None:
 def same_name(query: str, candidate: str) -> bool:
     """Do the two differ only in case, punctuation or a missing org prefix?"""
     return model_key(query) == model_key(candidate) or squash(query) == squash(candidate)
+
+
+def suggest_models(query: str, repo_ids: Sequence[str], limit: int = 3) -> list[str]:
+    """Catalog models to offer for an unknown ``query``: its base, a match, or close names."""
+    base = base_of_variant(query, repo_ids)
+    if base is not None:
+        return [base]
+    found = match_model(query, repo_ids)
+    return [found.value] if found.value else list(found.candidates[:limit])
+
+
+def suggest_gpus(query: str, gpus: Sequence[tuple[str, str]], limit: int = 8) -> list[str]:
+    """Catalog GPUs to offer for an unknown ``query`` (every variant of a family)."""
+    found = match_gpu(query, gpus)
+    return [found.value] if found.value else list(found.candidates[:limit])

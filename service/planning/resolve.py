@@ -26,6 +26,7 @@ from service.planning.errors import (
     ModelNotFound,
     UnsupportedModel,
 )
+from service.planning.names import suggest_gpus, suggest_models
 
 #: Parameters a config may imply: 1000x the largest released model (~1.6e12), so that
 #: counts and byte sizes stay far inside int64 columns and float arithmetic.
@@ -67,7 +68,8 @@ async def resolve_model(session: AsyncSession, ref: ModelRef) -> ResolvedModel:
         return normalise(ref.hf_config, "inline hf_config")
     row = await ModelRepository(session).get(ref)
     if row is None:
-        raise ModelNotFound(ref)
+        known = [item.id for item in (await ModelRepository(session).find(limit=10_000)).items]
+        raise ModelNotFound(ref, suggest_models(ref, known))
     resolved = normalise(row.config, row.id, field=None)
     if not row.checkpoint_bytes_by_dtype:
         return resolved
@@ -91,7 +93,8 @@ async def resolve_gpu(session: AsyncSession, gpu_id: str, cache: GpuCache | None
     if row is None:
         if cache is not None:
             cache.forget(gpu_id)
-        raise GpuNotFound(gpu_id)
+        rows = (await GpuRepository(session).find(limit=10_000)).items
+        raise GpuNotFound(gpu_id, suggest_gpus(gpu_id, [(r.id, r.name) for r in rows]))
     gpu = gpu_spec_from_row(row)
     if cache is not None:
         cache.put(gpu)
