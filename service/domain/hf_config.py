@@ -116,7 +116,9 @@ def _normalise(config: Mapping[str, Any], model_type: str) -> Architecture:
     kv_heads = read_int(config, "num_key_value_heads", default=heads)
     if heads % kv_heads:
         raise InvalidConfig("num_key_value_heads", f"{kv_heads} does not divide {heads} heads")
-    head_dim = read_optional_int(config, "head_dim")
+    # Hunyuan names it attention_head_dim (vLLM hunyuan_v1.py HunYuanAttention).
+    head_keys = ("attention_head_dim",) if family.startswith("hunyuan_v1") else ()
+    head_dim = read_optional_int(config, "head_dim", *head_keys)
     if head_dim is None:
         if hidden % heads:
             raise InvalidConfig("head_dim", f"absent and hidden_size {hidden} % {heads} heads != 0")

@@ -131,6 +131,16 @@ def family_traits(config: Mapping[str, Any], family: str) -> FamilyTraits:
         # modular_ernie4_5_moe.py: q/k/v/o, MLPs and lm_head biased by use_bias.
         use_bias = read_bool(config, "use_bias", default=False)
         return FamilyTraits(qkv_bias=use_bias, output_bias=use_bias, mlp_bias=use_bias)
+    if family in ("hunyuan_v1_dense", "hunyuan_v1_moe"):
+        # vLLM hunyuan_v1.py HunYuanAttention: q/k/v/o biased by attention_bias (or 'bias');
+        # query_layernorm/key_layernorm of head_dim when use_qk_norm; dense MLP by mlp_bias.
+        hy_bias = bias or read_bool(config, "bias", default=False)
+        return FamilyTraits(
+            qkv_bias=hy_bias,
+            output_bias=hy_bias,
+            mlp_bias=mlp_bias,
+            qk_norm=read_bool(config, "use_qk_norm", default=False),
+        )
     if family == "granitemoehybrid":
         # modeling_granitemoeshared.py attention: q/k/v/o biased by attention_bias; embeddings
         # tied by default (GraniteMoeHybridConfig).

@@ -32,6 +32,8 @@ def mixture_of_experts(
     """
     if model_type == "ernie4_5_moe":
         return _ernie_moe(config, num_layers)
+    if model_type == "hunyuan_v1_moe":
+        return _hunyuan_moe(config, num_layers, intermediate_size)
     experts = read_optional_int(config, "num_local_experts", "num_experts", "n_routed_experts")
     if not experts or experts <= 1:
         return None
@@ -206,4 +208,48 @@ def _ernie_moe(config: Mapping[str, Any], num_layers: int) -> MixtureOfExperts |
         shared_expert_intermediate_size=shared * size,
         router_bias=True,
         expert_bias=read_bool(config, "use_bias", default=False),
+    )
+
+
+def _per_layer(config: Mapping[str, Any], key: str, num_layers: int, default: int) -> int:
+    """One value of a Hunyuan int-or-per-layer-list key; lists must be uniform."""
+    raw = config.get(key)
+    if raw is None:
+        return default
+    if isinstance(raw, list):
+        values = read_int_list(config, key)
+        if len(values) != num_layers:
+            raise InvalidConfig(key, f"has {len(values)} entries for {num_layers} layers")
+        if len(set(values)) > 1:
+            raise UnsupportedArchitecture(
+                "per-layer MoE shapes that differ between layers", f"config key '{key}'"
+            )
+        return values[0]
+    return read_int(config, key, minimum=0)
+
+
+def _hunyuan_moe(
+    config: Mapping[str, Any], num_layers: int, intermediate_size: int
+) -> MixtureOfExperts | None:
+    """Hunyuan MoE (vLLM hunyuan_v1.py HunYuanSparseMoeBlock): every layer is MoE when
+    ``num_experts`` > 1; a gate without bias, gated experts of ``moe_intermediate_size``
+    (else ``intermediate_size``), top-k ``moe_topk``; with ``use_mixed_mlp_moe`` one shared
+    MLP of ``intermediate_size · num_shared_expert``. Int-or-list keys must be uniform."""
+    experts = _per_layer(config, "num_experts", num_layers, 1)
+    if experts <= 1:
+        return None
+    per_token = _per_layer(config, "moe_topk", num_layers, 1)
+    if per_token > experts:
+        raise InvalidConfig("moe_topk", f"{per_token} exceeds the {experts} experts")
+    size = _per_layer(config, "moe_intermediate_size", num_layers, intermediate_size)
+    shared = 0
+    if read_bool(config, "use_mixed_mlp_moe", default=False):
+        shared = _per_layer(config, "num_shared_expert", num_layers, 1)
+    return MixtureOfExperts(
+        num_experts=experts,
+        experts_per_token=per_token,
+        expert_intermediate_size=size,
+        moe_layers=tuple(range(num_layers)),
+        num_shared_experts=1 if shared else 0,
+        shared_expert_intermediate_size=shared * intermediate_size,
     )

@@ -21,7 +21,7 @@ KNOWN_FAMILIES = frozenset(
         "gemma2", "gemma3_text", "phi3", "gpt2", "deepseek_v2", "deepseek_v3", "gpt_oss",
         "glm4_moe", "smollm3", "seed_oss", "olmo2", "starcoder2", "qwen3_next", "nemotron_h",
         "granitemoehybrid", "llama4_text", "minimax_m2", "ernie4_5_moe", "jamba", "kimi_linear",
-        "minimax", "falcon_h1",
+        "minimax", "falcon_h1", "hunyuan_v1_dense", "hunyuan_v1_moe",
     }
 )  # fmt: skip
 
@@ -100,6 +100,9 @@ def check_supported(config: Mapping[str, Any], model_type: str, family: str) -> 
         raise UnsupportedArchitecture(
             "linear (lightning) attention layers", "attn_type_list has 0 (lightning) layers"
         )
+    if family.startswith("hunyuan_v1") and read_bool(config, "use_cla", default=False):
+        # hunyuan_v1.py HunYuanCrossAttention: CLA layers keep only q/o and reuse K/V.
+        raise UnsupportedArchitecture("cross-layer attention (CLA)", "config key 'use_cla'")
     if read_bool(config, "is_encoder_decoder", default=False):
         raise UnsupportedArchitecture("encoder-decoder", f"model_type '{model_type}'")
     if family in KNOWN_FAMILIES:

@@ -283,3 +283,58 @@ def test_mlp_layer_types_place_the_experts() -> None:
     )
     assert arch.moe is not None
     assert arch.moe.moe_layers == tuple(range(5, 61))
+
+
+HUNYUAN = with_fields(
+    TINY,
+    model_type="hunyuan_v1_moe",
+    num_experts=4,
+    moe_topk=2,
+    moe_intermediate_size=4,
+    use_mixed_mlp_moe=True,
+    num_shared_expert=1,
+    use_qk_norm=True,
+    tie_word_embeddings=False,
+)
+
+
+def test_hunyuan_moe_counts_experts_shared_mlp_and_qk_norms() -> None:
+    """vLLM hunyuan_v1.py, d=8, 1 layer: embed + head 160, final norm 8; q/k/v/o
+    64 + 32 + 32 + 64, query/key_layernorm 2·4, norms 16; gate 4·8, experts 4·3·8·4,
+    shared MLP (intermediate_size 16 · 1) 3·8·16 -> 1184."""
+    assert count_parameters(architecture_from_config(HUNYUAN)).total == 1184
+
+
+def test_hunyuan_reads_uniform_per_layer_lists_and_attention_head_dim() -> None:
+    """moe_topk / num_experts / moe_intermediate_size may be per-layer lists (Hunyuan-A13B);
+    attention_head_dim stands for head_dim."""
+    listed = with_fields(
+        HUNYUAN,
+        num_experts=[4],
+        moe_topk=[2],
+        moe_intermediate_size=[4],
+        num_shared_expert=[1],
+        attention_head_dim=4,
+    )
+    arch = architecture_from_config(listed)
+    assert arch.head_dim == 4
+    assert arch.moe is not None
+    assert arch.moe.experts_per_token == 2
+    assert count_parameters(arch).total == 1184
+
+
+def test_hunyuan_refuses_differing_layer_shapes_and_cla() -> None:
+    two = with_fields(HUNYUAN, num_hidden_layers=2, moe_intermediate_size=[4, 8])
+    with pytest.raises(UnsupportedArchitecture, match="moe_intermediate_size"):
+        architecture_from_config(two)
+    with pytest.raises(InvalidConfig, match="moe_topk"):
+        architecture_from_config(with_fields(HUNYUAN, moe_topk=[2, 2]))
+    with pytest.raises(UnsupportedArchitecture, match="use_cla"):
+        architecture_from_config(with_fields(HUNYUAN, use_cla=True, cla_share_factor=2))
+
+
+def test_hunyuan_dense_is_a_gated_mlp_with_qk_norms() -> None:
+    """hunyuan_v1_dense: attention 192 + q/k norms 8 + norms 16 + MLP 3·8·16 = 600 per layer,
+    embed + head 160, final norm 8 -> 768."""
+    dense = with_fields(TINY, model_type="hunyuan_v1_dense", use_qk_norm=True, num_experts=1)
+    assert count_parameters(architecture_from_config(dense)).total == 768
