@@ -113,7 +113,9 @@ def family_traits(config: Mapping[str, Any], family: str) -> FamilyTraits:
         # q_norm over H·h and k_norm over H_kv·h.
         return FamilyTraits(qkv_bias=bias, output_bias=bias, qk_norm=True, qk_norm_full_width=True)
     if family == "gpt_oss":
-        return FamilyTraits(qkv_bias=bias, output_bias=bias, attention_sinks=True)
+        # configuration_gpt_oss.py: attention_bias defaults to True (q/k/v/o biased).
+        oss_bias = read_bool(config, "attention_bias", default=True)
+        return FamilyTraits(qkv_bias=oss_bias, output_bias=oss_bias, attention_sinks=True)
     if family == "phi3":
         return FamilyTraits(qkv_bias=bias, output_bias=bias, mlp_bias=mlp_bias, fused_qkv=True)
     if family == "minimax_m2":

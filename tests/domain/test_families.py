@@ -338,3 +338,12 @@ def test_hunyuan_dense_is_a_gated_mlp_with_qk_norms() -> None:
     embed + head 160, final norm 8 -> 768."""
     dense = with_fields(TINY, model_type="hunyuan_v1_dense", use_qk_norm=True, num_experts=1)
     assert count_parameters(architecture_from_config(dense)).total == 768
+
+
+def test_gpt_oss_attention_is_biased_unless_the_config_says_otherwise() -> None:
+    """configuration_gpt_oss.py: attention_bias defaults to True, so a config without the key
+    still has q/k/v/o biases (d=8, H=2, KV=1, h=4: 8 + 4 + 4 + 8 = 24 per layer)."""
+    oss = with_fields(TINY, model_type="gpt_oss", num_local_experts=2, num_experts_per_tok=1)
+    without_key = count_parameters(architecture_from_config(oss)).total
+    no_bias = with_fields(oss, attention_bias=False)
+    assert without_key - count_parameters(architecture_from_config(no_bias)).total == 24
