@@ -21,8 +21,8 @@ from service.domain.batching import StepCosts, step_costs
 from service.domain.capacity import Deployment, MemoryBudget, capacity
 from service.domain.disaggregation import Disaggregated, disaggregate
 from service.domain.engine import EngineProfile
+from service.domain.engines.model_memory import weights_as_loaded
 from service.domain.gpu import GpuSpec
-from service.domain.kernel_layout import vllm_mxfp4_expert_padding
 from service.domain.kv_cache import kv_cache_bytes_per_token, resolve_kv_precision
 from service.domain.latency import Efficiency, Serving, estimate_latency
 from service.domain.modifiers import Modifiers, apply
@@ -35,7 +35,7 @@ from service.domain.serving import (
     replicas_for_rate,
     step_token_budget,
 )
-from service.domain.weights import resolve_weight_precision, weight_memory
+from service.domain.weights import resolve_weight_precision
 
 TTFT_MS = (
     "Steady-state time to first token (ms) of one request at the stated concurrency (per "
@@ -248,16 +248,8 @@ def evaluate(
         gpu_memory_utilization=space.gpu_memory_utilization,
         gpu_name=gpu.name,
     )
-    padding = vllm_mxfp4_expert_padding(gpu.compute_capability)
-    memory = weight_memory(
-        arch,
-        params,
-        candidate.weights,
-        tp,
-        pp,
-        expert_padding=padding if profile.pads_mxfp4_experts else None,
-    )
-    cap = capacity(arch, memory.per_gpu_bytes, deployment, profile, context, with_max_context=False)
+    loaded = weights_as_loaded(arch, params, candidate.weights, tp, pp, gpu=gpu, profile=profile)
+    cap = capacity(arch, loaded.per_gpu_bytes, deployment, profile, context, with_max_context=False)
     if not cap.fits:
         return candidate.reject("; ".join(cap.reasons))
     replicas = math.ceil(workload.concurrency / cap.max_batch)

@@ -29,7 +29,8 @@ from service.domain.architecture import Architecture
 from service.domain.calibration import Calibration, efficiency_for, is_calibrated
 from service.domain.capacity import Capacity, Deployment, capacity
 from service.domain.confidence import Assessed, ErrorBands, Quantity, assess
-from service.domain.engine import EngineProfile, loaded_model_bytes
+from service.domain.engine import EngineProfile
+from service.domain.engines.model_memory import weights_as_loaded
 from service.domain.gpu import GpuSpec
 from service.domain.kv_cache import resolve_kv_precision
 from service.domain.latency import Serving, estimate_latency
@@ -38,7 +39,7 @@ from service.domain.parameters import ParameterCount
 from service.domain.planner import Configuration, Objective, SearchSpace, Slo, Workload, plan, rank
 from service.domain.saturation import replica_queueing
 from service.domain.serving import serving_latency, step_token_budget
-from service.domain.weights import resolve_weight_precision, weight_memory
+from service.domain.weights import resolve_weight_precision
 from service.planning.engines import engine_settings
 
 NO_BANDS = ErrorBands(calibrated={}, extrapolated={})
@@ -91,9 +92,10 @@ def _fit(
         max_model_len=max_model_len,
         **engine_settings(request, profile),
     )
-    memory = weight_memory(arch, params, weights, tp, pp)
-    loaded = loaded_model_bytes(arch, memory.per_gpu_bytes)
-    return capacity(arch, loaded, deployment, profile, context, with_max_context=with_max_context)
+    loaded = weights_as_loaded(arch, params, weights, tp, pp, gpu=gpu, profile=profile)
+    return capacity(
+        arch, loaded.per_gpu_bytes, deployment, profile, context, with_max_context=with_max_context
+    )
 
 
 def answer_max_batch(

@@ -12,7 +12,8 @@ from service.domain.architecture import Architecture
 from service.domain.batching import step_costs
 from service.domain.calibration import Calibration, efficiency_for, is_calibrated
 from service.domain.capacity import Deployment, capacity
-from service.domain.engine import EngineProfile, loaded_model_bytes
+from service.domain.engine import EngineProfile
+from service.domain.engines.model_memory import weights_as_loaded
 from service.domain.frontier import frontier
 from service.domain.gpu import GpuSpec
 from service.domain.kv_cache import resolve_kv_precision
@@ -20,7 +21,7 @@ from service.domain.latency import Serving
 from service.domain.modifiers import apply
 from service.domain.parameters import ParameterCount
 from service.domain.serving import step_token_budget
-from service.domain.weights import resolve_weight_precision, weight_memory
+from service.domain.weights import resolve_weight_precision
 from service.planning.answers import workload_modifiers
 
 
@@ -45,11 +46,11 @@ def answer_frontier(
         kv_precision=kv,
         gpu_name=gpu.name,
     )
-    memory = weight_memory(arch, params, weights, tp, pp)
+    loaded = weights_as_loaded(arch, params, weights, tp, pp, gpu=gpu, profile=profile)
     context = request.input_tokens + request.output_tokens
     fit = capacity(
         arch,
-        loaded_model_bytes(arch, memory.per_gpu_bytes),
+        loaded.per_gpu_bytes,
         deployment,
         profile,
         context,

@@ -43,7 +43,8 @@ def request(**overrides: Any) -> dict[str, Any]:
 
 
 async def test_8b_on_h100s_has_configurations(client: AsyncTestClient[Litestar]) -> None:
-    """Llama-3.1-8B restricted to H100s: only H100 configurations, and bf16 TP=1 holds 16.06 GB."""
+    """Llama-3.1-8B restricted to H100s: only H100 configurations; bf16 TP=1 loads 16.06 GB of
+    parameters plus vLLM's RoPE cos/sin cache (131,072 positions x 128 x 2 B)."""
     response = await client.post(
         "/v1/plan",
         json=request(constraints={"gpus": ["h100-sxm"], "weight_dtypes": ["bf16"]}),
@@ -55,7 +56,8 @@ async def test_8b_on_h100s_has_configurations(client: AsyncTestClient[Litestar])
     assert {c["gpu"] for c in body["configurations"]} == {"h100-sxm"}
     single = next(c for c in body["configurations"] if c["gpu_count"] == 1)
     assert single["weight_dtype"] == "bf16"
-    assert single["memory"]["weights"] == 2 * LLAMA_8B_PARAMS == 16_060_522_496
+    rope_cache = 131_072 * 128 * 2
+    assert single["memory"]["weights"] == 2 * LLAMA_8B_PARAMS + rope_cache == 16_094_076_928
     assert single["memory"]["total"] == catalog_gpu("h100-sxm")["memory_bytes"]
 
 
