@@ -85,6 +85,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sweep_limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 20
     slack_signing_secret: str | None = None
     catalog_dir: Path = msgspec.field(default_factory=default_catalog_dir)
+    # CAPPLAN_PRICES_FILE: this deployment's USD per GPU-hour over the catalog's list prices.
+    prices_file: Path | None = None
     rate_limit_per_minute: Annotated[int, msgspec.Meta(ge=0)] = 600
     # Computing requests run in a thread pool off the event loop (service/api/compute_pool.py).
     compute_pool: Literal["process", "thread"] = "process"

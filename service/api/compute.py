@@ -35,7 +35,9 @@ from service.domain.gpu import GpuSpec
 from service.domain.kv_cache import kv_cache_bytes_per_token, kv_layer_groups, resolve_kv_precision
 from service.planning.answers import answer_latency, answer_max_batch, answer_plan, layout_problem
 from service.planning.engines import resolve_engine
+from service.planning.errors import CatalogUnavailable
 from service.planning.lean import lean_plan
+from service.planning.prices import merged, priced_all
 from service.planning.resolve import (
     ResolvedModel,
     normalise,
@@ -43,6 +45,7 @@ from service.planning.resolve import (
     resolve_gpus,
     resolve_model,
 )
+from service.prices_file import PricesFileError, load_prices
 from service.settings import Settings
 
 
@@ -195,4 +198,19 @@ class PlanningController(Controller):
         charge(request, plan_cost(cells))
         model = await _model(db_session, data.model, compute_pool)
         profile = resolve_engine(engine_catalog, data.engine)
+        gpus = priced_all(gpus, await _prices(db_session, settings, data, gpu_cache))
         return await compute_pool.run(_lean_answer_plan, model, gpus, data, profile, calibration)
+
+
+async def _prices(
+    session: AsyncSession, settings: Settings, data: PlanRequest, gpu_cache: GpuCache
+) -> dict[str, float]:
+    """The deployment's price file over the catalog, then the question's ``prices``; a price
+    for a GPU the catalog lacks is a 404 naming it (a typo is never silently ignored)."""
+    for gpu_id in data.prices or {}:
+        await resolve_gpu(session, gpu_id, gpu_cache)
+    try:
+        file_prices = load_prices(settings.prices_file) if settings.prices_file else None
+    except PricesFileError as exc:
+        raise CatalogUnavailable(str(exc)) from exc
+    return merged(file_prices, data.prices)

@@ -15,8 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.api.problems import Problem
 from service.domain.calibration import Calibration
-from service.domain.engine import EngineProfile
+from service.domain.engine import EngineCatalog, EngineProfile
 from service.planning.assumptions import Assumptions
+from service.planning.errors import CatalogUnavailable
+from service.prices_file import PricesFileError, load_prices
 from service.settings import Settings
 from service.slack.answer import answer
 from service.slack.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, is_signed_by_slack
@@ -39,6 +41,7 @@ class SlackController(Controller):
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         engine_profile: NamedDependency[EngineProfile],
+        engine_catalog: NamedDependency[EngineCatalog],
         calibration: NamedDependency[Calibration],
     ) -> dict[str, Any]:
         body = await request.body()
@@ -53,6 +56,12 @@ class SlackController(Controller):
             raise Problem(401, "missing, stale or invalid Slack signature")
         form = form_fields(body)
         command = form.get("command") or "/capplan"
-        assume = Assumptions(engine=engine_profile, calibration=calibration)
+        try:
+            prices = load_prices(settings.prices_file) if settings.prices_file else {}
+        except PricesFileError as exc:
+            raise CatalogUnavailable(str(exc)) from exc
+        assume = Assumptions(
+            engine=engine_profile, calibration=calibration, prices=prices, engines=engine_catalog
+        )
         text = form.get("text", "")
         return await answer(db_session, text, command, str(request.base_url), assume)

@@ -89,10 +89,11 @@ def _gpu_list(text: str) -> tuple[str, ...]:
 def open_backend(args: argparse.Namespace) -> Backend:
     if args.offline:
         try:
-            catalog_dir = args.catalog_dir or Settings.from_env().catalog_dir
+            settings = Settings.from_env()
         except SettingsError as exc:
             raise Unavailable(str(exc)) from exc
-        return OfflineBackend.from_directory(catalog_dir)
+        catalog_dir = args.catalog_dir or settings.catalog_dir
+        return OfflineBackend.from_directory(catalog_dir, settings.prices_file)
     url = args.url or os.environ.get("CAPPLAN_URL", "")
     if not url:
         raise InputError(PROGRAM, "--url", "give --url URL (or set CAPPLAN_URL), or --offline")

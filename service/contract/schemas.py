@@ -352,6 +352,15 @@ class PlanRequest(msgspec.Struct, frozen=True, kw_only=True):
     # one listed only with ``include_rejected: "all"``.
     limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 10
     include_rejected: Literal["summary", "all"] = "summary"
+    # USD per GPU-hour by catalog GPU id, for this question: what your contract pays, over the
+    # catalog's list prices (and the deployment's CAPPLAN_PRICES_FILE). Costs follow from it.
+    prices: (
+        Annotated[
+            dict[GpuId, Annotated[float, msgspec.Meta(ge=0, le=100_000)]],
+            msgspec.Meta(max_length=100, examples=[{"h100-sxm": 2.1, "l4": 0.55}]),
+        ]
+        | None
+    ) = None
 
 
 class Load(msgspec.Struct, frozen=True, kw_only=True):

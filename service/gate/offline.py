@@ -34,6 +34,8 @@ from service.gate.backend import Rejected, Unavailable
 from service.planning.answers import answer_latency, answer_max_batch, answer_plan, layout_problem
 from service.planning.engines import resolve_engine
 from service.planning.errors import PlanningError
+from service.planning.prices import PriceList, priced, priced_all
+from service.prices_file import PricesFileError, load_prices
 
 _GPU_FIELDS = frozenset(field.name for field in msgspec.structs.fields(GpuSpec))
 
@@ -65,15 +67,18 @@ class OfflineBackend:
         catalog: SeedCatalog,
         profile: EngineProfile | None = None,
         engines: EngineCatalog | None = None,
+        prices: PriceList | None = None,
     ) -> None:
         self.profile = profile or default_engine_profile()
         self.engines = engines
-        self.gpus = {seed.id: gpu_spec(seed) for seed in sorted(catalog.gpus, key=lambda g: g.id)}
+        seeds = sorted(catalog.gpus, key=lambda g: g.id)
+        self.gpus = {seed.id: priced(gpu_spec(seed), prices or {}) for seed in seeds}
         self.models = {e.seed.repo_id: (e.architecture, e.parameters) for e in catalog.models}
 
     @classmethod
-    def from_directory(cls, catalog_dir: Path) -> OfflineBackend:
-        """Load and validate ``catalog_dir`` (``gpus.yaml``, ``models/*.yaml``)."""
+    def from_directory(cls, catalog_dir: Path, prices_file: Path | None = None) -> OfflineBackend:
+        """Load and validate ``catalog_dir`` (``gpus.yaml``, ``models/*.yaml``), at the
+        deployment's prices when a ``prices_file`` (``CAPPLAN_PRICES_FILE``) is given."""
         try:
             catalog = load_catalog(catalog_dir)
         except SeedError as exc:
@@ -82,7 +87,11 @@ class OfflineBackend:
             engines = engine_catalog(catalog_dir)
         except (OSError, ValueError) as exc:
             raise Unavailable(f"invalid engines file in {catalog_dir}: {exc}") from exc
-        return cls(catalog, engines.get(), engines)
+        try:
+            prices = load_prices(prices_file) if prices_file is not None else None
+        except PricesFileError as exc:
+            raise Unavailable(str(exc)) from exc
+        return cls(catalog, engines.get(), engines, prices)
 
     def _profile(self, requested: str | None) -> EngineProfile:
         """The profile the question's ``engine`` names (the API's rule), else the default."""
@@ -148,5 +157,8 @@ class OfflineBackend:
             list(self.gpus.values()) if ids is None else [self.gpu(i) for i in dict.fromkeys(ids)]
         )
         name = "inline hf_config" if isinstance(request.model, InlineModel) else request.model
+        for gpu_id in request.prices or {}:
+            self.gpu(gpu_id)
+        gpus = priced_all(gpus, request.prices or {})
         profile = self._profile(request.engine)
         return answer_plan(arch, params, gpus, request, profile, name, default_calibration())

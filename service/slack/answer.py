@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.contract.schemas import (
@@ -24,12 +25,15 @@ from service.contract.schemas import (
 )
 from service.db.gpu_repository import GpuRepository
 from service.db.model_repository import ModelRepository
+from service.domain.engine import EngineCatalog
 from service.domain.gpu import GpuSpec
 from service.gate.text import tokens
 from service.planning.answers import answer_latency, answer_max_batch, answer_plan, layout_problem
 from service.planning.assumptions import Assumptions
+from service.planning.engines import resolve_engine
 from service.planning.errors import PlanningError
 from service.planning.names import Match, base_of_variant, match_gpu, match_model
+from service.planning.prices import priced
 from service.planning.resolve import ResolvedModel, resolve_gpu, resolve_model
 from service.slack import blocks
 from service.slack.grammar import Help, ParseError, Query, parse
@@ -148,6 +152,17 @@ def latency_reply(
     return blocks.latency_message(asked, latency, _slo(query), base_url)
 
 
+def with_engine(assume: Assumptions, requested: str | None) -> Assumptions:
+    """The assumptions with the engine the command names (``engine sglang``), resolved like
+    the API's ``engine`` field; unchanged when it names none."""
+    if requested is None:
+        return assume
+    engines = assume.engines or EngineCatalog(
+        profiles={assume.engine.id: assume.engine}, default=assume.engine.id
+    )
+    return msgspec.structs.replace(assume, engine=resolve_engine(engines, requested))
+
+
 async def _gpu_ids(session: AsyncSession, query: Query) -> list[str] | Reply:
     """The GPUs the query names: one, several (``plan`` only), or all for a ``plan``."""
     rows = (await GpuRepository(session).find(limit=10_000)).items
@@ -192,9 +207,12 @@ async def answer(
         notes.append(f"`{query.gpu}` → `{gpu_ids[0]}`")
     try:
         model = await resolve_model(session, model_match.value)
-        gpus = [await resolve_gpu(session, gpu_id) for gpu_id in gpu_ids]
+        gpus = [priced(await resolve_gpu(session, gpu_id), assume.prices) for gpu_id in gpu_ids]
+        assume = with_engine(assume, query.engine)
     except PlanningError as exc:
         return blocks.error_message(exc.detail)
+    if query.engine is not None:
+        notes.append(f"engine `{query.engine}` → {assume.engine.name} {assume.engine.version}")
     try:
         if query.action == "plan":
             reply = plan_reply(query, model, gpus, base_url, assume)
