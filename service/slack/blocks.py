@@ -80,7 +80,8 @@ def help_message(
             f"• `{command} fit llama-3.1-8b on l4 ctx 8k batch 32`: does vLLM start, how many",
             f"• `{command} latency qwen3-8b on h100-sxm batch 8 in 2k out 512`: TTFT, TPOT",
             "Options, any order: `on <gpu>`, `x2` (GPUs), `ctx`, `batch`, `in`, `out`, "
-            "`ttft 500ms`, `tpot 50ms`, `kv fp8`, `fp8`/`int4` (weights). "
+            "`ttft 500ms`, `tpot 50ms`, `kv fp8`, `fp8`/`int4` (weights), "
+            "`engine sglang` (or `vllm==0.19.0`, `trtllm`; default: the newest vLLM). "
             "`32k` is 32,768 tokens. Names are matched loosely.",
         ]
     )

@@ -1,7 +1,7 @@
 """The slash command's text grammar, read forgivingly into a :class:`Query` (pure).
 
-``plan llama-3.1-70b on h100 x2 ctx 32k batch 16``: an action, the model's name (any
-number of words), then options in any order. Token counts take ``k``/``m`` suffixes in
+``plan llama-3.1-70b on h100 x2 ctx 32k batch 16 engine sglang``: an action, the model's
+name (any number of words), then options in any order. Token counts take ``k``/``m`` suffixes in
 binary units (``32k`` = 32,768, as in "a 128k context"); times take ``ms`` or ``s``.
 """
 
@@ -44,6 +44,7 @@ class Query(msgspec.Struct, frozen=True, kw_only=True):
     tpot_ms: float | None = None
     weight_dtype: str | None = None
     kv_cache_dtype: str | None = None
+    engine: str | None = None
 
 
 class Help(msgspec.Struct, frozen=True, kw_only=True):
@@ -109,6 +110,18 @@ def _choice(table: dict[str, str]) -> Callable[[str], str]:
     return read
 
 
+_ENGINE = re.compile(r"[a-z][a-z0-9_.-]*(==v?[0-9][0-9a-z.]*)?")
+
+
+def _engine(word: str) -> str:
+    """``vllm``, ``sglang==0.4.6``, ``trtllm``: the API's ``engine`` value, lower-cased (the
+    catalog says whether it knows it)."""
+    key = word.lower()
+    if len(key) > 64 or _ENGINE.fullmatch(key) is None:
+        raise ParseError(f"'{word}' is not an engine (try vllm, sglang, trtllm or vllm==0.19.0)")
+    return key
+
+
 def _count(word: str) -> int:
     if not word.isdigit():
         raise ParseError(f"'{word}' is not a whole number")
@@ -131,6 +144,7 @@ OPTIONS: dict[str, tuple[str, Callable[[str], object]]] = {
     "tpot": ("tpot_ms", parse_milliseconds),
     "kv": ("kv_cache_dtype", _choice(KV_WORDS)),
     "weights": ("weight_dtype", _choice(WEIGHT_WORDS)),
+    "engine": ("engine", _engine),
 }
 GPU_WORDS = frozenset({"on", "gpu"})
 
