@@ -33,14 +33,15 @@ lm_head 16-bit); the SGLang log names the architecture Qwen3ForCausalLM with a 1
 bf16 weights, which only Qwen/Qwen3-14B matches (the datapoint's own reading)."""
 
 NOT_MODELLED: tuple[tuple[str, str], ...] = (
-    (r"llama-4|llama4", "Llama 4 (chunked attention, MoE interleave): issue 16"),
     (r"kimi-linear", "Kimi linear attention (KDA state): issue 16"),
     (r"deepseek-v4", "DeepSeek-V4 compressed/sparse attention: issue 16"),
     (r"qwen3\.[5-9]|qwen3-next", "Qwen3.5+/Next gated-DeltaNet hybrid: issue 16"),
     (r"minimax", "MiniMax (lightning attention hybrid): issue 16"),
     (r"gemma-4", "Gemma 4: issue 16"),
 )
-"""Architectures the models engineer is adding (issue 16); reported, not dropped."""
+"""Architectures capplan cannot price from these logs yet (issue 16); reported, not dropped.
+Llama 4 is priced: its vision tower is loaded sharded over the TP ranks (vLLM ``mllama4.py``
+ColumnParallelLinear / RowParallelLinear unless ``mm_encoder_tp_mode`` is ``data``)."""
 
 NOT_MODELLED_SETUPS: tuple[tuple[str, str], ...] = (
     (
