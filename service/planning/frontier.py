@@ -10,7 +10,12 @@ from __future__ import annotations
 from service.contract.frontier import FrontierRequest, FrontierResponse
 from service.domain.architecture import Architecture
 from service.domain.batching import step_costs
-from service.domain.calibration import Calibration, efficiency_for, is_calibrated
+from service.domain.calibration import (
+    Calibration,
+    efficiency_for,
+    gpu_generation,
+    is_calibrated,
+)
 from service.domain.capacity import Deployment, capacity
 from service.domain.engine import EngineProfile
 from service.domain.engines.model_memory import weights_as_loaded
@@ -56,7 +61,7 @@ def answer_frontier(
         context,
         with_max_context=False,
     )
-    efficiency = efficiency_for(calibration, gpu.id)
+    efficiency = efficiency_for(calibration, gpu.id, gpu_generation(gpu.compute_capability))
     step_tokens = step_token_budget(profile, request.input_tokens, gpu)
     reasons = list(fit.reasons)
     if fit.fits and fit.max_batch >= 1:
