@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 import yaml
@@ -238,3 +239,26 @@ def test_helm_output_on_stdin_is_checked(
     monkeypatch.setattr("sys.stdin", io.StringIO(stream))
     result = run_check("--offline", "--catalog-dir", str(catalog_dir), "-")
     assert result.code == 0
+
+
+@pytest.mark.parametrize("fmt", ["json", "junit"])
+def test_several_workloads_give_one_document_and_the_worst_exit(
+    run_check: Callable[..., Run], tmp_path: Path, catalog_dir: Path, fmt: str
+) -> None:
+    """Two Deployments (one fits, one does not): one JSON array or <testsuites>, exit 1."""
+    big = {**deployment(replicas=1), "metadata": {"name": "too-big"}}
+    big_args = ["--model", "meta-llama/Llama-3.1-70B", "--max-model-len", "8192"]
+    big["spec"]["template"]["spec"] = {
+        "nodeSelector": {"nvidia.com/gpu.product": "NVIDIA-L4"},
+        "containers": [container(gpus=1, args=big_args)],
+    }
+    path = tmp_path / "k8s.yaml"
+    path.write_text(yaml.safe_dump_all([deployment(replicas=1), big]), encoding="utf-8")
+    result = run_check("--offline", "--catalog-dir", str(catalog_dir), "--format", fmt, str(path))
+    if fmt == "json":
+        verdicts = [report["verdict"] for report in json.loads(result.out)]
+    else:
+        root = ElementTree.fromstring(result.out)  # noqa: S314 - our own output
+        verdicts = ["fail" if int(s.get("failures", 0)) else "pass" for s in root]
+        assert root.tag == "testsuites"
+    assert (result.code, verdicts) == (1, ["pass", "fail"])
