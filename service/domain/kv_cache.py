@@ -22,6 +22,10 @@ import msgspec
 from service.domain.architecture import Architecture, AttentionKind, LayerAttention, MixerKind
 from service.domain.precision import Precision, parse_dtype
 
+MLA_BLOCK_ALIGNMENT_TOKENS = 64
+"""vLLM ``HybridAttentionMambaModelConfig``: "Other MLA backends: kernel_block_size 64
+alignment" (128 only when CUTLASS_MLA is forced through ``VLLM_ATTENTION_BACKEND``)."""
+
 
 class KvLayerGroup(msgspec.Struct, frozen=True, kw_only=True):
     """Layers that cache alike: their kind, window and bytes per token (all of them)."""
@@ -61,11 +65,28 @@ def kv_heads_per_gpu(arch: Architecture, tensor_parallel: int) -> int:
 def kv_cache_bytes_per_token_per_layer(
     arch: Architecture, precision: Precision, tensor_parallel: int = 1
 ) -> int:
-    """Bytes one token adds to one layer's cache on one GPU."""
+    """Bytes one token adds to one layer's cache on one GPU.
+
+    A sparse-attention (DSA indexer) MLA model cached in fp8 uses vLLM's ``fp8_ds_mla``
+    layout: the latent in fp8 with an fp32 scale per 128 and the RoPE part in bf16,
+    ``r + r/128·4 + 2·rope`` = 656 B for DeepSeek-V3.2 (``DeepseekV32ForCausalLM``
+    ``verify_and_update_config`` turns any fp8 KV dtype into it; ``FlashMLASparseBackend``
+    ``get_kv_cache_shape``).
+    """
     element = kv_bytes_per_element(precision)
     if arch.mla is not None:
+        if arch.indexer is not None and element == 1:
+            return fp8_ds_mla_bytes_per_token(arch)
         return (arch.mla.kv_lora_rank + arch.mla.qk_rope_head_dim) * element
     return 2 * kv_heads_per_gpu(arch, tensor_parallel) * arch.head_dim * element
+
+
+def fp8_ds_mla_bytes_per_token(arch: Architecture) -> int:
+    """``kv_lora_rank + kv_lora_rank // 128 · 4 + qk_rope_head_dim · 2`` (module doc)."""
+    if arch.mla is None:
+        raise ValueError("fp8_ds_mla is an MLA cache layout")
+    rank = arch.mla.kv_lora_rank
+    return rank + rank // 128 * 4 + arch.mla.qk_rope_head_dim * 2
 
 
 def kv_cache_bytes_per_token(
@@ -192,7 +213,9 @@ def layer_kv_specs(
     latent); linear-attention / state-space layers (``arch.state``) a fixed state per
     sequence, its convolution state in the activation dtype and its recurrent state in
     ``ssm_state_dtype`` when the config names one (vLLM ``mamba_ssm_cache_dtype``);
-    layers without a mixer cache nothing.
+    layers without a mixer cache nothing. A layer with its own DSA indexer also caches the
+    indexer's key, a cache layer of its own in vLLM (``DeepseekV32IndexerCache``:
+    ``MLAAttentionSpec`` of one head of ``indexer.cache_bytes_per_token`` uint8).
     """
     per_token = kv_cache_bytes_per_token_per_layer(arch, precision, tensor_parallel)
     chosen = range(arch.num_layers) if layers is None else layers
@@ -209,6 +232,9 @@ def layer_kv_specs(
         layer = arch.layer_attention[i]
         if arch.mla is not None:
             specs.append(LayerKvSpec(kind="mla", bytes_per_token=per_token))
+            if arch.indexer is not None and (not arch.indexer.layers or i in arch.indexer.layers):
+                indexer = arch.indexer.cache_bytes_per_token
+                specs.append(LayerKvSpec(kind="mla", bytes_per_token=indexer))
         elif layer.kind is not AttentionKind.FULL and layer.window_tokens is not None:
             kind = "sliding" if layer.kind is AttentionKind.SLIDING else "chunked"
             specs.append(
@@ -235,6 +261,8 @@ def hybrid_kv_groups(
 
     * one spec for every layer (or ``hybrid=False``, sliding layers treated as full): one
       group of all layers;
+    * only full / MLA layers of different widths (a DSA indexer's key beside the latent):
+      one group whose page is the sum of every layer's (``UniformTypeKVCacheSpecs``);
     * otherwise page sizes are unified first (:func:`unify_page_size`), then layers of each
       spec are cut into groups of ``group_size`` = the smallest spec's layer count, or the
       largest one's when that is < 1.25x the smallest (fewer padding layers); the last group
@@ -253,6 +281,11 @@ def hybrid_kv_groups(
     if len(by_spec) == 1:
         ((spec, count),) = by_spec.items()
         return (KvCacheGroup(spec=spec, num_layers=count, block_tokens=block_tokens),)
+    if all(s.kind in ("full", "mla") for s in by_spec):
+        kind = specs[0].kind
+        total = sum(s.bytes_per_token for s in specs)
+        uniform = LayerKvSpec(kind=kind, bytes_per_token=total)
+        return (KvCacheGroup(spec=uniform, num_layers=1, block_tokens=block_tokens),)
     blocks = unify_page_size(tuple(by_spec), block_tokens)
     smallest, largest = min(by_spec.values()), max(by_spec.values())
     group_size = largest if largest < 1.25 * smallest else smallest
@@ -285,8 +318,9 @@ def unify_page_size(specs: tuple[LayerKvSpec, ...], block_tokens: int) -> dict[L
     (``unify_kv_cache_spec_page_size``): attention blocks grow by ``max_page / page``.
 
     With state layers (Mamba) vLLM first raises the attention block until one attention page
-    holds at least one state (``HybridAttentionMambaModelConfig``, in multiples of 16 tokens)
-    and pads the state page to it.
+    holds at least one state (``HybridAttentionMambaModelConfig``, in multiples of the
+    attention kernel's block alignment: 16 tokens, 64 for MLA backends) and pads the state
+    page to it.
     """
     attention = [s for s in specs if s.kind != "state"]
     states = [s for s in specs if s.kind == "state"]
@@ -294,7 +328,8 @@ def unify_page_size(specs: tuple[LayerKvSpec, ...], block_tokens: int) -> dict[L
     if states and attention:
         per_token = max(s.bytes_per_token for s in attention)
         need = max(s.state_bytes_per_sequence for s in states)
-        block = max(block, 16 * math.ceil(need / (16 * per_token)))
+        align = MLA_BLOCK_ALIGNMENT_TOKENS if any(s.kind == "mla" for s in attention) else 16
+        block = max(block, align * math.ceil(need / (align * per_token)))
     largest = max(s.page_bytes(block) for s in specs)
     result = {}
     for spec in specs:
