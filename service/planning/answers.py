@@ -26,7 +26,12 @@ from service.contract.schemas import (
     SpeculativeIn,
 )
 from service.domain.architecture import Architecture
-from service.domain.calibration import Calibration, efficiency_for, is_calibrated
+from service.domain.calibration import (
+    Calibration,
+    efficiency_for,
+    gpu_generation,
+    is_calibrated,
+)
 from service.domain.capacity import Capacity, Deployment, capacity
 from service.domain.confidence import Assessed, ErrorBands, Quantity, assess
 from service.domain.engine import EngineProfile
@@ -164,7 +169,7 @@ def answer_latency(
     runs = gpu.supports(serving.weight_precision)
     if not runs:
         reasons.append(f"{gpu.name}: {gpu.execution(serving.weight_precision).note}")
-    efficiency = efficiency_for(calibration, gpu.id)
+    efficiency = efficiency_for(calibration, gpu.id, gpu_generation(gpu.compute_capability))
     estimate = estimate_latency(
         arch,
         params,
@@ -307,7 +312,9 @@ def answer_plan(
         space=space,
         objective=objective,
         profile=profile,
-        efficiency_for=lambda gpu: efficiency_for(calibration, gpu.id),
+        efficiency_for=lambda gpu: efficiency_for(
+            calibration, gpu.id, gpu_generation(gpu.compute_capability)
+        ),
     )
     planned = [_planned(c, request, calibration) for c in result.configurations]
     ranked = rank(list(planned), objective)
