@@ -17,7 +17,6 @@ does not have is an :class:`InputError` (exit 2), since the engine would refuse 
 from __future__ import annotations
 
 import difflib
-import json
 import re
 import shlex
 from collections.abc import Sequence
@@ -25,8 +24,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import msgspec
-import yaml
 
+from service.gate.config_file import config_words
 from service.gate.engine_flags import ENGINES, SGLANG, TRTLLM, VLLM, EngineFlags, other_engines_with
 from service.gate.target import InputError
 
@@ -127,36 +126,6 @@ def _program(words: list[str], source: str) -> tuple[EngineFlags, list[str]]:
     )
 
 
-def _config_words(path_text: str, engine: EngineFlags, source: str, base_dir: Path) -> list[str]:
-    """``--config FILE``: its YAML mapping as flags, in file order."""
-    path = Path(path_text).expanduser()
-    if not path.is_absolute():
-        path = base_dir / path
-    expected = f"expected a YAML mapping of {engine.program} flags"
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(source, "--config", f"cannot read {path}: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise InputError(source, "--config", f"{path} is not YAML ({exc}); {expected}") from exc
-    if not isinstance(document, dict):
-        raise InputError(source, "--config", f"{path}: {expected}")
-    words: list[str] = []
-    for key, value in document.items():
-        flag = f"--{key}"
-        if value is True:
-            words.append(flag)
-        elif value is False or value is None:
-            continue
-        elif isinstance(value, list):
-            words += [flag, *(str(item) for item in value)]
-        elif isinstance(value, dict):
-            words += [flag, json.dumps(value)]
-        else:
-            words += [flag, str(value)]
-    return words
-
-
 def _normalise(flag: str, engine: EngineFlags) -> str:
     """vLLM's parser accepts ``--max_model_len`` for ``--max-model-len``."""
     if engine is VLLM and flag.startswith("--"):
@@ -204,7 +173,7 @@ def parse_command(argv: Sequence[str], *, source: str = SOURCE, base_dir: Path) 
                 if following is None:
                     raise InputError(source, flag, "expects a file")
                 value, index = following, index + 1
-            args[index:index] = _config_words(value, engine, source, base_dir)
+            args[index:index] = config_words(value, engine.program, source, base_dir)
             continue
         negated = engine is VLLM and flag.startswith("--no-") and "--" + flag[5:] in engine.read
         entry = engine.read.get("--" + flag[5:] if negated else flag)
