@@ -33,7 +33,11 @@ lm_head 16-bit); the SGLang log names the architecture Qwen3ForCausalLM with a 1
 bf16 weights, which only Qwen/Qwen3-14B matches (the datapoint's own reading)."""
 
 NOT_MODELLED: tuple[tuple[str, str], ...] = (
-    (r"kimi-linear", "Kimi linear attention (KDA state): issue 16"),
+    (
+        r"kimi-linear",
+        "Kimi-Linear AWQ: the log has no weights line, no vLLM version and a malformed "
+        "--gpu-memory-utilization, so the budget is not predicted",
+    ),
     (r"deepseek-v4", "DeepSeek-V4 compressed/sparse attention: issue 16"),
     (r"qwen3\.[5-9]|qwen3-next", "Qwen3.5+/Next gated-DeltaNet hybrid: issue 16"),
     (r"minimax", "MiniMax (lightning attention hybrid): issue 16"),

@@ -23,6 +23,7 @@ from service.domain.engines.sglang import default_mem_fraction_static
 from service.domain.engines.sglang import pool_bytes as sglang_pool_bytes
 from service.domain.engines.trtllm import pool_bytes as trtllm_pool_bytes
 from service.domain.engines.vllm_v1 import cudagraph_estimate_bytes
+from service.domain.hf_config import architecture_from_config
 from service.domain.kernel_layout import ExpertPadding, vllm_mxfp4_expert_padding
 from service.domain.kv_cache import kv_cache_bytes_per_token, resolve_kv_precision
 from service.domain.units import GIB
@@ -166,7 +167,9 @@ class EngineLogCheck(msgspec.Struct, frozen=True, kw_only=True):
     """One start-up log against capplan: signed errors (predicted / measured − 1, in %) of
     the weights, the KV-cache memory and the KV-cache tokens, where the log has them.
 
-    ``status`` is ``checked``, ``weights only: <what the log does not state>``, or
+    ``status`` is ``checked``, ``weights only: <what the log does not state>``,
+    ``allocator only: <why>`` (the budget cannot be predicted, but the log's KV memory laid
+    out by the allocator is checked against its tokens: ``allocator_kv_tokens``), or
     ``not modelled: <why>``; ``inputs_from_log`` names measured figures used as inputs.
     """
 
@@ -187,6 +190,7 @@ class EngineLogCheck(msgspec.Struct, frozen=True, kw_only=True):
     measured_cudagraph_gib: float | None = None
     predicted_max_concurrency: float | None = None
     measured_max_concurrency: float | None = None
+    allocator_kv_tokens: int | None = None
 
     @property
     def modelled(self) -> bool:
@@ -206,6 +210,11 @@ class EngineLogCheck(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def kv_tokens_error_pct(self) -> float | None:
         return _error(self.predicted_kv_tokens, self.measured_kv_tokens)
+
+    @property
+    def allocator_tokens_error_pct(self) -> float | None:
+        """Tokens the allocator makes of the log's own KV memory against the logged tokens."""
+        return _error(self.allocator_kv_tokens, self.measured_kv_tokens)
 
     @property
     def max_concurrency_error_pct(self) -> float | None:
@@ -284,6 +293,8 @@ def check_engine_log(point: dict[str, Any], engines: EngineCatalog) -> EngineLog
     )
     replace = msgspec.structs.replace
     gap = unmodelled_architecture(point)
+    if gap is not None and isinstance(point.get("architecture_config"), dict):
+        return _allocator_check(point, settings, check, gap)
     if gap is not None:
         return replace(check, status=f"not modelled: {gap}")
     repo, dtype = CHECKPOINTS.get(str(point["model"]), (str(point["model"]), "auto"))
@@ -341,6 +352,46 @@ def check_engine_log(point: dict[str, Any], engines: EngineCatalog) -> EngineLog
         inputs_from_log=inputs,
         predicted_kv_gib=kv_bytes / GIB,
         predicted_kv_tokens=layout.tokens(blocks),
+    )
+
+
+def _allocator_check(
+    point: dict[str, Any], settings: LogSettings, check: EngineLogCheck, gap: str
+) -> EngineLogCheck:
+    """The log's own KV memory laid out by the allocator (tokens and concurrency), for a
+    datapoint whose budget capplan cannot predict; the architecture comes from the
+    datapoint's ``architecture_config`` (a public config, cited in the datapoint)."""
+    replace = msgspec.structs.replace
+    if check.measured_kv_gib is None:
+        return replace(check, status=f"not modelled: {gap}")
+    arch = architecture_from_config(point["architecture_config"])
+    deployment = Deployment(
+        gpu_memory_bytes=0,
+        tensor_parallel=settings.tensor_parallel,
+        pipeline_parallel=settings.pipeline_parallel,
+        weight_precision=resolve_weight_precision(arch, "auto"),
+        kv_precision=resolve_kv_precision(arch, settings.kv_cache_dtype),
+        gpu_name=str(point["gpu"]),
+        max_model_len=settings.max_model_len,
+        max_num_seqs=settings.max_num_seqs,
+        max_num_batched_tokens=settings.max_num_batched_tokens,
+        block_size_tokens=settings.block_size_tokens,
+    )
+    layout = kv_layout(arch, deployment, settings.profile, deployment.max_model_len or 1)
+    blocks = layout.num_blocks(round(check.measured_kv_gib * GIB))
+    concurrency = point.get("reported", {}).get("max_concurrency")
+    if isinstance(concurrency, dict) and "tokens_per_request" in concurrency:
+        pages = layout.sequence_bytes(int(concurrency["tokens_per_request"]))
+        check = replace(
+            check,
+            measured_max_concurrency=float(concurrency["x"]),
+            predicted_max_concurrency=blocks * layout.block_bytes / pages if pages else None,
+        )
+    return replace(
+        check,
+        status=f"allocator only: {gap}",
+        inputs_from_log="KV memory from the log",
+        allocator_kv_tokens=layout.tokens(blocks),
     )
 
 
