@@ -39,9 +39,19 @@ NOT_MODELLED: tuple[tuple[str, str], ...] = (
         "--gpu-memory-utilization, so the budget is not predicted",
     ),
     (r"deepseek-v4", "DeepSeek-V4 compressed/sparse attention: issue 16"),
-    (r"qwen3\.[5-9]|qwen3-next", "Qwen3.5+/Next gated-DeltaNet hybrid: issue 16"),
-    (r"minimax", "MiniMax (lightning attention hybrid): issue 16"),
-    (r"gemma-4", "Gemma 4: issue 16"),
+    (
+        r"qwen3\.[5-9]|qwen3-next",
+        "Qwen3.5+ gated-DeltaNet local builds: no Hub repo id, so neither the quantised "
+        "weights nor (for the MTP runs) the speculative state are known; the 0.24 log also "
+        "counts 'GPU KV cache size' as concurrency x max_model_len with two state blocks "
+        "per request under prefix caching, which no catalog vLLM profile models yet",
+    ),
+    (
+        r"minimax",
+        "MiniMax-M2.7 AWQ (full-attention GQA, not lightning): repo id and the DGX Spark "
+        "memory not stated; the 0.85 figures are the reporter's summary",
+    ),
+    (r"gemma-4", "Gemma 4 (gemma4): no family in capplan yet, issue 16"),
 )
 """Architectures capplan cannot price from these logs yet (issue 16); reported, not dropped.
 Llama 4 is priced: its vision tower is loaded sharded over the TP ranks (vLLM ``mllama4.py``
