@@ -45,6 +45,14 @@ class FrontierRequest(msgspec.Struct, frozen=True, kw_only=True):
             "--enable-expert-parallel): two all-to-alls per MoE layer replace its all-reduce."
         ),
     ] = False
+    attention_data_parallel: Annotated[
+        bool,
+        msgspec.Meta(
+            description="Attention data parallelism (TensorRT-LLM / SGLang attention DP): each "
+            "GPU runs attention for its share of the sequences with the whole attention "
+            "weights; no attention all-reduce."
+        ),
+    ] = False
 
 
 class FrontierResponse(msgspec.Struct, frozen=True, kw_only=True):

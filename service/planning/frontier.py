@@ -72,6 +72,7 @@ def answer_frontier(
             weight_precision=weights,
             kv_precision=kv,
             expert_parallel=request.expert_parallel,
+            attention_data_parallel=request.attention_data_parallel,
         )
         plain = step_costs(
             arch,

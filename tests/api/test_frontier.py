@@ -124,3 +124,14 @@ async def test_a_bad_svg_query_is_a_400_naming_the_parameter(
     """An out-of-range query value: problem+json 400 naming it."""
     response = await client.get("/v1/frontier.svg", params={**body(), "output_tokens": 0})
     assert "output_tokens" in error_keys(assert_problem(response, 400))
+
+
+@pytest.mark.parametrize("flag", ["expert_parallel", "attention_data_parallel"])
+async def test_parallelism_flags_are_priced(client: AsyncTestClient[Litestar], flag: str) -> None:
+    """Qwen3-30B-A3B on 4 H100s: each flag moves the single-user TPOT (all-to-alls; whole
+    attention weights without the attention all-reduce)."""
+    moe = body(model="Qwen/Qwen3-30B-A3B", tensor_parallel=4)
+    plain = (await client.post("/v1/frontier", json=moe)).json()
+    flagged = (await client.post("/v1/frontier", json={**moe, flag: True})).json()
+    assert flagged["points"][0]["concurrency"] == 1
+    assert flagged["points"][0]["tpot_ms"] != plain["points"][0]["tpot_ms"]
