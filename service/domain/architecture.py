@@ -209,6 +209,9 @@ class Architecture(msgspec.Struct, frozen=True, kw_only=True):
     mtp_layers: int = 0
     mtp_layout: str = ""
     encoder_parameters: int = 0
+    # Embedding rows the largest multimodal item (one image) gives the language model; 0 when
+    # unknown. vLLM's profile run caches that many encoder outputs (:mod:`..engines.vllm_v1`).
+    encoder_max_tokens_per_item: int = 0
     notes: tuple[str, ...] = ()
 
     @property

@@ -35,6 +35,9 @@ class Deployment(msgspec.Struct, frozen=True, kw_only=True):
     block_size_tokens: int | None = None
     mem_fraction_static: float | None = None
     kv_cache_free_gpu_mem_fraction: float | None = None
+    mm_items_per_prompt: int | None = None
+    """vLLM ``--limit-mm-per-prompt`` for images: None is the engine default, 0 text-only
+    (no encoder profiling, no encoder cache)."""
 
 
 class MemoryBudget(msgspec.Struct, frozen=True, kw_only=True):

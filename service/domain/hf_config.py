@@ -26,7 +26,11 @@ from service.domain.hf_layers import (
 from service.domain.hf_moe import mixture_of_experts
 from service.domain.hf_support import KNOWN_FAMILIES, check_supported
 from service.domain.quantization import quantization_from_config
-from service.domain.vision_towers import OUTER_CONFIG_KEYS, encoder_parameters
+from service.domain.vision_towers import (
+    OUTER_CONFIG_KEYS,
+    encoder_max_tokens_per_item,
+    encoder_parameters,
+)
 
 MAX_LAYERS = 1024
 """Decoder layers accepted in a config (Llama-3.1-405B has 126); bounds per-layer work."""
@@ -87,7 +91,16 @@ def _with_vision_tower(
             "formula for this vision encoder, whose weights are not included",
         )
     note = f"multimodal '{model_type}': vision encoder of {encoder:,} parameters counted"
-    return msgspec.structs.replace(arch, encoder_parameters=encoder, notes=(*arch.notes, note))
+    try:
+        per_item = encoder_max_tokens_per_item(model_type, config)
+    except InvalidConfig as exc:
+        raise InvalidConfig(f"vision_config.{exc.field}", exc.detail) from exc
+    return msgspec.structs.replace(
+        arch,
+        encoder_parameters=encoder,
+        encoder_max_tokens_per_item=per_item,
+        notes=(*arch.notes, note),
+    )
 
 
 def _with_notes(arch: Architecture, *notes: str) -> Architecture:

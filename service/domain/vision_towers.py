@@ -130,6 +130,31 @@ def pixtral_vision(config: Mapping[str, Any], text_hidden_size: int) -> int:
     return tower + projector
 
 
+LLAMA4_MAX_TILES = 16
+"""Llama 4's image processor splits an image into at most ``max_patches`` = 16 tiles (its
+default; vLLM ``Mllama4ProcessingInfo.get_max_num_tiles`` reads it) plus one global tile."""
+
+
+def llama4_max_tokens_per_image(vision: Mapping[str, Any]) -> int:
+    """``(16 + 1) · (image/patch)² / round(1 / pixel_shuffle_ratio²)`` (vLLM ``mllama4.py``
+    ``get_patch_per_chunk``): 17 · 576 / 4 = 2448 for Llama-4-Scout."""
+    image = read_int(vision, "image_size")
+    patch = read_int(vision, "patch_size")
+    ratio = vision.get("pixel_shuffle_ratio", 0.5)
+    if not isinstance(ratio, int | float) or not 0 < ratio <= 1:
+        raise InvalidConfig("pixel_shuffle_ratio", f"expected a number in (0, 1], got {ratio!r}")
+    per_tile = (image // patch) ** 2 // round(1 / ratio**2)
+    return (LLAMA4_MAX_TILES + 1) * per_tile
+
+
+def encoder_max_tokens_per_item(outer_type: str, config: Mapping[str, Any]) -> int:
+    """Embedding rows of the largest image, for the towers capplan knows it of (else 0)."""
+    vision = config.get("vision_config")
+    if isinstance(vision, Mapping) and outer_type in LLAMA4_TYPES:
+        return llama4_max_tokens_per_image(vision)
+    return 0
+
+
 def vision_tower_parameters(
     outer_type: str, vision: Mapping[str, Any], text_hidden_size: int
 ) -> int | None:
