@@ -171,7 +171,9 @@ def kv_layout(
         )
     if profile.kind == "vllm-v1":
         chunk, _ = vllm_v1.scheduler_limits(profile, deployment)
-        groups = hybrid_kv_groups(specs, block, hybrid=profile.hybrid_kv_allocator)
+        chunked = any(s.kind == "chunked" for s in specs)
+        hybrid = profile.hybrid_kv_allocator and (profile.chunked_local_hybrid or not chunked)
+        groups = hybrid_kv_groups(specs, block, hybrid=hybrid)
         return KvLayout(
             groups=groups,
             block_bytes=group_page_bytes(groups),

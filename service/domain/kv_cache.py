@@ -259,8 +259,8 @@ def hybrid_kv_groups(
 ) -> tuple[KvCacheGroup, ...]:
     """vLLM V1 ``get_kv_cache_groups`` (``vllm/v1/core/kv_cache_utils.py``).
 
-    * one spec for every layer (or ``hybrid=False``, sliding layers treated as full): one
-      group of all layers;
+    * one spec for every layer (or ``hybrid=False``, sliding and chunked-local layers treated
+      as full, ``unify_hybrid_kv_cache_specs``): one group of all layers;
     * only full / MLA layers of different widths (a DSA indexer's key beside the latent):
       one group whose page is the sum of every layer's (``UniformTypeKVCacheSpecs``);
     * otherwise page sizes are unified first (:func:`unify_page_size`), then layers of each
@@ -271,7 +271,7 @@ def hybrid_kv_groups(
     if not hybrid:
         specs = tuple(
             LayerKvSpec(kind="full", bytes_per_token=s.bytes_per_token)
-            if s.kind == "sliding"
+            if s.kind in ("sliding", "chunked")
             else s
             for s in specs
         )

@@ -13,6 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from service.catalog_files import load_engine_profiles
+from service.domain.capacity import Deployment, sequence_kv_bytes
 from service.domain.hf_config import architecture_from_config
 from service.domain.kv_cache import (
     LayerKvSpec,
@@ -137,3 +139,43 @@ def test_a_raised_attention_page_always_holds_one_state(
     block = unify_page_size((attention, _state(state)), 16)[attention]
     assert block * per_token >= state
     assert block % (64 if mla else 16) == 0
+
+
+LLAMA4_8_LAYERS = {
+    # Llama-4-Scout text shapes, 8 layers: 6 chunked (8192-token chunks) + 2 NoPE full.
+    "model_type": "llama4_text",
+    "hidden_size": 5120,
+    "num_hidden_layers": 8,
+    "num_attention_heads": 40,
+    "num_key_value_heads": 8,
+    "head_dim": 128,
+    "intermediate_size": 8192,
+    "intermediate_size_mlp": 16384,
+    "num_local_experts": 16,
+    "num_experts_per_tok": 1,
+    "attention_chunk_size": 8192,
+    "max_position_embeddings": 10485760,
+    "vocab_size": 202048,
+}
+
+
+@pytest.mark.parametrize(
+    ("profile", "expected"),
+    [
+        # flag off: one group of 8 full layers, 131072 tokens x 8 x 512 B
+        ("vllm-0.10.1", 131072 * 8 * 512),
+        # flag on: 3 chunked groups + 1 full group of 2 layers, page 2 x 16 x 512 B;
+        # full 8192 blocks + 3 x ceil((8192 + 8192) / 16) = 3072 chunked blocks
+        ("vllm-0.19.0", (8192 + 3 * 1024) * 2 * 16 * 512),
+    ],
+    ids=["0.10.1-chunked-as-full", "0.19.0-chunked-hybrid"],
+)
+def test_llama4_chunked_layers_follow_the_releases_hybrid_default(
+    profile: str, expected: int
+) -> None:
+    """VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE was off from vllm#21761 (0.10.1):
+    chunked layers then cache the whole context; on again in later releases."""
+    arch = architecture_from_config(LLAMA4_8_LAYERS)
+    deployment = Deployment(gpu_memory_bytes=80 * 2**30, tensor_parallel=8, gpu_name="H100")
+    engine = load_engine_profiles().get(profile)
+    assert sequence_kv_bytes(arch, deployment, engine, 131072, 131072) == expected

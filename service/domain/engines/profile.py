@@ -81,6 +81,10 @@ class EngineProfile(msgspec.Struct, frozen=True, kw_only=True):
     auto_chunked_prefill_above: int | None = None
     auto_chunked_prefill_tokens: int = 512
     hybrid_kv_allocator: bool = True
+    chunked_local_hybrid: bool = True
+    """vLLM ``VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE`` default: when False, a model
+    with chunked local attention (Llama 4) runs without the hybrid allocator and its chunked
+    layers cache like full ones (vllm#21761 added the flag off; vllm#29627 turned it on)."""
     batch_defaults: tuple[BatchDefaults, ...] = ()
     hidden_state_bytes_per_element: float = 0.0
     moe_workspace_bytes_per_element: float = 0.0
