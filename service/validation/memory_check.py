@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from service.domain.architecture import Architecture, UnsupportedArchitecture
+from service.domain.architecture import Architecture, InvalidConfig, UnsupportedArchitecture
 from service.domain.capacity import Deployment, capacity, kv_layout, memory_budget
 from service.domain.engine import EngineCatalog, EngineProfile, loaded_model_bytes
 from service.domain.engines.sglang import default_mem_fraction_static
@@ -364,7 +364,10 @@ def _allocator_check(
     replace = msgspec.structs.replace
     if check.measured_kv_gib is None:
         return replace(check, status=f"not modelled: {gap}")
-    arch = architecture_from_config(point["architecture_config"])
+    try:
+        arch = architecture_from_config(point["architecture_config"])
+    except (InvalidConfig, UnsupportedArchitecture) as exc:
+        return replace(check, status=f"not modelled: {gap}; architecture_config: {exc}")
     deployment = Deployment(
         gpu_memory_bytes=0,
         tensor_parallel=settings.tensor_parallel,

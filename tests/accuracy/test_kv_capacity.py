@@ -20,6 +20,7 @@ from service.validation.engine_log_report import (
 from service.validation.engine_logs import engine_profile, utilization
 from service.validation.memory_check import (
     EngineLogCheck,
+    check_engine_log,
     check_kv_capacity,
     first_number,
     gpu_total_bytes,
@@ -234,3 +235,16 @@ def test_engine_log_picks_the_profile_of_its_version(version: str, profile: str)
     """x.y.z: the newest profile not newer; "pre-x.y.z": the newest older than it."""
     point = {"engine": "vllm", "engine_version": version, "source": ""}
     assert engine_profile(point, load_engine_profiles()).id == profile
+
+
+def test_an_unreadable_architecture_config_is_reported_not_raised() -> None:
+    """A datapoint whose cited config capplan cannot read stays 'not modelled', naming why."""
+    point = next(
+        p
+        for p in load_engine_logs(default_reference_dir())
+        if isinstance(p.get("architecture_config"), dict)
+    )
+    broken = {**point, "architecture_config": {"model_type": "kimi_linear"}}
+    check = check_engine_log(broken, load_engine_profiles())
+    assert check.status.startswith("not modelled")
+    assert "architecture_config" in check.status
