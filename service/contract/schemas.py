@@ -340,7 +340,7 @@ class ConstraintsIn(msgspec.Struct, frozen=True, kw_only=True):
     ] = False
 
 
-class PlanRequest(msgspec.Struct, frozen=True, kw_only=True):
+class PlanRequest(EngineSettings, frozen=True, kw_only=True):
     model: ModelRef
     workload: WorkloadIn
     slo: SloIn | None = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Callable, Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
@@ -96,6 +96,9 @@ class SearchSpace(msgspec.Struct, frozen=True, kw_only=True):
     max_gpus: int = 16
     gpu_memory_utilization: float = 0.9
     disaggregated: bool = False
+    # The engine's own knobs (Deployment fields, service/domain/engines/knobs.py), the same
+    # for every candidate: mem_fraction_static, max_num_batched_tokens ...
+    engine_settings: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class Configuration(msgspec.Struct, frozen=True, kw_only=True):
@@ -247,6 +250,7 @@ def evaluate(
         kv_precision=candidate.kv,
         gpu_memory_utilization=space.gpu_memory_utilization,
         gpu_name=gpu.name,
+        **space.engine_settings,
     )
     loaded = weights_as_loaded(arch, params, candidate.weights, tp, pp, gpu=gpu, profile=profile)
     cap = capacity(arch, loaded.per_gpu_bytes, deployment, profile, context, with_max_context=False)

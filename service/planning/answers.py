@@ -286,7 +286,8 @@ def answer_plan(
 ) -> PlanResponse:
     """``gpus`` must already be the request's GPUs (or the catalog, in id order)."""
     constraints = request.constraints
-    space = SearchSpace()
+    knobs = engine_settings(request, profile)
+    space = SearchSpace(engine_settings=knobs)
     if constraints is not None:
         space = SearchSpace(
             weight_dtypes=tuple(dict.fromkeys(constraints.weight_dtypes)),
@@ -294,6 +295,7 @@ def answer_plan(
             max_gpus=constraints.max_gpus,
             gpu_memory_utilization=constraints.gpu_memory_utilization,
             disaggregated=constraints.disaggregated,
+            engine_settings=knobs,
         )
     workload, slo = request.workload, request.slo
     objective = Objective(request.objective)

@@ -1,4 +1,5 @@
-"""Engine knobs on /v1/max-batch and /v1/latency: each engine's own, refused for the others."""
+"""Engine knobs on /v1/max-batch, /v1/latency and /v1/plan: each engine's own, refused for
+the others."""
 
 from __future__ import annotations
 
@@ -23,7 +24,12 @@ LATENCY = {
     "input_tokens": 1000,
     "output_tokens": 100,
 }
-ROUTES = [("/v1/max-batch", MAX_BATCH), ("/v1/latency", LATENCY)]
+PLAN = {
+    "model": LLAMA_8B,
+    "workload": {"input_tokens": 1000, "output_tokens": 200, "concurrency": 4},
+    "constraints": {"gpus": ["h100-sxm"], "weight_dtypes": ["bf16"], "max_gpus": 1},
+}
+ROUTES = [("/v1/max-batch", MAX_BATCH), ("/v1/latency", LATENCY), ("/v1/plan", PLAN)]
 
 FOREIGN = [
     ("vllm", "mem_fraction_static", 0.8),
@@ -45,7 +51,7 @@ async def _max_batch(client: AsyncTestClient[Litestar], **extra: Any) -> dict[st
     return answer
 
 
-@pytest.mark.parametrize(("path", "body"), ROUTES, ids=["max-batch", "latency"])
+@pytest.mark.parametrize(("path", "body"), ROUTES, ids=["max-batch", "latency", "plan"])
 @pytest.mark.parametrize(
     ("engine", "field", "value"), FOREIGN, ids=[f"{e}-{f}" for e, f, _ in FOREIGN]
 )
@@ -172,3 +178,23 @@ async def test_latency_honours_the_engine_knobs(client: AsyncTestClient[Litestar
     )
     assert response.status_code == 200, response.text
     assert response.json()["fits"] is False
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"engine": "sglang", "mem_fraction_static": 0.6},
+        {"engine": "trtllm", "kv_cache_free_gpu_mem_fraction": 0.5},
+        {"engine": "vllm", "kv_cache_memory_bytes": 4 * 2**30},
+    ],
+    ids=["sglang-fraction", "trtllm-fraction", "vllm-kv-bytes"],
+)
+async def test_plan_prices_candidates_with_the_knobs_like_max_batch(
+    client: AsyncTestClient[Litestar], extra: dict[str, Any]
+) -> None:
+    """/v1/plan applies the same knobs to every candidate: its split equals max-batch's."""
+    plan = await client.post("/v1/plan", json={**PLAN, **extra})
+    assert plan.status_code == 200, plan.text
+    (configuration,) = plan.json()["configurations"]
+    fit = await _max_batch(client, context_length=1200, **extra)
+    assert configuration["memory"] == fit["memory"]
