@@ -22,7 +22,7 @@ from service.domain.capacity import Deployment, MemoryBudget, capacity
 from service.domain.disaggregation import Disaggregated, disaggregate
 from service.domain.engine import EngineProfile
 from service.domain.engines.model_memory import weights_as_loaded
-from service.domain.gpu import GpuSpec
+from service.domain.gpu import ExecutionMode, GpuSpec
 from service.domain.kv_cache import kv_cache_bytes_per_token, resolve_kv_precision
 from service.domain.latency import Efficiency, Serving, estimate_latency
 from service.domain.modifiers import Modifiers, apply
@@ -91,7 +91,14 @@ class Slo(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class SearchSpace(msgspec.Struct, frozen=True, kw_only=True):
+    """What the search may vary. ``auto`` weights are the checkpoint's own format; with
+    ``native_low_precision`` a 16-bit checkpoint is also tried in fp8 (and nvfp4) on each GPU
+    whose tensor cores run that format natively (``GpuSpec.execution``), since serving it so
+    is a flag away (``--quantization fp8``). List ``bf16`` instead of ``auto`` to search
+    16-bit only."""
+
     weight_dtypes: tuple[str, ...] = ("auto",)
+    native_low_precision: bool = False
     kv_cache_dtypes: tuple[str, ...] = ("auto",)
     max_gpus: int = 16
     gpu_memory_utilization: float = 0.9
@@ -167,6 +174,25 @@ def _precision_problem(gpu: GpuSpec, weights: Precision, kv: Precision) -> str |
     return None
 
 
+NATIVE_LOW_PRECISIONS = (Precision.FP8, Precision.NVFP4)
+
+
+def weight_names(arch: Architecture, gpu: GpuSpec, space: SearchSpace) -> list[str]:
+    """The weight formats to try on ``gpu``: the space's, plus (for ``auto`` on a 16-bit
+    checkpoint) each low precision the GPU runs natively (see :class:`SearchSpace`)."""
+    names = list(space.weight_dtypes)
+    if not space.native_low_precision or "auto" not in names:
+        return names
+    if resolve_weight_precision(arch, "auto").is_quantized:
+        return names
+    native = [
+        p.value
+        for p in NATIVE_LOW_PRECISIONS
+        if p.value not in names and gpu.execution(p).mode is ExecutionMode.NATIVE
+    ]
+    return names + native
+
+
 class Candidate(msgspec.Struct, frozen=True, kw_only=True):
     """One point of the search: a GPU, a layout and precisions."""
 
@@ -206,7 +232,7 @@ def plan(
     rejected: list[Rejection] = []
     for gpu in gpus:
         efficiency = efficiency_for(gpu) if efficiency_for else Efficiency()
-        for w_name in space.weight_dtypes:
+        for w_name in weight_names(arch, gpu, space):
             weights = resolve_weight_precision(arch, w_name)
             for kv_name in space.kv_cache_dtypes:
                 kv = resolve_kv_precision(arch, kv_name)

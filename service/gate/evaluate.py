@@ -170,7 +170,7 @@ def evaluate(target: Target, backend: Backend, ignored: Sequence[str] = ()) -> R
             probe, target.max_num_seqs or 1, fit.max_batch, resolved, "concurrency"
         )
     if slo_check is not None and slo_check.status is Status.FAIL and latency is not None:
-        suggestions += slo_alternatives(probe)
+        suggestions += slo_alternatives(probe, fit.weight_dtype)
     required = target.max_num_seqs if target.require_full_concurrency and target.max_num_seqs else 1
     return Report(
         verdict="fail" if any(c.status is Status.FAIL for c in checks) else "pass",

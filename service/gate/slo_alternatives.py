@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+from typing import cast
 
-from service.contract.schemas import ConstraintsIn, PlanRequest
+from service.contract.schemas import ConstraintsIn, PlanRequest, WeightDtype
 from service.gate.probe import Probe, engine_fields, layout_of
 from service.gate.report import Suggestion
 
 
-def slo_alternatives(probe: Probe, limit: int = 3) -> list[Suggestion]:
+def slo_alternatives(probe: Probe, weights: str, limit: int = 3) -> list[Suggestion]:
     """Up to ``limit`` planned configurations that meet the SLO and hold one sequence of
     ``max_model_len``, cheapest per hour first (``/v1/plan`` on up to 8 GPUs, or the count),
     on GPUs a fix may move to (:meth:`Probe.permitted`)."""
@@ -23,7 +24,7 @@ def slo_alternatives(probe: Probe, limit: int = 3) -> list[Suggestion]:
         slo=t.slo,
         constraints=ConstraintsIn(
             max_gpus=min(max(t.gpu_count, 8), 64),
-            weight_dtypes=[t.weight_dtype],
+            weight_dtypes=[cast("WeightDtype", weights)],  # the deployment's own, as resolved
             kv_cache_dtypes=[t.kv_cache_dtype],
             gpu_memory_utilization=t.gpu_memory_utilization,
         ),

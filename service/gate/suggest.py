@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import cast
 
 from msgspec.structs import replace
 
-from service.contract.schemas import ConstraintsIn, PlanRequest, WorkloadIn
+from service.contract.schemas import ConstraintsIn, PlanRequest, WeightDtype, WorkloadIn
 from service.domain.parallel import valid_tensor_parallel_degrees
 from service.domain.precision import Precision
 from service.gate.probe import Probe, engine_fields, layout_of
@@ -145,8 +146,10 @@ def wider_tensor_parallel(probe: Probe, need: int) -> Suggestion | None:
     return None
 
 
-def other_gpu(probe: Probe, need: int) -> Suggestion | None:
-    """The cheapest other catalog GPU that holds ``need`` sequences on no more GPUs per replica."""
+def other_gpu(probe: Probe, need: int, weights: str) -> Suggestion | None:
+    """The cheapest other catalog GPU that holds ``need`` sequences on no more GPUs per replica,
+    with the deployment's own weights (``weights``, as resolved: the plan would otherwise
+    also try fp8 where native, which the change would not apply)."""
     t = probe.target
     request = PlanRequest(
         model=t.model,
@@ -156,7 +159,7 @@ def other_gpu(probe: Probe, need: int) -> Suggestion | None:
         ),
         constraints=ConstraintsIn(
             max_gpus=min(t.gpus_per_replica, 64),
-            weight_dtypes=[t.weight_dtype],
+            weight_dtypes=[cast("WeightDtype", weights)],
             kv_cache_dtypes=[t.kv_cache_dtype],
             gpu_memory_utilization=t.gpu_memory_utilization,
         ),
@@ -209,7 +212,7 @@ def suggest(
         lambda: fewer_sequences(probe, need, max_batch),
         lambda: fp8_weights(probe, need, resolved_weights),
         lambda: wider_tensor_parallel(probe, need),
-        lambda: other_gpu(probe, need),
+        lambda: other_gpu(probe, need, resolved_weights),
     ]
     found = [replace(s, fixes=fixes) for make in makers if (s := make()) is not None]
     return sorted(found, key=_rank)

@@ -287,7 +287,7 @@ def answer_plan(
     """``gpus`` must already be the request's GPUs (or the catalog, in id order)."""
     constraints = request.constraints
     knobs = engine_settings(request, profile)
-    space = SearchSpace(engine_settings=knobs)
+    space = SearchSpace(engine_settings=knobs, native_low_precision=True)
     if constraints is not None:
         space = SearchSpace(
             weight_dtypes=tuple(dict.fromkeys(constraints.weight_dtypes)),
@@ -296,6 +296,7 @@ def answer_plan(
             gpu_memory_utilization=constraints.gpu_memory_utilization,
             disaggregated=constraints.disaggregated,
             engine_settings=knobs,
+            native_low_precision=True,
         )
     workload, slo = request.workload, request.slo
     objective = Objective(request.objective)
