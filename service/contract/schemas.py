@@ -357,7 +357,15 @@ class PlanRequest(EngineSettings, frozen=True, kw_only=True):
     prices: (
         Annotated[
             dict[GpuId, Annotated[float, msgspec.Meta(ge=0, le=100_000)]],
-            msgspec.Meta(max_length=100, examples=[{"h100-sxm": 2.1, "l4": 0.55}]),
+            msgspec.Meta(
+                max_length=100,
+                description=(
+                    "USD per GPU-hour by catalog GPU id, for this question, over the catalog's "
+                    "list prices and the deployment's CAPPLAN_PRICES_FILE; an id the catalog "
+                    "lacks is a 404 with suggestions"
+                ),
+                examples=[{"h100-sxm": 2.1, "l4": 0.55}],
+            ),
         ]
         | None
     ) = None
