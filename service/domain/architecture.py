@@ -103,6 +103,18 @@ class LayerAttention(msgspec.Struct, frozen=True, kw_only=True):
 
     kind: AttentionKind
     window_tokens: int | None = None
+    head_dim: int | None = None
+    """This layer's head width when it differs from the architecture's (Gemma 4 global
+    layers: ``global_head_dim``); None: ``Architecture.head_dim``."""
+    kv_heads: int | None = None
+    """This layer's KV heads when they differ (Gemma 4: ``num_global_key_value_heads``)."""
+    values_from_keys: bool = False
+    """No ``v_proj``: the key projection is reused as the value (Gemma 4
+    ``attention_k_eq_v``); engines still cache K and V."""
+    shares_kv: bool = False
+    """The layer reads an earlier layer's keys and values (Gemma 4 ``num_kv_shared_layers``):
+    no k/v projections or k norm, and no cache of its own (vLLM
+    ``kv_sharing_target_layer_name``)."""
 
 
 class MixtureOfExperts(msgspec.Struct, frozen=True, kw_only=True):
@@ -124,6 +136,8 @@ class MixtureOfExperts(msgspec.Struct, frozen=True, kw_only=True):
     router_bias: bool = False
     expert_bias: bool = False
     latent_size: int = 0
+    router_scales: bool = False
+    """Gemma 4 router: a ``scale`` of width d and a ``per_expert_scale`` of E per layer."""
 
 
 class MultiHeadLatentAttention(msgspec.Struct, frozen=True, kw_only=True):
@@ -209,6 +223,14 @@ class Architecture(msgspec.Struct, frozen=True, kw_only=True):
     mtp_layers: int = 0
     mtp_layout: str = ""
     encoder_parameters: int = 0
+    # Gemma 4 per-layer embeddings (PLE): a table of per_layer_embedding_vocab rows of
+    # num_layers x per_layer_embedding_width, its projection from d and per-layer gates.
+    per_layer_embedding_width: int = 0
+    per_layer_embedding_vocab: int = 0
+    # One stored scalar per decoder layer (Gemma 4 ``layer_scalar``, a persistent buffer).
+    layer_scalars: bool = False
+    # Layers whose dense MLP is twice intermediate_size wide (Gemma 4 use_double_wide_mlp).
+    wide_mlp_layers: tuple[int, ...] = ()
     # Embedding rows the largest multimodal item (one image) gives the language model; 0 when
     # unknown. vLLM's profile run caches that many encoder outputs (:mod:`..engines.vllm_v1`).
     encoder_max_tokens_per_item: int = 0

@@ -15,6 +15,13 @@ import msgspec
 from service.domain.architecture import Architecture, InvalidConfig
 from service.domain.config_fields import read_bool, read_int, read_optional_int, read_str
 from service.domain.hf_families import FAMILY_ALIASES, family_traits
+from service.domain.hf_gemma4 import (
+    GEMMA4_DEFAULTS,
+    GEMMA4_FAMILY,
+    gemma4_extras,
+    gemma4_layer_attention,
+    with_default_layer_types,
+)
 from service.domain.hf_hybrid import hybrid_layout
 from service.domain.hf_layers import (
     FULL,
@@ -46,6 +53,7 @@ _FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
         "head_dim": 256,
         "sliding_window": 4096,
     },
+    GEMMA4_FAMILY: GEMMA4_DEFAULTS,
 }
 
 # Keys transformers writes at the top of a multimodal config that describe its language model
@@ -82,7 +90,8 @@ def _with_vision_tower(
     try:
         encoder = encoder_parameters(model_type, config, arch.hidden_size)
     except InvalidConfig as exc:
-        where = "" if exc.field in OUTER_CONFIG_KEYS else "vision_config."
+        outer = exc.field in OUTER_CONFIG_KEYS or exc.field.startswith("audio_config.")
+        where = "" if outer else "vision_config."
         raise InvalidConfig(f"{where}{exc.field}", exc.detail) from exc
     if encoder is None:
         return _with_notes(
@@ -116,6 +125,8 @@ def _normalise(config: Mapping[str, Any], model_type: str) -> Architecture:
     family = family_of(model_type)
     config = {**_FAMILY_DEFAULTS.get(family, {}), **config}
     check_supported(config, model_type, family)
+    if family == GEMMA4_FAMILY:
+        config = with_default_layer_types(config)
     notes: list[str] = []
     if family not in KNOWN_FAMILIES:
         notes.append(
@@ -165,6 +176,16 @@ def _normalise(config: Mapping[str, Any], model_type: str) -> Architecture:
         moe = msgspec.structs.replace(moe, moe_layers=layout.moe_blocks)
     is_gpt2 = family == "gpt2"
     mla = latent_attention(config)
+    attention = (
+        (FULL,) * layers
+        if layout is not None
+        else chunked_attention(config, layers, max_context)
+        if family == "llama4_text"
+        else layer_attention(config, family, layers, max_context)
+    )
+    gemma4 = gemma4_extras(config, layers) if family == GEMMA4_FAMILY else None
+    if gemma4 is not None:
+        attention = gemma4_layer_attention(config, attention)
     return Architecture(
         model_type=model_type or "unknown",
         num_layers=layers,
@@ -179,12 +200,8 @@ def _normalise(config: Mapping[str, Any], model_type: str) -> Architecture:
         ),
         mlp_kind=traits.mlp_kind,
         norm_kind=traits.norm_kind,
-        norms_per_layer=traits.norms_per_layer,
-        layer_attention=(FULL,) * layers
-        if layout is not None
-        else chunked_attention(config, layers, max_context)
-        if family == "llama4_text"
-        else layer_attention(config, family, layers, max_context),
+        norms_per_layer=gemma4.norms_per_layer if gemma4 else traits.norms_per_layer,
+        layer_attention=attention,
         max_context_tokens=max_context,
         checkpoint_dtype=_checkpoint_dtype(config),
         qkv_bias=traits.qkv_bias,
@@ -204,6 +221,10 @@ def _normalise(config: Mapping[str, Any], model_type: str) -> Architecture:
         state=layout.state if layout is not None else None,
         mlp_free_layers=layout.mlp_free_layers if layout is not None else (),
         lm_head_bias=family == "ernie4_5_moe" and read_bool(config, "use_bias", default=False),
+        per_layer_embedding_width=gemma4.per_layer_embedding_width if gemma4 else 0,
+        per_layer_embedding_vocab=gemma4.per_layer_embedding_vocab if gemma4 else 0,
+        layer_scalars=gemma4 is not None,
+        wide_mlp_layers=gemma4.wide_mlp_layers if gemma4 else (),
         mtp_layers=mtp_layers,
         mtp_layout="deepseek" if family in ("deepseek_v3", "glm4_moe") else family,
         notes=tuple(notes),

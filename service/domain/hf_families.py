@@ -32,6 +32,8 @@ FAMILY_ALIASES = {
     # Qwen3-VL text towers reuse Qwen3 / Qwen3-MoE layers (modeling_qwen3_vl(_moe).py).
     "qwen3_vl_text": "qwen3",
     "qwen3_vl_moe_text": "qwen3_moe",
+    # A Gemma 4 config written flat (no text_config) is the Gemma 4 language model.
+    "gemma4": "gemma4_text",
 }
 
 
@@ -76,6 +78,10 @@ def family_traits(config: Mapping[str, Any], family: str) -> FamilyTraits:
             norm_kind=NormKind.LAYER,
             tied_by_default=True,
         )
+    if family == "gemma4_text":
+        # modeling_gemma4.py Gemma4TextAttention: q/k/v/o biased by attention_bias, q_norm and
+        # k_norm of the layer's head_dim; norms per layer come from hf_gemma4.
+        return FamilyTraits(qkv_bias=bias, output_bias=bias, tied_by_default=True, qk_norm=True)
     if family in ("gemma", "gemma2") or family.startswith("gemma3"):
         gemma3 = family.startswith("gemma3")
         return FamilyTraits(

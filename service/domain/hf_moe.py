@@ -18,6 +18,7 @@ from service.domain.config_fields import (
     read_str,
     read_str_list,
 )
+from service.domain.hf_gemma4 import GEMMA4_FAMILY, gemma4_moe
 
 
 def mixture_of_experts(
@@ -34,6 +35,8 @@ def mixture_of_experts(
         return _ernie_moe(config, num_layers)
     if model_type == "hunyuan_v1_moe":
         return _hunyuan_moe(config, num_layers, intermediate_size)
+    if model_type == GEMMA4_FAMILY:
+        return gemma4_moe(config, num_layers, intermediate_size)
     experts = read_optional_int(config, "num_local_experts", "num_experts", "n_routed_experts")
     if not experts or experts <= 1:
         return None

@@ -21,7 +21,7 @@ KNOWN_FAMILIES = frozenset(
         "gemma2", "gemma3_text", "phi3", "gpt2", "deepseek_v2", "deepseek_v3", "gpt_oss",
         "glm4_moe", "smollm3", "seed_oss", "olmo2", "starcoder2", "qwen3_next", "nemotron_h",
         "granitemoehybrid", "llama4_text", "minimax_m2", "ernie4_5_moe", "jamba", "kimi_linear",
-        "minimax", "falcon_h1", "hunyuan_v1_dense", "hunyuan_v1_moe",
+        "minimax", "falcon_h1", "hunyuan_v1_dense", "hunyuan_v1_moe", "gemma4_text",
     }
 )  # fmt: skip
 
@@ -37,8 +37,6 @@ _UNMODELLED_TYPES = {
     "lfm2": "short-convolution layers",
     "gemma3n": "Gemma 3n layers (AltUp, LAuReL, per-layer embeddings)",
     "gemma3n_text": "Gemma 3n layers (AltUp, LAuReL, per-layer embeddings)",
-    "gemma4": "Gemma 4 layers (per-layer head sizes, K=V projections, shared KV layers, PLE)",
-    "gemma4_text": "Gemma 4 layers (per-layer head sizes, K=V projections, shared KV layers, PLE)",
 }
 
 _UNMODELLED_KEYS = {

@@ -63,7 +63,10 @@ def kv_heads_per_gpu(arch: Architecture, tensor_parallel: int) -> int:
 
 
 def kv_cache_bytes_per_token_per_layer(
-    arch: Architecture, precision: Precision, tensor_parallel: int = 1
+    arch: Architecture,
+    precision: Precision,
+    tensor_parallel: int = 1,
+    layer: LayerAttention | None = None,
 ) -> int:
     """Bytes one token adds to one layer's cache on one GPU.
 
@@ -72,13 +75,23 @@ def kv_cache_bytes_per_token_per_layer(
     ``r + r/128·4 + 2·rope`` = 656 B for DeepSeek-V3.2 (``DeepseekV32ForCausalLM``
     ``verify_and_update_config`` turns any fp8 KV dtype into it; ``FlashMLASparseBackend``
     ``get_kv_cache_shape``).
+
+    ``layer`` with its own head width / KV heads (Gemma 4 global layers) caches those; a
+    shared-KV layer caches nothing; K-as-V layers still cache K and V (vLLM ``gemma4.py``
+    loads the key weights into both slots).
     """
     element = kv_bytes_per_element(precision)
     if arch.mla is not None:
         if arch.indexer is not None and element == 1:
             return fp8_ds_mla_bytes_per_token(arch)
         return (arch.mla.kv_lora_rank + arch.mla.qk_rope_head_dim) * element
-    return 2 * kv_heads_per_gpu(arch, tensor_parallel) * arch.head_dim * element
+    if layer is not None and layer.shares_kv:
+        return 0
+    heads = kv_heads_per_gpu(arch, tensor_parallel)
+    if layer is not None and layer.kv_heads is not None:
+        heads = max(1, layer.kv_heads // tensor_parallel)
+    head_dim = (layer.head_dim if layer is not None else None) or arch.head_dim
+    return 2 * heads * head_dim * element
 
 
 def fp8_ds_mla_bytes_per_token(arch: Architecture) -> int:
@@ -97,8 +110,13 @@ def kv_cache_bytes_per_token(
     For sliding-window models this is the figure before the window caps it; use
     :func:`kv_cache_bytes` for a given context. Llama-3-8B bf16: 131,072 B.
     """
-    layers = max(len(stage) for stage in pipeline_stages(arch, pipeline_parallel))
-    return layers * kv_cache_bytes_per_token_per_layer(arch, precision, tensor_parallel)
+    return max(
+        sum(
+            count * kv_cache_bytes_per_token_per_layer(arch, precision, tensor_parallel, layer)
+            for layer, count in stage
+        )
+        for stage in stage_layer_kinds(arch, pipeline_parallel)
+    )
 
 
 def tokens_held(layer: LayerAttention, context_tokens: int) -> int:
@@ -120,9 +138,13 @@ def kv_cache_bytes(
 
     ``[L_full · T + Σ_sliding min(T, W)] · per_token_per_layer``.
     """
-    per_layer = kv_cache_bytes_per_token_per_layer(arch, precision, tensor_parallel)
     return max(
-        sum(count * tokens_held(layer, context_tokens) for layer, count in stage) * per_layer
+        sum(
+            count
+            * tokens_held(layer, context_tokens)
+            * kv_cache_bytes_per_token_per_layer(arch, precision, tensor_parallel, layer)
+            for layer, count in stage
+        )
         for stage in stage_layer_kinds(arch, pipeline_parallel)
     )
 
@@ -157,15 +179,18 @@ def kv_layer_groups(
     arch: Architecture, precision: Precision, tensor_parallel: int = 1
 ) -> list[KvLayerGroup]:
     """The cache by layer kind: full, each sliding window, or MLA latent."""
-    per_layer = kv_cache_bytes_per_token_per_layer(arch, precision, tensor_parallel)
-    counts: dict[tuple[str, int | None], int] = {}
+    counts: dict[tuple[str, int | None], tuple[int, int]] = {}
     for layer in arch.layer_attention:
+        per_layer = kv_cache_bytes_per_token_per_layer(arch, precision, tensor_parallel, layer)
+        if not per_layer:
+            continue
         kind = "mla" if arch.mla is not None else layer.kind.value
         key = (kind, layer.window_tokens)
-        counts[key] = counts.get(key, 0) + 1
+        n, total = counts.get(key, (0, 0))
+        counts[key] = (n + 1, total + per_layer)
     return [
-        KvLayerGroup(kind=kind, window_tokens=window, num_layers=n, bytes_per_token=n * per_layer)
-        for (kind, window), n in counts.items()
+        KvLayerGroup(kind=kind, window_tokens=window, num_layers=n, bytes_per_token=total)
+        for (kind, window), (n, total) in counts.items()
     ]
 
 
@@ -217,7 +242,6 @@ def layer_kv_specs(
     indexer's key, a cache layer of its own in vLLM (``DeepseekV32IndexerCache``:
     ``MLAAttentionSpec`` of one head of ``indexer.cache_bytes_per_token`` uint8).
     """
-    per_token = kv_cache_bytes_per_token_per_layer(arch, precision, tensor_parallel)
     chosen = range(arch.num_layers) if layers is None else layers
     state_bytes = _state_bytes_per_sequence(arch, tensor_parallel)
     mixers = arch.mixers
@@ -230,6 +254,9 @@ def layer_kv_specs(
             if mixers[i] is not MixerKind.ATTENTION_MAMBA2:  # Falcon-H1 layers also attend
                 continue
         layer = arch.layer_attention[i]
+        if layer.shares_kv:
+            continue  # reads an earlier layer's cache (vLLM kv_sharing_target_layer_name)
+        per_token = kv_cache_bytes_per_token_per_layer(arch, precision, tensor_parallel, layer)
         if arch.mla is not None:
             specs.append(LayerKvSpec(kind="mla", bytes_per_token=per_token))
             if arch.indexer is not None and (not arch.indexer.layers or i in arch.indexer.layers):

@@ -10,9 +10,12 @@ MLP 2·d·f, RMSNorm d and LayerNorm 2·d per norm, MoE router d·E and experts 
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
+
 import msgspec
 
-from service.domain.architecture import Architecture, MlpKind, NormKind
+from service.domain.architecture import Architecture, LayerAttention, MlpKind, NormKind
 
 
 class ParameterBreakdown(msgspec.Struct, frozen=True, kw_only=True):
@@ -58,7 +61,20 @@ class ParameterCount(msgspec.Struct, frozen=True, kw_only=True):
         return self.total - b.embedding - b.position_embedding - b.lm_head
 
 
-def attention_weights_per_layer(arch: Architecture) -> int:
+def _layer_widths(arch: Architecture, layer: LayerAttention | None) -> tuple[int, int, int]:
+    """(head_dim, KV width, number of k/v projections) of one layer: Gemma 4's global layers
+    override head_dim and KV heads, K-as-V layers have one projection, shared-KV none."""
+    head_dim = (layer.head_dim if layer else None) or arch.head_dim
+    kv_heads = (layer.kv_heads if layer else None) or arch.num_kv_heads
+    projections = 2
+    if layer is not None and layer.shares_kv:
+        projections = 0
+    elif layer is not None and layer.values_from_keys:
+        projections = 1
+    return head_dim, kv_heads * head_dim, projections
+
+
+def attention_weights_per_layer(arch: Architecture, layer: LayerAttention | None = None) -> int:
     """q, k, v and o projections (or MLA's compressed projections) of one layer."""
     d, heads = arch.hidden_size, arch.num_attention_heads
     if arch.mla is not None:
@@ -71,9 +87,16 @@ def attention_weights_per_layer(arch: Architecture) -> int:
         kv = d * (m.kv_lora_rank + m.qk_rope_head_dim)
         kv += m.kv_lora_rank * heads * (m.qk_nope_head_dim + m.v_head_dim)
         return q + kv + heads * m.v_head_dim * d
-    q_width, kv_width = arch.query_width, arch.num_kv_heads * arch.head_dim
+    head_dim, kv_width, projections = _layer_widths(arch, layer)
+    q_width = heads * head_dim
     q_projection = 2 * q_width if arch.attention_query_gate else q_width
-    return d * (q_projection + 2 * kv_width) + q_width * d
+    return d * (q_projection + projections * kv_width) + q_width * d
+
+
+def _over_attention_layers(arch: Architecture, per_layer: Callable[[LayerAttention], int]) -> int:
+    """``Σ per_layer(layer)`` over the attention layers, each distinct layer shape once."""
+    counts = Counter(arch.layer_attention[i] for i in arch.attention_layers)
+    return sum(n * per_layer(layer) for layer, n in counts.items())
 
 
 def state_mixer_weights(arch: Architecture) -> int:
@@ -90,18 +113,22 @@ def _indexer_weights(arch: Architecture) -> int:
     return layers * arch.indexer.parameters_per_layer
 
 
-def _attention_norms_per_layer(arch: Architecture) -> int:
+def _attention_norms_per_layer(arch: Architecture, layer: LayerAttention | None = None) -> int:
     if arch.mla is not None:
         return (arch.mla.q_lora_rank or 0) + arch.mla.kv_lora_rank
     if arch.qk_norm_full_width:
         return arch.query_width + arch.num_kv_heads * arch.head_dim
-    return 2 * arch.head_dim if arch.qk_norm else 0
+    head_dim, _, _ = _layer_widths(arch, layer)
+    # q_norm always; k_norm only where the layer projects its own keys.
+    has_k_norm = layer is None or not layer.shares_kv
+    return head_dim * (1 + has_k_norm) if arch.qk_norm else 0
 
 
-def _attention_biases_per_layer(arch: Architecture) -> int:
+def _attention_biases_per_layer(arch: Architecture, layer: LayerAttention | None = None) -> int:
     biases = 0
     if arch.qkv_bias:
-        biases += arch.query_width + 2 * arch.num_kv_heads * arch.head_dim
+        head_dim, kv_width, projections = _layer_widths(arch, layer)
+        biases += arch.num_attention_heads * head_dim + projections * kv_width
     if arch.attention_output_bias:
         biases += arch.hidden_size
     return biases
@@ -164,6 +191,8 @@ def count_parameters(arch: Architecture) -> ParameterCount:
     router = shared = 0
     if moe is not None:
         router = moe_layers * (d * moe.num_experts + (moe.num_experts if moe.router_bias else 0))
+        if moe.router_scales:
+            router += moe_layers * (d + moe.num_experts)
         shared_size = moe.shared_expert_intermediate_size
         shared = moe_layers * (
             mlp_weights(arch, shared_size) * moe.num_shared_experts
@@ -172,21 +201,26 @@ def count_parameters(arch: Architecture) -> ParameterCount:
         )
     state_small = state_layers * arch.state.small_parameters if arch.state else 0
     embedding = arch.vocab_size * d
+    ple_width = arch.per_layer_embedding_width
     breakdown = ParameterBreakdown(
-        embedding=embedding,
+        embedding=embedding + arch.per_layer_embedding_vocab * layers * ple_width,
         position_embedding=arch.learned_position_embeddings * d,
-        attention=attention_layers * attention_weights_per_layer(arch)
+        attention=_over_attention_layers(arch, lambda la: attention_weights_per_layer(arch, la))
         + state_mixer_weights(arch)
         + _indexer_weights(arch),
-        mlp=dense_layers * mlp_weights(arch, arch.intermediate_size),
+        mlp=dense_layers * mlp_weights(arch, arch.intermediate_size)
+        + len(arch.wide_mlp_layers) * mlp_weights(arch, arch.intermediate_size)
+        + 3 * layers * d * ple_width,
         routed_experts=moe_layers * moe.num_experts * per_expert if moe else 0,
         shared_experts=shared,
         router=router,
         norms=layers * arch.norms_per_layer * _norm_width(arch)
-        + attention_layers * _attention_norms_per_layer(arch)
+        + _over_attention_layers(arch, lambda la: _attention_norms_per_layer(arch, la))
         + state_small
-        + _norm_width(arch),
-        biases=attention_layers * _attention_biases_per_layer(arch)
+        + _norm_width(arch)
+        + (ple_width if ple_width else 0)
+        + (layers if arch.layer_scalars else 0),
+        biases=_over_attention_layers(arch, lambda la: _attention_biases_per_layer(arch, la))
         + dense_layers * _mlp_biases(arch, arch.intermediate_size)
         + _shared_expert_biases(arch)
         + (arch.vocab_size if arch.lm_head_bias and not arch.tie_word_embeddings else 0),

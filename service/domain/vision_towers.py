@@ -39,7 +39,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from service.domain.architecture import InvalidConfig, UnsupportedArchitecture
+from service.domain.audio_gemma4 import gemma4_audio
 from service.domain.config_fields import read_bool, read_int, read_int_list
+from service.domain.vision_gemma4 import GEMMA4_TYPES, gemma4_vision
 
 QWEN_VL_TYPES = frozenset({"qwen3_vl", "qwen3_vl_moe", "qwen3_5", "qwen3_5_moe"})
 GEMMA3_TYPES = frozenset({"gemma3"})
@@ -165,6 +167,8 @@ def vision_tower_parameters(
         return gemma3_vision(vision, text_hidden_size)
     if outer_type in LLAMA4_TYPES:
         return llama4_vision(vision, text_hidden_size)
+    if outer_type in GEMMA4_TYPES:
+        return gemma4_vision(vision, text_hidden_size)
     return None
 
 
@@ -177,4 +181,11 @@ def encoder_parameters(
         return 0
     if outer_type in MISTRAL3_TYPES:
         return pixtral_vision(config, text_hidden_size)
-    return vision_tower_parameters(outer_type, vision, text_hidden_size)
+    tower = vision_tower_parameters(outer_type, vision, text_hidden_size)
+    audio = config.get("audio_config")
+    if tower is not None and outer_type in GEMMA4_TYPES and isinstance(audio, Mapping):
+        try:
+            tower += gemma4_audio(audio, text_hidden_size)
+        except InvalidConfig as exc:
+            raise InvalidConfig(f"audio_config.{exc.field}", exc.detail) from exc
+    return tower

@@ -307,7 +307,10 @@ def test_count_neutral_keys_do_not_refuse_an_unknown_family() -> None:
         (with_fields(LLAMA_LIKE, model_type="recurrent_gemma"), "RG-LRU"),
         (with_fields(LLAMA_LIKE, model_type="rwkv"), "RWKV"),
         (with_fields(GEMMA3_1B, model_type="gemma3n_text"), "Gemma 3n"),
-        (with_fields(GEMMA3_1B, model_type="gemma4_text", top_k_experts=8), "Gemma 4"),
+        (
+            with_fields(GEMMA3_1B, model_type="gemma4_text", use_bidirectional_attention="all"),
+            "bidirectional attention",
+        ),
         (with_fields(LLAMA_LIKE, model_type="llama", ssm_state_size=16), "state-space"),
         (
             {"model_type": "t5", "is_encoder_decoder": True, "d_model": 512, "vocab_size": 32128},
@@ -333,7 +336,7 @@ def test_count_neutral_keys_do_not_refuse_an_unknown_family() -> None:
         "recurrent-gemma",
         "rwkv",
         "gemma3n-is-not-gemma3",
-        "gemma4-named",
+        "gemma4-bidirectional-all",
         "ssm-state-size-key",
         "encoder-decoder",
         "unknown-type-not-llama-like",
