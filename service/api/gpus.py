@@ -19,6 +19,7 @@ from service.contract.catalog import MIN_TFLOPS, GpuCreate, GpuOut, GpuPage, Gpu
 from service.db.gpu_repository import GpuRepository
 from service.db.models import GpuRow, Origin
 from service.db.repository import AlreadyExists, NotFound, StaleVersion
+from service.planning.resolve import gpu_not_found
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
 Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
@@ -66,7 +67,7 @@ class GpuController(Controller):
     async def get_gpu(self, db_session: NamedDependency[AsyncSession], gpu_id: GpuIdPath) -> GpuOut:
         row = await GpuRepository(db_session).get(gpu_id)
         if row is None:
-            raise Problem(404, f"GPU '{gpu_id}' is not in the catalog")
+            raise await gpu_not_found(db_session, gpu_id)
         return gpu_out(row)
 
     @post(

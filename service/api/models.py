@@ -26,7 +26,7 @@ from service.db.model_repository import ModelRepository
 from service.db.models import ModelRow, Origin
 from service.db.repository import AlreadyExists, NotFound, StaleVersion
 from service.domain.architecture import Architecture
-from service.planning.resolve import normalise
+from service.planning.resolve import model_not_found, normalise
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
 Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
@@ -91,7 +91,7 @@ class ModelController(Controller):
     ) -> ModelOut:
         row = await ModelRepository(db_session).get(_model_id(model_id))
         if row is None:
-            raise Problem(404, f"model '{_model_id(model_id)}' is not in the catalog")
+            raise await model_not_found(db_session, _model_id(model_id))
         return model_out(row)
 
     @post(

@@ -62,14 +62,25 @@ def normalise(
     return ResolvedModel(name=name, architecture=arch, parameters=parameters)
 
 
+async def model_not_found(session: AsyncSession, model_id: str) -> ModelNotFound:
+    """The refusal for an unknown model id, with the nearest catalog ids (read only now)."""
+    known = [item.id for item in (await ModelRepository(session).find(limit=10_000)).items]
+    return ModelNotFound(model_id, suggest_models(model_id, known))
+
+
+async def gpu_not_found(session: AsyncSession, gpu_id: str) -> GpuNotFound:
+    """The refusal for an unknown GPU id, with the nearest catalog ids (a family's variants)."""
+    rows = (await GpuRepository(session).find(limit=10_000)).items
+    return GpuNotFound(gpu_id, suggest_gpus(gpu_id, [(r.id, r.name) for r in rows]))
+
+
 async def resolve_model(session: AsyncSession, ref: ModelRef) -> ResolvedModel:
     """A catalog repo id (:class:`ModelNotFound` when unknown) or an inline config."""
     if isinstance(ref, InlineModel):
         return normalise(ref.hf_config, "inline hf_config")
     row = await ModelRepository(session).get(ref)
     if row is None:
-        known = [item.id for item in (await ModelRepository(session).find(limit=10_000)).items]
-        raise ModelNotFound(ref, suggest_models(ref, known))
+        raise await model_not_found(session, ref)
     resolved = normalise(row.config, row.id, field=None)
     if not row.checkpoint_bytes_by_dtype:
         return resolved
@@ -93,8 +104,7 @@ async def resolve_gpu(session: AsyncSession, gpu_id: str, cache: GpuCache | None
     if row is None:
         if cache is not None:
             cache.forget(gpu_id)
-        rows = (await GpuRepository(session).find(limit=10_000)).items
-        raise GpuNotFound(gpu_id, suggest_gpus(gpu_id, [(r.id, r.name) for r in rows]))
+        raise await gpu_not_found(session, gpu_id)
     gpu = gpu_spec_from_row(row)
     if cache is not None:
         cache.put(gpu)

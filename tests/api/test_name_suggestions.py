@@ -44,3 +44,27 @@ async def test_nothing_close_has_no_suggestions(client: AsyncTestClient[Litestar
     """A name like no catalog entry gets a plain 404, without an empty list."""
     response = await client.post("/v1/max-batch", json={**MAX_BATCH, "gpu": "zzzz-9999"})
     assert "suggestions" not in assert_problem(response, 404)
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        pytest.param("/v1/models/Meta-Llama-3.1-8B-Instruct", [LLAMA_8B], id="model-variant"),
+        pytest.param("/v1/models/meta-llama/llama-3.1-8b", [LLAMA_8B], id="model-loose"),
+        pytest.param("/v1/gpus/H100-SXM", ["h100-sxm"], id="gpu-case"),
+    ],
+)
+async def test_catalog_read_404_suggests_the_catalog_id(
+    client: AsyncTestClient[Litestar], path: str, expected: list[str]
+) -> None:
+    """GET of an unknown model or GPU id answers 404 with the id to retry with."""
+    problem = assert_problem(await client.get(path), 404)
+    assert problem["suggestions"] == expected
+
+
+async def test_catalog_read_404_gpu_family_lists_every_variant(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    """GET /v1/gpus/h100 suggests every catalog GPU of the family."""
+    problem = assert_problem(await client.get("/v1/gpus/h100"), 404)
+    assert set(problem["suggestions"]) == {g for g in catalog_gpu_ids() if g.startswith("h100")}
