@@ -20,6 +20,7 @@ from service.domain.hf_gemma4 import (
     GEMMA4_FAMILY,
     gemma4_extras,
     gemma4_layer_attention,
+    vllm_loaded_extra,
     with_default_layer_types,
 )
 from service.domain.hf_hybrid import hybrid_layout
@@ -186,6 +187,13 @@ def _normalise(config: Mapping[str, Any], model_type: str) -> Architecture:
     gemma4 = gemma4_extras(config, layers) if family == GEMMA4_FAMILY else None
     if gemma4 is not None:
         attention = gemma4_layer_attention(config, attention)
+        extra = vllm_loaded_extra(attention, hidden, kv_heads * head_dim)
+        if extra:
+            notes.append(
+                f"vLLM's fused qkv_proj holds {extra:,} parameters beyond the checkpoint "
+                "(keys copied into the value slot of K-as-V layers, unfilled K/V slots of "
+                "shared-KV layers); not in this count"
+            )
     return Architecture(
         model_type=model_type or "unknown",
         num_layers=layers,

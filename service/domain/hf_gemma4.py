@@ -61,6 +61,20 @@ class Gemma4Extras(msgspec.Struct, frozen=True, kw_only=True):
     norms_per_layer: int
 
 
+def vllm_loaded_extra(layers: tuple[LayerAttention, ...], hidden: int, kv_width: int) -> int:
+    """Parameters vLLM holds beyond the checkpoint (``gemma4.py``: one fused ``qkv_proj``
+    on every layer): a V slot filled with the keys on K-as-V layers, and unfilled K and V
+    slots on shared-KV layers."""
+    extra = 0
+    for layer in layers:
+        width = (layer.kv_heads or 0) * (layer.head_dim or 0) or kv_width
+        if layer.values_from_keys:
+            extra += hidden * width
+        elif layer.shares_kv:
+            extra += 2 * hidden * width
+    return extra
+
+
 def with_default_layer_types(config: Mapping[str, Any]) -> dict[str, Any]:
     """``layer_types`` as transformers completes it: 5 sliding : 1 full when absent, and
     the last layer forced to full attention."""
