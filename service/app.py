@@ -6,7 +6,6 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from service import __version__
@@ -19,6 +18,7 @@ from service.api.deps import (
     provide_session,
     provide_settings,
 )
+from service.api.docs_ui import docs_assets_router, swagger_ui_plugin
 from service.api.engines import EngineController
 from service.api.frontier import FrontierController
 from service.api.gpus import GpuController
@@ -37,15 +37,6 @@ from service.observability.endpoint import metrics
 from service.observability.metrics import Metrics
 from service.observability.middleware import instrument
 from service.settings import Settings
-
-#: The docs UI bundles, pinned (never ``@latest``): the page loads exactly these versions.
-#: Scalar: npm ``@scalar/api-reference`` 1.76.0; Swagger UI: npm ``swagger-ui-dist`` 5.18.2.
-SCALAR_VERSION = "1.76.0"
-SCALAR_CSS_URL = (
-    f"https://cdn.jsdelivr.net/npm/@scalar/api-reference@{SCALAR_VERSION}"
-    "/dist/styles/standalone.css"
-)
-SWAGGER_UI_VERSION = "5.18.2"
 
 
 def create_app(
@@ -69,6 +60,7 @@ def create_app(
             SlackController,
             ImportController,
             metrics,
+            docs_assets_router(),
         ],
         dependencies={
             "db_session": Provide(provide_session),
@@ -96,10 +88,8 @@ def create_app(
                 "Bytes are integers, times milliseconds, throughput tokens per second."
             ),
             path="/schema",
-            render_plugins=[
-                ScalarRenderPlugin(version=SCALAR_VERSION, css_url=SCALAR_CSS_URL),
-                SwaggerRenderPlugin(version=SWAGGER_UI_VERSION, path="/swagger"),
-            ],
+            # Swagger UI served from the app (service/api/docs_ui.py): no CDN, no internet.
+            render_plugins=[swagger_ui_plugin()],
             components=Components(
                 security_schemes={
                     "adminToken": SecurityScheme(
