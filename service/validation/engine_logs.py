@@ -51,7 +51,11 @@ NOT_MODELLED: tuple[tuple[str, str], ...] = (
         "MiniMax-M2.7 AWQ (full-attention GQA, not lightning): repo id and the DGX Spark "
         "memory not stated; the 0.85 figures are the reporter's summary",
     ),
-    (r"gemma-4", "Gemma 4 (gemma4): no family in capplan yet, issue 16"),
+    (
+        r"gemma-4",
+        "Gemma 4 (gemma4) is modelled, but no verbatim published config of these "
+        "checkpoints is in the catalog (google/gemma-4-26B-A4B is gated)",
+    ),
 )
 """Architectures capplan cannot price from these logs yet (issue 16); reported, not dropped.
 Llama 4 is priced: its vision tower is loaded sharded over the TP ranks (vLLM ``mllama4.py``
