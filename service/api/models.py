@@ -39,6 +39,7 @@ _SUMMARY_FIELDS = tuple(field.name for field in msgspec.structs.fields(ModelSumm
 def _summary_fields(row: ModelRow) -> dict[str, Any]:
     fields = {name: getattr(row, name, None) for name in _SUMMARY_FIELDS}
     fields["model_type"] = str(row.architecture.get("model_type", "unknown"))
+    fields["aliases"] = list(row.aliases or ())
     return fields
 
 

@@ -147,6 +147,13 @@ class ModelSummary(msgspec.Struct, frozen=True, kw_only=True):
     notes: str
     created_at: dt.datetime
     updated_at: dt.datetime
+    aliases: Annotated[
+        list[str],
+        msgspec.Meta(
+            description="Other names that resolve to this model (from its catalog file)",
+            examples=[["meta-llama/Meta-Llama-3.1-8B"]],
+        ),
+    ] = []
 
 
 class ModelOut(ModelSummary, frozen=True, kw_only=True):

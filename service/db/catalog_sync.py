@@ -88,6 +88,7 @@ def model_values(entry: ModelEntry) -> dict[str, Any]:
     seed = entry.seed
     return derived_model_columns(seed.config, entry.architecture, entry.parameters) | {
         "published_total_params": seed.published_total_params,
+        "aliases": list(seed.aliases) or None,
         "notes": _join_notes(
             seed.notes,
             ("Source", seed.source),

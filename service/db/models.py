@@ -120,6 +120,8 @@ class ModelRow(Base):
     hub_safetensors_total: Mapped[int | None] = mapped_column(BigInteger)
     hub_parameter_counts: Mapped[dict[str, int] | None]
     checkpoint_bytes_by_dtype: Mapped[dict[str, int] | None]
+    # Other names that resolve to this model (seed files' ``aliases``); None: none listed.
+    aliases: Mapped[list[str] | None]
     quantization: Mapped[str | None] = mapped_column(String(64))
     gated: Mapped[bool] = mapped_column(default=False)
     published_total_params: Mapped[int | None] = mapped_column(BigInteger)

@@ -76,6 +76,7 @@ def load_catalog(catalog_dir: Path) -> SeedCatalog:
     models = [entry for path in files if (entry := _load_model(path, problems))]
     seen = [(entry.seed.repo_id, path, f"'{entry.seed.repo_id}'") for entry, path in models]
     _reject_duplicates(seen, "repo_id", problems)
+    _reject_alias_clashes(models, problems)
     if problems:
         raise SeedError(problems)
     return SeedCatalog(gpus=gpus, models=[entry for entry, _ in models])
@@ -127,6 +128,27 @@ def _load_model(path: Path, problems: list[SeedProblem]) -> tuple[ModelEntry, Pa
     return ModelEntry(seed, architecture, count_parameters(architecture)), path
 
 
+def _reject_alias_clashes(
+    models: list[tuple[ModelEntry, Path]], problems: list[SeedProblem]
+) -> None:
+    """An alias must name one model: not another model's id, nor another model's alias
+    (compared as names are matched: case, punctuation and the org prefix ignored)."""
+    owner = {_name_key(entry.seed.repo_id): entry.seed.repo_id for entry, _ in models}
+    for entry, path in models:
+        repo_id = entry.seed.repo_id
+        for alias in entry.seed.aliases:
+            other = owner.setdefault(_name_key(alias), repo_id)
+            if other != repo_id:
+                message = f"alias '{alias}' already names '{other}'"
+                problems.append(SeedProblem(path, f"'{repo_id}'", "aliases", message))
+
+
+def _name_key(name: str) -> str:
+    """``meta-llama/Llama-3.1-8B`` -> ``llama318b`` (as ``service.planning.names.model_key``,
+    which this layer may not import)."""
+    return _NOT_ALNUM.sub("", name.rsplit("/", 1)[-1].lower())
+
+
 def _read_yaml(path: Path, problems: list[SeedProblem]) -> Any:
     """The parsed document, or None (with a problem recorded) if it is missing or unreadable."""
     try:
@@ -152,6 +174,7 @@ def _entry_label(raw: Any, key: str, index: int | None) -> str:
     return " ".join(parts) or "(file)"
 
 
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _NAMED_FIELD = re.compile(r"(?:missing required|contains unknown) field `(?P<name>[^`]+)`")
 
 

@@ -21,6 +21,8 @@ GpuId = Annotated[str, msgspec.Meta(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z
 RepoId = Annotated[
     str, msgspec.Meta(max_length=200, pattern=r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
 ]
+#: Another name people type for a model (``llama3.1:8b``, ``Llama-3.1-8B-Instruct``).
+Alias = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
 
 
 class GpuSeed(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -59,10 +61,15 @@ class GpuSeed(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
 
 
 class ModelSeed(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """One ``models/<org>--<name>.yaml`` file: a Hub ``config.json`` and where it came from."""
+    """One ``models/<org>--<name>.yaml`` file: a Hub ``config.json`` and where it came from.
+
+    ``aliases`` are other names for the same architecture that resolve to ``repo_id``
+    (matched ignoring case, punctuation and the org); no two models may share one.
+    """
 
     repo_id: RepoId
     source: Text
+    aliases: list[Alias] = []
     published_total_params: PositiveInt | None = None
     published_total_params_source: str | None = None
     notes: str | None = None

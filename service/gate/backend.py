@@ -54,3 +54,7 @@ class Backend(Protocol):
     def gpu_names(self) -> list[tuple[str, str]]:
         """Every catalog GPU as ``(id, display name)``."""
         ...
+
+    def model_aliases(self) -> dict[str, str]:
+        """Every alias a catalog model lists -> that model's id."""
+        ...

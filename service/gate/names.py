@@ -2,6 +2,7 @@
 
 A model or GPU id the catalog has is used as given. Otherwise, said out loud in a warning:
 
+* an alias a catalog model lists (its file's ``aliases``) is that model;
 * a name that differs only in case, punctuation or the org prefix is that entry;
 * an Instruct/chat variant of a catalog model (``Meta-Llama-3.1-8B-Instruct``) is checked
   as its base (``meta-llama/Llama-3.1-8B``): same architecture, so the same memory.
@@ -17,7 +18,13 @@ from msgspec.structs import replace
 from service.contract.schemas import InlineModel
 from service.gate.backend import Backend, Rejected, Unavailable
 from service.gate.target import Target
-from service.planning.names import base_of_variant, match_gpu, match_model, same_name
+from service.planning.names import (
+    alias_target,
+    base_of_variant,
+    match_gpu,
+    match_model,
+    same_name,
+)
 
 
 def resolve_names(target: Target, backend: Backend) -> Target:
@@ -36,8 +43,12 @@ def _model(target: Target, backend: Backend) -> Target:
         refusal = exc
     try:
         ids = backend.model_ids()
+        aliased = alias_target(name, backend.model_aliases())
     except (Rejected, Unavailable):
         raise target.error("model", str(refusal)) from refusal
+    if aliased is not None:
+        note = f"model {name} checked as {aliased}: an alias the catalog lists for it"
+        return _with(target, note, model=aliased, model_label=aliased)
     base = base_of_variant(name, ids)
     if base is not None:
         note = (

@@ -74,6 +74,7 @@ class OfflineBackend:
         seeds = sorted(catalog.gpus, key=lambda g: g.id)
         self.gpus = {seed.id: priced(gpu_spec(seed), prices or {}) for seed in seeds}
         self.models = {e.seed.repo_id: (e.architecture, e.parameters) for e in catalog.models}
+        self.aliases = {a: e.seed.repo_id for e in catalog.models for a in e.seed.aliases}
 
     @classmethod
     def from_directory(cls, catalog_dir: Path, prices_file: Path | None = None) -> OfflineBackend:
@@ -120,6 +121,9 @@ class OfflineBackend:
 
     def gpu_names(self) -> list[tuple[str, str]]:
         return [(gpu_id, spec.name) for gpu_id, spec in self.gpus.items()]
+
+    def model_aliases(self) -> dict[str, str]:
+        return dict(self.aliases)
 
     def architecture(self, model: ModelRef) -> Architecture:
         return self._model(model)[0]

@@ -87,6 +87,9 @@ class HttpBackend:
     def gpu_names(self) -> list[tuple[str, str]]:
         return [(item.id, item.name) for item in self._pages("/v1/gpus", GpuPage)]
 
+    def model_aliases(self) -> dict[str, str]:
+        return {a: item.id for item in self._pages("/v1/models", ModelPage) for a in item.aliases}
+
     def _pages(self, path: str, page_type: type[Any]) -> list[Any]:
         """Every item of a paginated list, ``PAGE`` at a time (bounded by the total)."""
         items: list[Any] = []

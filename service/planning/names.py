@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import msgspec
 
@@ -118,8 +118,22 @@ def same_name(query: str, candidate: str) -> bool:
     return model_key(query) == model_key(candidate) or squash(query) == squash(candidate)
 
 
-def suggest_models(query: str, repo_ids: Sequence[str], limit: int = 3) -> list[str]:
-    """Catalog models to offer for an unknown ``query``: its base, a match, or close names."""
+def alias_target(query: str, aliases: Mapping[str, str]) -> str | None:
+    """The catalog model an alias names (``aliases``: alias -> repo id, from the catalog
+    files' ``aliases``), matched like ids: case, punctuation and the org prefix ignored.
+    None when no alias matches, or aliases of different models do."""
+    hits = {repo_id for alias, repo_id in aliases.items() if same_name(query, alias)}
+    return hits.pop() if len(hits) == 1 else None
+
+
+def suggest_models(
+    query: str, repo_ids: Sequence[str], limit: int = 3, aliases: Mapping[str, str] | None = None
+) -> list[str]:
+    """Catalog models to offer for an unknown ``query``: the model an alias names, its base,
+    a match, or close names."""
+    target = alias_target(query, aliases or {})
+    if target is not None:
+        return [target]
     base = base_of_variant(query, repo_ids)
     if base is not None:
         return [base]

@@ -26,7 +26,7 @@ from service.planning.errors import (
     ModelNotFound,
     UnsupportedModel,
 )
-from service.planning.names import suggest_gpus, suggest_models
+from service.planning.names import alias_target, suggest_gpus, suggest_models
 
 #: Parameters a config may imply: 1000x the largest released model (~1.6e12), so that
 #: counts and byte sizes stay far inside int64 columns and float arithmetic.
@@ -34,9 +34,13 @@ MAX_PARAMETERS = 10**15
 
 
 class ResolvedModel(msgspec.Struct, frozen=True, kw_only=True):
+    """``name`` is the catalog id; ``alias`` the name asked for when it was one of the
+    model's catalog aliases (adapters say "alias -> name")."""
+
     name: str
     architecture: Architecture
     parameters: ParameterCount
+    alias: str | None = None
 
 
 def normalise(
@@ -62,10 +66,17 @@ def normalise(
     return ResolvedModel(name=name, architecture=arch, parameters=parameters)
 
 
+async def model_aliases(session: AsyncSession) -> dict[str, str]:
+    """Every catalog alias -> the repo id it names."""
+    rows = (await ModelRepository(session).find(limit=10_000)).items
+    return {alias: row.id for row in rows for alias in row.aliases or ()}
+
+
 async def model_not_found(session: AsyncSession, model_id: str) -> ModelNotFound:
     """The refusal for an unknown model id, with the nearest catalog ids (read only now)."""
-    known = [item.id for item in (await ModelRepository(session).find(limit=10_000)).items]
-    return ModelNotFound(model_id, suggest_models(model_id, known))
+    rows = (await ModelRepository(session).find(limit=10_000)).items
+    aliases = {alias: row.id for row in rows for alias in row.aliases or ()}
+    return ModelNotFound(model_id, suggest_models(model_id, [r.id for r in rows], 3, aliases))
 
 
 async def gpu_not_found(session: AsyncSession, gpu_id: str) -> GpuNotFound:
@@ -75,13 +86,19 @@ async def gpu_not_found(session: AsyncSession, gpu_id: str) -> GpuNotFound:
 
 
 async def resolve_model(session: AsyncSession, ref: ModelRef) -> ResolvedModel:
-    """A catalog repo id (:class:`ModelNotFound` when unknown) or an inline config."""
+    """A catalog repo id or one of a model's aliases (:class:`ModelNotFound` when neither),
+    or an inline config."""
     if isinstance(ref, InlineModel):
         return normalise(ref.hf_config, "inline hf_config")
     row = await ModelRepository(session).get(ref)
+    alias = None
     if row is None:
-        raise await model_not_found(session, ref)
-    resolved = normalise(row.config, row.id, field=None)
+        target = alias_target(ref, await model_aliases(session))
+        row = await ModelRepository(session).get(target) if target is not None else None
+        if row is None:
+            raise await model_not_found(session, ref)
+        alias = ref
+    resolved = msgspec.structs.replace(normalise(row.config, row.id, field=None), alias=alias)
     if not row.checkpoint_bytes_by_dtype:
         return resolved
     exact = sum(row.checkpoint_bytes_by_dtype.values())

@@ -32,7 +32,7 @@ from service.planning.answers import answer_latency, answer_max_batch, answer_pl
 from service.planning.assumptions import Assumptions
 from service.planning.engines import resolve_engine
 from service.planning.errors import PlanningError
-from service.planning.names import Match, base_of_variant, match_gpu, match_model
+from service.planning.names import Match, alias_target, base_of_variant, match_gpu, match_model
 from service.planning.prices import priced
 from service.planning.resolve import ResolvedModel, resolve_gpu, resolve_model
 from service.slack import blocks
@@ -188,15 +188,20 @@ async def answer(
         return blocks.help_message(command, problem=str(exc))
     if isinstance(query, Help):
         return blocks.help_message(command, unknown=query.unknown)
-    model_ids = [row.id for row in (await ModelRepository(session).find(limit=10_000)).items]
+    rows = (await ModelRepository(session).find(limit=10_000)).items
+    model_ids = [row.id for row in rows]
     notes: list[str] = []
-    base = base_of_variant(query.model, model_ids)
+    aliases = {alias: row.id for row in rows for alias in row.aliases or ()}
+    aliased = None if query.model in model_ids else alias_target(query.model, aliases)
+    base = aliased or base_of_variant(query.model, model_ids)
     model_match = Match(value=base) if base else match_model(query.model, model_ids)
     if model_match.value is None:
         return blocks.choose_message(
             "model", query.model, model_match.candidates, ambiguous=model_match.ambiguous
         )
-    if base is not None:
+    if aliased is not None:
+        notes.append(f"`{query.model}` → `{aliased}` (an alias the catalog lists)")
+    elif base is not None:
         notes.append(f"`{query.model}` → `{base}` (the Instruct/chat variant's base: same memory)")
     elif query.model.strip().lower() != model_match.value.lower():
         notes.append(f"`{query.model}` → `{model_match.value}`")
