@@ -9,9 +9,11 @@ parts), width ``h``, ``n`` layers, sub-sampling channels ``c0, c1``, kernel ``k`
     per layer: two feed-forwards of h·4h + 4h·h and 2 norms 2h each;
                attention q, k, v, post h² each, relative_k_proj h², per_dim_scale c;
                light conv: linear_start h·2h, linear_end h², depthwise conv h·k, 2 norms 2h;
-               norms pre-attention, post-attention, out 3h;
-               use_clipped_linears: 10 clippable linears store 4 scalar bounds each
+               norms pre-attention, post-attention, out 3h
     output_proj h·o + o; embed_audio embedding_projection o·d_text
+
+The clippable linears' 0-d bound buffers are not counted (not in the published totals; see
+:mod:`service.domain.vision_gemma4`).
 """
 
 from __future__ import annotations
@@ -20,10 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from service.domain.architecture import InvalidConfig
-from service.domain.config_fields import read_bool, read_int, read_int_list
-
-_CLIPPED_LINEARS_PER_LAYER = 10  # 2 per feed-forward (x2), q/k/v/post, conv start/end
-_BOUNDS_PER_LINEAR = 4
+from service.domain.config_fields import read_int, read_int_list
 
 
 def gemma4_audio(audio: Mapping[str, Any], text_hidden_size: int) -> int:
@@ -38,12 +37,9 @@ def gemma4_audio(audio: Mapping[str, Any], text_hidden_size: int) -> int:
     if len(channels) != 2:
         raise InvalidConfig("subsampling_conv_channels", f"expected 2 entries, got {channels}")
     c0, c1 = channels
-    clipped = read_bool(audio, "use_clipped_linears", default=True)
     subsample = 9 * c0 + c0 + 9 * c0 * c1 + c1 + (c0 // 4) * c1 * h
     feed_forward = 8 * h * h + 2 * h
     attention = 5 * h * h + h // heads
     light_conv = 3 * h * h + h * kernel + 2 * h
     layer = 2 * feed_forward + attention + light_conv + 3 * h
-    if clipped:
-        layer += _CLIPPED_LINEARS_PER_LAYER * _BOUNDS_PER_LINEAR
     return subsample + layers * layer + h * out + out + out * text_hidden_size

@@ -9,7 +9,8 @@ extras; any difference no convention explains flags a model capplan counts wrong
   ``inv_freq`` buffers (``L_attn · h / 2``, older Llama exports), a tied ``lm_head`` stored
   anyway (``V · d``), GPT-2 ``attn.bias`` masks (``L · n_ctx²``), and multi-token-prediction
   layers the checkpoint ships (:func:`parameters.mtp_parameters`, 1 to 3 layers, whether or
-  not the config declares them);
+  not the config declares them), and the K/V projections Gemma 4 checkpoints keep for
+  shared-KV layers (:func:`parameters.unused_shared_kv_parameters`);
 * ``mismatch``: anything else.
 
 Quantised checkpoints store packed elements and scales, so their sums are not compared
@@ -25,7 +26,11 @@ from itertools import combinations
 import msgspec
 
 from service.domain.architecture import Architecture
-from service.domain.parameters import ParameterCount, mtp_parameters
+from service.domain.parameters import (
+    ParameterCount,
+    mtp_parameters,
+    unused_shared_kv_parameters,
+)
 
 MAX_UNDECLARED_MTP_LAYERS = 3
 
@@ -51,6 +56,7 @@ def _known_extras(arch: Architecture, params: ParameterCount) -> list[tuple[str,
         extras.append(("tied lm_head stored", arch.vocab_size * arch.hidden_size))
     if arch.model_type == "gpt2":
         extras.append(("GPT-2 attn.bias masks", arch.num_layers * arch.max_context_tokens**2))
+    extras.append(("unused K/V of shared-KV layers stored", unused_shared_kv_parameters(arch)))
     if params.mtp:
         extras.append((f"{arch.mtp_layers} MTP layer(s) declared by the config", params.mtp))
     else:

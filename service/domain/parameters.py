@@ -235,6 +235,21 @@ def count_parameters(arch: Architecture) -> ParameterCount:
     )
 
 
+def unused_shared_kv_parameters(arch: Architecture) -> int:
+    """K/V projections and k norms the checkpoint stores for shared-KV layers, which never use
+    them (Gemma 4: transformers lists them in ``_keys_to_ignore_on_load_unexpected``).
+
+    Per such layer ``2·d·H_kv·h`` plus a ``k_norm`` of ``h``; not in :func:`count_parameters`
+    (not loaded), named by the Hub-total check as a known extra.
+    """
+    stored = 0
+    for layer in arch.layer_attention:
+        if layer.shares_kv:
+            head_dim, kv_width, _ = _layer_widths(arch, layer)
+            stored += 2 * arch.hidden_size * kv_width + (head_dim if arch.qk_norm else 0)
+    return stored
+
+
 def text_only(params: ParameterCount) -> ParameterCount:
     """The count without the vision/audio encoder, for engines told to skip it (vLLM
     ``--limit-mm-per-prompt`` of 0 for every modality leaves the encoder unloaded)."""

@@ -7,12 +7,13 @@ Read off transformers ``models/gemma4/modeling_gemma4.py`` (``Gemma4VisionPatchE
 
     patch input_proj 3·p²·h (no bias), position_embedding_table 2·P·h
     per layer: q h·H·c, k and v h·H_kv·c each, o H·c·h (no biases), q_norm and k_norm c
-               (v_norm has no weight), gated MLP 3·h·f (no biases), 4 RMSNorms 4h;
-               with use_clipped_linears each of the 7 linears stores 4 scalar bounds
+               (v_norm has no weight), gated MLP 3·h·f (no biases), 4 RMSNorms 4h
     standardize: std_bias and std_scale, h each (persistent buffers)
     embed_vision: embedding_projection h·d_text (its pre-projection norm has no weight)
 
-The pooler holds no weights.
+The pooler holds no weights. ``use_clipped_linears`` registers four 0-d bound buffers per
+linear; they are not in the published checkpoints' totals (gemma-4-E2B-it and -E4B-it come
+out exact without them), so they are not counted.
 """
 
 from __future__ import annotations
@@ -23,9 +24,6 @@ from typing import Any
 from service.domain.config_fields import read_bool, read_int
 
 GEMMA4_TYPES = frozenset({"gemma4"})
-
-_CLIPPED_LINEARS_PER_LAYER = 7  # q, k, v, o, gate, up, down
-_BOUNDS_PER_LINEAR = 4  # input_min, input_max, output_min, output_max
 
 
 def gemma4_vision(vision: Mapping[str, Any], text_hidden_size: int) -> int:
@@ -39,11 +37,8 @@ def gemma4_vision(vision: Mapping[str, Any], text_hidden_size: int) -> int:
     head_dim = read_int(vision, "head_dim", default=64)
     patch = read_int(vision, "patch_size", default=16)
     positions = read_int(vision, "position_embedding_size", default=10240)
-    clipped = read_bool(vision, "use_clipped_linears", default=False)
     standardize = read_bool(vision, "standardize", default=False)
     embed = 3 * patch * patch * h + 2 * positions * h
     attention = h * heads * head_dim + 2 * h * kv_heads * head_dim + heads * head_dim * h
     layer = attention + 2 * head_dim + 3 * h * f + 4 * h
-    if clipped:
-        layer += _CLIPPED_LINEARS_PER_LAYER * _BOUNDS_PER_LINEAR
     return embed + layers * layer + (2 * h if standardize else 0) + h * text_hidden_size

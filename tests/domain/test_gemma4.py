@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from service.domain.audio_gemma4 import gemma4_audio
+from service.domain.count_check import CountVerdict, check_hub_total
 from service.domain.hf_config import architecture_from_config
 from service.domain.kv_cache import kv_cache_bytes, kv_cache_bytes_per_token, layer_kv_specs
-from service.domain.parameters import count_parameters
+from service.domain.parameters import count_parameters, unused_shared_kv_parameters
 from service.domain.precision import Precision
 from service.domain.vision_gemma4 import gemma4_vision
 
@@ -168,9 +169,10 @@ def test_vision_tower_matches_a_published_extracted_tower_count() -> None:
 
 
 def test_audio_tower_formula_on_a_tiny_tower() -> None:
-    """h=8, 1 layer, 2 heads, kernel 3, o=4, channels (8, 2), clipped: sub-sampling
+    """h=8, 1 layer, 2 heads, kernel 3, o=4, channels (8, 2): sub-sampling
     72 + 8 + 144 + 2 + 2·2·8 = 258; layer 2·(8·64 + 16) + (5·64 + 4) + (3·64 + 24 + 16)
-    + 24 + 40 = 1,676; output 8·4 + 4 = 36; embed_audio 4·16 = 64 -> 2,034."""
+    + 24 = 1,636 (the clip bounds are not counted); output 8·4 + 4 = 36; embed_audio
+    4·16 = 64 -> 1,994."""
     audio = {
         "hidden_size": 8,
         "num_hidden_layers": 1,
@@ -180,4 +182,23 @@ def test_audio_tower_formula_on_a_tiny_tower() -> None:
         "subsampling_conv_channels": [8, 2],
         "use_clipped_linears": True,
     }
-    assert gemma4_audio(audio, 16) == 2_034
+    assert gemma4_audio(audio, 16) == 1_994
+
+
+def test_checkpoints_unused_shared_kv_weights_are_a_named_hub_extra() -> None:
+    """The 4-layer shared config's checkpoint keeps k/v and k_norm of its shared layers:
+    sliding 2·64·32 + 16 and global 2·64·32 + 32 = 8,240, which explains a Hub total that
+    much above the count (transformers ignores those keys on load)."""
+    config = {
+        **TINY,
+        "num_hidden_layers": 4,
+        "layer_types": ["sliding_attention", "full_attention"] * 2,
+        "num_kv_shared_layers": 2,
+    }
+    arch = architecture_from_config(config)
+    counted = count_parameters(arch)
+    assert unused_shared_kv_parameters(arch) == 8_240
+    check = check_hub_total(arch, counted, {"BF16": counted.total + 8_240}, quantized=False)
+    assert check is not None
+    assert check.verdict is CountVerdict.EXPLAINED
+    assert "shared-KV" in check.explanation
