@@ -13,7 +13,11 @@ from typing import Any
 import pytest
 
 from service.domain.hf_config import architecture_from_config
-from service.domain.parameters import count_parameters, mtp_parameters
+from service.domain.parameters import (
+    count_parameters,
+    mtp_parameters,
+    unused_shared_kv_parameters,
+)
 from tests.domain.reference import REFERENCE_DIR, load_reference
 
 
@@ -29,13 +33,16 @@ def _ids() -> list[str]:
 
 @pytest.mark.parametrize("entry", _entries(), ids=_ids())
 def test_count_plus_checkpoint_extras_is_the_hub_total(entry: dict[str, Any]) -> None:
-    """Model parameters + shipped MTP layers (or stated extra elements) = Hub total, exactly."""
+    """Model parameters + shipped MTP layers (or stated extra elements, or the K/V Gemma 4
+    keeps for shared-KV layers) = Hub total, exactly."""
     architecture = architecture_from_config(entry["config"])
     counted = count_parameters(architecture)
     extras = entry["checkpoint_extras"]
     extra = extras.get("mtp_elements", 0)
     if "mtp_layers" in extras:
         extra += mtp_parameters(architecture, layers=extras["mtp_layers"])
+    if extras.get("unused_shared_kv"):
+        extra += unused_shared_kv_parameters(architecture)
     assert counted.total + extra == entry["hub_safetensors_total"]
 
 
