@@ -138,46 +138,143 @@ class EngineSettings(msgspec.Struct, frozen=True, kw_only=True):
 class InlineModel(msgspec.Struct, frozen=True, kw_only=True):
     """A model not in the catalog: its Hugging Face config.json, inline."""
 
-    hf_config: dict[str, Any]
+    hf_config: Annotated[
+        dict[str, Any],
+        msgspec.Meta(description="The model's Hugging Face config.json, as a JSON object"),
+    ]
 
 
 ModelRef = str | InlineModel
 
 
 class InspectRequest(msgspec.Struct, frozen=True, kw_only=True):
-    model: ModelRef
-    kv_cache_dtype: KvDtype = "auto"
+    model: Annotated[
+        ModelRef,
+        msgspec.Meta(
+            description=(
+                "Catalog model id (Hugging Face repo id, or one of its catalog aliases) or "
+                '{"hf_config": config.json}'
+            )
+        ),
+    ]
+    kv_cache_dtype: Annotated[
+        KvDtype,
+        msgspec.Meta(
+            description="KV cache precision; auto: the model's activation dtype (bf16 or fp16)"
+        ),
+    ] = "auto"
 
 
 class ParametersOut(msgspec.Struct, frozen=True, kw_only=True):
-    total: int
-    active: int
-    non_embedding: int
-    breakdown: ParameterBreakdown
+    total: Annotated[
+        int, msgspec.Meta(description="Parameters in the model, all experts counted (count)")
+    ]
+    active: Annotated[
+        int,
+        msgspec.Meta(
+            description=(
+                "Parameters used per token: routed experts counted at experts_per_token (count)"
+            )
+        ),
+    ]
+    non_embedding: Annotated[
+        int,
+        msgspec.Meta(description="Parameters outside the token and position embeddings (count)"),
+    ]
+    breakdown: Annotated[
+        ParameterBreakdown, msgspec.Meta(description="Parameters by part of the model (counts)")
+    ]
 
 
 class KvCacheOut(msgspec.Struct, frozen=True, kw_only=True):
-    dtype: str
-    bytes_per_token: int
-    per_layer_kind: list[KvLayerGroup]
+    dtype: Annotated[str, msgspec.Meta(description="KV cache precision the sizes are in")]
+    bytes_per_token: Annotated[
+        int,
+        msgspec.Meta(
+            description=(
+                "KV cache bytes one token takes across all layers, whole model (divide by "
+                "tensor_parallel for per GPU)"
+            )
+        ),
+    ]
+    per_layer_kind: Annotated[
+        list[KvLayerGroup],
+        msgspec.Meta(
+            description=(
+                "KV cache per group of layers of one attention kind (full, sliding window, ...)"
+            )
+        ),
+    ]
 
 
 class InspectResponse(msgspec.Struct, frozen=True, kw_only=True):
-    model: str
-    architecture: Architecture
-    parameters: ParametersOut
-    kv_cache: KvCacheOut
+    model: Annotated[
+        str,
+        msgspec.Meta(
+            description="The catalog id answered for (an alias resolved), or 'inline hf_config'"
+        ),
+    ]
+    architecture: Annotated[
+        Architecture, msgspec.Meta(description="The config normalised to what capplan models")
+    ]
+    parameters: Annotated[
+        ParametersOut, msgspec.Meta(description="Exact parameter counts from the architecture")
+    ]
+    kv_cache: Annotated[
+        KvCacheOut, msgspec.Meta(description="KV cache bytes per token at kv_cache_dtype")
+    ]
 
 
 class MaxBatchRequest(EngineSettings, frozen=True, kw_only=True):
-    model: ModelRef
-    gpu: GpuId
-    context_length: Tokens
-    tensor_parallel: Degree = 1
-    pipeline_parallel: Degree = 1
-    weight_dtype: WeightDtype = "auto"
-    kv_cache_dtype: KvDtype = "auto"
-    gpu_memory_utilization: Utilization = 0.9
+    model: Annotated[
+        ModelRef,
+        msgspec.Meta(
+            description=(
+                "Catalog model id (Hugging Face repo id, or one of its catalog aliases) or "
+                '{"hf_config": config.json}'
+            )
+        ),
+    ]
+    gpu: Annotated[GpuId, msgspec.Meta(description="Catalog GPU id (GET /v1/gpus lists them)")]
+    context_length: Annotated[
+        Tokens,
+        msgspec.Meta(description="Tokens per sequence (prompt + output) the batch must hold"),
+    ]
+    tensor_parallel: Annotated[
+        Degree,
+        msgspec.Meta(
+            description="Tensor-parallel degree: GPUs each layer's weights are split across"
+        ),
+    ] = 1
+    pipeline_parallel: Annotated[
+        Degree,
+        msgspec.Meta(
+            description="Pipeline-parallel degree: GPUs the layers are split across in stages"
+        ),
+    ] = 1
+    weight_dtype: Annotated[
+        WeightDtype,
+        msgspec.Meta(
+            description=(
+                "Weight precision; auto: the checkpoint's own (its quantization, else its "
+                "torch_dtype)"
+            )
+        ),
+    ] = "auto"
+    kv_cache_dtype: Annotated[
+        KvDtype,
+        msgspec.Meta(
+            description="KV cache precision; auto: the model's activation dtype (bf16 or fp16)"
+        ),
+    ] = "auto"
+    gpu_memory_utilization: Annotated[
+        Utilization,
+        msgspec.Meta(
+            description=(
+                "Share of each GPU's memory the engine may use (vLLM --gpu-memory-utilization), 0-1"
+            )
+        ),
+    ] = 0.9
     max_num_seqs: (
         Annotated[
             int,
@@ -191,73 +288,249 @@ class MaxBatchRequest(EngineSettings, frozen=True, kw_only=True):
         ]
         | None
     ) = None
-    engine: EngineName | None = None
+    engine: (
+        Annotated[
+            EngineName,
+            msgspec.Meta(description="Serving engine profile; default: the newest vLLM profile"),
+        ]
+        | None
+    ) = None
     # vLLM --max-model-len (drives the profile run); default: context_length.
-    max_model_len: Tokens | None = None
+    max_model_len: (
+        Annotated[
+            Tokens,
+            msgspec.Meta(
+                description=(
+                    "vLLM --max-model-len in tokens (drives the profile run); default: "
+                    "context_length"
+                )
+            ),
+        ]
+        | None
+    ) = None
 
 
 class MaxBatchResponse(msgspec.Struct, frozen=True, kw_only=True):
-    fits: bool
-    max_batch: int
-    kv_cache_tokens: int
-    kv_cache_blocks: int
-    max_context_for_batch_1: int
-    memory: MemoryBudget
-    binding_constraint: str
-    reasons: list[str]
-    weight_dtype: str
-    kv_cache_dtype: str
-    engine: str
-    engine_version: str = ""
+    fits: Annotated[
+        bool,
+        msgspec.Meta(
+            description="Whether the weights and at least one sequence of context_length fit"
+        ),
+    ]
+    max_batch: Annotated[
+        int,
+        msgspec.Meta(
+            description="Sequences of context_length tokens that run at once (per replica)"
+        ),
+    ]
+    kv_cache_tokens: Annotated[
+        int,
+        msgspec.Meta(
+            description=(
+                "Tokens the KV cache holds (per replica; each GPU holds its shard of every token)"
+            )
+        ),
+    ]
+    kv_cache_blocks: Annotated[
+        int,
+        msgspec.Meta(
+            description=(
+                "KV cache blocks (pages of block_size tokens) the engine allocates, per replica"
+            )
+        ),
+    ]
+    max_context_for_batch_1: Annotated[
+        int, msgspec.Meta(description="Longest single sequence the KV cache holds, in tokens")
+    ]
+    memory: Annotated[
+        MemoryBudget,
+        msgspec.Meta(description="Memory per GPU, in bytes, as the engine divides it at start-up"),
+    ]
+    binding_constraint: Annotated[
+        str,
+        msgspec.Meta(
+            description="What limits max_batch: the KV cache, the engine's sequence cap, ..."
+        ),
+    ]
+    reasons: Annotated[
+        list[str], msgspec.Meta(description="Why it does not fit (empty when it fits)")
+    ]
+    weight_dtype: Annotated[
+        str, msgspec.Meta(description="Weight precision the answer assumed (auto resolved)")
+    ]
+    kv_cache_dtype: Annotated[
+        str, msgspec.Meta(description="KV cache precision the answer assumed (auto resolved)")
+    ]
+    engine: Annotated[
+        str, msgspec.Meta(description="Engine profile the answer used (GET /v1/engines)")
+    ]
+    engine_version: Annotated[str, msgspec.Meta(description="That engine profile's version")] = ""
     # One sequence of context_length tokens, per GPU, as the engine's allocator pages it.
-    kv_cache_bytes_per_sequence: int = 0
+    kv_cache_bytes_per_sequence: Annotated[
+        int,
+        msgspec.Meta(
+            description=(
+                "Bytes of KV cache one sequence of context_length takes, per GPU, as the engine's"
+                " allocator pages it"
+            )
+        ),
+    ] = 0
     # Whole KV pages the engine can hand out, per GPU (what max_batch divides).
-    kv_cache_pool_bytes: int = 0
-    provenance: str = "engine-model"
+    kv_cache_pool_bytes: Annotated[
+        int,
+        msgspec.Meta(
+            description=(
+                "Bytes of whole KV pages the engine can hand out, per GPU (what max_batch divides)"
+            )
+        ),
+    ] = 0
+    provenance: Annotated[
+        str,
+        msgspec.Meta(
+            description=(
+                "How the figures were obtained (engine-model: the engine's start-up arithmetic)"
+            )
+        ),
+    ] = "engine-model"
 
 
 class LatencyRequest(EngineSettings, frozen=True, kw_only=True):
-    model: ModelRef
-    gpu: GpuId
-    batch_size: Batch
-    input_tokens: Tokens
-    output_tokens: Tokens
-    tensor_parallel: Degree = 1
-    pipeline_parallel: Degree = 1
-    weight_dtype: WeightDtype = "auto"
-    kv_cache_dtype: KvDtype = "auto"
-    engine: EngineName | None = None
+    model: Annotated[
+        ModelRef,
+        msgspec.Meta(
+            description=(
+                "Catalog model id (Hugging Face repo id, or one of its catalog aliases) or "
+                '{"hf_config": config.json}'
+            )
+        ),
+    ]
+    gpu: Annotated[GpuId, msgspec.Meta(description="Catalog GPU id (GET /v1/gpus lists them)")]
+    batch_size: Annotated[Batch, msgspec.Meta(description="Sequences decoded together (count)")]
+    input_tokens: Annotated[Tokens, msgspec.Meta(description="Prompt tokens per sequence")]
+    output_tokens: Annotated[Tokens, msgspec.Meta(description="Generated tokens per sequence")]
+    tensor_parallel: Annotated[
+        Degree,
+        msgspec.Meta(
+            description="Tensor-parallel degree: GPUs each layer's weights are split across"
+        ),
+    ] = 1
+    pipeline_parallel: Annotated[
+        Degree,
+        msgspec.Meta(
+            description="Pipeline-parallel degree: GPUs the layers are split across in stages"
+        ),
+    ] = 1
+    weight_dtype: Annotated[
+        WeightDtype,
+        msgspec.Meta(
+            description=(
+                "Weight precision; auto: the checkpoint's own (its quantization, else its "
+                "torch_dtype)"
+            )
+        ),
+    ] = "auto"
+    kv_cache_dtype: Annotated[
+        KvDtype,
+        msgspec.Meta(
+            description="KV cache precision; auto: the model's activation dtype (bf16 or fp16)"
+        ),
+    ] = "auto"
+    engine: (
+        Annotated[
+            EngineName,
+            msgspec.Meta(description="Serving engine profile; default: the newest vLLM profile"),
+        ]
+        | None
+    ) = None
 
 
 class LatencyResponse(msgspec.Struct, frozen=True, kw_only=True):
     # Whether the weights and the batch's KV cache fit (the times assume they do), and why not.
-    fits: bool = True
-    reasons: list[str] = msgspec.field(default_factory=list)
+    fits: Annotated[
+        bool,
+        msgspec.Meta(
+            description=(
+                "Whether the weights and the batch's KV cache fit (the times assume they do)"
+            )
+        ),
+    ] = True
+    reasons: Annotated[list[str], msgspec.Meta(description="Why not, when fits is false")] = (
+        msgspec.field(default_factory=list)
+    )
     ttft_ms: Annotated[float, msgspec.Meta(description=TTFT_MS)]
     tpot_ms: Annotated[float, msgspec.Meta(description=TPOT_MS)]
-    e2e_ms: float
-    output_tokens_per_s: float
+    e2e_ms: Annotated[
+        float,
+        msgspec.Meta(
+            description=(
+                "End-to-end time of one request in milliseconds: ttft_ms + (output_tokens - 1) x "
+                "tpot_ms"
+            )
+        ),
+    ]
+    output_tokens_per_s: Annotated[
+        float,
+        msgspec.Meta(description="Generated tokens per second across the batch (one replica)"),
+    ]
     burst_ttft_ms: Annotated[float, msgspec.Meta(description=BURST_TTFT_MS)]
-    prefill_bound: str
-    decode_bound: str
-    prefill: Phase
-    decode: Phase
-    weight_dtype: str
-    kv_cache_dtype: str
-    assumptions: Efficiency
-    calibrated: bool
-    confidence: LatencyConfidence
-    engine: str = ""
-    engine_version: str = ""
+    prefill_bound: Annotated[
+        str, msgspec.Meta(description="What bounds prefill: compute, memory or communication")
+    ]
+    decode_bound: Annotated[
+        str, msgspec.Meta(description="What bounds a decode step: compute, memory or communication")
+    ]
+    prefill: Annotated[
+        Phase, msgspec.Meta(description="The prefill phase's time split (milliseconds)")
+    ]
+    decode: Annotated[
+        Phase, msgspec.Meta(description="One decode step's time split (milliseconds)")
+    ]
+    weight_dtype: Annotated[
+        str, msgspec.Meta(description="Weight precision the answer assumed (auto resolved)")
+    ]
+    kv_cache_dtype: Annotated[
+        str, msgspec.Meta(description="KV cache precision the answer assumed (auto resolved)")
+    ]
+    assumptions: Annotated[
+        Efficiency,
+        msgspec.Meta(
+            description="Efficiencies and overheads the times assume (calibrated or default)"
+        ),
+    ]
+    calibrated: Annotated[
+        bool,
+        msgspec.Meta(
+            description=(
+                "Whether the efficiencies come from calibration against measurements for this "
+                "GPU/engine"
+            )
+        ),
+    ]
+    confidence: Annotated[
+        LatencyConfidence,
+        msgspec.Meta(description="Each estimate with its provenance and expected range"),
+    ]
+    engine: Annotated[
+        str, msgspec.Meta(description="Engine profile the answer used (GET /v1/engines)")
+    ] = ""
+    engine_version: Annotated[str, msgspec.Meta(description="That engine profile's version")] = ""
 
 
 class LatencyConfidence(msgspec.Struct, frozen=True, kw_only=True):
     """Each estimate with its provenance and the range the back-test says to expect."""
 
-    ttft_ms: Assessed
-    tpot_ms: Assessed
-    e2e_ms: Assessed
-    output_tokens_per_s: Assessed
+    ttft_ms: Annotated[
+        Assessed, msgspec.Meta(description="Time to first token (milliseconds) with its range")
+    ]
+    tpot_ms: Annotated[
+        Assessed, msgspec.Meta(description="Time per output token (milliseconds) with its range")
+    ]
+    e2e_ms: Annotated[
+        Assessed, msgspec.Meta(description="End-to-end time (milliseconds) with its range")
+    ]
+    output_tokens_per_s: Annotated[
+        Assessed, msgspec.Meta(description="Throughput (tokens per second) with its range")
+    ]
 
 
 HitRate = Annotated[
@@ -277,15 +550,34 @@ class SpeculativeIn(msgspec.Struct, frozen=True, kw_only=True):
     keeps (1 − α^(k+1))/(1 − α) of them on average (Leviathan et al. 2023); TPOT is the
     verification step over that. The draft model's own cost is not priced."""
 
-    draft_tokens: Annotated[int, msgspec.Meta(ge=1, le=16)]
-    acceptance_rate: Annotated[float, msgspec.Meta(ge=0, le=1)]
+    draft_tokens: Annotated[
+        Annotated[int, msgspec.Meta(ge=1, le=16)],
+        msgspec.Meta(description="Tokens the draft proposes per step (k)"),
+    ]
+    acceptance_rate: Annotated[
+        Annotated[float, msgspec.Meta(ge=0, le=1)],
+        msgspec.Meta(description="Probability each draft token is accepted (alpha), 0-1"),
+    ]
 
 
 class WorkloadIn(msgspec.Struct, frozen=True, kw_only=True):
-    input_tokens: Tokens
-    output_tokens: Tokens
-    concurrency: Batch = 1
-    arrival_rate_per_s: RequestsPerSecond | None = None
+    input_tokens: Annotated[Tokens, msgspec.Meta(description="Prompt tokens per request")]
+    output_tokens: Annotated[Tokens, msgspec.Meta(description="Generated tokens per request")]
+    concurrency: Annotated[
+        Batch, msgspec.Meta(description="Requests in flight at once (count)")
+    ] = 1
+    arrival_rate_per_s: (
+        Annotated[
+            RequestsPerSecond,
+            msgspec.Meta(
+                description=(
+                    "Requests per second arriving (Poisson) for the queueing estimate of each "
+                    "configuration"
+                )
+            ),
+        ]
+        | None
+    ) = None
     requests_per_s: Annotated[
         RequestsPerSecond | None,
         msgspec.Meta(
@@ -294,13 +586,31 @@ class WorkloadIn(msgspec.Struct, frozen=True, kw_only=True):
             "ttft_ms and tpot_ms are then those at that rate."
         ),
     ] = None
-    prefix_cache_hit_rate: HitRate = 0.0
-    speculative: SpeculativeIn | None = None
+    prefix_cache_hit_rate: Annotated[
+        HitRate, msgspec.Meta(description="Share of each prompt already in the prefix cache, 0-1")
+    ] = 0.0
+    speculative: (
+        Annotated[
+            SpeculativeIn,
+            msgspec.Meta(description="Speculative decoding settings; none: plain decoding"),
+        ]
+        | None
+    ) = None
 
 
 class SloIn(msgspec.Struct, frozen=True, kw_only=True):
-    ttft_ms: Milliseconds | None = None
-    tpot_ms: Milliseconds | None = None
+    ttft_ms: (
+        Annotated[
+            Milliseconds, msgspec.Meta(description="Time-to-first-token target in milliseconds")
+        ]
+        | None
+    ) = None
+    tpot_ms: (
+        Annotated[
+            Milliseconds, msgspec.Meta(description="Time-per-output-token target in milliseconds")
+        ]
+        | None
+    ) = None
     burst: Annotated[
         bool,
         msgspec.Meta(
@@ -313,24 +623,39 @@ class SloIn(msgspec.Struct, frozen=True, kw_only=True):
 class ConstraintsIn(msgspec.Struct, frozen=True, kw_only=True):
     gpus: (
         Annotated[
-            list[GpuId],
-            msgspec.Meta(
-                max_length=100,
-                extra_json_schema={
-                    "extra": {"items": {"type": "string", "minLength": 1, "maxLength": 64}}
-                },
-            ),
+            Annotated[
+                list[GpuId],
+                msgspec.Meta(
+                    max_length=100,
+                    extra_json_schema={
+                        "extra": {"items": {"type": "string", "minLength": 1, "maxLength": 64}}
+                    },
+                ),
+            ],
+            msgspec.Meta(description="Catalog GPU ids to consider; default: every catalog GPU"),
         ]
         | None
     ) = None
-    max_gpus: Annotated[int, msgspec.Meta(ge=1, le=64)] = 16
-    weight_dtypes: Annotated[list[WeightDtype], msgspec.Meta(min_length=1, max_length=8)] = (
-        msgspec.field(default_factory=lambda: ["auto"])
-    )
-    kv_cache_dtypes: Annotated[list[KvDtype], msgspec.Meta(min_length=1, max_length=4)] = (
-        msgspec.field(default_factory=lambda: ["auto"])
-    )
-    gpu_memory_utilization: Utilization = 0.9
+    max_gpus: Annotated[
+        Annotated[int, msgspec.Meta(ge=1, le=64)],
+        msgspec.Meta(description="Most GPUs one configuration may use (all replicas together)"),
+    ] = 16
+    weight_dtypes: Annotated[
+        Annotated[list[WeightDtype], msgspec.Meta(min_length=1, max_length=8)],
+        msgspec.Meta(
+            description=(
+                "Weight precisions to try (auto: the checkpoint's, plus natively run low "
+                "precisions)"
+            )
+        ),
+    ] = msgspec.field(default_factory=lambda: ["auto"])
+    kv_cache_dtypes: Annotated[
+        Annotated[list[KvDtype], msgspec.Meta(min_length=1, max_length=4)],
+        msgspec.Meta(description="KV cache precisions to try"),
+    ] = msgspec.field(default_factory=lambda: ["auto"])
+    gpu_memory_utilization: Annotated[
+        Utilization, msgspec.Meta(description="Share of each GPU's memory the engine may use, 0-1")
+    ] = 0.9
     disaggregated: Annotated[
         bool,
         msgspec.Meta(
@@ -341,17 +666,58 @@ class ConstraintsIn(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class PlanRequest(EngineSettings, frozen=True, kw_only=True):
-    model: ModelRef
-    workload: WorkloadIn
-    slo: SloIn | None = None
-    constraints: ConstraintsIn | None = None
-    objective: Literal["cost", "latency", "throughput"] = "cost"
-    engine: EngineName | None = None
+    model: Annotated[
+        ModelRef,
+        msgspec.Meta(
+            description=(
+                "Catalog model id (Hugging Face repo id, or one of its catalog aliases) or "
+                '{"hf_config": config.json}'
+            )
+        ),
+    ]
+    workload: Annotated[
+        WorkloadIn, msgspec.Meta(description="What the deployment serves: request shape and load")
+    ]
+    slo: (
+        Annotated[
+            SloIn, msgspec.Meta(description="Latency targets; none: every configuration meets it")
+        ]
+        | None
+    ) = None
+    constraints: (
+        Annotated[
+            ConstraintsIn,
+            msgspec.Meta(description="Which GPUs, how many and which precisions to search"),
+        ]
+        | None
+    ) = None
+    objective: Annotated[
+        Literal["cost", "latency", "throughput"],
+        msgspec.Meta(
+            description=(
+                "Ranking: cost (USD per million output tokens), latency (e2e_ms) or throughput "
+                "(output tokens/s)"
+            )
+        ),
+    ] = "cost"
+    engine: (
+        Annotated[
+            EngineName,
+            msgspec.Meta(description="Serving engine profile; default: the newest vLLM profile"),
+        ]
+        | None
+    ) = None
     # The answer's size (service/planning/lean.py): the best ``limit`` configurations after
     # dominated ones are pruned and duplicates merged; rejections counted by reason, each
     # one listed only with ``include_rejected: "all"``.
-    limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 10
-    include_rejected: Literal["summary", "all"] = "summary"
+    limit: Annotated[
+        Annotated[int, msgspec.Meta(ge=1, le=1000)],
+        msgspec.Meta(description="Most configurations in the answer (count)"),
+    ] = 10
+    include_rejected: Annotated[
+        Literal["summary", "all"],
+        msgspec.Meta(description="summary: rejections counted by reason; all: each one listed too"),
+    ] = "summary"
     # USD per GPU-hour by catalog GPU id, for this question: what your contract pays, over the
     # catalog's list prices (and the deployment's CAPPLAN_PRICES_FILE). Costs follow from it.
     prices: (
@@ -377,35 +743,84 @@ class Load(msgspec.Struct, frozen=True, kw_only=True):
     ``queue_wait_ms`` and ``ttft_with_queueing_ms`` are null when saturated (unbounded).
     """
 
-    arrival_rate_per_s: float
-    service_rate_per_s: float
-    utilisation: float
-    saturated: bool
-    queue_wait_ms: float | None
-    ttft_with_queueing_ms: float | None
+    arrival_rate_per_s: Annotated[
+        float, msgspec.Meta(description="Requests per second reaching each replica")
+    ]
+    service_rate_per_s: Annotated[
+        float, msgspec.Meta(description="Requests per second one replica completes at its batch")
+    ]
+    utilisation: Annotated[
+        float, msgspec.Meta(description="arrival / service rate, 0-1 (1 or more: saturated)")
+    ]
+    saturated: Annotated[
+        bool,
+        msgspec.Meta(description="Whether arrivals outpace service (queue grows without bound)"),
+    ]
+    queue_wait_ms: (
+        Annotated[
+            float,
+            msgspec.Meta(
+                description="Mean wait in the queue in milliseconds (M/D/1); null when saturated"
+            ),
+        ]
+        | None
+    )
+    ttft_with_queueing_ms: (
+        Annotated[
+            float,
+            msgspec.Meta(
+                description="ttft_ms plus queue_wait_ms, in milliseconds; null when saturated"
+            ),
+        ]
+        | None
+    )
 
 
 class ConfigurationConfidence(msgspec.Struct, frozen=True, kw_only=True):
-    ttft_ms: Assessed
-    tpot_ms: Assessed
-    output_tokens_per_s: Assessed
+    ttft_ms: Annotated[
+        Assessed, msgspec.Meta(description="Time to first token (milliseconds) with its range")
+    ]
+    tpot_ms: Annotated[
+        Assessed, msgspec.Meta(description="Time per output token (milliseconds) with its range")
+    ]
+    output_tokens_per_s: Annotated[
+        Assessed, msgspec.Meta(description="Throughput (tokens per second) with its range")
+    ]
 
 
 class PlannedConfiguration(Configuration, frozen=True, kw_only=True):
     """A ranked configuration with its confidence and, given an arrival rate, its load."""
 
-    calibrated: bool
-    confidence: ConfigurationConfidence
-    load: Load | None = None
+    calibrated: Annotated[
+        bool,
+        msgspec.Meta(
+            description="Whether the efficiencies come from calibration for this GPU/engine"
+        ),
+    ]
+    confidence: Annotated[
+        ConfigurationConfidence,
+        msgspec.Meta(description="Each estimate with its provenance and expected range"),
+    ]
+    load: (
+        Annotated[
+            Load,
+            msgspec.Meta(
+                description=(
+                    "Queueing at workload.arrival_rate_per_s, per replica; null without a rate"
+                )
+            ),
+        ]
+        | None
+    ) = None
 
 
 class RejectionGroup(msgspec.Struct, frozen=True, kw_only=True):
     """Rejections for one kind of reason (its numbers replaced by ``#``), how many, one example."""
 
-    reason: str
-    count: int
-    example: str
-    gpus: list[str]
+    reason: Annotated[str, msgspec.Meta(description="The reason with its numbers replaced by #")]
+    count: Annotated[int, msgspec.Meta(description="Configurations rejected for it")]
+    example: Annotated[str, msgspec.Meta(description="One such rejection, with its numbers")]
+    gpus: Annotated[list[str], msgspec.Meta(description="GPU ids among them")]
 
 
 class PlanResponse(msgspec.Struct, frozen=True, kw_only=True):
@@ -413,12 +828,42 @@ class PlanResponse(msgspec.Struct, frozen=True, kw_only=True):
     the feasible ones before pruning. ``rejected`` lists every rejection only when asked
     (``include_rejected: "all"``); ``rejections`` always counts them by reason."""
 
-    model: str
-    objective: str
-    configurations: list[PlannedConfiguration]
-    rejected: list[Rejection]
-    engine: str = ""
-    engine_version: str = ""
-    considered: int = 0
-    pruned: int = 0
-    rejections: list[RejectionGroup] = msgspec.field(default_factory=list)
+    model: Annotated[
+        str,
+        msgspec.Meta(
+            description="The catalog id planned for (an alias resolved), or 'inline hf_config'"
+        ),
+    ]
+    objective: Annotated[
+        str,
+        msgspec.Meta(
+            description=(
+                "The ranking used: cost (USD per million output tokens), latency or throughput"
+            )
+        ),
+    ]
+    configurations: Annotated[
+        list[PlannedConfiguration],
+        msgspec.Meta(description="Feasible configurations, best first (at most limit)"),
+    ]
+    rejected: Annotated[
+        list[Rejection],
+        msgspec.Meta(
+            description=(
+                "Every rejected configuration with its reason (only with include_rejected: all)"
+            )
+        ),
+    ]
+    engine: Annotated[
+        str, msgspec.Meta(description="Engine profile the answer used (GET /v1/engines)")
+    ] = ""
+    engine_version: Annotated[str, msgspec.Meta(description="That engine profile's version")] = ""
+    considered: Annotated[
+        int, msgspec.Meta(description="Feasible configurations before pruning (count)")
+    ] = 0
+    pruned: Annotated[
+        int, msgspec.Meta(description="Configurations dropped as dominated or duplicate (count)")
+    ] = 0
+    rejections: Annotated[
+        list[RejectionGroup], msgspec.Meta(description="Rejections counted by reason")
+    ] = msgspec.field(default_factory=list)
