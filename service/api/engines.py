@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
@@ -12,23 +14,41 @@ from service.domain.engine import EngineCatalog, EngineProfile
 class EngineOut(msgspec.Struct, frozen=True, kw_only=True):
     """One profile: how to name it, how it sizes the KV cache, and where that comes from."""
 
-    id: str
-    engine: str
-    version: str
-    request_as: str
-    kind: str
-    released: str
-    default: bool
-    newest_of_engine: bool
-    accounting: str
-    sources: list[str]
-    read_off_logs: list[str]
-    validated_against: list[str]
+    id: Annotated[str, msgspec.Meta(description="Profile id (engine==version)")]
+    engine: Annotated[str, msgspec.Meta(description="Engine name: vllm, sglang or trtllm")]
+    version: Annotated[str, msgspec.Meta(description="Engine version the profile models")]
+    request_as: Annotated[
+        str, msgspec.Meta(description="What to send as 'engine' to use this profile")
+    ]
+    kind: Annotated[
+        str, msgspec.Meta(description="Engine model the profile uses (vllm-v1, sglang, trtllm)")
+    ]
+    released: Annotated[str, msgspec.Meta(description="The version's release date (YYYY-MM-DD)")]
+    default: Annotated[bool, msgspec.Meta(description="Whether this is the default profile")]
+    newest_of_engine: Annotated[
+        bool, msgspec.Meta(description="Whether a bare engine name picks this profile")
+    ]
+    accounting: Annotated[
+        str, msgspec.Meta(description="How the profile divides GPU memory at start-up")
+    ]
+    sources: Annotated[
+        list[str], msgspec.Meta(description="Source files and releases the profile was read off")
+    ]
+    read_off_logs: Annotated[
+        list[str], msgspec.Meta(description="Engine logs its constants were read off")
+    ]
+    validated_against: Annotated[
+        list[str], msgspec.Meta(description="Measurements the profile was checked against")
+    ]
 
 
 class EnginesResponse(msgspec.Struct, frozen=True, kw_only=True):
-    default: str
-    engines: list[EngineOut]
+    default: Annotated[
+        str, msgspec.Meta(description="Profile id used when a request names no engine")
+    ]
+    engines: Annotated[
+        list[EngineOut], msgspec.Meta(description="Every profile, by engine and version")
+    ]
 
 
 def _out(profile: EngineProfile, catalog: EngineCatalog) -> EngineOut:

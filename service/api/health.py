@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 from litestar import Controller, get
 from litestar.datastructures import State
@@ -13,13 +15,18 @@ from service.db.session import is_at_head
 
 
 class Health(msgspec.Struct, frozen=True, kw_only=True):
-    status: str
+    status: Annotated[str, msgspec.Meta(description="ok while the process serves requests")]
 
 
 class Readiness(msgspec.Struct, frozen=True, kw_only=True):
-    status: str
-    database: str
-    migrations: str
+    status: Annotated[str, msgspec.Meta(description="ready, or why not")]
+    database: Annotated[str, msgspec.Meta(description="ok, or the database error")]
+    migrations: Annotated[
+        str,
+        msgspec.Meta(
+            description="head when the schema is at the newest migration, else what is wrong"
+        ),
+    ]
 
 
 class HealthController(Controller):

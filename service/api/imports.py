@@ -52,8 +52,11 @@ JOB_PROBLEMS = {400: READ_PROBLEMS[400], 404: problem("No such import job")}
 class ImportRequest(msgspec.Struct, frozen=True, kw_only=True):
     """A Hub repository to import, at ``revision`` (default: its main branch)."""
 
-    repo_id: HubRepoId
-    revision: HubRevision | None = None
+    repo_id: Annotated[HubRepoId, msgspec.Meta(description="Hugging Face repo id (org/name)")]
+    revision: (
+        Annotated[HubRevision, msgspec.Meta(description="Branch, tag or commit; default: main")]
+        | None
+    ) = None
 
 
 class ImportJob(msgspec.Struct, frozen=True, kw_only=True):
@@ -63,25 +66,58 @@ class ImportJob(msgspec.Struct, frozen=True, kw_only=True):
     job is handed to another worker if its worker stops answering.
     """
 
-    id: str
-    repo_id: str
-    revision: str | None
-    status: JobStatus
-    attempts: int
-    max_attempts: int
-    error: str | None
-    next_attempt_at: dt.datetime
-    lease_expires_at: dt.datetime | None
-    created_at: dt.datetime
-    started_at: dt.datetime | None
-    finished_at: dt.datetime | None
+    id: Annotated[str, msgspec.Meta(description="Job id")]
+    repo_id: Annotated[str, msgspec.Meta(description="Hugging Face repo id being imported")]
+    revision: (
+        Annotated[str, msgspec.Meta(description="Branch, tag or commit asked for; null: main")]
+        | None
+    )
+    status: Annotated[JobStatus, msgspec.Meta(description="queued, running, succeeded or failed")]
+    attempts: Annotated[int, msgspec.Meta(description="Attempts so far (count)")]
+    max_attempts: Annotated[
+        int, msgspec.Meta(description="Attempts before the job fails for good (count)")
+    ]
+    error: (
+        Annotated[
+            str,
+            msgspec.Meta(description="Why it failed, or why the last attempt did; null: no error"),
+        ]
+        | None
+    )
+    next_attempt_at: Annotated[
+        dt.datetime, msgspec.Meta(description="When a queued job is due (UTC)")
+    ]
+    lease_expires_at: (
+        Annotated[
+            dt.datetime,
+            msgspec.Meta(
+                description=(
+                    "When a running job passes to another worker if its worker stops answering "
+                    "(UTC)"
+                )
+            ),
+        ]
+        | None
+    )
+    created_at: Annotated[dt.datetime, msgspec.Meta(description="When the job was queued (UTC)")]
+    started_at: (
+        Annotated[
+            dt.datetime,
+            msgspec.Meta(description="When the first attempt started (UTC); null: not yet"),
+        ]
+        | None
+    )
+    finished_at: (
+        Annotated[dt.datetime, msgspec.Meta(description="When the job ended (UTC); null: not yet")]
+        | None
+    )
 
 
 class ImportJobPage(msgspec.Struct, frozen=True, kw_only=True):
-    items: list[ImportJob]
-    total: int
-    limit: int
-    offset: int
+    items: Annotated[list[ImportJob], msgspec.Meta(description="Jobs of this page, newest first")]
+    total: Annotated[int, msgspec.Meta(description="Jobs matching the filter, all pages (count)")]
+    limit: Annotated[int, msgspec.Meta(description="Most jobs per page, as asked (count)")]
+    offset: Annotated[int, msgspec.Meta(description="Jobs skipped before this page (count)")]
 
 
 def import_job(row: ImportJobRow) -> ImportJob:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response
@@ -30,13 +30,31 @@ logger = logging.getLogger("capplan.api")
 class ProblemDetails(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """An error response (RFC 9457). ``errors`` names the offending fields of a bad body."""
 
-    type: str  # always sent; ``about:blank``: the status code says it all (RFC 9457 §4.2.1)
-    status: int
-    title: str
-    detail: str | None = None
-    errors: list[dict[str, Any]] | None = None
+    type: Annotated[
+        str, msgspec.Meta(description="about:blank: the status code says it all (RFC 9457)")
+    ]  # always sent; ``about:blank``: the status code says it all (RFC 9457 §4.2.1)
+    status: Annotated[int, msgspec.Meta(description="The HTTP status code")]
+    title: Annotated[str, msgspec.Meta(description="The status code's phrase")]
+    detail: Annotated[str, msgspec.Meta(description="What went wrong, for a person")] | None = None
+    errors: (
+        Annotated[
+            list[dict[str, Any]],
+            msgspec.Meta(description="The offending fields of a bad body: message, key, source"),
+        ]
+        | None
+    ) = None
     # Unknown model or GPU (404): the nearest catalog ids, to retry with.
-    suggestions: list[str] | None = None
+    suggestions: (
+        Annotated[
+            list[str],
+            msgspec.Meta(
+                description=(
+                    "For an unknown model or GPU (404): the nearest catalog ids to retry with"
+                )
+            ),
+        ]
+        | None
+    ) = None
 
 
 class Problem(HTTPException):

@@ -45,8 +45,14 @@ Version = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
 class GpuFields(msgspec.Struct, frozen=True, kw_only=True):
     """A GPU as an operator describes it. Peak rates are dense; bandwidths decimal B/s."""
 
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    vendor: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "nvidia"
+    name: Annotated[
+        Annotated[str, msgspec.Meta(min_length=1, max_length=200)],
+        msgspec.Meta(description="Display name (e.g. NVIDIA H100 SXM5 80GB)"),
+    ]
+    vendor: Annotated[
+        Annotated[str, msgspec.Meta(min_length=1, max_length=64)],
+        msgspec.Meta(description="Vendor (nvidia, amd, intel, ...)"),
+    ] = "nvidia"
     memory_bytes: Annotated[
         int,
         msgspec.Meta(
@@ -63,13 +69,44 @@ class GpuFields(msgspec.Struct, frozen=True, kw_only=True):
             "nvidia-smi's (slightly higher); nominal: the marketing capacity"
         ),
     ] = "nominal"
-    memory_source: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
-    nominal_memory_gb: Gigabytes | None = None
-    memory_bandwidth_bytes_per_s: Bandwidth
-    dense_tflops_bf16: Bf16Tflops
-    dense_tflops_fp16: Tflops
-    dense_tflops_fp8: Tflops | None = None
-    dense_tops_int8: Tflops | None = None
+    memory_source: (
+        Annotated[
+            Annotated[str, msgspec.Meta(max_length=2000)],
+            msgspec.Meta(description="Where memory_bytes comes from (a URL or log line)"),
+        ]
+        | None
+    ) = None
+    nominal_memory_gb: (
+        Annotated[
+            Gigabytes, msgspec.Meta(description="Marketing memory capacity per GPU, decimal GB")
+        ]
+        | None
+    ) = None
+    memory_bandwidth_bytes_per_s: Annotated[
+        Bandwidth, msgspec.Meta(description="HBM bandwidth per GPU, bytes/s (decimal)")
+    ]
+    dense_tflops_bf16: Annotated[
+        Bf16Tflops, msgspec.Meta(description="Dense BF16 tensor rate per GPU, TFLOP/s; 0: no BF16")
+    ]
+    dense_tflops_fp16: Annotated[
+        Tflops, msgspec.Meta(description="Dense FP16 tensor rate per GPU, TFLOP/s")
+    ]
+    dense_tflops_fp8: (
+        Annotated[
+            Tflops,
+            msgspec.Meta(
+                description="Dense FP8 tensor rate per GPU, TFLOP/s; null: no FP8 tensor cores"
+            ),
+        ]
+        | None
+    ) = None
+    dense_tops_int8: (
+        Annotated[
+            Tflops,
+            msgspec.Meta(description="Dense INT8 tensor rate per GPU, TOP/s; null: not listed"),
+        ]
+        | None
+    ) = None
     dense_tflops_fp4: Annotated[Tflops, msgspec.Meta(description="NVFP4, dense")] | None = None
     dense_tflops_mxfp4: Annotated[Tflops, msgspec.Meta(description="OCP MXFP4, dense")] | None = (
         None
@@ -77,76 +114,160 @@ class GpuFields(msgspec.Struct, frozen=True, kw_only=True):
     compute_capability: (
         Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,2}\.[0-9]\Z", description="CUDA sm")] | None
     ) = None
-    interconnect: Annotated[str, msgspec.Meta(max_length=200)] = "pcie"
-    interconnect_bandwidth_bytes_per_s: Bandwidth = 32e9
-    max_gpus_per_node: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 8
-    tdp_watts: Watts | None = None
-    price_per_hour_usd: UsdPerHour | None = None
-    sources: Annotated[
-        list[Annotated[str, msgspec.Meta(max_length=1000)]],
-        # Litestar 2.25 leaves item constraints out of the OpenAPI; state them for the list.
+    interconnect: Annotated[
+        Annotated[str, msgspec.Meta(max_length=200)],
         msgspec.Meta(
-            max_length=50,
-            extra_json_schema={"extra": {"items": {"type": "string", "maxLength": 1000}}},
+            description="GPU-to-GPU link within a node (nvlink4, infinity-fabric, pcie, ...)"
         ),
+    ] = "pcie"
+    interconnect_bandwidth_bytes_per_s: Annotated[
+        Bandwidth,
+        msgspec.Meta(
+            description="GPU-to-GPU bandwidth per GPU used for collectives, bytes/s (decimal)"
+        ),
+    ] = 32e9
+    max_gpus_per_node: Annotated[
+        Annotated[int, msgspec.Meta(ge=1, le=1024)],
+        msgspec.Meta(description="Most GPUs one node holds (count)"),
+    ] = 8
+    tdp_watts: Annotated[Watts, msgspec.Meta(description="Board power per GPU, W")] | None = None
+    price_per_hour_usd: (
+        Annotated[UsdPerHour, msgspec.Meta(description="List price per GPU-hour, USD")] | None
+    ) = None
+    sources: Annotated[
+        Annotated[
+            list[Annotated[str, msgspec.Meta(max_length=1000)]],
+            # Litestar 2.25 leaves item constraints out of the OpenAPI; state them for the list.
+            msgspec.Meta(
+                max_length=50,
+                extra_json_schema={"extra": {"items": {"type": "string", "maxLength": 1000}}},
+            ),
+        ],
+        msgspec.Meta(description="URLs of the datasheets the figures come from"),
     ] = msgspec.field(default_factory=list)
-    verified: bool = False
-    notes: Annotated[str, msgspec.Meta(max_length=5000)] = ""
+    verified: Annotated[
+        bool, msgspec.Meta(description="Whether the figures were checked against their sources")
+    ] = False
+    notes: Annotated[
+        Annotated[str, msgspec.Meta(max_length=5000)],
+        msgspec.Meta(description="Free text: caveats, memory and price notes"),
+    ] = ""
 
 
 class GpuCreate(GpuFields, frozen=True, kw_only=True):
-    id: GPU_ID
+    id: Annotated[GPU_ID, msgspec.Meta(description="Catalog GPU id: lower case, digits, . _ -")]
 
 
 class GpuReplace(GpuFields, frozen=True, kw_only=True):
     """Replaces every field; ``version``, when given, must match (409 otherwise)."""
 
-    version: Version | None = None
+    version: (
+        Annotated[
+            Version,
+            msgspec.Meta(
+                description="Row version being replaced (409 when stale); or send If-Match"
+            ),
+        ]
+        | None
+    ) = None
 
 
 class GpuOut(GpuFields, frozen=True, kw_only=True):
-    id: str
-    origin: str
-    version: int
-    created_at: dt.datetime
-    updated_at: dt.datetime
+    id: Annotated[str, msgspec.Meta(description="Catalog GPU id")]
+    origin: Annotated[str, msgspec.Meta(description="Who wrote the row: seed, operator or hub")]
+    version: Annotated[
+        int, msgspec.Meta(description="Row version; send it (or If-Match) to replace")
+    ]
+    created_at: Annotated[dt.datetime, msgspec.Meta(description="When the row was created (UTC)")]
+    updated_at: Annotated[dt.datetime, msgspec.Meta(description="When the row last changed (UTC)")]
 
 
 class GpuPage(msgspec.Struct, frozen=True, kw_only=True):
-    items: list[GpuOut]
-    total: int
-    limit: int
-    offset: int
+    items: Annotated[list[GpuOut], msgspec.Meta(description="GPUs of this page, by id")]
+    total: Annotated[int, msgspec.Meta(description="Rows matching the filters, all pages (count)")]
+    limit: Annotated[int, msgspec.Meta(description="Most rows per page, as asked (count)")]
+    offset: Annotated[int, msgspec.Meta(description="Rows skipped before this page (count)")]
 
 
 class ModelCreate(msgspec.Struct, frozen=True, kw_only=True):
-    id: REPO_ID
-    config: dict[str, Any]
-    notes: Annotated[str, msgspec.Meta(max_length=5000)] = ""
+    id: Annotated[REPO_ID, msgspec.Meta(description="Hugging Face repo id (org/name)")]
+    config: Annotated[dict[str, Any], msgspec.Meta(description="The model's config.json")]
+    notes: Annotated[
+        Annotated[str, msgspec.Meta(max_length=5000)],
+        msgspec.Meta(description="Free text: sources and caveats"),
+    ] = ""
 
 
 class ModelReplace(msgspec.Struct, frozen=True, kw_only=True):
-    config: dict[str, Any]
-    notes: Annotated[str, msgspec.Meta(max_length=5000)] = ""
-    version: Version | None = None
+    config: Annotated[dict[str, Any], msgspec.Meta(description="The model's new config.json")]
+    notes: Annotated[
+        Annotated[str, msgspec.Meta(max_length=5000)],
+        msgspec.Meta(description="Free text: sources and caveats"),
+    ] = ""
+    version: (
+        Annotated[
+            Version,
+            msgspec.Meta(
+                description="Row version being replaced (409 when stale); or send If-Match"
+            ),
+        ]
+        | None
+    ) = None
 
 
 class ModelSummary(msgspec.Struct, frozen=True, kw_only=True):
-    id: str
-    model_type: str
-    total_params: int
-    active_params: int
-    revision: str | None
-    quantization: str | None
-    gated: bool
-    hub_safetensors_total: int | None
-    published_total_params: int | None
-    parameter_check: str | None
-    origin: str
-    version: int
-    notes: str
-    created_at: dt.datetime
-    updated_at: dt.datetime
+    id: Annotated[str, msgspec.Meta(description="Hugging Face repo id (org/name)")]
+    model_type: Annotated[
+        str, msgspec.Meta(description="config.json model_type (llama, qwen3_moe, ...)")
+    ]
+    total_params: Annotated[
+        int, msgspec.Meta(description="Parameters, all experts counted (count)")
+    ]
+    active_params: Annotated[int, msgspec.Meta(description="Parameters used per token (count)")]
+    revision: (
+        Annotated[
+            str,
+            msgspec.Meta(description="Hub commit the config was read at; null: seed or operator"),
+        ]
+        | None
+    )
+    quantization: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                description="Checkpoint quantization method (fp8, mxfp4, awq, ...); null: none"
+            ),
+        ]
+        | None
+    )
+    gated: Annotated[
+        bool, msgspec.Meta(description="Whether the Hub repo needs accepting a licence")
+    ]
+    hub_safetensors_total: (
+        Annotated[
+            int,
+            msgspec.Meta(description="Parameters the Hub's safetensors metadata counts (count)"),
+        ]
+        | None
+    )
+    published_total_params: (
+        Annotated[int, msgspec.Meta(description="Parameters the model card publishes (count)")]
+        | None
+    )
+    parameter_check: (
+        Annotated[
+            str,
+            msgspec.Meta(description="How total_params compares with the Hub and published counts"),
+        ]
+        | None
+    )
+    origin: Annotated[str, msgspec.Meta(description="Who wrote the row: seed, operator or hub")]
+    version: Annotated[
+        int, msgspec.Meta(description="Row version; send it (or If-Match) to replace")
+    ]
+    notes: Annotated[str, msgspec.Meta(description="Free text: sources and caveats")]
+    created_at: Annotated[dt.datetime, msgspec.Meta(description="When the row was created (UTC)")]
+    updated_at: Annotated[dt.datetime, msgspec.Meta(description="When the row last changed (UTC)")]
     aliases: Annotated[
         list[str],
         msgspec.Meta(
@@ -157,12 +278,14 @@ class ModelSummary(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ModelOut(ModelSummary, frozen=True, kw_only=True):
-    config: dict[str, Any]
-    architecture: Architecture
+    config: Annotated[dict[str, Any], msgspec.Meta(description="The stored config.json")]
+    architecture: Annotated[
+        Architecture, msgspec.Meta(description="The config normalised to what capplan models")
+    ]
 
 
 class ModelPage(msgspec.Struct, frozen=True, kw_only=True):
-    items: list[ModelSummary]
-    total: int
-    limit: int
-    offset: int
+    items: Annotated[list[ModelSummary], msgspec.Meta(description="Models of this page, by id")]
+    total: Annotated[int, msgspec.Meta(description="Rows matching the filters, all pages (count)")]
+    limit: Annotated[int, msgspec.Meta(description="Most rows per page, as asked (count)")]
+    offset: Annotated[int, msgspec.Meta(description="Rows skipped before this page (count)")]

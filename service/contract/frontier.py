@@ -25,19 +25,68 @@ from service.domain.latency import Efficiency
 class FrontierRequest(msgspec.Struct, frozen=True, kw_only=True):
     """One model on one deployment; the curve runs over concurrency 1 … saturation."""
 
-    model: ModelRef
-    gpu: GpuId
-    input_tokens: Tokens
-    output_tokens: Tokens
-    tensor_parallel: Degree = 1
-    pipeline_parallel: Degree = 1
-    weight_dtype: WeightDtype = "auto"
-    kv_cache_dtype: KvDtype = "auto"
-    engine: EngineName | None = None
-    slo_ttft_ms: Milliseconds | None = None
-    slo_tpot_ms: Milliseconds | None = None
-    prefix_cache_hit_rate: HitRate = 0.0
-    speculative: SpeculativeIn | None = None
+    model: Annotated[
+        ModelRef,
+        msgspec.Meta(
+            description=(
+                "Catalog model id (Hugging Face repo id, or one of its catalog aliases) or "
+                '{"hf_config": config.json}'
+            )
+        ),
+    ]
+    gpu: Annotated[GpuId, msgspec.Meta(description="Catalog GPU id (GET /v1/gpus lists them)")]
+    input_tokens: Annotated[Tokens, msgspec.Meta(description="Prompt tokens per request")]
+    output_tokens: Annotated[Tokens, msgspec.Meta(description="Generated tokens per request")]
+    tensor_parallel: Annotated[
+        Degree,
+        msgspec.Meta(
+            description="Tensor-parallel degree: GPUs each layer's weights are split across"
+        ),
+    ] = 1
+    pipeline_parallel: Annotated[
+        Degree,
+        msgspec.Meta(
+            description="Pipeline-parallel degree: GPUs the layers are split across in stages"
+        ),
+    ] = 1
+    weight_dtype: Annotated[
+        WeightDtype, msgspec.Meta(description="Weight precision; auto: the checkpoint's own")
+    ] = "auto"
+    kv_cache_dtype: Annotated[
+        KvDtype,
+        msgspec.Meta(
+            description="KV cache precision; auto: the model's activation dtype (bf16 or fp16)"
+        ),
+    ] = "auto"
+    engine: (
+        Annotated[
+            EngineName,
+            msgspec.Meta(description="Serving engine profile; default: the newest vLLM profile"),
+        ]
+        | None
+    ) = None
+    slo_ttft_ms: (
+        Annotated[
+            Milliseconds, msgspec.Meta(description="Time-to-first-token target in milliseconds")
+        ]
+        | None
+    ) = None
+    slo_tpot_ms: (
+        Annotated[
+            Milliseconds, msgspec.Meta(description="Time-per-output-token target in milliseconds")
+        ]
+        | None
+    ) = None
+    prefix_cache_hit_rate: Annotated[
+        HitRate, msgspec.Meta(description="Share of each prompt already in the prefix cache, 0-1")
+    ] = 0.0
+    speculative: (
+        Annotated[
+            SpeculativeIn,
+            msgspec.Meta(description="Speculative decoding settings; none: plain decoding"),
+        ]
+        | None
+    ) = None
     expert_parallel: Annotated[
         bool,
         msgspec.Meta(
@@ -60,22 +109,70 @@ class FrontierResponse(msgspec.Struct, frozen=True, kw_only=True):
     the saturation point's throughput, and the best point meeting the SLO when one is given.
     ``fits`` is false (and ``points`` empty) when the weights or one sequence do not fit."""
 
-    model: str
-    gpu: str
-    gpu_count: int
-    weight_dtype: str
-    kv_cache_dtype: str
-    engine: str
-    fits: bool
-    reasons: list[str]
-    max_batch: int
-    step_tokens: int
-    points: list[FrontierPoint]
-    max_output_tokens_per_s: float
-    saturation_concurrency: int
-    saturation_limit: str
-    best_meeting_slo: FrontierPoint | None
-    slo_ttft_ms: float | None
-    slo_tpot_ms: float | None
-    calibrated: bool
-    assumptions: Efficiency
+    model: Annotated[
+        str, msgspec.Meta(description="The catalog id answered for, or 'inline hf_config'")
+    ]
+    gpu: Annotated[str, msgspec.Meta(description="Catalog GPU id")]
+    gpu_count: Annotated[
+        int, msgspec.Meta(description="GPUs of one replica: tensor_parallel x pipeline_parallel")
+    ]
+    weight_dtype: Annotated[
+        str, msgspec.Meta(description="Weight precision assumed (auto resolved)")
+    ]
+    kv_cache_dtype: Annotated[
+        str, msgspec.Meta(description="KV cache precision assumed (auto resolved)")
+    ]
+    engine: Annotated[str, msgspec.Meta(description="Engine profile used")]
+    fits: Annotated[bool, msgspec.Meta(description="Whether the weights and one sequence fit")]
+    reasons: Annotated[list[str], msgspec.Meta(description="Why not, when fits is false")]
+    max_batch: Annotated[
+        int, msgspec.Meta(description="Most sequences the KV cache holds at once (per replica)")
+    ]
+    step_tokens: Annotated[
+        int,
+        msgspec.Meta(description="Tokens per scheduler step (the engine's batched-token budget)"),
+    ]
+    points: Annotated[
+        list[FrontierPoint], msgspec.Meta(description="The curve, concurrency 1 to saturation")
+    ]
+    max_output_tokens_per_s: Annotated[
+        float, msgspec.Meta(description="Generated tokens per second at saturation (one replica)")
+    ]
+    saturation_concurrency: Annotated[
+        int, msgspec.Meta(description="Concurrency where throughput stops growing (count)")
+    ]
+    saturation_limit: Annotated[
+        str, msgspec.Meta(description="What saturates: KV cache memory, compute or the step budget")
+    ]
+    best_meeting_slo: (
+        Annotated[
+            FrontierPoint,
+            msgspec.Meta(
+                description="The highest-throughput point within the SLO; null when none or no SLO"
+            ),
+        ]
+        | None
+    )
+    slo_ttft_ms: (
+        Annotated[
+            float,
+            msgspec.Meta(description="The time-to-first-token target, milliseconds (null: none)"),
+        ]
+        | None
+    )
+    slo_tpot_ms: (
+        Annotated[
+            float,
+            msgspec.Meta(description="The time-per-output-token target, milliseconds (null: none)"),
+        ]
+        | None
+    )
+    calibrated: Annotated[
+        bool,
+        msgspec.Meta(
+            description="Whether the efficiencies come from calibration for this GPU/engine"
+        ),
+    ]
+    assumptions: Annotated[
+        Efficiency, msgspec.Meta(description="Efficiencies and overheads assumed")
+    ]
