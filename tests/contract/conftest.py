@@ -8,9 +8,13 @@ database migrated and seeded with ``catalog/`` in place at each start, so ids su
 
 from __future__ import annotations
 
+import functools
+import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
+from service.app import create_app
 from service.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -29,3 +33,16 @@ def contract_settings(data_dir: Path, **changes: Any) -> Settings:
         "debug": False,
     }
     return Settings(**{**values, **changes})
+
+
+@functools.cache
+def _openapi_json() -> str:
+    with tempfile.TemporaryDirectory() as data_dir:  # the app is built, never started
+        return json.dumps(create_app(contract_settings(Path(data_dir))).openapi_schema.to_schema())
+
+
+def app_openapi() -> dict[str, Any]:
+    """The app's OpenAPI document as JSON data, from one app built per session (the document
+    does not depend on the database; each call returns a fresh copy)."""
+    document: dict[str, Any] = json.loads(_openapi_json())
+    return document

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from service.app import create_app
-from tests.contract.conftest import REPO_ROOT, contract_settings
+from tests.contract.conftest import REPO_ROOT, app_openapi
 
 OPENAPI_YAML = REPO_ROOT / "openapi.yaml"
 PROBLEM_REF = "#/components/schemas/ProblemDetails"
@@ -20,9 +18,7 @@ METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 def app_schema(tmp_path: Path) -> dict[str, Any]:
     """The app's OpenAPI document as JSON data (a tuple default such as ``()`` becomes ``[]``,
     as in the served /schema/openapi.json and in YAML)."""
-    schema = create_app(contract_settings(tmp_path)).openapi_schema.to_schema()
-    data: dict[str, Any] = json.loads(json.dumps(schema))
-    return data
+    return app_openapi()
 
 
 def operations(schema: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:

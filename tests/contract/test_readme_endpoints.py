@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from service.app import create_app
-from tests.contract.conftest import REPO_ROOT, contract_settings
+from tests.contract.conftest import REPO_ROOT, app_openapi
 
 README = REPO_ROOT / "README.md"
 METHODS = {"GET", "PUT", "POST", "DELETE", "PATCH"}
@@ -25,7 +24,7 @@ def documented_routes() -> set[str]:
 
 def app_routes(tmp_path: Path) -> set[str]:
     """``METHOD /path`` of every operation in the app's OpenAPI, docs routes excluded."""
-    schema = create_app(contract_settings(tmp_path)).openapi_schema.to_schema()
+    schema = app_openapi()
     return {
         f"{method.upper()} {path}"
         for path, item in schema["paths"].items()
