@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.api.compute_pool import ComputePool
+from service.api.examples import answer, body
 from service.api.limits import PLAN_LIMITS, charge, check_plan_cells, plan_cells, plan_cost
 from service.api.problems import COMPUTE_PROBLEMS, Problem
 from service.api.strict_body import strict_json_body
@@ -105,13 +105,13 @@ class PlanningController(Controller):
     @post(
         "/inspect",
         status_code=200,
-        responses=COMPUTE_PROBLEMS,
+        responses={**COMPUTE_PROBLEMS, **answer(InspectResponse, "inspect", "Llama-3.1-8B")},
         summary="Normalised architecture, exact parameters and KV cache per token",
     )
     async def inspect(
         self,
         request: Request[Any, Any, Any],
-        data: JSONBody[InspectRequest],
+        data: Annotated[InspectRequest, body("inspect", "A catalog model")],
         db_session: NamedDependency[AsyncSession],
         compute_pool: NamedDependency[ComputePool],
     ) -> InspectResponse:
@@ -122,14 +122,14 @@ class PlanningController(Controller):
     @post(
         "/max-batch",
         status_code=200,
-        responses=COMPUTE_PROBLEMS,
+        responses={**COMPUTE_PROBLEMS, **answer(MaxBatchResponse, "max_batch", "8k on H100")},
         summary="Maximum concurrent sequences for a context, and the longest context",
     )
     async def max_batch(
         self,
         request: Request[Any, Any, Any],
         compute_pool: NamedDependency[ComputePool],
-        data: JSONBody[MaxBatchRequest],
+        data: Annotated[MaxBatchRequest, body("max_batch", "8k on H100")],
         db_session: NamedDependency[AsyncSession],
         engine_catalog: NamedDependency[EngineCatalog],
         gpu_cache: NamedDependency[GpuCache],
@@ -146,14 +146,14 @@ class PlanningController(Controller):
     @post(
         "/latency",
         status_code=200,
-        responses=COMPUTE_PROBLEMS,
+        responses={**COMPUTE_PROBLEMS, **answer(LatencyResponse, "latency", "Batch 16")},
         summary="TTFT, TPOT, end-to-end latency and throughput at a batch size",
     )
     async def latency(
         self,
         request: Request[Any, Any, Any],
         compute_pool: NamedDependency[ComputePool],
-        data: JSONBody[LatencyRequest],
+        data: Annotated[LatencyRequest, body("latency", "Batch 16")],
         db_session: NamedDependency[AsyncSession],
         engine_catalog: NamedDependency[EngineCatalog],
         calibration: NamedDependency[Calibration],
@@ -171,7 +171,7 @@ class PlanningController(Controller):
     @post(
         "/plan",
         status_code=200,
-        responses=COMPUTE_PROBLEMS,
+        responses={**COMPUTE_PROBLEMS, **answer(PlanResponse, "plan", "70B, two GPU types")},
         summary="Every GPU x parallelism x precision that serves the workload, ranked",
         description=PLAN_LIMITS,
     )
@@ -180,7 +180,7 @@ class PlanningController(Controller):
         request: Request[Any, Any, Any],
         compute_pool: NamedDependency[ComputePool],
         settings: NamedDependency[Settings],
-        data: JSONBody[PlanRequest],
+        data: Annotated[PlanRequest, body("plan", "70B, two GPU types")],
         db_session: NamedDependency[AsyncSession],
         engine_catalog: NamedDependency[EngineCatalog],
         calibration: NamedDependency[Calibration],

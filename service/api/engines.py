@@ -8,6 +8,7 @@ import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
 
+from service.api.examples import answer
 from service.domain.engine import EngineCatalog, EngineProfile
 
 
@@ -72,7 +73,11 @@ class EngineController(Controller):
     path = "/v1/engines"
     tags = ["catalog"]
 
-    @get("/", summary="Engine profiles (name them in the 'engine' field of a question)")
+    @get(
+        "/",
+        responses=answer(EnginesResponse, "engines", "The shipped profiles"),
+        summary="Engine profiles (name them in the 'engine' field of a question)",
+    )
     async def list_engines(self, engine_catalog: NamedDependency[EngineCatalog]) -> EnginesResponse:
         """Every profile, newest first within each engine; ``validated_against`` names the
         start-up logs (catalog/reference) each is checked on by ``capplan validate``."""

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
-from litestar.params import FromQuery, JSONBody
+from litestar.params import FromQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.api.examples import answer, body, svg
 from service.api.frontier_svg import frontier_svg
 from service.api.problems import COMPUTE_PROBLEMS, Problem
 from service.api.strict_body import strict_json_body
@@ -64,13 +65,13 @@ class FrontierController(Controller):
     @post(
         "/frontier",
         status_code=200,
-        responses=COMPUTE_PROBLEMS,
+        responses={**COMPUTE_PROBLEMS, **answer(FrontierResponse, "frontier", "8B on L4")},
         summary="Throughput-interactivity frontier over concurrency 1 ... saturation",
         before_request=strict_json_body,
     )
     async def frontier(
         self,
-        data: JSONBody[FrontierRequest],
+        data: Annotated[FrontierRequest, body("frontier", "8B on L4")],
         db_session: NamedDependency[AsyncSession],
         engine_catalog: NamedDependency[EngineCatalog],
         calibration: NamedDependency[Calibration],
@@ -81,7 +82,7 @@ class FrontierController(Controller):
     @get(
         "/frontier.svg",
         status_code=200,
-        responses=COMPUTE_PROBLEMS,
+        responses={**COMPUTE_PROBLEMS, **svg("frontier", "8B on L4")},
         media_type="image/svg+xml",
         summary="The frontier drawn as an SVG chart (same parameters as the POST body)",
     )

@@ -8,10 +8,11 @@ import msgspec
 from litestar import Controller, Request, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
-from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.params import PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.api.auth import ADMIN_SECURITY, require_admin
+from service.api.examples import answer, body
 from service.api.preconditions import expected_version, has_precondition
 from service.api.problems import READ_PROBLEMS, REPLACE_PROBLEMS, WRITE_PROBLEMS, Problem
 from service.api.strict_body import strict_json_body
@@ -46,7 +47,11 @@ class GpuController(Controller):
     tags = ["catalog"]
     before_request = staticmethod(strict_json_body)
 
-    @get("/", responses=READ_PROBLEMS, summary="List GPUs (paginated)")
+    @get(
+        "/",
+        responses={**READ_PROBLEMS, **answer(GpuPage, "gpu_list", "AMD GPUs, two per page")},
+        summary="List GPUs (paginated)",
+    )
     async def list_gpus(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -63,7 +68,11 @@ class GpuController(Controller):
             items=[gpu_out(r) for r in page.items], total=page.total, limit=limit, offset=offset
         )
 
-    @get("/{gpu_id:str}", responses=READ_PROBLEMS, summary="One GPU")
+    @get(
+        "/{gpu_id:str}",
+        responses={**READ_PROBLEMS, **answer(GpuOut, "gpu_get", "h100-sxm")},
+        summary="One GPU",
+    )
     async def get_gpu(self, db_session: NamedDependency[AsyncSession], gpu_id: GpuIdPath) -> GpuOut:
         row = await GpuRepository(db_session).get(gpu_id)
         if row is None:
@@ -74,11 +83,13 @@ class GpuController(Controller):
         "/",
         guards=[require_admin],
         security=ADMIN_SECURITY,
-        responses=WRITE_PROBLEMS,
+        responses={**WRITE_PROBLEMS, **answer(GpuOut, "gpu_create", "An L4 of the lab", 201)},
         summary="Add a GPU (admin; 409 if the id exists)",
     )
     async def create_gpu(
-        self, db_session: NamedDependency[AsyncSession], data: JSONBody[GpuCreate]
+        self,
+        db_session: NamedDependency[AsyncSession],
+        data: Annotated[GpuCreate, body("gpu_create", "An L4 of the lab")],
     ) -> GpuOut:
         _check_bf16(data)
         try:
@@ -95,7 +106,7 @@ class GpuController(Controller):
         "/{gpu_id:str}",
         guards=[require_admin],
         security=ADMIN_SECURITY,
-        responses=REPLACE_PROBLEMS,
+        responses={**REPLACE_PROBLEMS, **answer(GpuOut, "gpu_replace", "Version 1 replaced")},
         summary="Replace a GPU (admin; version or If-Match required, 409 on a stale version)",
     )
     async def replace_gpu(
@@ -103,7 +114,7 @@ class GpuController(Controller):
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         gpu_id: GpuIdPath,
-        data: JSONBody[GpuReplace],
+        data: Annotated[GpuReplace, body("gpu_replace", "Version 1 replaced")],
     ) -> GpuOut:
         repository = GpuRepository(db_session)
         missing = Problem(404, f"GPU '{gpu_id}' is not in the catalog; POST /v1/gpus adds it")

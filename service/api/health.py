@@ -10,6 +10,7 @@ from litestar.datastructures import State
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from service.api.examples import answer
 from service.api.problems import Problem, problem
 from service.db.session import is_at_head
 
@@ -32,14 +33,21 @@ class Readiness(msgspec.Struct, frozen=True, kw_only=True):
 class HealthController(Controller):
     tags = ["operations"]
 
-    @get("/health", summary="The process is alive")
+    @get(
+        "/health",
+        summary="The process is alive",
+        responses=answer(Health, "health", "Alive"),
+    )
     async def health(self) -> Health:
         return Health(status="ok")
 
     @get(
         "/ready",
         summary="The database is reachable and migrated to head",
-        responses={503: problem("Not ready: database unreachable or not migrated")},
+        responses={
+            **answer(Readiness, "ready", "Ready"),
+            503: problem("Not ready: database unreachable or not migrated", 503),
+        },
     )
     async def ready(self, state: State) -> Readiness:
         # Raising (not returning a problem body) keeps the documented 200 a plain Readiness.

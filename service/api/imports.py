@@ -12,10 +12,11 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.params import PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.api.auth import ADMIN_SECURITY, require_admin
+from service.api.examples import answer, body
 from service.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, Problem, problem
 from service.api.strict_body import strict_json_body
 from service.db.models import ImportJobRow, JobStatus
@@ -46,7 +47,7 @@ StatusFilter = Annotated[JobStatus | None, QueryParameter(description="only jobs
 
 ENQUEUE_PROBLEMS = {code: WRITE_PROBLEMS[code] for code in (400, 401, 403)}
 LIST_PROBLEMS = {400: READ_PROBLEMS[400]}
-JOB_PROBLEMS = {400: READ_PROBLEMS[400], 404: problem("No such import job")}
+JOB_PROBLEMS = {400: READ_PROBLEMS[400], 404: problem("No such import job", 404)}
 
 
 class ImportRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -135,7 +136,7 @@ class ImportController(Controller):
         status_code=202,
         guards=[require_admin],
         security=ADMIN_SECURITY,
-        responses=ENQUEUE_PROBLEMS,
+        responses={**ENQUEUE_PROBLEMS, **answer(ImportJob, "import_create", "Queued", 202)},
         summary="Queue an import of a Hugging Face model (admin)",
         description=(
             "Returns the queued job; if one is already queued or running for the same "
@@ -146,14 +147,18 @@ class ImportController(Controller):
         self,
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
-        data: JSONBody[ImportRequest],
+        data: Annotated[ImportRequest, body("import_create", "Qwen3-4B")],
     ) -> ImportJob:
         job, _ = await JobQueue(db_session).enqueue(
             data.repo_id, data.revision, max_attempts=settings.importer_max_attempts
         )
         return import_job(job)
 
-    @get("/", responses=LIST_PROBLEMS, summary="List import jobs, newest first (paginated)")
+    @get(
+        "/",
+        responses={**LIST_PROBLEMS, **answer(ImportJobPage, "import_list", "The newest job")},
+        summary="List import jobs, newest first (paginated)",
+    )
     async def list_imports(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -169,7 +174,11 @@ class ImportController(Controller):
             offset=offset,
         )
 
-    @get("/{job_id:str}", responses=JOB_PROBLEMS, summary="One import job")
+    @get(
+        "/{job_id:str}",
+        responses={**JOB_PROBLEMS, **answer(ImportJob, "import_get", "A queued job")},
+        summary="One import job",
+    )
     async def get_import(
         self,
         db_session: NamedDependency[AsyncSession],

@@ -7,10 +7,11 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, delete, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.api.auth import ADMIN_SECURITY, require_admin
+from service.api.examples import answer, body
 from service.api.preconditions import expected_version, has_precondition
 from service.api.problems import READ_PROBLEMS, REPLACE_PROBLEMS, WRITE_PROBLEMS, Problem
 from service.api.strict_body import strict_json_body
@@ -67,7 +68,11 @@ class ModelController(Controller):
     tags = ["catalog"]
     before_request = staticmethod(strict_json_body)
 
-    @get("/", responses=READ_PROBLEMS, summary="List models (paginated)")
+    @get(
+        "/",
+        responses={**READ_PROBLEMS, **answer(ModelPage, "model_list", "gpt-oss models")},
+        summary="List models (paginated)",
+    )
     async def list_models(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -86,7 +91,11 @@ class ModelController(Controller):
             offset=offset,
         )
 
-    @get("/{model_id:path}", responses=READ_PROBLEMS, summary="One model with its config")
+    @get(
+        "/{model_id:path}",
+        responses={**READ_PROBLEMS, **answer(ModelOut, "model_get", "Llama-3.2-1B")},
+        summary="One model with its config",
+    )
     async def get_model(
         self, db_session: NamedDependency[AsyncSession], model_id: FromPath[str]
     ) -> ModelOut:
@@ -99,11 +108,13 @@ class ModelController(Controller):
         "/",
         guards=[require_admin],
         security=ADMIN_SECURITY,
-        responses=WRITE_PROBLEMS,
+        responses={**WRITE_PROBLEMS, **answer(ModelOut, "model_create", "A fine-tune", 201)},
         summary="Add a model from its config.json (admin; 409 if the id exists)",
     )
     async def create_model(
-        self, db_session: NamedDependency[AsyncSession], data: JSONBody[ModelCreate]
+        self,
+        db_session: NamedDependency[AsyncSession],
+        data: Annotated[ModelCreate, body("model_create", "A fine-tune")],
     ) -> ModelOut:
         values = model_values(data.config, data.id, data.notes)
         try:
@@ -116,7 +127,7 @@ class ModelController(Controller):
         "/{model_id:path}",
         guards=[require_admin],
         security=ADMIN_SECURITY,
-        responses=REPLACE_PROBLEMS,
+        responses={**REPLACE_PROBLEMS, **answer(ModelOut, "model_replace", "New notes")},
         summary="Replace a model's config (admin; version or If-Match required)",
     )
     async def replace_model(
@@ -124,7 +135,7 @@ class ModelController(Controller):
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         model_id: FromPath[str],
-        data: JSONBody[ModelReplace],
+        data: Annotated[ModelReplace, body("model_replace", "New notes")],
     ) -> ModelOut:
         row_id = _model_id(model_id)
         repository = ModelRepository(db_session)

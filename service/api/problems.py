@@ -10,6 +10,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
 
 from service.planning.errors import (
     CatalogUnavailable,
@@ -71,38 +72,60 @@ class Problem(HTTPException):
         super().__init__(status_code=status, detail=detail, headers=headers, extra=errors)
 
 
-def problem(description: str) -> ResponseSpec:
+def problem(description: str, status: int, **example: Any) -> ResponseSpec:
+    """A documented problem+json response; its example has ``status`` and ``example``'s
+    fields (``detail`` defaults to ``description``)."""
+    value = {"type": ABOUT_BLANK, "status": status, "title": HTTPStatus(status).phrase}
+    value |= {"detail": description} | example
     return ResponseSpec(
         data_container=ProblemDetails,
         media_type=PROBLEM_JSON,
         description=description,
         generate_examples=False,
+        examples=[Example(summary=description, value=value)],
     )
 
 
-UNAVAILABLE = problem("The database is unreachable; retry after Retry-After seconds")
+_BAD_FIELD = {"message": "Expected `int` >= 1", "key": "context_length", "source": "body"}
+UNAVAILABLE = problem(
+    "The database is unreachable; retry after Retry-After seconds",
+    503,
+    detail="the GPU catalog is unavailable (h100-sxm)",
+)
 READ_PROBLEMS = {
-    400: problem("Malformed request"),
-    404: problem("Not in the catalog"),
+    400: problem(
+        "Malformed request",
+        400,
+        detail="Validation failed for POST /v1/max-batch",
+        errors=[_BAD_FIELD],
+    ),
+    404: problem(
+        "Not in the catalog",
+        404,
+        detail="GPU 'h100' is not in the catalog; did you mean h100-nvl, h100-sxm, h100-pcie?; "
+        "GET /v1/gpus lists them",
+        suggestions=["h100-nvl", "h100-sxm", "h100-pcie"],
+    ),
     503: UNAVAILABLE,
 }
+_UNMODELLED = "The model uses an architecture feature capplan does not model"
 COMPUTE_PROBLEMS = {
     **READ_PROBLEMS,
-    413: problem("Request body too large"),
-    422: problem("The model uses an architecture feature capplan does not model"),
-    429: problem("Rate limit exceeded; retry after Retry-After seconds"),
+    413: problem("Request body too large", 413),
+    422: problem(_UNMODELLED, 422),
+    429: problem("Rate limit exceeded; retry after Retry-After seconds", 429),
 }
 WRITE_PROBLEMS = {
     **READ_PROBLEMS,
-    401: problem("Missing or invalid admin bearer token"),
-    403: problem("Writes are disabled: no admin token is configured"),
-    409: problem("The row changed since it was read (stale version) or already exists"),
-    413: problem("Request body too large"),
-    422: problem("The model uses an architecture feature capplan does not model"),
+    401: problem("Missing or invalid admin bearer token", 401),
+    403: problem("Writes are disabled: no admin token is configured", 403),
+    409: problem("The row changed since it was read (stale version) or already exists", 409),
+    413: problem("Request body too large", 413),
+    422: problem(_UNMODELLED, 422),
 }
 REPLACE_PROBLEMS = {
     **WRITE_PROBLEMS,
-    428: problem("Neither a version in the body nor an If-Match header says what is replaced"),
+    428: problem("Neither a version in the body nor an If-Match header says what is replaced", 428),
 }
 
 
