@@ -28,6 +28,7 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Mapping, Sequence
+from typing import Annotated
 
 import msgspec
 
@@ -87,12 +88,24 @@ class ErrorBands(msgspec.Struct, frozen=True, kw_only=True):
 class Assessed(msgspec.Struct, frozen=True, kw_only=True):
     """An answer with its label and expected range (e.g. tpot 21.4 ms, 18-25 ms)."""
 
-    value: float
-    provenance: Provenance
-    low: float
-    high: float
-    coverage: float
-    basis: str
+    value: Annotated[
+        float, msgspec.Meta(description="The estimate, in the unit of the field it stands for")
+    ]
+    provenance: Annotated[
+        Provenance,
+        msgspec.Meta(
+            description=(
+                "How it was obtained: exact, engine-model, calibrated-estimate or extrapolated"
+            )
+        ),
+    ]
+    low: Annotated[float, msgspec.Meta(description="Low end of the expected range, same unit")]
+    high: Annotated[float, msgspec.Meta(description="High end of the expected range, same unit")]
+    coverage: Annotated[
+        float,
+        msgspec.Meta(description="Share of back-test points that fell inside such a range, 0-1"),
+    ]
+    basis: Annotated[str, msgspec.Meta(description="What the range rests on (the back-test data)")]
 
 
 def quantile(values: Sequence[float], q: float) -> float:

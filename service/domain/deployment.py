@@ -6,6 +6,8 @@ Shared by every engine's budget module (:mod:`service.domain.engines`) and by
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 
 from service.domain.precision import Precision
@@ -49,10 +51,21 @@ class MemoryBudget(msgspec.Struct, frozen=True, kw_only=True):
     fraction leaves for weights and KV cache.
     """
 
-    total: int
-    usable: int
-    weights: int
-    activation: int
-    non_torch: int
-    cudagraph: int
-    kv_cache: int
+    total: Annotated[int, msgspec.Meta(description="Memory of one GPU in bytes (per GPU)")]
+    usable: Annotated[
+        int,
+        msgspec.Meta(
+            description="Bytes per GPU the engine may use: total x gpu_memory_utilization (vLLM)"
+        ),
+    ]
+    weights: Annotated[int, msgspec.Meta(description="Bytes of weights per GPU (this GPU's shard)")]
+    activation: Annotated[
+        int,
+        msgspec.Meta(description="Bytes per GPU of peak activations in the start-up profile run"),
+    ]
+    non_torch: Annotated[
+        int,
+        msgspec.Meta(description="Bytes per GPU outside PyTorch's allocator (NCCL, CUDA context)"),
+    ]
+    cudagraph: Annotated[int, msgspec.Meta(description="Bytes per GPU of captured CUDA graphs")]
+    kv_cache: Annotated[int, msgspec.Meta(description="Bytes per GPU left for the KV cache")]

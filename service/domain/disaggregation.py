@@ -17,6 +17,7 @@ below saturation and within its target; the plan compares the GPUs with aggregat
 from __future__ import annotations
 
 import math
+from typing import Annotated
 
 import msgspec
 
@@ -30,15 +31,33 @@ _BISECTIONS = 60
 class Disaggregated(msgspec.Struct, frozen=True, kw_only=True):
     """Both pools of one layout (instances of ``gpus_per_instance`` GPUs each)."""
 
-    prefill_instances: int
-    decode_instances: int
-    gpu_count: int
-    ttft_ms: float
-    tpot_ms: float
-    kv_transfer_ms: float
-    decode_batch: float
-    meets_slo: bool
-    beats_aggregated: bool = False
+    prefill_instances: Annotated[
+        int, msgspec.Meta(description="Instances in the prefill pool (count)")
+    ]
+    decode_instances: Annotated[
+        int, msgspec.Meta(description="Instances in the decode pool (count)")
+    ]
+    gpu_count: Annotated[int, msgspec.Meta(description="GPUs of both pools")]
+    ttft_ms: Annotated[
+        float, msgspec.Meta(description="Time to first token in milliseconds, KV hand-off included")
+    ]
+    tpot_ms: Annotated[
+        float, msgspec.Meta(description="Time per output token in the decode pool, milliseconds")
+    ]
+    kv_transfer_ms: Annotated[
+        float,
+        msgspec.Meta(
+            description="Time to hand one prompt's KV cache to the decode pool, milliseconds"
+        ),
+    ]
+    decode_batch: Annotated[float, msgspec.Meta(description="Mean sequences per decode instance")]
+    meets_slo: Annotated[
+        bool, msgspec.Meta(description="Whether ttft_ms and tpot_ms are within the SLO")
+    ]
+    beats_aggregated: Annotated[
+        bool,
+        msgspec.Meta(description="Whether the pools use fewer GPUs than the aggregated layout"),
+    ] = False
 
 
 def _decode_batch(costs: StepCosts, eff: Efficiency, rate: float, max_batch: int) -> float | None:

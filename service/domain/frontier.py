@@ -14,6 +14,7 @@ past it more users only wait longer, so ``max_output_tokens_per_s`` is its throu
 from __future__ import annotations
 
 import math
+from typing import Annotated
 
 import msgspec
 
@@ -24,15 +25,32 @@ MAX_POINTS = 64
 
 
 class FrontierPoint(msgspec.Struct, frozen=True, kw_only=True):
-    concurrency: int
-    ttft_ms: float
-    tpot_ms: float
-    e2e_ms: float
-    output_tokens_per_s: float
-    output_tokens_per_s_per_user: float
-    output_tokens_per_s_per_gpu: float
-    saturated: bool
-    meets_slo: bool | None = None
+    concurrency: Annotated[int, msgspec.Meta(description="Requests in flight (count)")]
+    ttft_ms: Annotated[
+        float, msgspec.Meta(description="Time to first token at this concurrency, milliseconds")
+    ]
+    tpot_ms: Annotated[
+        float, msgspec.Meta(description="Time per output token at this concurrency, milliseconds")
+    ]
+    e2e_ms: Annotated[
+        float, msgspec.Meta(description="End-to-end time of one request, milliseconds")
+    ]
+    output_tokens_per_s: Annotated[
+        float, msgspec.Meta(description="Generated tokens per second, all requests (one replica)")
+    ]
+    output_tokens_per_s_per_user: Annotated[
+        float, msgspec.Meta(description="Generated tokens per second seen by one request")
+    ]
+    output_tokens_per_s_per_gpu: Annotated[
+        float, msgspec.Meta(description="Generated tokens per second per GPU")
+    ]
+    saturated: Annotated[
+        bool, msgspec.Meta(description="Whether this concurrency is at or past saturation")
+    ]
+    meets_slo: (
+        Annotated[bool, msgspec.Meta(description="Whether it is within the SLO; null without one")]
+        | None
+    ) = None
 
 
 class Frontier(msgspec.Struct, frozen=True, kw_only=True):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Iterator
+from typing import Annotated
 
 import msgspec
 
@@ -30,10 +31,19 @@ alignment" (128 only when CUTLASS_MLA is forced through ``VLLM_ATTENTION_BACKEND
 class KvLayerGroup(msgspec.Struct, frozen=True, kw_only=True):
     """Layers that cache alike: their kind, window and bytes per token (all of them)."""
 
-    kind: str
-    window_tokens: int | None
-    num_layers: int
-    bytes_per_token: int
+    kind: Annotated[
+        str, msgspec.Meta(description="Attention kind of these layers (full, sliding, ...)")
+    ]
+    window_tokens: (
+        Annotated[
+            int, msgspec.Meta(description="Tokens a sliding window keeps; null: the whole context")
+        ]
+        | None
+    )
+    num_layers: Annotated[int, msgspec.Meta(description="Layers in the group (count)")]
+    bytes_per_token: Annotated[
+        int, msgspec.Meta(description="KV cache bytes per token of all these layers, whole model")
+    ]
 
 
 def resolve_kv_precision(arch: Architecture, requested: str) -> Precision:

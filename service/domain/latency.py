@@ -21,6 +21,7 @@ four rooflines at 100 % efficiency so that calibration can re-price them cheaply
 from __future__ import annotations
 
 import enum
+from typing import Annotated
 
 import msgspec
 
@@ -65,26 +66,62 @@ class Efficiency(msgspec.Struct, frozen=True, kw_only=True):
     holds fitted values (:mod:`service.domain.calibration`).
     """
 
-    prefill_mfu: float = 0.5
-    prefill_mbu: float = 0.75
-    decode_mbu: float = 0.75
-    decode_mfu: float = 0.5
-    step_overhead_ms: float = 0.0
-    layer_overhead_us: float = 0.0
-    all_reduce_latency_us: float = 8.0
-    moe_half_tokens: float = 0.0
-    source: str = "defaults: formula sheet §4.3 and §6 (uncalibrated)"
+    prefill_mfu: Annotated[
+        float, msgspec.Meta(description="Share of peak tensor FLOP/s prefill achieves, 0-1")
+    ] = 0.5
+    prefill_mbu: Annotated[
+        float, msgspec.Meta(description="Share of peak memory bandwidth prefill achieves, 0-1")
+    ] = 0.75
+    decode_mbu: Annotated[
+        float,
+        msgspec.Meta(description="Share of peak memory bandwidth a decode step achieves, 0-1"),
+    ] = 0.75
+    decode_mfu: Annotated[
+        float, msgspec.Meta(description="Share of peak tensor FLOP/s a decode step achieves, 0-1")
+    ] = 0.5
+    step_overhead_ms: Annotated[
+        float, msgspec.Meta(description="Fixed cost per forward pass, milliseconds")
+    ] = 0.0
+    layer_overhead_us: Annotated[
+        float,
+        msgspec.Meta(description="Fixed cost per decoder layer per forward pass, microseconds"),
+    ] = 0.0
+    all_reduce_latency_us: Annotated[
+        float, msgspec.Meta(description="Latency of one small all-reduce, microseconds")
+    ] = 8.0
+    moe_half_tokens: Annotated[
+        float,
+        msgspec.Meta(
+            description=(
+                "Tokens per expert at which routed-expert GEMMs reach half efficiency (0: always "
+                "full)"
+            )
+        ),
+    ] = 0.0
+    source: Annotated[
+        str, msgspec.Meta(description="Where these values come from (calibration fit or defaults)")
+    ] = "defaults: formula sheet §4.3 and §6 (uncalibrated)"
 
 
 class Phase(msgspec.Struct, frozen=True, kw_only=True):
     """One forward pass: its time and the parts it is made of, in milliseconds."""
 
-    ms: float
-    compute_ms: float
-    memory_ms: float
-    communication_ms: float
-    overhead_ms: float
-    bound: Bound
+    ms: Annotated[float, msgspec.Meta(description="Time of the pass in milliseconds")]
+    compute_ms: Annotated[
+        float, msgspec.Meta(description="Time at the achieved FLOP rate, milliseconds")
+    ]
+    memory_ms: Annotated[
+        float, msgspec.Meta(description="Time at the achieved memory bandwidth, milliseconds")
+    ]
+    communication_ms: Annotated[
+        float, msgspec.Meta(description="Time in collectives between GPUs, milliseconds")
+    ]
+    overhead_ms: Annotated[
+        float, msgspec.Meta(description="Fixed per-pass and per-layer costs, milliseconds")
+    ]
+    bound: Annotated[
+        Bound, msgspec.Meta(description="The largest part: compute, memory or communication")
+    ]
 
 
 class LatencyEstimate(msgspec.Struct, frozen=True, kw_only=True):

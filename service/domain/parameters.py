@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from typing import Annotated
 
 import msgspec
 
@@ -23,18 +24,30 @@ class ParameterBreakdown(msgspec.Struct, frozen=True, kw_only=True):
     weight memory can keep the small tensors at 16 bit when the matrices are quantised.
     ``encoder`` is a multimodal checkpoint's vision tower and projector (kept 16-bit)."""
 
-    embedding: int
-    position_embedding: int
-    attention: int
-    mlp: int
-    routed_experts: int
-    shared_experts: int
-    router: int
-    norms: int
-    biases: int
-    attention_sinks: int
-    lm_head: int
-    encoder: int = 0
+    embedding: Annotated[int, msgspec.Meta(description="Token embedding parameters (count)")]
+    position_embedding: Annotated[
+        int, msgspec.Meta(description="Learned position embedding parameters (count)")
+    ]
+    attention: Annotated[int, msgspec.Meta(description="Attention projection parameters (count)")]
+    mlp: Annotated[int, msgspec.Meta(description="Dense MLP parameters (count)")]
+    routed_experts: Annotated[
+        int, msgspec.Meta(description="Routed expert parameters, all experts (count)")
+    ]
+    shared_experts: Annotated[int, msgspec.Meta(description="Shared expert parameters (count)")]
+    router: Annotated[int, msgspec.Meta(description="MoE router parameters (count)")]
+    norms: Annotated[int, msgspec.Meta(description="Normalisation weights (count)")]
+    biases: Annotated[int, msgspec.Meta(description="Bias parameters (count)")]
+    attention_sinks: Annotated[int, msgspec.Meta(description="Attention sink parameters (count)")]
+    lm_head: Annotated[
+        int,
+        msgspec.Meta(description="Output head parameters; 0 when tied to the embedding (count)"),
+    ]
+    encoder: Annotated[
+        int,
+        msgspec.Meta(
+            description="Vision tower and projector parameters of a multimodal checkpoint (count)"
+        ),
+    ] = 0
 
     @property
     def total(self) -> int:

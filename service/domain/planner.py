@@ -109,37 +109,96 @@ class SearchSpace(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Configuration(msgspec.Struct, frozen=True, kw_only=True):
-    gpu: str
-    gpu_count: int
-    tensor_parallel: int
-    pipeline_parallel: int
-    replicas: int
-    weight_dtype: str
-    kv_cache_dtype: str
-    max_batch: int
-    batch_per_replica: int
-    memory: MemoryBudget
+    gpu: Annotated[str, msgspec.Meta(description="Catalog GPU id")]
+    gpu_count: Annotated[
+        int,
+        msgspec.Meta(
+            description=(
+                "GPUs of the whole configuration: tensor_parallel x pipeline_parallel x replicas"
+            )
+        ),
+    ]
+    tensor_parallel: Annotated[
+        int, msgspec.Meta(description="Tensor-parallel degree of each replica")
+    ]
+    pipeline_parallel: Annotated[
+        int, msgspec.Meta(description="Pipeline-parallel degree of each replica")
+    ]
+    replicas: Annotated[
+        int, msgspec.Meta(description="Copies of the model serving side by side (data parallel)")
+    ]
+    weight_dtype: Annotated[str, msgspec.Meta(description="Weight precision of this configuration")]
+    kv_cache_dtype: Annotated[
+        str, msgspec.Meta(description="KV cache precision of this configuration")
+    ]
+    max_batch: Annotated[
+        int, msgspec.Meta(description="Most sequences one replica's KV cache holds at once")
+    ]
+    batch_per_replica: Annotated[
+        int, msgspec.Meta(description="Sequences each replica runs at the workload's concurrency")
+    ]
+    memory: Annotated[
+        MemoryBudget,
+        msgspec.Meta(
+            description="Memory per GPU, in bytes, as the engine divides it (one GPU of a replica)"
+        ),
+    ]
     ttft_ms: Annotated[float, msgspec.Meta(description=TTFT_MS)]
     tpot_ms: Annotated[float, msgspec.Meta(description=TPOT_MS)]
-    e2e_ms: float
-    output_tokens_per_s: float
-    cost_per_hour: float | None
-    cost_per_million_output_tokens: float | None
-    meets_slo: bool
-    bottleneck: str
+    e2e_ms: Annotated[
+        float, msgspec.Meta(description="End-to-end time of one request in milliseconds")
+    ]
+    output_tokens_per_s: Annotated[
+        float,
+        msgspec.Meta(
+            description="Generated tokens per second of the whole configuration (all replicas)"
+        ),
+    ]
+    cost_per_hour: (
+        Annotated[
+            float,
+            msgspec.Meta(
+                description="USD per hour for all gpu_count GPUs; null when the GPU has no price"
+            ),
+        ]
+        | None
+    )
+    cost_per_million_output_tokens: (
+        Annotated[
+            float,
+            msgspec.Meta(
+                description=(
+                    "USD per million generated tokens at this throughput; null without a price"
+                )
+            ),
+        ]
+        | None
+    )
+    meets_slo: Annotated[
+        bool,
+        msgspec.Meta(
+            description="Whether ttft_ms and tpot_ms are within the SLO (true without one)"
+        ),
+    ]
+    bottleneck: Annotated[
+        str,
+        msgspec.Meta(description="What bounds the decode step: compute, memory or communication"),
+    ]
     burst_ttft_ms: Annotated[float | None, msgspec.Meta(description=BURST_TTFT_MS)] = None
     weight_execution: Annotated[str | None, msgspec.Meta(description=WEIGHT_EXECUTION)] = None
     disaggregated: Annotated[Disaggregated | None, msgspec.Meta(description=DISAGGREGATED)] = None
 
 
 class Rejection(msgspec.Struct, frozen=True, kw_only=True):
-    gpu: str
-    gpu_count: int
-    tensor_parallel: int
-    pipeline_parallel: int
-    weight_dtype: str
-    kv_cache_dtype: str
-    reason: str
+    gpu: Annotated[str, msgspec.Meta(description="Catalog GPU id")]
+    gpu_count: Annotated[int, msgspec.Meta(description="GPUs the rejected configuration would use")]
+    tensor_parallel: Annotated[int, msgspec.Meta(description="Tensor-parallel degree")]
+    pipeline_parallel: Annotated[int, msgspec.Meta(description="Pipeline-parallel degree")]
+    weight_dtype: Annotated[str, msgspec.Meta(description="Weight precision")]
+    kv_cache_dtype: Annotated[str, msgspec.Meta(description="KV cache precision")]
+    reason: Annotated[
+        str, msgspec.Meta(description="Why it cannot serve the workload (sizes in GB per GPU)")
+    ]
 
 
 class Plan(msgspec.Struct, frozen=True, kw_only=True):
