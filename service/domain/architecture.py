@@ -8,6 +8,7 @@ memory, KV cache, FLOPs, latency) reads only this struct.
 from __future__ import annotations
 
 import enum
+from typing import Annotated
 
 import msgspec
 
@@ -63,16 +64,44 @@ class StateSpec(msgspec.Struct, frozen=True, kw_only=True):
     dt bias and norms (kept 16-bit).
     """
 
-    kind: MixerKind
-    conv_kernel: int
-    conv_channels: int
-    conv_groups: int = 0
-    conv_group_channels: int = 0
-    state_heads: int
-    state_elements_per_head: int
-    matrix_parameters: int
-    small_parameters: int
-    ssm_state_dtype: str | None = None
+    kind: Annotated[
+        MixerKind,
+        msgspec.Meta(description="Mixer kind of these layers (gated_deltanet, mamba2, ...)"),
+    ]
+    conv_kernel: Annotated[int, msgspec.Meta(description="Convolution width (tokens)")]
+    conv_channels: Annotated[int, msgspec.Meta(description="Convolved channels (count)")]
+    conv_groups: Annotated[
+        int,
+        msgspec.Meta(
+            description="Channel groups replicated under tensor parallelism (count; 0: none)"
+        ),
+    ] = 0
+    conv_group_channels: Annotated[int, msgspec.Meta(description="Channels per group (count)")] = 0
+    state_heads: Annotated[int, msgspec.Meta(description="Recurrent state heads (count)")]
+    state_elements_per_head: Annotated[
+        int, msgspec.Meta(description="Recurrent state elements per head")
+    ]
+    matrix_parameters: Annotated[
+        int,
+        msgspec.Meta(
+            description="Projection parameters per layer (count; quantised like attention)"
+        ),
+    ]
+    small_parameters: Annotated[
+        int,
+        msgspec.Meta(
+            description=(
+                "Convolution, A, D, dt bias and norm parameters per layer (count; kept 16-bit)"
+            )
+        ),
+    ]
+    ssm_state_dtype: (
+        Annotated[
+            str,
+            msgspec.Meta(description="Dtype of the recurrent state; null: the activation dtype"),
+        ]
+        | None
+    ) = None
 
     def conv_elements(self, tensor_parallel: int = 1) -> int:
         """``(k - 1) · (C / t + g_rank · c_g)`` with ``g_rank = max(1, g // t)``."""
@@ -101,17 +130,64 @@ class LayerAttention(msgspec.Struct, frozen=True, kw_only=True):
     chunked local attention (Llama 4: tokens attend within aligned chunks of
     ``window_tokens``, so at most that many are cached)."""
 
-    kind: AttentionKind
-    window_tokens: int | None = None
-    head_dim: int | None = None
+    kind: Annotated[
+        AttentionKind,
+        msgspec.Meta(
+            description="full, sliding (a window of window_tokens) or chunked local attention"
+        ),
+    ]
+    window_tokens: (
+        Annotated[
+            int, msgspec.Meta(description="Window or chunk size in tokens; null: full attention")
+        ]
+        | None
+    ) = None
+    head_dim: (
+        Annotated[
+            int,
+            msgspec.Meta(
+                description=(
+                    "This layer's head width when it differs from Architecture.head_dim "
+                    "(elements); null: the same"
+                )
+            ),
+        ]
+        | None
+    ) = None
     """This layer's head width when it differs from the architecture's (Gemma 4 global
     layers: ``global_head_dim``); None: ``Architecture.head_dim``."""
-    kv_heads: int | None = None
+    kv_heads: (
+        Annotated[
+            int,
+            msgspec.Meta(
+                description=(
+                    "This layer's KV heads when they differ from Architecture.num_kv_heads "
+                    "(count); null: the same"
+                )
+            ),
+        ]
+        | None
+    ) = None
     """This layer's KV heads when they differ (Gemma 4: ``num_global_key_value_heads``)."""
-    values_from_keys: bool = False
+    values_from_keys: Annotated[
+        bool,
+        msgspec.Meta(
+            description=(
+                "Whether the key projection is reused as the value (no v_proj); K and V are still"
+                " cached"
+            )
+        ),
+    ] = False
     """No ``v_proj``: the key projection is reused as the value (Gemma 4
     ``attention_k_eq_v``); engines still cache K and V."""
-    shares_kv: bool = False
+    shares_kv: Annotated[
+        bool,
+        msgspec.Meta(
+            description=(
+                "Whether the layer reads an earlier layer's keys and values (no cache of its own)"
+            )
+        ),
+    ] = False
     """The layer reads an earlier layer's keys and values (Gemma 4 ``num_kv_shared_layers``):
     no k/v projections or k norm, and no cache of its own (vLLM
     ``kv_sharing_target_layer_name``)."""
@@ -126,28 +202,62 @@ class MixtureOfExperts(msgspec.Struct, frozen=True, kw_only=True):
     each (Nemotron-3 ``moe_latent_size``).
     """
 
-    num_experts: int
-    experts_per_token: int
-    expert_intermediate_size: int
-    moe_layers: tuple[int, ...]
-    num_shared_experts: int = 0
-    shared_expert_intermediate_size: int = 0
-    shared_expert_gate: bool = False
-    router_bias: bool = False
-    expert_bias: bool = False
-    latent_size: int = 0
-    router_scales: bool = False
+    num_experts: Annotated[int, msgspec.Meta(description="Routed experts per MoE layer (count)")]
+    experts_per_token: Annotated[
+        int, msgspec.Meta(description="Routed experts each token uses (count)")
+    ]
+    expert_intermediate_size: Annotated[
+        int, msgspec.Meta(description="MLP width of one routed expert (elements)")
+    ]
+    moe_layers: Annotated[
+        tuple[int, ...], msgspec.Meta(description="0-based indices of the layers with experts")
+    ]
+    num_shared_experts: Annotated[
+        int, msgspec.Meta(description="Experts every token uses (count)")
+    ] = 0
+    shared_expert_intermediate_size: Annotated[
+        int, msgspec.Meta(description="MLP width of the shared experts (elements)")
+    ] = 0
+    shared_expert_gate: Annotated[
+        bool, msgspec.Meta(description="Whether the shared expert output is gated")
+    ] = False
+    router_bias: Annotated[bool, msgspec.Meta(description="Whether the router has a bias")] = False
+    expert_bias: Annotated[
+        bool, msgspec.Meta(description="Whether the experts' projections have biases")
+    ] = False
+    latent_size: Annotated[
+        int,
+        msgspec.Meta(
+            description="Latent width routed experts work in (elements; 0: the model width)"
+        ),
+    ] = 0
+    router_scales: Annotated[
+        bool,
+        msgspec.Meta(
+            description="Whether the router has a per-width scale and a per-expert scale (Gemma 4)"
+        ),
+    ] = False
     """Gemma 4 router: a ``scale`` of width d and a ``per_expert_scale`` of E per layer."""
 
 
 class MultiHeadLatentAttention(msgspec.Struct, frozen=True, kw_only=True):
     """DeepSeek-V2/V3 MLA shapes (arXiv:2405.04434); only the latent is cached."""
 
-    q_lora_rank: int | None
-    kv_lora_rank: int
-    qk_rope_head_dim: int
-    qk_nope_head_dim: int
-    v_head_dim: int
+    q_lora_rank: (
+        Annotated[
+            int,
+            msgspec.Meta(description="Query low-rank width (elements); null: full-rank queries"),
+        ]
+        | None
+    )
+    kv_lora_rank: Annotated[int, msgspec.Meta(description="Cached KV latent width (elements)")]
+    qk_rope_head_dim: Annotated[
+        int, msgspec.Meta(description="Rotary part of each query/key head (elements)")
+    ]
+    qk_nope_head_dim: Annotated[
+        int, msgspec.Meta(description="Non-rotary part of each query/key head (elements)")
+    ]
+    v_head_dim: Annotated[int, msgspec.Meta(description="Elements per value head")]
 
 
 class SparseAttentionIndexer(msgspec.Struct, frozen=True, kw_only=True):
@@ -155,11 +265,25 @@ class SparseAttentionIndexer(msgspec.Struct, frozen=True, kw_only=True):
     each query attends to, and caches one ``head_dim`` key per token per layer beside the
     MLA latent (vLLM ``DeepseekV32IndexerCache``: fp8 key plus a 4-byte scale per 128)."""
 
-    num_heads: int
-    head_dim: int
-    top_k_tokens: int
-    parameters_per_layer: int
-    layers: tuple[int, ...] = ()
+    num_heads: Annotated[int, msgspec.Meta(description="Indexer heads (count)")]
+    head_dim: Annotated[
+        int,
+        msgspec.Meta(description="Elements per indexer head (one cached key per token per layer)"),
+    ]
+    top_k_tokens: Annotated[
+        int, msgspec.Meta(description="Past tokens each query attends to (count)")
+    ]
+    parameters_per_layer: Annotated[
+        int, msgspec.Meta(description="Indexer parameters per layer (count)")
+    ]
+    layers: Annotated[
+        tuple[int, ...],
+        msgspec.Meta(
+            description=(
+                "0-based indices of layers with their own indexer; empty: every attention layer"
+            )
+        ),
+    ] = ()
     """Layers with their own indexer; empty: every attention layer. GLM-5's
     ``indexer_types`` marks the others ``shared`` (no indexer weights, the top-k of an earlier
     layer reused)."""
@@ -175,66 +299,237 @@ class SparseAttentionIndexer(msgspec.Struct, frozen=True, kw_only=True):
 class Quantization(msgspec.Struct, frozen=True, kw_only=True):
     """What a quantised checkpoint stores (from ``quantization_config``)."""
 
-    method: str
-    weight_dtype: str
-    group_size: int | None = None
-    attention_quantized: bool = True
-    scheme: QuantScheme | None = None
+    method: Annotated[
+        str,
+        msgspec.Meta(
+            description=(
+                "quantization_config quant_method (fp8, mxfp4, awq, gptq, compressed-tensors, ...)"
+            )
+        ),
+    ]
+    weight_dtype: Annotated[
+        str, msgspec.Meta(description="Precision the quantised weights are stored in")
+    ]
+    group_size: (
+        Annotated[
+            int,
+            msgspec.Meta(
+                description=(
+                    "Weights per quantisation scale (count); null: per channel or per tensor"
+                )
+            ),
+        ]
+        | None
+    ) = None
+    attention_quantized: Annotated[
+        bool, msgspec.Meta(description="Whether attention projections are quantised too")
+    ] = True
+    scheme: (
+        Annotated[
+            QuantScheme,
+            msgspec.Meta(
+                description="Per-module formats; null: one format for every quantised module"
+            ),
+        ]
+        | None
+    ) = None
 
 
 class Architecture(msgspec.Struct, frozen=True, kw_only=True):
     """One typed description of a decoder-only LLM, whatever family it came from."""
 
-    model_type: str
-    num_layers: int
-    hidden_size: int
-    num_attention_heads: int
-    num_kv_heads: int
-    head_dim: int
-    intermediate_size: int
-    vocab_size: int
-    tie_word_embeddings: bool
-    mlp_kind: MlpKind
-    norm_kind: NormKind
-    norms_per_layer: int
-    layer_attention: tuple[LayerAttention, ...]
-    max_context_tokens: int
-    checkpoint_dtype: str = "bf16"
-    qkv_bias: bool = False
-    attention_output_bias: bool = False
-    mlp_bias: bool = False
-    qk_norm: bool = False
-    attention_sinks: bool = False
-    fused_qkv: bool = False
-    learned_position_embeddings: int = 0
-    moe: MixtureOfExperts | None = None
-    mla: MultiHeadLatentAttention | None = None
-    quantization: Quantization | None = None
+    model_type: Annotated[
+        str, msgspec.Meta(description="config.json model_type (llama, qwen3_moe, deepseek_v3, ...)")
+    ]
+    num_layers: Annotated[int, msgspec.Meta(description="Decoder layers (count)")]
+    hidden_size: Annotated[int, msgspec.Meta(description="Model width d (elements)")]
+    num_attention_heads: Annotated[int, msgspec.Meta(description="Query heads per layer (count)")]
+    num_kv_heads: Annotated[
+        int,
+        msgspec.Meta(
+            description="Key/value heads per layer (count; fewer than query heads under GQA)"
+        ),
+    ]
+    head_dim: Annotated[int, msgspec.Meta(description="Elements per attention head")]
+    intermediate_size: Annotated[int, msgspec.Meta(description="Dense MLP width (elements)")]
+    vocab_size: Annotated[int, msgspec.Meta(description="Tokens in the vocabulary (count)")]
+    tie_word_embeddings: Annotated[
+        bool, msgspec.Meta(description="Whether the output head shares the token embedding")
+    ]
+    mlp_kind: Annotated[
+        MlpKind,
+        msgspec.Meta(description="MLP shape: gated (SwiGLU/GeGLU, three matrices) or plain (two)"),
+    ]
+    norm_kind: Annotated[
+        NormKind, msgspec.Meta(description="Normalisation: rms (RMSNorm) or layer (LayerNorm)")
+    ]
+    norms_per_layer: Annotated[
+        int, msgspec.Meta(description="Normalisations per decoder layer (count)")
+    ]
+    layer_attention: Annotated[
+        tuple[LayerAttention, ...],
+        msgspec.Meta(description="Attention of each decoder layer, in order"),
+    ]
+    max_context_tokens: Annotated[
+        int,
+        msgspec.Meta(
+            description="Longest context the model takes (max_position_embeddings), tokens"
+        ),
+    ]
+    checkpoint_dtype: Annotated[
+        str, msgspec.Meta(description="Dtype of the checkpoint's unquantised tensors (torch_dtype)")
+    ] = "bf16"
+    qkv_bias: Annotated[
+        bool, msgspec.Meta(description="Whether the q, k, v projections have biases")
+    ] = False
+    attention_output_bias: Annotated[
+        bool, msgspec.Meta(description="Whether the attention output projection has a bias")
+    ] = False
+    mlp_bias: Annotated[
+        bool, msgspec.Meta(description="Whether the MLP projections have biases")
+    ] = False
+    qk_norm: Annotated[
+        bool, msgspec.Meta(description="Whether queries and keys are normalised per head")
+    ] = False
+    attention_sinks: Annotated[
+        bool, msgspec.Meta(description="Whether each head has a learned attention sink")
+    ] = False
+    fused_qkv: Annotated[
+        bool, msgspec.Meta(description="Whether q, k, v are one stored projection")
+    ] = False
+    learned_position_embeddings: Annotated[
+        int, msgspec.Meta(description="Rows of a learned position table (0: rotary or none)")
+    ] = 0
+    moe: (
+        Annotated[
+            MixtureOfExperts, msgspec.Meta(description="Routed experts; null: dense MLPs only")
+        ]
+        | None
+    ) = None
+    mla: (
+        Annotated[
+            MultiHeadLatentAttention,
+            msgspec.Meta(
+                description="Multi-head latent attention shapes; null: ordinary attention"
+            ),
+        ]
+        | None
+    ) = None
+    quantization: (
+        Annotated[
+            Quantization,
+            msgspec.Meta(description="What a quantised checkpoint stores; null: unquantised"),
+        ]
+        | None
+    ) = None
     # Exact bytes of the served checkpoint's tensors (safetensors headers), when known; the
     # planning layer sets it from the catalog row, weight memory then uses it.
-    checkpoint_bytes: int | None = None
-    layer_mixers: tuple[MixerKind, ...] = ()
-    state: StateSpec | None = None
-    mlp_free_layers: tuple[int, ...] = ()
-    attention_query_gate: bool = False
-    qk_norm_full_width: bool = False
-    indexer: SparseAttentionIndexer | None = None
-    lm_head_bias: bool = False
-    mtp_layers: int = 0
-    mtp_layout: str = ""
-    encoder_parameters: int = 0
+    checkpoint_bytes: (
+        Annotated[
+            int,
+            msgspec.Meta(
+                description=(
+                    "Exact bytes of the served checkpoint's tensors (safetensors headers); null: "
+                    "unknown"
+                )
+            ),
+        ]
+        | None
+    ) = None
+    layer_mixers: Annotated[
+        tuple[MixerKind, ...],
+        msgspec.Meta(
+            description=(
+                "Token mixer of each layer (attention, gated_deltanet, mamba2, ...); empty: "
+                "attention everywhere"
+            )
+        ),
+    ] = ()
+    state: (
+        Annotated[
+            StateSpec,
+            msgspec.Meta(description="Linear-attention or state-space layer shapes; null: none"),
+        ]
+        | None
+    ) = None
+    mlp_free_layers: Annotated[
+        tuple[int, ...], msgspec.Meta(description="0-based indices of layers without an MLP")
+    ] = ()
+    attention_query_gate: Annotated[
+        bool,
+        msgspec.Meta(
+            description=(
+                "Whether attention output is gated by a gate projected with the queries "
+                "(attn_output_gate)"
+            )
+        ),
+    ] = False
+    qk_norm_full_width: Annotated[
+        bool,
+        msgspec.Meta(
+            description="Whether the q/k norms span the full q/k width (all heads), not one head"
+        ),
+    ] = False
+    indexer: (
+        Annotated[
+            SparseAttentionIndexer,
+            msgspec.Meta(description="Sparse-attention indexer (DeepSeek-V3.2); null: none"),
+        ]
+        | None
+    ) = None
+    lm_head_bias: Annotated[
+        bool, msgspec.Meta(description="Whether the output head has a bias")
+    ] = False
+    mtp_layers: Annotated[
+        int, msgspec.Meta(description="Multi-token-prediction layers (count)")
+    ] = 0
+    mtp_layout: Annotated[
+        str,
+        msgspec.Meta(
+            description="Whose multi-token-prediction layer layout (deepseek, or the family name)"
+        ),
+    ] = ""
+    encoder_parameters: Annotated[
+        int,
+        msgspec.Meta(
+            description="Parameters of a multimodal checkpoint's vision tower and projector (count)"
+        ),
+    ] = 0
     # Gemma 4 per-layer embeddings (PLE): a table of per_layer_embedding_vocab rows of
     # num_layers x per_layer_embedding_width, its projection from d and per-layer gates.
-    per_layer_embedding_width: int = 0
-    per_layer_embedding_vocab: int = 0
+    per_layer_embedding_width: Annotated[
+        int, msgspec.Meta(description="Width of Gemma 4 per-layer embeddings (elements; 0: none)")
+    ] = 0
+    per_layer_embedding_vocab: Annotated[
+        int, msgspec.Meta(description="Rows of the per-layer embedding table (count)")
+    ] = 0
     # One stored scalar per decoder layer (Gemma 4 ``layer_scalar``, a persistent buffer).
-    layer_scalars: bool = False
+    layer_scalars: Annotated[
+        bool,
+        msgspec.Meta(
+            description="Whether each decoder layer stores one scalar (Gemma 4 layer_scalar)"
+        ),
+    ] = False
     # Layers whose dense MLP is twice intermediate_size wide (Gemma 4 use_double_wide_mlp).
-    wide_mlp_layers: tuple[int, ...] = ()
+    wide_mlp_layers: Annotated[
+        tuple[int, ...],
+        msgspec.Meta(
+            description="0-based indices of layers whose MLP is twice intermediate_size wide"
+        ),
+    ] = ()
     # Embedding rows the largest multimodal item (one image) gives the language model; 0 when
     # unknown. vLLM's profile run caches that many encoder outputs (:mod:`..engines.vllm_v1`).
-    encoder_max_tokens_per_item: int = 0
-    notes: tuple[str, ...] = ()
+    encoder_max_tokens_per_item: Annotated[
+        int,
+        msgspec.Meta(
+            description=(
+                "Embedding rows the largest multimodal item gives the model (tokens; 0: unknown)"
+            )
+        ),
+    ] = 0
+    notes: Annotated[
+        tuple[str, ...], msgspec.Meta(description="What normalisation assumed or left out")
+    ] = ()
 
     @property
     def mixers(self) -> tuple[MixerKind, ...]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import re
 from fnmatch import fnmatchcase
+from typing import Annotated
 
 import msgspec
 
@@ -31,8 +32,10 @@ EVERY_LINEAR = "Linear"
 class ModuleRule(msgspec.Struct, frozen=True, kw_only=True):
     """Linear layers matching any of ``targets`` are stored as ``format``."""
 
-    targets: tuple[str, ...]
-    format: WeightFormat
+    targets: Annotated[
+        tuple[str, ...], msgspec.Meta(description="Module name patterns the rule covers")
+    ]
+    format: Annotated[WeightFormat, msgspec.Meta(description="How those weights are stored")]
 
 
 class QuantScheme(msgspec.Struct, frozen=True, kw_only=True):
@@ -42,10 +45,15 @@ class QuantScheme(msgspec.Struct, frozen=True, kw_only=True):
     ``mxfp4.py`` gives every ``LinearBase`` the unquantised method; gpt-oss).
     """
 
-    method: str
-    rules: tuple[ModuleRule, ...]
-    ignore: tuple[str, ...] = ()
-    experts_only: bool = False
+    method: Annotated[str, msgspec.Meta(description="Quantisation method of the checkpoint")]
+    rules: Annotated[
+        tuple[ModuleRule, ...],
+        msgspec.Meta(description="Formats by module pattern, first match wins"),
+    ]
+    ignore: Annotated[tuple[str, ...], msgspec.Meta(description="Module patterns kept 16-bit")] = ()
+    experts_only: Annotated[
+        bool, msgspec.Meta(description="Whether only routed-expert weights are quantised")
+    ] = False
 
     def format_of(self, module: str, *, is_expert: bool) -> WeightFormat | None:
         """The format ``module`` is stored in; None when it stays 16-bit."""

@@ -18,6 +18,7 @@ vLLM allocates when it loads the checkpoint (its ``create_weights`` parameter sh
 from __future__ import annotations
 
 import math
+from typing import Annotated
 
 import msgspec
 
@@ -42,15 +43,21 @@ code and the fp32 ``offset`` (bitsandbytes ``QuantState``)."""
 class WeightFormat(msgspec.Struct, frozen=True, kw_only=True):
     """The stored layout of one linear weight; see the module docstring for the formula."""
 
-    precision: Precision
-    value_bits: int
-    scale_rows: int = 0
-    scale_cols: int = 0
-    scale_bytes: float = 0.0
-    zero_bits: int = 0
-    column_index_bytes: int = 0
-    tensor_bytes: int = 0
-    label: str = ""
+    precision: Annotated[Precision, msgspec.Meta(description="Precision of the stored values")]
+    value_bits: Annotated[int, msgspec.Meta(description="Bits per stored value")]
+    scale_rows: Annotated[int, msgspec.Meta(description="Weight rows per scale (0: no scale)")] = 0
+    scale_cols: Annotated[
+        int, msgspec.Meta(description="Weight columns per scale (0: no scale)")
+    ] = 0
+    scale_bytes: Annotated[float, msgspec.Meta(description="Bytes per scale")] = 0.0
+    zero_bits: Annotated[int, msgspec.Meta(description="Bits per zero point (0: symmetric)")] = 0
+    column_index_bytes: Annotated[
+        int, msgspec.Meta(description="Bytes per column index (sparse formats; 0: none)")
+    ] = 0
+    tensor_bytes: Annotated[
+        int, msgspec.Meta(description="Extra bytes per tensor (per-tensor scales)")
+    ] = 0
+    label: Annotated[str, msgspec.Meta(description="Human name of the format")] = ""
 
     def matrix_bytes(self, rows: int, cols: int) -> int:
         """Exact bytes of one ``[rows, cols]`` weight in this format."""

@@ -35,23 +35,6 @@ from service.contract.schemas import (
 )
 from tests.contract.test_openapi import app_schema, operations
 
-#: Domain structs whose fields are not described yet (service/domain owns them). The list
-#: may only shrink: a schema here that is fully described fails the test below.
-UNDESCRIBED_DOMAIN_SCHEMAS = frozenset(
-    {
-        "Architecture",
-        "LayerAttention",
-        "MixtureOfExperts",
-        "ModuleRule",
-        "MultiHeadLatentAttention",
-        "QuantScheme",
-        "Quantization",
-        "SparseAttentionIndexer",
-        "StateSpec",
-        "WeightFormat",
-    }
-)
-
 #: Each example's request and response types: the examples must still be valid bodies.
 EXAMPLE_TYPES: dict[str, tuple[Any, Any]] = {
     "health": (None, Health),
@@ -99,14 +82,8 @@ def _has_example(content: dict[str, Any]) -> bool:
 
 
 def test_every_property_has_a_description(tmp_path: Path) -> None:
-    """Each property of each schema says what it is and its unit (bar the listed ones)."""
-    undescribed = _undescribed(app_schema(tmp_path))
-    assert {n: p for n, p in undescribed.items() if n not in UNDESCRIBED_DOMAIN_SCHEMAS} == {}
-
-
-def test_the_undescribed_list_only_shrinks(tmp_path: Path) -> None:
-    """A listed schema that is now fully described must leave the list."""
-    assert UNDESCRIBED_DOMAIN_SCHEMAS - set(_undescribed(app_schema(tmp_path))) == set()
+    """Each property of each schema says what it is and its unit."""
+    assert _undescribed(app_schema(tmp_path)) == {}
 
 
 def test_every_request_body_has_an_example(tmp_path: Path) -> None:
