@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 import msgspec
@@ -9,7 +10,9 @@ from litestar import Controller, get
 from litestar.datastructures import State
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from service.api.deps import settings_from
 from service.api.examples import answer
 from service.api.problems import Problem, problem
 from service.db.session import is_at_head
@@ -51,12 +54,21 @@ class HealthController(Controller):
     )
     async def ready(self, state: State) -> Readiness:
         # Raising (not returning a problem body) keeps the documented 200 a plain Readiness.
+        deadline_s = settings_from(state).ready_timeout_s
         try:
-            async with state.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-            at_head = await is_at_head(state.engine)
+            at_head = await asyncio.wait_for(_database_at_head(state.engine), deadline_s)
+        except TimeoutError as exc:
+            raise Problem(
+                503, f"database did not answer within {deadline_s:g} s (CAPPLAN_READY_TIMEOUT_S)"
+            ) from exc
         except (SQLAlchemyError, OSError) as exc:
             raise Problem(503, f"database unreachable: {type(exc).__name__}") from exc
         if not at_head:
             raise Problem(503, "database schema is not at the newest migration")
         return Readiness(status="ready", database="ok", migrations="head")
+
+
+async def _database_at_head(engine: AsyncEngine) -> bool:
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+    return await is_at_head(engine)

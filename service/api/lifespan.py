@@ -23,19 +23,34 @@ def database(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url)
+        if settings.migrate_on_start or settings.sync_catalog_on_start:
+            await _prepare(settings)
+        # Requests get deadlines (CAPPLAN_DB_STATEMENT_TIMEOUT_S, CAPPLAN_DB_POOL_TIMEOUT_S);
+        # migrations and the seed sync above do not: they wait for each other's locks.
+        engine = create_engine(
+            settings.database_url,
+            statement_timeout_s=settings.db_statement_timeout_s,
+            pool_timeout_s=settings.db_pool_timeout_s,
+        )
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         try:
-            if settings.migrate_on_start:
-                await migrate_to_head(engine)
-            if settings.sync_catalog_on_start:
-                report = await sync_catalog(
-                    app.state.sessionmaker, load_catalog(settings.catalog_dir)
-                )
-                logger.info("catalog sync: %s", str(report).replace("\n", "; "))
             yield
         finally:
             await engine.dispose()
 
     return lifespan
+
+
+async def _prepare(settings: Settings) -> None:
+    """Migrate and seed over an engine of their own, without statement deadlines."""
+    engine = create_engine(settings.database_url)
+    try:
+        if settings.migrate_on_start:
+            await migrate_to_head(engine)
+        if settings.sync_catalog_on_start:
+            catalog = load_catalog(settings.catalog_dir)
+            report = await sync_catalog(create_sessionmaker(engine), catalog)
+            logger.info("catalog sync: %s", str(report).replace("\n", "; "))
+    finally:
+        await engine.dispose()

@@ -8,6 +8,8 @@ unreachable.
 from __future__ import annotations
 
 import contextlib
+import errno
+import socket
 from collections.abc import Iterable
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -18,16 +20,57 @@ from service.db.gpu_repository import GpuRepository, gpu_spec_from_row
 from service.domain.gpu import GpuSpec
 
 #: What a lost or refused database connection may raise (asyncpg and aiosqlite alike);
-#: :func:`unavailable` tells an outage from a bad statement.
+#: :func:`unavailable` tells an outage from a bad statement or a bug.
 UNAVAILABLE: tuple[type[Exception], ...] = (DBAPIError, PoolTimeout, OSError)
+
+#: PostgreSQL error classes that mean "not now" rather than "never": connection exceptions
+#: (08), insufficient resources (53), operator intervention (57: shutdown, statement_timeout
+#: 57014), lock_not_available (55P03), serialization failure / deadlock (40001, 40P01).
+_TRANSIENT_SQLSTATE_PREFIXES = ("08", "53", "57", "55P03", "40001", "40P01")
+#: SQLite OperationalError messages that mean the file cannot be used right now; every
+#: other one ("no such table", "syntax error") is a bug.
+_TRANSIENT_SQLITE = (
+    "database is locked",
+    "unable to open database file",
+    "disk i/o error",
+    "database or disk is full",
+    "readonly database",
+)
+#: Socket errors of an unreachable server (a bare OSError from asyncpg's connect).
+_NETWORK_ERRNOS = frozenset(
+    {
+        errno.ECONNREFUSED,
+        errno.ECONNRESET,
+        errno.ECONNABORTED,
+        errno.EHOSTUNREACH,
+        errno.ENETUNREACH,
+        errno.ENETDOWN,
+        errno.ETIMEDOUT,
+        errno.EPIPE,
+    }
+)
 
 
 def unavailable(exc: BaseException) -> bool:
-    """Whether ``exc`` says the database cannot be reached or is busy (worth a retry), as
-    opposed to a statement it refused (an integrity error stays a bug: 500)."""
+    """Whether ``exc`` says the database cannot be reached, is busy or too slow (worth a
+    retry: 503), as opposed to a statement it refused or a bug elsewhere (500).
+
+    By cause, not by type: a missing file is an ``OSError`` too, and must not be reported
+    as "the database is unavailable".
+    """
     if isinstance(exc, DBAPIError):
-        return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
-    return isinstance(exc, PoolTimeout | OSError)
+        if exc.connection_invalidated or isinstance(exc, InterfaceError):
+            return True
+        sqlstate = getattr(exc.orig, "sqlstate", None)
+        if isinstance(sqlstate, str):
+            return sqlstate.startswith(_TRANSIENT_SQLSTATE_PREFIXES)
+        if isinstance(exc, OperationalError):
+            message = str(exc.orig).lower()
+            return any(text in message for text in _TRANSIENT_SQLITE)
+        return False
+    if isinstance(exc, PoolTimeout | TimeoutError | ConnectionError | socket.gaierror):
+        return True  # no pooled connection in time; asyncpg's command_timeout; refused
+    return isinstance(exc, OSError) and exc.errno in _NETWORK_ERRNOS
 
 
 class GpuCache:

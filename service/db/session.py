@@ -28,6 +28,8 @@ MIGRATION_LOCK_KEY = 0x63_6170_706C_616E  # b"capplan"
 
 CONNECT_TIMEOUT_S = 5.0
 """Seconds to wait for a new PostgreSQL connection."""
+CLIENT_GRACE_S = 1.0
+"""Seconds the client waits past the server's statement timeout before giving up itself."""
 
 
 def sessionmaker_from(state: Any) -> async_sessionmaker[AsyncSession]:
@@ -35,14 +37,34 @@ def sessionmaker_from(state: Any) -> async_sessionmaker[AsyncSession]:
     return cast("async_sessionmaker[AsyncSession]", state.sessionmaker)
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys."""
+def create_engine(
+    url: str,
+    *,
+    statement_timeout_s: float | None = None,
+    pool_timeout_s: float | None = None,
+    **kwargs: Any,
+) -> AsyncEngine:
+    """An async engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys.
+
+    On PostgreSQL (asyncpg) ``statement_timeout_s`` bounds every statement twice: the server
+    cancels it (``statement_timeout``) and the client stops waiting a second later
+    (``command_timeout``), which is what ends the wait when the server does not answer at
+    all. ``pool_timeout_s`` bounds the wait for a pooled connection. Without them (migrations,
+    the CLI) statements may take as long as they need.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
+        if pool_timeout_s is not None:
+            kwargs.setdefault("pool_timeout", pool_timeout_s)
         # asyncpg waits 60 s for a connection by default; fail fast so /ready and requests
         # answer 503 promptly during a network partition.
         if parsed.get_driver_name() == "asyncpg":
-            kwargs.setdefault("connect_args", {"timeout": CONNECT_TIMEOUT_S})
+            connect_args: dict[str, Any] = {"timeout": CONNECT_TIMEOUT_S}
+            if statement_timeout_s is not None:
+                timeout_ms = max(1, round(statement_timeout_s * 1000))
+                connect_args["server_settings"] = {"statement_timeout": str(timeout_ms)}
+                connect_args["command_timeout"] = statement_timeout_s + CLIENT_GRACE_S
+            kwargs.setdefault("connect_args", connect_args)
         return create_async_engine(parsed, **kwargs)
     database = parsed.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
