@@ -92,7 +92,7 @@ def capplan_command() -> list[str]:
     return [sys.executable, "-c", "import sys; from service.cli import main; sys.exit(main())"]
 
 
-def server_env(data_dir: Path) -> dict[str, str]:
+def server_env(data_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         DATABASE_URL=f"sqlite+aiosqlite:///{data_dir / 'bench.db'}",
@@ -101,16 +101,19 @@ def server_env(data_dir: Path) -> dict[str, str]:
         CAPPLAN_DEBUG="false",
     )
     env.pop("CAPPLAN_ADMIN_TOKEN", None)
+    env.update(extra or {})
     return env
 
 
 @contextlib.contextmanager
-def running_server(port: int, data_dir: Path, log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+def running_server(
+    port: int, data_dir: Path, log_path: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     command = [*capplan_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--log-level", "warning"]
     with log_path.open("wb") as log:
         process = subprocess.Popen(  # noqa: S603 - our own entry point, fixed arguments
-            command, env=server_env(data_dir), stdout=log, stderr=subprocess.STDOUT
+            command, env=server_env(data_dir, extra_env), stdout=log, stderr=subprocess.STDOUT
         )
         try:
             yield process
@@ -170,13 +173,28 @@ async def drive(
     return Sample(seconds=seconds, wall_s=time.perf_counter() - started, failures=failures)
 
 
+async def health_median_ms(base: str, requests: int, deadline: float) -> float:
+    """Median latency of GET /health, one request at a time (the same server and client)."""
+    seconds: list[float] = []
+    async with httpx.AsyncClient(base_url=base, timeout=30.0) as client:
+        for _ in range(requests):
+            if time.perf_counter() >= deadline:
+                break
+            started = time.perf_counter()
+            await client.get("/health")
+            seconds.append(time.perf_counter() - started)
+    return sorted(seconds)[len(seconds) // 2] * 1e3
+
+
 async def describe_plan(base: str, body: dict[str, Any]) -> str:
     async with httpx.AsyncClient(base_url=base, timeout=30.0) as client:
         plan = (await client.post("/v1/plan", json=body)).json()
         gpus = (await client.get("/v1/gpus", params={"limit": 500})).json()["total"]
     return (
         f"one plan: {body['model']} over the whole catalog ({gpus} GPUs): "
-        f"{len(plan['configurations'])} configurations, {len(plan['rejected'])} rejected"
+        f"{len(plan['configurations'])} configurations (of {plan.get('considered', '?')} "
+        f"feasible), {sum(g['count'] for g in plan.get('rejections', []))} rejections in "
+        f"{len(plan.get('rejections', []))} reasons"
     )
 
 
@@ -234,8 +252,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"ready after {ready_s:.1f} s (migrate + seed catalog)")
                 print(await describe_plan(base, body))
                 await drive(base, body, 20, 1, run_deadline)  # warm-up
+                health_ms = await health_median_ms(base, args.sequential, run_deadline)
                 sequential = await drive(base, body, args.sequential, 1, run_deadline)
                 print(sequential.line("sequential, 1 client"))
+                plan_ms = sorted(sequential.seconds)[len(sequential.seconds) // 2] * 1e3
+                print(
+                    f"median /v1/plan {plan_ms:.1f} ms vs /health {health_ms:.1f} ms: "
+                    f"{plan_ms / health_ms:.1f}x (target <= 3x)"
+                )
                 loaded = await drive(base, body, args.requests, args.concurrency, run_deadline)
                 print(loaded.line(f"concurrent, {args.concurrency} clients"))
                 if time.perf_counter() >= run_deadline:

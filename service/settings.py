@@ -89,7 +89,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     prices_file: Path | None = None
     rate_limit_per_minute: Annotated[int, msgspec.Meta(ge=0)] = 600
     # Computing requests run in a thread pool off the event loop (service/api/compute_pool.py).
-    compute_pool: Literal["process", "thread"] = "process"
+    compute_pool: Literal["process", "thread", "inline"] = "process"
     compute_workers: Annotated[int, msgspec.Meta(ge=1, le=64)] = 2
     compute_queue: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 8
     compute_deadline_s: Annotated[float, msgspec.Meta(gt=0, le=600)] = 10.0

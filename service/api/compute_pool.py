@@ -4,7 +4,8 @@ A plan over the whole catalog is pure-Python arithmetic for up to seconds; on th
 it froze every other request (``/health`` stalled 7 s under four at once). Here:
 
 * ``CAPPLAN_COMPUTE_WORKERS`` worker *processes* compute (``CAPPLAN_COMPUTE_POOL=thread``
-  for threads). Threads would share the GIL with the event loop: with two busy ones,
+  for threads; ``inline`` computes on the event loop, as before, for ``bench/abuse.py``).
+  Threads would share the GIL with the event loop: with two busy ones,
   ``/health`` p99 measured 180 ms; separate processes, niced, leave the loop its own CPU time.
 * At most ``CAPPLAN_COMPUTE_QUEUE`` more requests wait for a worker; past that the request
   is refused at once: 503 with ``Retry-After``.
@@ -88,6 +89,7 @@ class ComputePool:
         self.admitted = 0  # running or waiting, including computations past their deadline
         self._processes = processes
         self._executor = self._new_executor()
+        self.inline = False  # True: compute on the event loop (bench/abuse.py's "before")
 
     def _new_executor(self) -> Executor:
         if not self._processes:
@@ -105,6 +107,8 @@ class ComputePool:
                 "requests wait already; retry shortly",
                 headers={"Retry-After": str(self._retry_after_s())},
             )
+        if self.inline:
+            return fn(*args, **kwargs)
         loop = asyncio.get_running_loop()
         try:
             future = self._executor.submit(_call, fn, args, kwargs)
@@ -169,6 +173,7 @@ def compute_pool(
             settings.compute_deadline_s,
             processes=settings.compute_pool == "process",
         )
+        pool.inline = settings.compute_pool == "inline"
         app.state.compute_pool = pool
         if settings.compute_pool == "process":
             pool.warm()
