@@ -72,7 +72,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     hf_endpoint: str = "https://huggingface.co"
     hf_token: str | None = None
     hub_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 10.0
-    importer_enabled: bool = False
+    # None (unset): on with the embedded SQLite database, where this process is the only one
+    # that can run jobs; off on PostgreSQL, where replicas choose (``runs_importer``).
+    importer_enabled: bool | None = None
     importer_poll_interval_s: Annotated[float, msgspec.Meta(gt=0)] = 2.0
     importer_lease_s: Annotated[float, msgspec.Meta(gt=0)] = 300.0
     importer_max_attempts: Annotated[int, msgspec.Meta(ge=1, le=100)] = 5
@@ -105,6 +107,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     migrate_on_start: bool = True
     sync_catalog_on_start: bool = True
     debug: bool = False
+
+    @property
+    def runs_importer(self) -> bool:
+        """Whether this process runs the Hub import worker (see ``importer_enabled``)."""
+        if self.importer_enabled is not None:
+            return self.importer_enabled
+        return self.database_url.startswith("sqlite")
 
     @property
     def engines_file(self) -> Path:

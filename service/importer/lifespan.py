@@ -1,6 +1,7 @@
 """Run the import worker and the periodic sweep inside the service process.
 
-The worker runs when ``CAPPLAN_IMPORTER_ENABLED`` is set, the sweep when
+The worker runs when ``CAPPLAN_IMPORTER_ENABLED`` is true, or is unset and the database is
+the embedded SQLite one (a single process owns it); the sweep runs when
 ``CAPPLAN_SWEEP_INTERVAL_S`` is above 0. At shutdown the worker stops claiming jobs and
 gets ``CAPPLAN_IMPORTER_SHUTDOWN_GRACE_S`` to finish its current one; after that it is
 cancelled and hands the job back, so another replica can take it at once.
@@ -34,14 +35,14 @@ def hub_importer(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        if not settings.importer_enabled and settings.sweep_interval_s <= 0:
+        if not settings.runs_importer and settings.sweep_interval_s <= 0:
             yield
             return
         factory = cast("HubClientFactory | None", app.state.get("hub_client_factory"))
         hub = factory(settings) if factory is not None else hub_client_from_settings(settings)
         stop = asyncio.Event()
         tasks: list[asyncio.Task[None]] = []
-        if settings.importer_enabled:
+        if settings.runs_importer:
             worker = ImportWorker(
                 sessionmaker_from(app.state), hub, WorkerConfig.from_settings(settings)
             )

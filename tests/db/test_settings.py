@@ -21,10 +21,11 @@ def test_empty_environment_gives_local_defaults(
     assert settings.catalog_dir == Path(service.__file__).resolve().parent.parent / "catalog"
     assert settings.sweep_authors == DEFAULT_SWEEP_AUTHORS
     assert (settings.importer_enabled, settings.sweep_interval_s, settings.debug) == (
-        False,
+        None,  # unset: on with the embedded SQLite default (settings.runs_importer)
         0,
         False,
     )
+    assert settings.runs_importer
     assert settings.admin_token is None
     assert not (tmp_path / "data").exists()
 
@@ -80,3 +81,22 @@ def test_settings_are_immutable() -> None:
     with pytest.raises(AttributeError):
         settings.debug = True  # type: ignore[misc]
     assert msgspec.structs.replace(settings, debug=True).debug is True
+
+
+@pytest.mark.parametrize(
+    ("database_url", "enabled", "runs"),
+    [
+        ("sqlite+aiosqlite:///data/capplan.db", None, True),
+        ("postgresql+asyncpg://u@db/capplan", None, False),
+        ("sqlite+aiosqlite:///data/capplan.db", False, False),
+        ("postgresql+asyncpg://u@db/capplan", True, True),
+    ],
+    ids=["sqlite-default", "postgresql-default", "sqlite-off", "postgresql-on"],
+)
+def test_importer_runs_by_default_only_on_embedded_sqlite(
+    database_url: str, enabled: bool | None, runs: bool
+) -> None:
+    """Unset, the worker runs where one process owns the database; a setting overrides it."""
+    settings = Settings(database_url=database_url, importer_enabled=enabled)
+
+    assert settings.runs_importer is runs
