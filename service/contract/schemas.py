@@ -578,14 +578,17 @@ class WorkloadIn(msgspec.Struct, frozen=True, kw_only=True):
         ]
         | None
     ) = None
-    requests_per_s: Annotated[
-        RequestsPerSecond | None,
-        msgspec.Meta(
-            description="Target request rate. Replicas are added until each one's share is "
-            "served at steady state below saturation (and within the SLO when one is given); "
-            "ttft_ms and tpot_ms are then those at that rate."
-        ),
-    ] = None
+    requests_per_s: (
+        Annotated[
+            RequestsPerSecond,
+            msgspec.Meta(
+                description="Target request rate. Replicas are added until each one's share is "
+                "served at steady state below saturation (and within the SLO when one is given); "
+                "ttft_ms and tpot_ms are then those at that rate."
+            ),
+        ]
+        | None
+    ) = None
     prefix_cache_hit_rate: Annotated[
         HitRate, msgspec.Meta(description="Share of each prompt already in the prefix cache, 0-1")
     ] = 0.0
