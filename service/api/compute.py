@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, post
 from litestar.di import NamedDependency
+from litestar.params import JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.api.answer_cache import answer_cache
 from service.api.compute_pool import ComputePool
 from service.api.examples import answer, body
 from service.api.limits import PLAN_LIMITS, charge, check_plan_cells, plan_cells, plan_cost
@@ -107,11 +109,12 @@ class PlanningController(Controller):
         status_code=200,
         responses={**COMPUTE_PROBLEMS, **answer(InspectResponse, "inspect", "Llama-3.1-8B")},
         summary="Normalised architecture, exact parameters and KV cache per token",
+        operation_class=body("inspect", "A catalog model"),
     )
     async def inspect(
         self,
         request: Request[Any, Any, Any],
-        data: Annotated[InspectRequest, body("inspect", "A catalog model")],
+        data: JSONBody[InspectRequest],
         db_session: NamedDependency[AsyncSession],
         compute_pool: NamedDependency[ComputePool],
     ) -> InspectResponse:
@@ -124,12 +127,13 @@ class PlanningController(Controller):
         status_code=200,
         responses={**COMPUTE_PROBLEMS, **answer(MaxBatchResponse, "max_batch", "8k on H100")},
         summary="Maximum concurrent sequences for a context, and the longest context",
+        operation_class=body("max_batch", "8k on H100"),
     )
     async def max_batch(
         self,
         request: Request[Any, Any, Any],
         compute_pool: NamedDependency[ComputePool],
-        data: Annotated[MaxBatchRequest, body("max_batch", "8k on H100")],
+        data: JSONBody[MaxBatchRequest],
         db_session: NamedDependency[AsyncSession],
         engine_catalog: NamedDependency[EngineCatalog],
         gpu_cache: NamedDependency[GpuCache],
@@ -148,12 +152,13 @@ class PlanningController(Controller):
         status_code=200,
         responses={**COMPUTE_PROBLEMS, **answer(LatencyResponse, "latency", "Batch 16")},
         summary="TTFT, TPOT, end-to-end latency and throughput at a batch size",
+        operation_class=body("latency", "Batch 16"),
     )
     async def latency(
         self,
         request: Request[Any, Any, Any],
         compute_pool: NamedDependency[ComputePool],
-        data: Annotated[LatencyRequest, body("latency", "Batch 16")],
+        data: JSONBody[LatencyRequest],
         db_session: NamedDependency[AsyncSession],
         engine_catalog: NamedDependency[EngineCatalog],
         calibration: NamedDependency[Calibration],
@@ -174,13 +179,14 @@ class PlanningController(Controller):
         responses={**COMPUTE_PROBLEMS, **answer(PlanResponse, "plan", "70B, two GPU types")},
         summary="Every GPU x parallelism x precision that serves the workload, ranked",
         description=PLAN_LIMITS,
+        operation_class=body("plan", "70B, two GPU types"),
     )
     async def plan(
         self,
         request: Request[Any, Any, Any],
         compute_pool: NamedDependency[ComputePool],
         settings: NamedDependency[Settings],
-        data: Annotated[PlanRequest, body("plan", "70B, two GPU types")],
+        data: JSONBody[PlanRequest],
         db_session: NamedDependency[AsyncSession],
         engine_catalog: NamedDependency[EngineCatalog],
         calibration: NamedDependency[Calibration],
@@ -199,7 +205,14 @@ class PlanningController(Controller):
         model = await _model(db_session, data.model, compute_pool)
         profile = resolve_engine(engine_catalog, data.engine)
         gpus = priced_all(gpus, await _prices(db_session, settings, data, gpu_cache))
-        return await compute_pool.run(_lean_answer_plan, model, gpus, data, profile, calibration)
+        cache = answer_cache(request.app.state)
+        key = cache.key(model, gpus, data, profile, calibration)
+        if (cached := cache.get(key)) is not None:
+            answer: PlanResponse = cached
+            return answer
+        answer = await compute_pool.run(_lean_answer_plan, model, gpus, data, profile, calibration)
+        cache.put(key, answer)
+        return answer
 
 
 async def _prices(
