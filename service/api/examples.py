@@ -2,20 +2,20 @@
 
 ``openapi_examples/<name>.json`` holds ``{"request": ..., "response": ...}`` as written by
 ``scripts/openapi_examples.py`` (which runs the app on the shipped catalog); nothing here is
-written by hand. Routes attach them with :func:`body` (request) and :func:`answer` (response).
+written by hand. Routes attach them with :func:`body` (``operation_class``, the request) and
+:func:`answer` (``responses``).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 from typing import Any
 
-from litestar.enums import RequestEncodingType
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Example
-from litestar.params import BodyKwarg
+from litestar.openapi.spec import Example, Operation, RequestBody
 
 _PACKAGE = "service.api.openapi_examples"
 
@@ -27,12 +27,19 @@ def example(name: str) -> dict[str, Any]:
     return document
 
 
-def body(name: str, summary: str) -> BodyKwarg:
-    """A JSON request body documented with the example's request."""
+def body(name: str, summary: str) -> type[Operation]:
+    """An ``operation_class`` that documents the JSON request body with the example's
+    request (on the media type, so the body's schema stays a plain ``$ref``)."""
     value = example(name)["request"]
-    return BodyKwarg(
-        media_type=RequestEncodingType.JSON, examples=[Example(summary=summary, value=value)]
-    )
+
+    @dataclass
+    class _WithRequestExample(Operation):
+        def __post_init__(self) -> None:
+            if isinstance(self.request_body, RequestBody):
+                for media in self.request_body.content.values():
+                    media.examples = {name: Example(summary=summary, value=value)}
+
+    return _WithRequestExample
 
 
 def answer(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
-from litestar.params import FromQuery
+from litestar.params import FromQuery, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.api.examples import answer, body, svg
@@ -68,10 +68,11 @@ class FrontierController(Controller):
         responses={**COMPUTE_PROBLEMS, **answer(FrontierResponse, "frontier", "8B on L4")},
         summary="Throughput-interactivity frontier over concurrency 1 ... saturation",
         before_request=strict_json_body,
+        operation_class=body("frontier", "8B on L4"),
     )
     async def frontier(
         self,
-        data: Annotated[FrontierRequest, body("frontier", "8B on L4")],
+        data: JSONBody[FrontierRequest],
         db_session: NamedDependency[AsyncSession],
         engine_catalog: NamedDependency[EngineCatalog],
         calibration: NamedDependency[Calibration],

@@ -8,7 +8,7 @@ import msgspec
 from litestar import Controller, Request, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
-from litestar.params import PathParameter, QueryParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.api.auth import ADMIN_SECURITY, require_admin
@@ -85,11 +85,12 @@ class GpuController(Controller):
         security=ADMIN_SECURITY,
         responses={**WRITE_PROBLEMS, **answer(GpuOut, "gpu_create", "An L4 of the lab", 201)},
         summary="Add a GPU (admin; 409 if the id exists)",
+        operation_class=body("gpu_create", "An L4 of the lab"),
     )
     async def create_gpu(
         self,
         db_session: NamedDependency[AsyncSession],
-        data: Annotated[GpuCreate, body("gpu_create", "An L4 of the lab")],
+        data: JSONBody[GpuCreate],
     ) -> GpuOut:
         _check_bf16(data)
         try:
@@ -108,13 +109,14 @@ class GpuController(Controller):
         security=ADMIN_SECURITY,
         responses={**REPLACE_PROBLEMS, **answer(GpuOut, "gpu_replace", "Version 1 replaced")},
         summary="Replace a GPU (admin; version or If-Match required, 409 on a stale version)",
+        operation_class=body("gpu_replace", "Version 1 replaced"),
     )
     async def replace_gpu(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         gpu_id: GpuIdPath,
-        data: Annotated[GpuReplace, body("gpu_replace", "Version 1 replaced")],
+        data: JSONBody[GpuReplace],
     ) -> GpuOut:
         repository = GpuRepository(db_session)
         missing = Problem(404, f"GPU '{gpu_id}' is not in the catalog; POST /v1/gpus adds it")

@@ -12,7 +12,7 @@ from typing import Annotated
 import msgspec
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.params import PathParameter, QueryParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.api.auth import ADMIN_SECURITY, require_admin
@@ -142,12 +142,13 @@ class ImportController(Controller):
             "Returns the queued job; if one is already queued or running for the same "
             "repository and revision, returns that one instead."
         ),
+        operation_class=body("import_create", "Qwen3-4B"),
     )
     async def create_import(
         self,
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
-        data: Annotated[ImportRequest, body("import_create", "Qwen3-4B")],
+        data: JSONBody[ImportRequest],
     ) -> ImportJob:
         job, _ = await JobQueue(db_session).enqueue(
             data.repo_id, data.revision, max_attempts=settings.importer_max_attempts

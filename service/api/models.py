@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, delete, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.api.auth import ADMIN_SECURITY, require_admin
@@ -110,11 +110,12 @@ class ModelController(Controller):
         security=ADMIN_SECURITY,
         responses={**WRITE_PROBLEMS, **answer(ModelOut, "model_create", "A fine-tune", 201)},
         summary="Add a model from its config.json (admin; 409 if the id exists)",
+        operation_class=body("model_create", "A fine-tune"),
     )
     async def create_model(
         self,
         db_session: NamedDependency[AsyncSession],
-        data: Annotated[ModelCreate, body("model_create", "A fine-tune")],
+        data: JSONBody[ModelCreate],
     ) -> ModelOut:
         values = model_values(data.config, data.id, data.notes)
         try:
@@ -129,13 +130,14 @@ class ModelController(Controller):
         security=ADMIN_SECURITY,
         responses={**REPLACE_PROBLEMS, **answer(ModelOut, "model_replace", "New notes")},
         summary="Replace a model's config (admin; version or If-Match required)",
+        operation_class=body("model_replace", "New notes"),
     )
     async def replace_model(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         model_id: FromPath[str],
-        data: Annotated[ModelReplace, body("model_replace", "New notes")],
+        data: JSONBody[ModelReplace],
     ) -> ModelOut:
         row_id = _model_id(model_id)
         repository = ModelRepository(db_session)
