@@ -27,6 +27,7 @@ from service.api.imports import ImportController
 from service.api.lifespan import database
 from service.api.limits import cost_budget
 from service.api.models import ModelController
+from service.api.openapi_strict import ClosedStructSchemaPlugin
 from service.api.outage import UNAVAILABLE_HANDLERS, gpu_cache_primer, provide_gpu_cache
 from service.api.problems import EXCEPTION_HANDLERS
 from service.api.slack import SlackController
@@ -79,6 +80,7 @@ def create_app(
         ],
         exception_handlers={**EXCEPTION_HANDLERS, **UNAVAILABLE_HANDLERS},  # type: ignore[dict-item]
         request_max_body_size=settings.max_body_bytes,
+        plugins=[ClosedStructSchemaPlugin()],
         logging_config=None,  # `capplan serve` configures logging (service/observability/logs.py)
         openapi_config=OpenAPIConfig(
             title="capplan",

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
-from litestar.params import FromQuery, JSONBody
+from litestar.params import JSONBody, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.api.examples import answer, body, svg
@@ -16,6 +16,7 @@ from service.api.frontier_svg import frontier_svg
 from service.api.problems import COMPUTE_PROBLEMS, Problem
 from service.api.strict_body import strict_json_body
 from service.contract.frontier import FrontierRequest, FrontierResponse
+from service.contract.schemas import KvDtype, WeightDtype
 from service.db.outage import GpuCache
 from service.domain.calibration import Calibration
 from service.domain.engine import EngineCatalog
@@ -93,17 +94,27 @@ class FrontierController(Controller):
         engine_catalog: NamedDependency[EngineCatalog],
         calibration: NamedDependency[Calibration],
         gpu_cache: NamedDependency[GpuCache],
-        model: FromQuery[str],
-        gpu: FromQuery[str],
-        input_tokens: FromQuery[int],
-        output_tokens: FromQuery[int],
-        tensor_parallel: FromQuery[int] = 1,
-        pipeline_parallel: FromQuery[int] = 1,
-        weight_dtype: FromQuery[str] = "auto",
-        kv_cache_dtype: FromQuery[str] = "auto",
-        engine: FromQuery[str | None] = None,
-        slo_ttft_ms: FromQuery[float | None] = None,
-        slo_tpot_ms: FromQuery[float | None] = None,
+        model: Annotated[str, Parameter(description="Catalog model id")],
+        gpu: Annotated[str, Parameter(description="Catalog GPU id")],
+        input_tokens: Annotated[int, Parameter(ge=1, le=10_000_000, description="Prompt tokens")],
+        output_tokens: Annotated[
+            int, Parameter(ge=1, le=10_000_000, description="Generated tokens per request")
+        ],
+        tensor_parallel: Annotated[
+            int, Parameter(ge=1, le=64, description="Tensor-parallel degree")
+        ] = 1,
+        pipeline_parallel: Annotated[
+            int, Parameter(ge=1, le=64, description="Pipeline-parallel degree")
+        ] = 1,
+        weight_dtype: Annotated[WeightDtype, Parameter(description="Weight precision")] = "auto",
+        kv_cache_dtype: Annotated[KvDtype, Parameter(description="KV cache precision")] = "auto",
+        engine: Annotated[str | None, Parameter(description="Serving engine profile")] = None,
+        slo_ttft_ms: Annotated[
+            float | None, Parameter(ge=0.001, le=3_600_000, description="TTFT target, ms")
+        ] = None,
+        slo_tpot_ms: Annotated[
+            float | None, Parameter(ge=0.001, le=3_600_000, description="TPOT target, ms")
+        ] = None,
     ) -> Response[str]:
         query = {
             "model": model,

@@ -14,10 +14,19 @@ from service.domain.architecture import Architecture
 Bandwidth = Annotated[float, msgspec.Meta(ge=1e6, le=1e15, description="bytes/s (decimal)")]
 Tflops = Annotated[float, msgspec.Meta(ge=0.1, le=1e5, description="dense TFLOP/s (TOP/s int8)")]
 #: BF16 alone may be 0: the catalog's marker for a chip without BF16 (T4, V100).
-Bf16Tflops = Annotated[
-    float, msgspec.Meta(ge=0, le=1e5, description="dense TFLOP/s; 0: no BF16 (else >= 0.1)")
-]
 MIN_TFLOPS = 0.1
+Bf16Tflops = Annotated[
+    float,
+    msgspec.Meta(
+        ge=0,
+        le=1e5,
+        description="dense TFLOP/s; 0: no BF16 (else >= 0.1)",
+        # The OpenAPI says the gap too: nothing strictly between 0 and MIN_TFLOPS.
+        extra_json_schema={
+            "extra": {"not": {"exclusiveMinimum": 0.0, "exclusiveMaximum": MIN_TFLOPS}}
+        },
+    ),
+]
 Gigabytes = Annotated[float, msgspec.Meta(ge=1e-3, le=1e6, description="GB (decimal)")]
 Watts = Annotated[float, msgspec.Meta(ge=1.0, le=1e5, description="W")]
 # Litestar 2.25 drops falsy bounds of ``X | None`` fields from the OpenAPI: ``extra`` restates.

@@ -24,7 +24,7 @@ from service.domain.planner import (
     Rejection,
 )
 
-WeightDtype = Literal["auto", "fp32", "bf16", "fp16", "fp8", "int8", "int4", "mxfp4"]
+WeightDtype = Literal["auto", "fp32", "bf16", "fp16", "fp8", "int8", "int4", "mxfp4", "nvfp4"]
 KvDtype = Literal["auto", "bf16", "fp16", "fp8"]
 Tokens = Annotated[int, msgspec.Meta(ge=1, le=10_000_000, description="tokens")]
 Batch = Annotated[int, msgspec.Meta(ge=1, le=65_536)]
@@ -392,6 +392,17 @@ class MaxBatchResponse(msgspec.Struct, frozen=True, kw_only=True):
             )
         ),
     ] = "engine-model"
+    # Where the weight figure came from: the checkpoint's safetensors headers (exact bytes
+    # by dtype, Hub-imported models) or the config's shapes priced in their formats.
+    weights_source: Annotated[
+        Literal["checkpoint", "config"],
+        msgspec.Meta(
+            description=(
+                "Where the weight bytes came from: checkpoint (the safetensors headers, exact) or"
+                " config (shapes priced in their formats)"
+            )
+        ),
+    ] = "config"
 
 
 class LatencyRequest(EngineSettings, frozen=True, kw_only=True):
@@ -514,6 +525,16 @@ class LatencyResponse(msgspec.Struct, frozen=True, kw_only=True):
         str, msgspec.Meta(description="Engine profile the answer used (GET /v1/engines)")
     ] = ""
     engine_version: Annotated[str, msgspec.Meta(description="That engine profile's version")] = ""
+    # Where the weight figure came from: the checkpoint's safetensors headers or the config.
+    weights_source: Annotated[
+        Literal["checkpoint", "config"],
+        msgspec.Meta(
+            description=(
+                "Where the weight bytes came from: checkpoint (the safetensors headers, exact) or"
+                " config (shapes priced in their formats)"
+            )
+        ),
+    ] = "config"
 
 
 class LatencyConfidence(msgspec.Struct, frozen=True, kw_only=True):

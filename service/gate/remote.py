@@ -106,7 +106,10 @@ class HttpBackend:
         return self._send("POST", "/v1/latency", request, LatencyResponse)
 
     def plan(self, request: PlanRequest) -> PlanResponse:
-        return self._send("POST", "/v1/plan", request, PlanResponse)
+        """Every configuration the server finds (its largest ``limit``), as the offline
+        backend sees them, so both rank the same remedies."""
+        whole = msgspec.structs.replace(request, limit=1000)
+        return self._send("POST", "/v1/plan", whole, PlanResponse)
 
 
 def _problem_detail(response: httpx.Response) -> str:

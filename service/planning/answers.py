@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Literal
 
 import msgspec
 
@@ -44,7 +45,7 @@ from service.domain.parameters import ParameterCount
 from service.domain.planner import Configuration, Objective, SearchSpace, Slo, Workload, plan, rank
 from service.domain.saturation import replica_queueing
 from service.domain.serving import serving_latency, step_token_budget
-from service.domain.weights import resolve_weight_precision
+from service.domain.weights import WeightsSource, resolve_weight_precision
 from service.planning.engines import engine_settings
 
 NO_BANDS = ErrorBands(calibrated={}, extrapolated={})
@@ -103,6 +104,26 @@ def _fit(
     )
 
 
+def _weights_source(
+    arch: Architecture,
+    params: ParameterCount,
+    gpu: GpuSpec,
+    request: MaxBatchRequest | LatencyRequest,
+    profile: EngineProfile,
+) -> Literal["checkpoint", "config"]:
+    """``checkpoint`` when the weight bytes are the checkpoint's own, else ``config``."""
+    loaded = weights_as_loaded(
+        arch,
+        params,
+        resolve_weight_precision(arch, request.weight_dtype),
+        request.tensor_parallel,
+        request.pipeline_parallel,
+        gpu=gpu,
+        profile=profile,
+    )
+    return "checkpoint" if loaded.parameters.source is WeightsSource.CHECKPOINT else "config"
+
+
 def answer_max_batch(
     arch: Architecture,
     params: ParameterCount,
@@ -135,6 +156,7 @@ def answer_max_batch(
         engine_version=profile.version,
         kv_cache_bytes_per_sequence=result.kv_cache_bytes_per_sequence,
         kv_cache_pool_bytes=result.kv_cache_pool_bytes,
+        weights_source=_weights_source(arch, params, gpu, request, profile),
     )
 
 
@@ -221,6 +243,7 @@ def answer_latency(
         ),
         engine=profile.name,
         engine_version=profile.version,
+        weights_source=_weights_source(arch, params, gpu, request, profile),
     )
 
 
