@@ -73,7 +73,12 @@ class ImportJob(msgspec.Struct, frozen=True, kw_only=True):
         Annotated[str, msgspec.Meta(description="Branch, tag or commit asked for; null: main")]
         | None
     )
-    status: Annotated[JobStatus, msgspec.Meta(description="queued, running, succeeded or failed")]
+    status: Annotated[
+        JobStatus,
+        msgspec.Meta(
+            description="Life cycle of a Hub import job: queued, running, succeeded or failed."
+        ),
+    ]
     attempts: Annotated[int, msgspec.Meta(description="Attempts so far (count)")]
     max_attempts: Annotated[
         int, msgspec.Meta(description="Attempts before the job fails for good (count)")

@@ -755,6 +755,13 @@ class PlanRequest(EngineSettings, frozen=True, kw_only=True):
                     "lacks is a 404 with suggestions"
                 ),
                 examples=[{"h100-sxm": 2.1, "l4": 0.55}],
+                # Litestar drops the value bounds of a dict from the OpenAPI; restated here
+                # (on the outer schema, where JSON Schema applies them to an object instance).
+                extra_json_schema={
+                    "extra": {
+                        "additionalProperties": {"type": "number", "minimum": 0, "maximum": 100_000}
+                    }
+                },
             ),
         ]
         | None

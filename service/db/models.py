@@ -40,7 +40,7 @@ class Origin(enum.StrEnum):
 
 
 class JobStatus(enum.StrEnum):
-    """Life cycle of a Hub import job."""
+    """Life cycle of a Hub import job: queued, running, succeeded or failed."""
 
     QUEUED = "queued"
     RUNNING = "running"
