@@ -7,16 +7,17 @@ from typing import Annotated
 import msgspec
 
 from service.contract.schemas import (
-    Degree,
-    EngineName,
-    GpuId,
+    CatalogGpu,
     HitRate,
-    KvDtype,
+    KvPrecision,
     Milliseconds,
     ModelRef,
+    PipelineParallel,
+    ServingEngine,
     SpeculativeIn,
+    TensorParallel,
     Tokens,
-    WeightDtype,
+    WeightPrecision,
 )
 from service.domain.frontier import FrontierPoint
 from service.domain.latency import Efficiency
@@ -34,37 +35,14 @@ class FrontierRequest(msgspec.Struct, frozen=True, kw_only=True):
             )
         ),
     ]
-    gpu: Annotated[GpuId, msgspec.Meta(description="Catalog GPU id (GET /v1/gpus lists them)")]
+    gpu: CatalogGpu
     input_tokens: Annotated[Tokens, msgspec.Meta(description="Prompt tokens per request")]
     output_tokens: Annotated[Tokens, msgspec.Meta(description="Generated tokens per request")]
-    tensor_parallel: Annotated[
-        Degree,
-        msgspec.Meta(
-            description="Tensor-parallel degree: GPUs each layer's weights are split across"
-        ),
-    ] = 1
-    pipeline_parallel: Annotated[
-        Degree,
-        msgspec.Meta(
-            description="Pipeline-parallel degree: GPUs the layers are split across in stages"
-        ),
-    ] = 1
-    weight_dtype: Annotated[
-        WeightDtype, msgspec.Meta(description="Weight precision; auto: the checkpoint's own")
-    ] = "auto"
-    kv_cache_dtype: Annotated[
-        KvDtype,
-        msgspec.Meta(
-            description="KV cache precision; auto: the model's activation dtype (bf16 or fp16)"
-        ),
-    ] = "auto"
-    engine: (
-        Annotated[
-            EngineName,
-            msgspec.Meta(description="Serving engine profile; default: the newest vLLM profile"),
-        ]
-        | None
-    ) = None
+    tensor_parallel: TensorParallel = 1
+    pipeline_parallel: PipelineParallel = 1
+    weight_dtype: WeightPrecision = "auto"
+    kv_cache_dtype: KvPrecision = "auto"
+    engine: ServingEngine | None = None
     slo_ttft_ms: (
         Annotated[
             Milliseconds, msgspec.Meta(description="Time-to-first-token target in milliseconds")

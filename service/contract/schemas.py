@@ -43,6 +43,37 @@ EngineName = Annotated[
         ),
     ),
 ]
+# Request fields several questions share, described once (max-batch, latency, plan, frontier).
+CatalogGpu = Annotated[GpuId, msgspec.Meta(description="Catalog GPU id (GET /v1/gpus lists them)")]
+TensorParallel = Annotated[
+    Degree,
+    msgspec.Meta(description="Tensor-parallel degree: GPUs each layer's weights are split across"),
+]
+PipelineParallel = Annotated[
+    Degree,
+    msgspec.Meta(
+        description="Pipeline-parallel degree: GPUs the layers are split across in stages"
+    ),
+]
+WeightPrecision = Annotated[
+    WeightDtype,
+    msgspec.Meta(
+        description=(
+            "Weight precision; auto: the checkpoint's own (its quantization, else its torch_dtype)"
+        )
+    ),
+]
+KvPrecision = Annotated[
+    KvDtype,
+    msgspec.Meta(
+        description="KV cache precision; auto: the model's activation dtype (bf16 or fp16)"
+    ),
+]
+ServingEngine = Annotated[
+    EngineName,
+    msgspec.Meta(description="Serving engine profile; default: the newest vLLM profile"),
+]
+
 # Litestar 2.25 drops falsy bounds of ``X | None`` fields and the constraints of list items and
 # union arms from the OpenAPI. ``extra`` restates what the first two lose; a model reference is
 # any string (an id that is not in the catalog is a 404, whatever its length).
@@ -157,12 +188,7 @@ class InspectRequest(msgspec.Struct, frozen=True, kw_only=True):
             )
         ),
     ]
-    kv_cache_dtype: Annotated[
-        KvDtype,
-        msgspec.Meta(
-            description="KV cache precision; auto: the model's activation dtype (bf16 or fp16)"
-        ),
-    ] = "auto"
+    kv_cache_dtype: KvPrecision = "auto"
 
 
 class ParametersOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -235,38 +261,15 @@ class MaxBatchRequest(EngineSettings, frozen=True, kw_only=True):
             )
         ),
     ]
-    gpu: Annotated[GpuId, msgspec.Meta(description="Catalog GPU id (GET /v1/gpus lists them)")]
+    gpu: CatalogGpu
     context_length: Annotated[
         Tokens,
         msgspec.Meta(description="Tokens per sequence (prompt + output) the batch must hold"),
     ]
-    tensor_parallel: Annotated[
-        Degree,
-        msgspec.Meta(
-            description="Tensor-parallel degree: GPUs each layer's weights are split across"
-        ),
-    ] = 1
-    pipeline_parallel: Annotated[
-        Degree,
-        msgspec.Meta(
-            description="Pipeline-parallel degree: GPUs the layers are split across in stages"
-        ),
-    ] = 1
-    weight_dtype: Annotated[
-        WeightDtype,
-        msgspec.Meta(
-            description=(
-                "Weight precision; auto: the checkpoint's own (its quantization, else its "
-                "torch_dtype)"
-            )
-        ),
-    ] = "auto"
-    kv_cache_dtype: Annotated[
-        KvDtype,
-        msgspec.Meta(
-            description="KV cache precision; auto: the model's activation dtype (bf16 or fp16)"
-        ),
-    ] = "auto"
+    tensor_parallel: TensorParallel = 1
+    pipeline_parallel: PipelineParallel = 1
+    weight_dtype: WeightPrecision = "auto"
+    kv_cache_dtype: KvPrecision = "auto"
     gpu_memory_utilization: Annotated[
         Utilization,
         msgspec.Meta(
@@ -288,13 +291,7 @@ class MaxBatchRequest(EngineSettings, frozen=True, kw_only=True):
         ]
         | None
     ) = None
-    engine: (
-        Annotated[
-            EngineName,
-            msgspec.Meta(description="Serving engine profile; default: the newest vLLM profile"),
-        ]
-        | None
-    ) = None
+    engine: ServingEngine | None = None
     # vLLM --max-model-len (drives the profile run); default: context_length.
     max_model_len: (
         Annotated[
@@ -415,44 +412,15 @@ class LatencyRequest(EngineSettings, frozen=True, kw_only=True):
             )
         ),
     ]
-    gpu: Annotated[GpuId, msgspec.Meta(description="Catalog GPU id (GET /v1/gpus lists them)")]
+    gpu: CatalogGpu
     batch_size: Annotated[Batch, msgspec.Meta(description="Sequences decoded together (count)")]
     input_tokens: Annotated[Tokens, msgspec.Meta(description="Prompt tokens per sequence")]
     output_tokens: Annotated[Tokens, msgspec.Meta(description="Generated tokens per sequence")]
-    tensor_parallel: Annotated[
-        Degree,
-        msgspec.Meta(
-            description="Tensor-parallel degree: GPUs each layer's weights are split across"
-        ),
-    ] = 1
-    pipeline_parallel: Annotated[
-        Degree,
-        msgspec.Meta(
-            description="Pipeline-parallel degree: GPUs the layers are split across in stages"
-        ),
-    ] = 1
-    weight_dtype: Annotated[
-        WeightDtype,
-        msgspec.Meta(
-            description=(
-                "Weight precision; auto: the checkpoint's own (its quantization, else its "
-                "torch_dtype)"
-            )
-        ),
-    ] = "auto"
-    kv_cache_dtype: Annotated[
-        KvDtype,
-        msgspec.Meta(
-            description="KV cache precision; auto: the model's activation dtype (bf16 or fp16)"
-        ),
-    ] = "auto"
-    engine: (
-        Annotated[
-            EngineName,
-            msgspec.Meta(description="Serving engine profile; default: the newest vLLM profile"),
-        ]
-        | None
-    ) = None
+    tensor_parallel: TensorParallel = 1
+    pipeline_parallel: PipelineParallel = 1
+    weight_dtype: WeightPrecision = "auto"
+    kv_cache_dtype: KvPrecision = "auto"
+    engine: ServingEngine | None = None
 
 
 class LatencyResponse(msgspec.Struct, frozen=True, kw_only=True):
@@ -724,13 +692,7 @@ class PlanRequest(EngineSettings, frozen=True, kw_only=True):
             )
         ),
     ] = "cost"
-    engine: (
-        Annotated[
-            EngineName,
-            msgspec.Meta(description="Serving engine profile; default: the newest vLLM profile"),
-        ]
-        | None
-    ) = None
+    engine: ServingEngine | None = None
     # The answer's size (service/planning/lean.py): the best ``limit`` configurations after
     # dominated ones are pruned and duplicates merged; rejections counted by reason, each
     # one listed only with ``include_rejected: "all"``.
