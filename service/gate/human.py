@@ -79,6 +79,11 @@ def render_human(report: Report) -> str:
             f"  latency at batch {lat.batch_per_replica} ({tokens(lat.input_tokens)} in / "
             f"{tokens(lat.output_tokens)} out): TTFT {lat.ttft_ms:,.1f} ms, "
             f"TPOT {lat.tpot_ms:,.1f} ms, end to end {lat.e2e_ms:,.0f} ms"
+            + (
+                f", burst TTFT {lat.burst_ttft_ms:,.1f} ms"
+                if lat.slo_burst and lat.burst_ttft_ms
+                else ""
+            )
         )
     for fixes, purpose in GROUPS:
         group = [s for s in report.suggestions if s.fixes == fixes]

@@ -27,8 +27,12 @@ Fail = Callable[[str, str], InputError]
 
 
 class SloFields(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """``burst``: judge ``ttft_ms`` against the burst TTFT (all concurrent prompts at once)
+    instead of the steady-state TTFT, as the API's ``slo.burst``."""
+
     ttft_ms: Milliseconds | None = None
     tpot_ms: Milliseconds | None = None
+    burst: bool = False
 
 
 class WorkloadFields(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -56,6 +60,12 @@ class ManifestFields(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     require_full_concurrency: bool = False
     engine: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
     engine_options: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+def _slo(raw: SloFields | None) -> SloIn | None:
+    if raw is None:
+        return None
+    return SloIn(ttft_ms=raw.ttft_ms, tpot_ms=raw.tpot_ms, burst=raw.burst)
 
 
 _AT_PATH = re.compile(r"^(?P<reason>.*?)(?: - at `\$\.?(?P<path>[^`]*)`)?$", re.DOTALL)
@@ -121,7 +131,7 @@ def target_from_fields(
         weight_dtype=_weights(raw, fail),
         kv_cache_dtype=_kv(raw, fail),
         workload=_workload(raw.workload),
-        slo=SloIn(ttft_ms=raw.slo.ttft_ms, tpot_ms=raw.slo.tpot_ms) if raw.slo else None,
+        slo=_slo(raw.slo),
         require_full_concurrency=raw.require_full_concurrency,
         spelling=names,
         engine=raw.engine,

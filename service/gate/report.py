@@ -72,6 +72,8 @@ class LatencyOut(msgspec.Struct, frozen=True, kw_only=True):
     e2e_ms: float
     slo_ttft_ms: float | None
     slo_tpot_ms: float | None
+    burst_ttft_ms: float | None = None
+    slo_burst: bool = False
 
 
 class Report(msgspec.Struct, frozen=True, kw_only=True):

@@ -67,7 +67,7 @@ def _dtypes(query: Query) -> dict[str, Any]:
 def _slo(query: Query) -> SloIn | None:
     if query.ttft_ms is None and query.tpot_ms is None:
         return None
-    return SloIn(ttft_ms=query.ttft_ms, tpot_ms=query.tpot_ms)
+    return SloIn(ttft_ms=query.ttft_ms, tpot_ms=query.tpot_ms, burst=query.burst)
 
 
 def plan_reply(

@@ -42,6 +42,7 @@ class Query(msgspec.Struct, frozen=True, kw_only=True):
     output_tokens: int | None = None
     ttft_ms: float | None = None
     tpot_ms: float | None = None
+    burst: bool = False
     weight_dtype: str | None = None
     kv_cache_dtype: str | None = None
     engine: str | None = None
@@ -147,6 +148,8 @@ OPTIONS: dict[str, tuple[str, Callable[[str], object]]] = {
     "engine": ("engine", _engine),
 }
 GPU_WORDS = frozenset({"on", "gpu"})
+#: flag word -> Query field set true: ``burst`` judges the TTFT target against the burst TTFT
+FLAGS: dict[str, str] = {"burst": "burst"}
 
 
 def _ends_model(word: str) -> bool:
@@ -154,6 +157,7 @@ def _ends_model(word: str) -> bool:
     return (
         key in OPTIONS
         or key in GPU_WORDS
+        or key in FLAGS
         or key in WEIGHT_WORDS
         or bool(_COUNT_ALONE.fullmatch(key))
     )
@@ -187,6 +191,8 @@ def _read_options(words: list[str]) -> dict[str, object]:
                 values["gpu"] = gpu
             if count is not None:
                 values["gpu_count"] = _bounded(count, MAX_GPUS, "the GPU count")
+        elif key in FLAGS:
+            values[FLAGS[key]] = True
         elif key in WEIGHT_WORDS:
             values["weight_dtype"] = WEIGHT_WORDS[key]
         elif key.isdigit() and index < len(words) and words[index].lower() in ("gpu", "gpus"):

@@ -83,3 +83,20 @@ def test_slo_is_skipped_when_it_does_not_fit(
     """Latency of a deployment that cannot start is not judged."""
     path = manifest(**{**L4_8B, "max_model_len": 131072}, workload=WORKLOAD, slo={"ttft_ms": 1e6})
     assert checks(run_check, backend_args, path) == (1, {"fits": "fail", "slo": "skip"})
+
+
+def test_burst_slo_judges_the_burst_ttft(
+    run_check: Callable[..., Run], manifest: Callable[..., Path], backend_args: list[str]
+) -> None:
+    """A TTFT target between the steady and burst TTFTs passes, and fails with ``burst``."""
+    unjudged = run_check(
+        *backend_args, "--format", "json", str(manifest(**H100_8B, workload=WORKLOAD))
+    )
+    latency = json.loads(unjudged.out)["latency"]
+    assert latency["burst_ttft_ms"] > latency["ttft_ms"]
+    target = (latency["ttft_ms"] + latency["burst_ttft_ms"]) / 2
+    steady = manifest("steady.yaml", **H100_8B, workload=WORKLOAD, slo={"ttft_ms": target})
+    slo = {"ttft_ms": target, "burst": True}
+    burst = manifest("burst.yaml", **H100_8B, workload=WORKLOAD, slo=slo)
+    assert checks(run_check, backend_args, steady) == (0, {"fits": "pass", "slo": "pass"})
+    assert checks(run_check, backend_args, burst) == (1, {"fits": "pass", "slo": "fail"})

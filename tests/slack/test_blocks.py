@@ -112,6 +112,27 @@ def test_latency_message_judges_the_slo(backend: OfflineBackend, tpot_ms: float,
     assert first_text(payload).startswith(f"{mark} *TTFT")
 
 
+@pytest.mark.parametrize(
+    ("burst", "mark", "label"),
+    [
+        pytest.param(False, ":white_check_mark:", "TTFT", id="steady-met"),
+        pytest.param(True, ":x:", "Burst TTFT", id="burst-missed"),
+    ],
+)
+def test_latency_message_judges_burst_ttft_when_asked(
+    backend: OfflineBackend, burst: bool, mark: str, label: str
+) -> None:
+    """A TTFT target between the steady and burst TTFTs is met unless the SLO asks for burst."""
+    request = LatencyRequest(
+        model=LLAMA_8B, gpu="h100-sxm", batch_size=8, input_tokens=2048, output_tokens=512
+    )
+    latency = backend.latency(request)
+    assert latency.burst_ttft_ms > latency.ttft_ms
+    slo = SloIn(ttft_ms=(latency.ttft_ms + latency.burst_ttft_ms) / 2, burst=burst)
+    payload = blocks.latency_message("8B", latency, slo, BASE_URL)
+    assert first_text(payload).startswith(f"{mark} *{label} ")
+
+
 def test_help_is_ephemeral_and_uses_the_command_name() -> None:
     """Help is for the caller only and shows examples with their own command."""
     payload = blocks.help_message("/gpu", unknown="deploy")

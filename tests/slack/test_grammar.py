@@ -57,6 +57,12 @@ from service.slack.grammar import Help, ParseError, Query, parse
              "output_tokens": 200, "batch": 32},
             id="separators-in-numbers",
         ),
+        pytest.param(
+            "plan llama-3.1-8b burst ttft 500ms concurrency 8",
+            {"action": "plan", "model": "llama-3.1-8b", "burst": True, "ttft_ms": 500.0,
+             "batch": 8},
+            id="burst-ttft-slo",
+        ),
     ],
 )  # fmt: skip
 def test_commands_are_read_into_queries(text: str, expected: dict[str, Any]) -> None:
