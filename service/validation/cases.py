@@ -15,7 +15,9 @@ turns into a prediction with a few multiplications (the fit evaluates thousands)
   the fit: every prediction of them is out of sample.
 
 Conventions: "FP8" rows run fp8 weights and fp8 KV (ModelOpt checkpoints quantise the KV
-cache), "FP4" rows NVFP4 weights with fp8 KV; NeMo rows with precision "not stated" are fp16.
+cache), "FP4" rows NVFP4 weights with fp8 KV, "MXFP4" / "INT4" rows those weights with a
+16-bit KV cache, and a row saying "bf16 KV cache" keeps its KV in bf16; NeMo rows with
+precision "not stated" are fp16.
 """
 
 from __future__ import annotations
@@ -78,9 +80,11 @@ UNITS = {
 }
 
 SERVING_ENGINE = "trtllm-1.0.0"
-"""Engine profile (``catalog/engines.yaml``) behind the serving sweeps' batch ceiling and step
-budget: NIM's optimised profiles run TensorRT-LLM; the tables name no backend, no
-``max_num_tokens`` (the profile's default, 8,192) and no KV fraction (the profile's)."""
+"""Engine profile (``catalog/engines.yaml``) behind a serving sweep's batch ceiling and step
+budget when its row names none (``engine_profile``): NIM's optimised profiles run
+TensorRT-LLM; the tables name no backend, no ``max_num_tokens`` (the profile's default,
+8,192) and no KV fraction (the profile's). vLLM and SGLang rows name the catalog profile of
+their engine (the nearest version the catalog has)."""
 
 SATURATED_ENGINE = "trtllm-bench-1.0"
 """The ``batching:`` entry of ``catalog/engines.yaml`` that prices offline throughput rows."""
@@ -149,12 +153,23 @@ def predict(case: Case, efficiency: Efficiency) -> float:
 
 
 def _precision(text: str) -> tuple[Precision, Precision]:
+    """(weights, KV cache) of a row's precision text (module doc); "bf16 KV" overrides."""
     upper = text.upper()
+    weights = Precision.FP16
+    kv = Precision.FP16
     if upper.startswith("FP8"):
-        return Precision.FP8, Precision.FP8
-    if upper.startswith("FP4"):
-        return Precision.FP4, Precision.FP8
-    return Precision.FP16, Precision.FP16
+        weights, kv = Precision.FP8, Precision.FP8
+    elif upper.startswith("FP4"):
+        weights, kv = Precision.FP4, Precision.FP8
+    elif upper.startswith("MXFP4"):
+        weights = Precision.MXFP4
+    elif upper.startswith("INT4"):
+        weights = Precision.INT4
+    elif upper.startswith("BF16"):
+        weights, kv = Precision.BF16, Precision.BF16
+    if "BF16 KV" in upper:
+        kv = Precision.BF16
+    return weights, kv
 
 
 def latency_case(point: dict[str, Any], batching: ContinuousBatching | None = None) -> Case:
@@ -193,7 +208,7 @@ def latency_case(point: dict[str, Any], batching: ContinuousBatching | None = No
     batch = steady_state_batch(kv_tokens, isl, osl, engine)
     kind = point.get("kind")
     if kind in (Metric.TTFT_AT_CONCURRENCY, Metric.TPOT_AT_CONCURRENCY):
-        profile = load_engine_profiles().get(SERVING_ENGINE)
+        profile = load_engine_profiles().get(str(point.get("engine_profile", SERVING_ENGINE)))
         deployment = Deployment(
             gpu_memory_bytes=gpu.memory_bytes,
             tensor_parallel=tp,

@@ -49,6 +49,9 @@ MODEL_ALIASES: Mapping[str, tuple[str, Mapping[str, Any]]] = {
     "meta-llama/Llama-2-7B-hf": ("meta-llama/Llama-2-7b-hf", {}),
     "meta-llama/Llama-2-13B-hf": ("meta-llama/Llama-2-13b-hf", {}),
     "meta-llama/Llama-3.1-8B-Instruct": ("meta-llama/Llama-3.1-8B", {}),
+    # R1 is a post-training of V3: the same config.json shapes (671B, MLA, 256 experts).
+    "DeepSeek-R1-0528": ("deepseek-ai/DeepSeek-V3", {}),
+    "gpt-oss-120b": ("openai/gpt-oss-120b", {}),
     # Same shapes as Llama-3.1-8B; its config.json has 8192 positions and no RoPE scaling.
     "meta-llama/Meta-Llama-3-8B": (
         "meta-llama/Llama-3.1-8B",
@@ -63,6 +66,8 @@ GPU_ALIASES: tuple[tuple[str, str], ...] = (
     (r"\bH200\b", "h200-sxm"),
     (r"\bH100\b", "h100-sxm"),
     (r"\bA100 80GB\b", "a100-sxm-80gb"),
+    (r"\bMI300X\b", "mi300x"),
+    (r"\bRTX 4090\b", "rtx-4090"),
     (r"\bRTX 3090\b", "rtx-3090"),
 )
 """First match wins (GB200 before B200). An 'H100 80GB HBM3' is the SXM part."""
