@@ -34,9 +34,11 @@ from service.domain.hf_layers import (
 from service.domain.hf_moe import mixture_of_experts
 from service.domain.hf_support import KNOWN_FAMILIES, check_supported
 from service.domain.quantization import quantization_from_config
+from service.domain.vision_items import encoder_max_tokens_per_item
 from service.domain.vision_towers import (
+    LANGUAGE_MODEL_KEYS,
     OUTER_CONFIG_KEYS,
-    encoder_max_tokens_per_item,
+    check_multimodal_supported,
     encoder_parameters,
 )
 
@@ -67,8 +69,12 @@ def architecture_from_config(config: Mapping[str, Any]) -> Architecture:
     if not isinstance(config, Mapping):
         raise InvalidConfig("config", "expected a JSON object")
     model_type = read_str(config, "model_type", default="")
-    text_config = config.get("text_config")
-    if isinstance(text_config, Mapping) and "hidden_size" not in config:
+    check_multimodal_supported(model_type)
+    text_key = LANGUAGE_MODEL_KEYS.get(model_type, "text_config")
+    text_config = config.get(text_key)
+    if isinstance(text_config, Mapping) and (
+        text_key != "text_config" or "hidden_size" not in config
+    ):
         inner_type = read_str(text_config, "model_type", default=f"{model_type}_text")
         inherited = {key: config[key] for key in _INHERITED_KEYS if key in config}
         try:
@@ -76,7 +82,7 @@ def architecture_from_config(config: Mapping[str, Any]) -> Architecture:
         except InvalidConfig as exc:
             if exc.field not in text_config:
                 raise
-            raise InvalidConfig(f"text_config.{exc.field}", exc.detail) from exc
+            raise InvalidConfig(f"{text_key}.{exc.field}", exc.detail) from exc
         return _with_vision_tower(inner, config, model_type)
     return _normalise(config, model_type)
 
@@ -100,16 +106,22 @@ def _with_vision_tower(
             f"multimodal '{model_type}': only the language model is counted; capplan has no "
             "formula for this vision encoder, whose weights are not included",
         )
-    note = f"multimodal '{model_type}': vision encoder of {encoder:,} parameters counted"
+    notes = [f"multimodal '{model_type}': vision encoder of {encoder:,} parameters counted"]
     try:
         per_item = encoder_max_tokens_per_item(model_type, config)
     except InvalidConfig as exc:
-        raise InvalidConfig(f"vision_config.{exc.field}", exc.detail) from exc
+        where = "" if exc.field in OUTER_CONFIG_KEYS else "vision_config."
+        raise InvalidConfig(f"{where}{exc.field}", exc.detail) from exc
+    if not per_item:
+        notes.append(
+            f"multimodal '{model_type}': the largest input of this encoder is not modelled, so "
+            "no encoder-cache reservation is made for the engine's profile run"
+        )
     return msgspec.structs.replace(
         arch,
         encoder_parameters=encoder,
         encoder_max_tokens_per_item=per_item,
-        notes=(*arch.notes, note),
+        notes=(*arch.notes, *notes),
     )
 
 

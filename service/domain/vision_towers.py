@@ -42,13 +42,40 @@ from service.domain.architecture import InvalidConfig, UnsupportedArchitecture
 from service.domain.audio_gemma4 import gemma4_audio
 from service.domain.config_fields import read_bool, read_int, read_int_list
 from service.domain.vision_gemma4 import GEMMA4_TYPES, gemma4_vision
+from service.domain.vision_internvl import (
+    INTERNVL_OUTER_KEYS,
+    INTERNVL_TYPES,
+    internvl_vision,
+)
 
 QWEN_VL_TYPES = frozenset({"qwen3_vl", "qwen3_vl_moe", "qwen3_5", "qwen3_5_moe"})
 GEMMA3_TYPES = frozenset({"gemma3"})
 LLAMA4_TYPES = frozenset({"llama4"})
 MISTRAL3_TYPES = frozenset({"mistral3"})
 #: Keys a tower formula reads from the outer config rather than from vision_config.
-OUTER_CONFIG_KEYS = frozenset({"spatial_merge_size", "multimodal_projector_bias"})
+OUTER_CONFIG_KEYS = (
+    frozenset({"spatial_merge_size", "multimodal_projector_bias", "mm_tokens_per_image"})
+    | INTERNVL_OUTER_KEYS
+)
+
+
+LANGUAGE_MODEL_KEYS = {"internvl_chat": "llm_config"}
+"""Multimodal formats whose language model's config is not ``text_config``."""
+
+_UNMODELLED_MULTIMODAL = {
+    "phi4mm": "Phi-4-multimodal encoders (SigLIP vision with HD tiling, conformer audio) "
+    "and its built-in vision/speech LoRA adapters",
+    "phi4_multimodal": "Phi-4-multimodal encoders (SigLIP vision with HD tiling, conformer "
+    "audio) and its built-in vision/speech LoRA adapters",
+}
+
+
+def check_multimodal_supported(model_type: str) -> None:
+    """Refuse (422 naming the feature) the multimodal formats capplan has no count for."""
+    if model_type in _UNMODELLED_MULTIMODAL:
+        raise UnsupportedArchitecture(
+            _UNMODELLED_MULTIMODAL[model_type], f"model_type '{model_type}'"
+        )
 
 
 def _qwen_merger(hidden: int, merge: int, out: int, *, postshuffle_norm: bool) -> int:
@@ -132,31 +159,6 @@ def pixtral_vision(config: Mapping[str, Any], text_hidden_size: int) -> int:
     return tower + projector
 
 
-LLAMA4_MAX_TILES = 16
-"""Llama 4's image processor splits an image into at most ``max_patches`` = 16 tiles (its
-default; vLLM ``Mllama4ProcessingInfo.get_max_num_tiles`` reads it) plus one global tile."""
-
-
-def llama4_max_tokens_per_image(vision: Mapping[str, Any]) -> int:
-    """``(16 + 1) · (image/patch)² / round(1 / pixel_shuffle_ratio²)`` (vLLM ``mllama4.py``
-    ``get_patch_per_chunk``): 17 · 576 / 4 = 2448 for Llama-4-Scout."""
-    image = read_int(vision, "image_size")
-    patch = read_int(vision, "patch_size")
-    ratio = vision.get("pixel_shuffle_ratio", 0.5)
-    if not isinstance(ratio, int | float) or not 0 < ratio <= 1:
-        raise InvalidConfig("pixel_shuffle_ratio", f"expected a number in (0, 1], got {ratio!r}")
-    per_tile = (image // patch) ** 2 // round(1 / ratio**2)
-    return (LLAMA4_MAX_TILES + 1) * per_tile
-
-
-def encoder_max_tokens_per_item(outer_type: str, config: Mapping[str, Any]) -> int:
-    """Embedding rows of the largest image, for the towers capplan knows it of (else 0)."""
-    vision = config.get("vision_config")
-    if isinstance(vision, Mapping) and outer_type in LLAMA4_TYPES:
-        return llama4_max_tokens_per_image(vision)
-    return 0
-
-
 def vision_tower_parameters(
     outer_type: str, vision: Mapping[str, Any], text_hidden_size: int
 ) -> int | None:
@@ -181,6 +183,8 @@ def encoder_parameters(
         return 0
     if outer_type in MISTRAL3_TYPES:
         return pixtral_vision(config, text_hidden_size)
+    if outer_type in INTERNVL_TYPES:
+        return internvl_vision(config, text_hidden_size)
     tower = vision_tower_parameters(outer_type, vision, text_hidden_size)
     audio = config.get("audio_config")
     if tower is not None and outer_type in GEMMA4_TYPES and isinstance(audio, Mapping):

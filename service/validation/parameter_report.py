@@ -1,7 +1,8 @@
 """Exact parameter counts against published totals: every reference model, its verdict.
 
-Reads ``models.json`` (exact totals of classic models) and ``models_2025.json`` (configs of
-2025-26 architectures with the Hub's safetensors totals) from the reference directory. Each
+Reads ``models.json`` (exact totals of classic models), ``models_2025.json`` (configs of
+2025-26 architectures with the Hub's safetensors totals) and ``models_multimodal.json``
+(multimodal checkpoints with exact published counts) from the reference directory. Each
 entry's config is counted and compared with :func:`service.domain.count_check.check_hub_total`
 (``exact``, ``explained`` with the extras named, ``mismatch``); extra elements a source states
 (``checkpoint_extras.mtp_elements``) are taken off the Hub total first. An entry capplan refuses
@@ -22,7 +23,7 @@ from service.domain.count_check import check_hub_total
 from service.domain.hf_config import architecture_from_config
 from service.domain.parameters import count_parameters
 
-REFERENCE_FILES = ("models.json", "models_2025.json")
+REFERENCE_FILES = ("models.json", "models_2025.json", "models_multimodal.json")
 
 
 class CountRow(msgspec.Struct, frozen=True, kw_only=True):

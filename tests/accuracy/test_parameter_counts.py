@@ -27,8 +27,9 @@ def test_no_reference_count_mismatches_or_is_refused(rows: list[CountRow]) -> No
 
 
 def test_the_2025_architectures_are_all_checked(rows: list[CountRow]) -> None:
-    """Both reference files contribute, so the 2025-26 families are in the report."""
-    assert {r.source_file for r in rows} == {"models.json", "models_2025.json"}
+    """Every reference file contributes, so the 2025-26 and multimodal families are reported."""
+    files = {"models.json", "models_2025.json", "models_multimodal.json"}
+    assert {r.source_file for r in rows} == files
 
 
 def test_report_section_lists_every_model(rows: list[CountRow]) -> None:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from service.domain.architecture import Architecture, InvalidConfig
 from service.domain.engines.vllm_v1 import encoder_cache_bytes
 from service.domain.hf_config import architecture_from_config
-from service.domain.vision_towers import llama4_max_tokens_per_image
+from service.domain.vision_items import llama4_max_tokens_per_image
 from tests.domain.reference import LLAMA_LIKE
 
 SCOUT_VISION = {"image_size": 336, "patch_size": 14, "pixel_shuffle_ratio": 0.5}

@@ -1,0 +1,100 @@
+"""InternVL (``internvl_chat``): the InternViT tower, its MLP projector and its largest image.
+
+The checkpoint format vLLM serves as ``InternVLChatModel`` (InternVL 2.5, 3 and 3.5): the
+language model's config is ``llm_config``, the tower's ``vision_config``. Read off
+OpenGVLab's ``modeling_intern_vit.py`` / ``modeling_internvl_chat.py`` (the same modules
+vLLM's ``intern_vit.py`` / ``internvl.py`` load), width ``h``, MLP ``f``, patch ``p``,
+image ``S``, ``s = 1 / downsample_ratio``, language-model width ``d``::
+
+    class_embedding h, patch_embedding Conv2d 3·p²·h + h, position_embedding ((S/p)² + 1)·h
+    per layer: qkv h·3h (+ 3h with qkv_bias), proj h² + h, fc1 h·f + f, fc2 f·h + h,
+               norm1 and norm2 (LayerNorm 2h each, RMSNorm h each), ls1 and ls2 h each,
+               q_norm and k_norm h each with qk_normalization
+    mlp1: LayerNorm 2·h·s², Linear h·s²·d + d, Linear d² + d
+
+InternViT has no final norm. vLLM drops the layers after ``select_layer`` (-1: none).
+Defaults where a key is absent are ``InternVisionConfig``'s (``configuration_intern_vit.py``:
+rms_norm, no qkv bias, qk_normalization on).
+
+Largest image (vLLM ``InternVLProcessingInfo``): ``max_dynamic_patch`` tiles of ``S²`` plus
+a thumbnail when ``use_thumbnail`` (and more than one tile), each ``(S/p)² / s²`` embedding
+rows: InternVL3 (448, 14, 0.5, 12 tiles + 1): 13 · 256 = 3328.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from service.domain.architecture import InvalidConfig, UnsupportedArchitecture
+from service.domain.config_fields import read_bool, read_int, read_str
+
+INTERNVL_TYPES = frozenset({"internvl_chat"})
+#: Keys the InternVL formulas read from the outer config rather than from vision_config.
+INTERNVL_OUTER_KEYS = frozenset(
+    {"downsample_ratio", "select_layer", "force_image_size", "max_dynamic_patch", "use_thumbnail"}
+)
+
+
+def _shuffle(config: Mapping[str, Any]) -> int:
+    """``s = 1 / downsample_ratio`` (pixel shuffle), an integer >= 1."""
+    ratio = config.get("downsample_ratio", 0.5)
+    if not isinstance(ratio, int | float) or isinstance(ratio, bool) or not 0 < ratio <= 1:
+        raise InvalidConfig("downsample_ratio", f"expected a number in (0, 1], got {ratio!r}")
+    scale = round(1 / ratio)
+    if abs(scale * ratio - 1) > 1e-9:
+        raise InvalidConfig("downsample_ratio", f"expected 1/n, got {ratio!r}")
+    return scale
+
+
+def _layers_loaded(config: Mapping[str, Any], layers: int) -> int:
+    """vLLM builds ``layers + select_layer + 1`` layers for a negative ``select_layer``."""
+    select = config.get("select_layer", -1)
+    if not isinstance(select, int) or isinstance(select, bool) or not -layers <= select < 0:
+        raise InvalidConfig("select_layer", f"expected -{layers}..-1, got {select!r}")
+    return layers + select + 1
+
+
+def internvit_layer(vision: Mapping[str, Any]) -> int:
+    """One InternViT encoder layer (module formula)."""
+    h = read_int(vision, "hidden_size")
+    f = read_int(vision, "intermediate_size")
+    norm_type = read_str(vision, "norm_type", default="rms_norm")
+    if norm_type not in ("layer_norm", "rms_norm"):
+        raise InvalidConfig("norm_type", f"expected layer_norm or rms_norm, got {norm_type!r}")
+    norm = 2 * h if norm_type == "layer_norm" else h
+    qkv = 3 * h * h + (3 * h if read_bool(vision, "qkv_bias", default=False) else 0)
+    qk_norm = 2 * h if read_bool(vision, "qk_normalization", default=True) else 0
+    return qkv + qk_norm + (h * h + h) + (h * f + f) + (f * h + h) + 2 * norm + 2 * h
+
+
+def internvl_vision(config: Mapping[str, Any], text_hidden_size: int) -> int:
+    """InternViT + ``mlp1`` of an ``internvl_chat`` config (the whole, outer config)."""
+    vision = config.get("vision_config")
+    if not isinstance(vision, Mapping):
+        raise InvalidConfig("vision_config", "expected a JSON object")
+    if read_bool(vision, "use_moe", default=False):
+        raise UnsupportedArchitecture("InternViT mixture-of-experts MLPs", "vision_config.use_moe")
+    h = read_int(vision, "hidden_size")
+    patch = read_int(vision, "patch_size")
+    image = read_int(vision, "image_size")
+    channels = read_int(vision, "num_channels", default=3)
+    layers = _layers_loaded(config, read_int(vision, "num_hidden_layers"))
+    embed = h + channels * patch * patch * h + h + ((image // patch) ** 2 + 1) * h
+    wide = h * _shuffle(config) ** 2
+    d = text_hidden_size
+    projector = 2 * wide + wide * d + d + d * d + d
+    return embed + layers * internvit_layer(vision) + projector
+
+
+def internvl_max_tokens_per_image(config: Mapping[str, Any]) -> int:
+    """``(max_dynamic_patch + thumbnail) · (S/p)² / s²`` embedding rows (module formula)."""
+    vision = config.get("vision_config")
+    if not isinstance(vision, Mapping):
+        raise InvalidConfig("vision_config", "expected a JSON object")
+    image = read_int(config, "force_image_size", default=read_int(vision, "image_size"))
+    patch = read_int(vision, "patch_size")
+    per_tile = (image // patch) ** 2 // _shuffle(config) ** 2
+    tiles = read_int(config, "max_dynamic_patch", default=12)
+    thumbnail = 1 if read_bool(config, "use_thumbnail", default=True) and tiles > 1 else 0
+    return (tiles + thumbnail) * per_tile

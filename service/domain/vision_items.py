@@ -1,0 +1,91 @@
+"""The largest multimodal item of each modelled family: the embedding rows its encoder gives.
+
+vLLM V1 sizes the encoder budget and the profile run's dummy batch by this figure
+(``MultiModalProcessingInfo.get_mm_max_tokens_per_item`` / ``get_max_image_tokens`` of each
+model); :func:`service.domain.engines.vllm_v1.encoder_cache_bytes` turns it into bytes.
+Per family (``T`` = rows of the largest image):
+
+* Llama 4 (``mllama4.py``): 16 tiles + 1 global, ``(S/p)² / round(1/r²)`` each
+  (pixel-shuffle ratio ``r``): Scout 17 · 576 / 4 = 2448.
+* InternVL (``internvl.py``): :func:`..vision_internvl.internvl_max_tokens_per_image`,
+  InternVL3 13 · 256 = 3328.
+* Gemma 3 (``gemma3_mm.py``): pan-and-scan off by default, one crop of
+  ``mm_tokens_per_image`` (256) soft tokens.
+* Mistral 3 / Pixtral (``mistral3.py``): one image of ``S²`` pixels, ``(S / (p·m))²``
+  merged patches (``[IMG_BREAK]`` tokens carry no embedding): Mistral-Small-3.x 55² = 3025.
+* Qwen3-VL / Qwen3.5 (``qwen3_vl.py`` via ``qwen2_vl.py`` ``get_max_image_tokens``): the
+  image processor's ``longest_edge`` of 16,777,216 pixels (its default; the size lives in
+  ``preprocessor_config.json``, not ``config.json``) in ``(p·m)²`` merged patches:
+  16,777,216 / 32² = 16,384.
+
+Only image items are modelled. On families that also take video (Qwen VL, InternVL) vLLM
+profiles the modality with the most rows per item, and a video's rows grow with
+``max_model_len``; that case is not modelled. Gemma 4 and unknown towers give 0 (no
+reservation, and a note says so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from service.domain.architecture import InvalidConfig
+from service.domain.config_fields import read_int
+from service.domain.vision_internvl import INTERNVL_TYPES, internvl_max_tokens_per_image
+from service.domain.vision_towers import GEMMA3_TYPES, LLAMA4_TYPES, MISTRAL3_TYPES, QWEN_VL_TYPES
+
+LLAMA4_MAX_TILES = 16
+"""Llama 4's image processor splits an image into at most ``max_patches`` = 16 tiles (its
+default; vLLM ``Mllama4ProcessingInfo.get_max_num_tiles`` reads it) plus one global tile."""
+
+QWEN_VL_MAX_PIXELS = 16_777_216
+"""Qwen3-VL's image processor ``size["longest_edge"]`` default (transformers
+``Qwen2VLImageProcessorFast`` as Qwen3-VL ships it): the pixels of the largest image."""
+
+
+def llama4_max_tokens_per_image(vision: Mapping[str, Any]) -> int:
+    """``(16 + 1) · (image/patch)² / round(1 / pixel_shuffle_ratio²)`` (vLLM ``mllama4.py``
+    ``get_patch_per_chunk``): 17 · 576 / 4 = 2448 for Llama-4-Scout."""
+    image = read_int(vision, "image_size")
+    patch = read_int(vision, "patch_size")
+    ratio = vision.get("pixel_shuffle_ratio", 0.5)
+    if not isinstance(ratio, int | float) or not 0 < ratio <= 1:
+        raise InvalidConfig("pixel_shuffle_ratio", f"expected a number in (0, 1], got {ratio!r}")
+    per_tile = (image // patch) ** 2 // round(1 / ratio**2)
+    return (LLAMA4_MAX_TILES + 1) * per_tile
+
+
+def gemma3_max_tokens_per_image(config: Mapping[str, Any]) -> int:
+    """``mm_tokens_per_image`` soft tokens (one crop; Gemma3Config default 256)."""
+    return read_int(config, "mm_tokens_per_image", default=256)
+
+
+def pixtral_max_tokens_per_image(config: Mapping[str, Any], vision: Mapping[str, Any]) -> int:
+    """``(image_size / (patch · spatial_merge))²`` merged patches of one full-size image."""
+    image = read_int(vision, "image_size")
+    step = read_int(vision, "patch_size") * read_int(config, "spatial_merge_size", default=2)
+    return (image // step) ** 2
+
+
+def qwen_vl_max_tokens_per_image(vision: Mapping[str, Any]) -> int:
+    """``max_pixels / (patch · spatial_merge)²`` rows (processor default ``max_pixels``)."""
+    step = read_int(vision, "patch_size") * read_int(vision, "spatial_merge_size", default=2)
+    return QWEN_VL_MAX_PIXELS // (step * step)
+
+
+def encoder_max_tokens_per_item(outer_type: str, config: Mapping[str, Any]) -> int:
+    """Embedding rows of the largest image, for the towers capplan knows it of (else 0)."""
+    vision = config.get("vision_config")
+    if not isinstance(vision, Mapping):
+        return 0
+    if outer_type in LLAMA4_TYPES:
+        return llama4_max_tokens_per_image(vision)
+    if outer_type in INTERNVL_TYPES:
+        return internvl_max_tokens_per_image(config)
+    if outer_type in GEMMA3_TYPES:
+        return gemma3_max_tokens_per_image(config)
+    if outer_type in MISTRAL3_TYPES:
+        return pixtral_max_tokens_per_image(config, vision)
+    if outer_type in QWEN_VL_TYPES:
+        return qwen_vl_max_tokens_per_image(vision)
+    return 0
