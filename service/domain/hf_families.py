@@ -22,6 +22,10 @@ FAMILY_ALIASES = {
     "deepseek_v32": "deepseek_v3",
     # GLM-5: MLA (q/kv_lora_rank) with a DSA indexer and noaux_tc routing, as DeepSeek-V3.2.
     "glm_moe_dsa": "deepseek_v3",
+    # GLM-4.7-Flash: modular_glm4_moe_lite.py builds DeepSeek-V3's MLA attention, dense-first
+    # layers, shared expert and Glm4MoeLiteTopkRouter (= DeepseekV3TopkRouter, whose
+    # e_score_correction_bias is always present; hf_moe counts it for this model_type).
+    "glm4_moe_lite": "deepseek_v3",
     "olmo3": "olmo2",
     # A Gemma 3 config written flat (no text_config) is the Gemma 3 language model.
     "gemma3": "gemma3_text",

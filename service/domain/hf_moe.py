@@ -20,6 +20,9 @@ from service.domain.config_fields import (
 )
 from service.domain.hf_gemma4 import GEMMA4_FAMILY, gemma4_moe
 
+# Model types read as deepseek_v3 whose routers always hold e_score_correction_bias.
+_ALWAYS_CORRECTION_BIAS = frozenset({"glm4_moe_lite", "kimi_k2"})
+
 
 def mixture_of_experts(
     config: Mapping[str, Any], model_type: str, num_layers: int, intermediate_size: int
@@ -149,8 +152,11 @@ def mixture_of_experts(
             moe_layers=layers,
             num_shared_experts=1 if shared else 0,
             shared_expert_intermediate_size=shared * expert_size,
-            # e_score_correction_bias: DeepSeek-V3 with noaux_tc; always in Glm4MoeTopkRouter.
+            # e_score_correction_bias: DeepSeek-V3 with noaux_tc; always in Glm4MoeTopkRouter,
+            # Glm4MoeLiteTopkRouter (GLM-4.7-Flash) and Kimi K2's checkpoints (60 x 384 F32
+            # elements in its shard headers), both read as deepseek_v3.
             router_bias=model_type == "glm4_moe"
+            or read_str(config, "model_type", default="") in _ALWAYS_CORRECTION_BIAS
             or read_str(config, "topk_method", default="") == "noaux_tc",
         )
     if model_type.startswith(("qwen2_moe", "qwen3_moe", "qwen3_next")):
