@@ -48,6 +48,7 @@ from service.domain.latency import (
     decode_terms,
     experts_touched,
     prefill_terms,
+    rows_per_touched_expert,
     weight_bytes_read,
 )
 from service.domain.moe import grouped_gemm_efficiency
@@ -147,7 +148,7 @@ def step_seconds(
     run = b * costs.verify_tokens
     weights = costs.weight_read_s(run + prompt_tokens)
     expert = 1.0
-    rows = (run + prompt_tokens) * costs.experts_per_token / max(costs.num_experts, 1)
+    rows = rows_per_touched_expert(costs.num_experts, costs.experts_per_token, run + prompt_tokens)
     if costs.num_experts and rows > 0:
         expert = grouped_gemm_efficiency(rows, eff.moe_half_tokens)
     decode_matmul = run * (d.matmul_s - d.expert_matmul_s + d.expert_matmul_s / expert)
