@@ -160,7 +160,17 @@ def kv_layout(
 ) -> KvLayout:
     """The busiest pipeline stage's cache as the engine lays it out (module doc)."""
     stage = max(pipeline_stages(arch, deployment.pipeline_parallel), key=len)
-    specs = layer_kv_specs(arch, deployment.kv_precision, deployment.tensor_parallel, stage)
+    if profile.kind == "vllm-v1":
+        specs = layer_kv_specs(
+            arch,
+            deployment.kv_precision,
+            deployment.tensor_parallel,
+            stage,
+            speculative_tokens=deployment.num_speculative_tokens,
+            state_blocks=vllm_v1.state_blocks(arch, profile, deployment),
+        )
+    else:
+        specs = layer_kv_specs(arch, deployment.kv_precision, deployment.tensor_parallel, stage)
     block = deployment.block_size_tokens or profile.block_size_tokens
     if profile.kind in ("sglang", "trtllm"):
         per_token = token_pool_bytes_per_token(specs)

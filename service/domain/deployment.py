@@ -40,6 +40,12 @@ class Deployment(msgspec.Struct, frozen=True, kw_only=True):
     mm_items_per_prompt: int | None = None
     """vLLM ``--limit-mm-per-prompt`` for images: None is the engine default, 0 text-only
     (no encoder profiling, no encoder cache)."""
+    prefix_caching: bool | None = None
+    """vLLM ``--enable-prefix-caching``: None is the engine profile's default for hybrid
+    state models; it sets how many state blocks a sequence holds (``mamba_cache_mode``)."""
+    num_speculative_tokens: int = 0
+    """MTP speculative tokens (vLLM ``speculative_config.num_speculative_tokens``): the
+    draft layers cache too and state layers keep one more block and conv row per token."""
 
 
 class MemoryBudget(msgspec.Struct, frozen=True, kw_only=True):

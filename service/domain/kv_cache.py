@@ -220,6 +220,8 @@ class LayerKvSpec(msgspec.Struct, frozen=True, kw_only=True):
     bytes_per_token: int = 0
     window_tokens: int | None = None
     state_bytes_per_sequence: int = 0
+    state_blocks: int = 1
+    """Blocks of state one sequence holds (:func:`state_blocks_per_sequence`)."""
 
     def page_bytes(self, block_tokens: int) -> int:
         """One block of this layer: ``block · bytes_per_token`` (a state layer: its state)."""
@@ -239,8 +241,33 @@ class KvCacheGroup(msgspec.Struct, frozen=True, kw_only=True):
     block_tokens: int
 
 
+MAMBA_CACHE_MODE_BLOCKS = {"none": 1, "align": 2}
+"""State blocks a sequence holds by vLLM ``mamba_cache_mode`` before speculative ones
+(``MambaSpec.max_memory_usage_bytes``: ``page · (1 + num_speculative_blocks)``, and
+``page · (2 + num_speculative_blocks)`` in ``align`` mode, where prefix caching keeps the
+previous block's state beside the running one; vllm/v1/kv_cache_interface.py)."""
+
+SPECULATIVE_CONV_MIXERS = frozenset({MixerKind.GATED_DELTANET, MixerKind.KDA})
+"""Mixers whose convolution state keeps ``k − 1 + num_speculative_tokens`` rows (vLLM
+``MambaStateShapeCalculator.gated_delta_net_state_shape`` / ``short_conv_state_shape``:
+``conv_kernel_size - 1 + num_spec``)."""
+
+
+def state_blocks_per_sequence(mamba_cache_mode: str, speculative_tokens: int = 0) -> int:
+    """``MAMBA_CACHE_MODE_BLOCKS[mode] + num_speculative_blocks`` (= speculative tokens)."""
+    if mamba_cache_mode not in MAMBA_CACHE_MODE_BLOCKS:
+        raise ValueError(f"mamba_cache_mode {mamba_cache_mode!r} is not modelled")
+    return MAMBA_CACHE_MODE_BLOCKS[mamba_cache_mode] + max(speculative_tokens, 0)
+
+
 def layer_kv_specs(
-    arch: Architecture, precision: Precision, tensor_parallel: int = 1, layers: range | None = None
+    arch: Architecture,
+    precision: Precision,
+    tensor_parallel: int = 1,
+    layers: range | None = None,
+    *,
+    speculative_tokens: int = 0,
+    state_blocks: int = 1,
 ) -> tuple[LayerKvSpec, ...]:
     """The spec of every caching layer (or of ``layers``, one pipeline stage) on one GPU.
 
@@ -251,16 +278,26 @@ def layer_kv_specs(
     layers without a mixer cache nothing. A layer with its own DSA indexer also caches the
     indexer's key, a cache layer of its own in vLLM (``DeepseekV32IndexerCache``:
     ``MLAAttentionSpec`` of one head of ``indexer.cache_bytes_per_token`` uint8).
+
+    With ``speculative_tokens`` (MTP drafting), the convolution state grows by that many
+    rows (:data:`SPECULATIVE_CONV_MIXERS`) and the stage holding the last layer also caches
+    the ``mtp_layers`` draft layers, attention layers shaped like the model's full ones
+    (vLLM ``Qwen3_5MultiTokenPredictor`` / ``DeepSeekMTP``). ``state_blocks``: blocks of
+    state a sequence holds (:func:`state_blocks_per_sequence`).
     """
     chosen = range(arch.num_layers) if layers is None else layers
-    state_bytes = _state_bytes_per_sequence(arch, tensor_parallel)
+    state_bytes = _state_bytes_per_sequence(arch, tensor_parallel, speculative_tokens)
     mixers = arch.mixers
     specs = []
     for i in chosen:
         if mixers[i] is MixerKind.NONE:
             continue
         if mixers[i] is not MixerKind.ATTENTION:
-            specs.append(LayerKvSpec(kind="state", state_bytes_per_sequence=state_bytes))
+            specs.append(
+                LayerKvSpec(
+                    kind="state", state_bytes_per_sequence=state_bytes, state_blocks=state_blocks
+                )
+            )
             if mixers[i] is not MixerKind.ATTENTION_MAMBA2:  # Falcon-H1 layers also attend
                 continue
         layer = arch.layer_attention[i]
@@ -279,16 +316,31 @@ def layer_kv_specs(
             )
         else:
             specs.append(LayerKvSpec(kind="full", bytes_per_token=per_token))
+    if speculative_tokens > 0 and arch.mtp_layers and arch.num_layers - 1 in chosen:
+        per_token = kv_cache_bytes_per_token_per_layer(arch, precision, tensor_parallel)
+        kind = "mla" if arch.mla is not None else "full"
+        specs.extend(
+            LayerKvSpec(kind=kind, bytes_per_token=per_token) for _ in range(arch.mtp_layers)
+        )
     return tuple(specs)
 
 
-def _state_bytes_per_sequence(arch: Architecture, tensor_parallel: int) -> int:
-    if arch.state is None:
+def _state_bytes_per_sequence(
+    arch: Architecture, tensor_parallel: int, speculative_tokens: int = 0
+) -> int:
+    """Convolution state in the activation dtype (``k − 1`` rows, plus one per speculative
+    token for :data:`SPECULATIVE_CONV_MIXERS`) + recurrent state in ``ssm_state_dtype``."""
+    state = arch.state
+    if state is None:
         return 0
     activation = kv_bytes_per_element(resolve_kv_precision(arch, "auto"))
-    dtype = arch.state.ssm_state_dtype
+    dtype = state.ssm_state_dtype
     recurrent = kv_bytes_per_element(parse_dtype(dtype)) if dtype else activation
-    return arch.state.bytes_per_sequence(activation, recurrent, tensor_parallel)
+    conv = state.conv_elements(tensor_parallel)
+    if speculative_tokens > 0 and state.kind in SPECULATIVE_CONV_MIXERS and state.conv_kernel > 1:
+        rows = state.conv_kernel - 1
+        conv = conv // rows * (rows + speculative_tokens)
+    return conv * activation + state.state_elements(tensor_parallel) * recurrent
 
 
 def hybrid_kv_groups(
@@ -408,11 +460,11 @@ def group_blocks_per_sequence(group: KvCacheGroup, context_tokens: int, batched_
     full / MLA: ``ceil(T / block)``; sliding: ``ceil(min(W − 1 + batched, T) / block) + 1``
     (the window may start mid-block; ``SlidingWindowSpec``), never above the full count;
     chunked local attention: ``ceil(min(W + batched, T) / block)``
-    (``ChunkedLocalAttentionSpec``); state: one block, whatever the context.
+    (``ChunkedLocalAttentionSpec``); state: ``spec.state_blocks``, whatever the context.
     """
     spec, block = group.spec, group.block_tokens
     if spec.kind == "state":
-        return 1
+        return spec.state_blocks
     full = math.ceil(context_tokens / block)
     if spec.kind == "sliding" and spec.window_tokens is not None:
         window = min(spec.window_tokens - 1 + batched_tokens, context_tokens)
@@ -422,6 +474,18 @@ def group_blocks_per_sequence(group: KvCacheGroup, context_tokens: int, batched_
             full, math.ceil(min(spec.window_tokens + batched_tokens, context_tokens) / block)
         )
     return full
+
+
+def concurrency_tokens(
+    num_blocks: int, groups: tuple[KvCacheGroup, ...], max_model_len: int, batched_tokens: int
+) -> int:
+    """What newer vLLM logs as "GPU KV cache size": ``int(max_concurrency · max_model_len)``
+    with ``max_concurrency = num_blocks / Σ_groups blocks of a max_model_len request``
+    (``get_kv_cache_capacity`` / ``get_max_concurrency_for_kv_cache_config``)."""
+    per_request = blocks_per_sequence(groups, max_model_len, batched_tokens)
+    if per_request <= 0:
+        return 0
+    return int(num_blocks / per_request * max_model_len)
 
 
 def blocks_per_sequence(

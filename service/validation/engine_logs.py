@@ -41,10 +41,8 @@ NOT_MODELLED: tuple[tuple[str, str], ...] = (
     (r"deepseek-v4", "DeepSeek-V4 compressed/sparse attention: issue 16"),
     (
         r"qwen3\.[5-9]|qwen3-next",
-        "Qwen3.5+ gated-DeltaNet local builds: no Hub repo id, so neither the quantised "
-        "weights nor (for the MTP runs) the speculative state are known; the 0.24 log also "
-        "counts 'GPU KV cache size' as concurrency x max_model_len with two state blocks "
-        "per request under prefix caching, which no catalog vLLM profile models yet",
+        "Qwen3.5+ gated-DeltaNet local builds: no Hub repo id, so the quantised weights "
+        "(and with them the KV budget) are not predicted",
     ),
     (
         r"minimax",
@@ -84,6 +82,8 @@ class LogSettings(msgspec.Struct, frozen=True, kw_only=True):
     kv_cache_dtype: str
     enforce_eager: bool
     block_size_tokens: int | None
+    prefix_caching: bool | None = None
+    num_speculative_tokens: int = 0
 
 
 def number(value: Any) -> float | None:
@@ -107,7 +107,8 @@ def stated_int(value: Any) -> int | None:
 def engine_profile(point: dict[str, Any], engines: EngineCatalog) -> EngineProfile:
     """The newest profile of the datapoint's engine not newer than its stated version (the
     oldest when the version predates them all; "pre-0.10.1": the newest older than it); with
-    no version, the newest released by the source's date; else the newest."""
+    no version ("not stated ..."), the newest released by the source's date ("2026-08-04" or
+    "logs dated 06-26, 2026"); else the newest."""
     name = str(point.get("engine", "vllm"))
     profiles = sorted(
         (p for p in engines.profiles.values() if p.name == name),
@@ -121,14 +122,25 @@ def engine_profile(point: dict[str, Any], engines: EngineCatalog) -> EngineProfi
         bound = tuple(int(g or 0) for g in before.groups())
         earlier = [p for p in profiles if version_key(p.version) < bound]
         return earlier[-1] if earlier else profiles[0]
-    match = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", text)
+    # "not stated (... PyTorch 2.9.0 ...)": numbers there are not the engine's version
+    match = (
+        None
+        if text.lower().startswith("not stated")
+        else re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", text)
+    )
     if match:
         wanted = tuple(int(g or 0) for g in match.groups())
         older = [p for p in profiles if version_key(p.version) <= wanted]
         return older[-1] if older else profiles[0]
-    date = re.search(r"(\d{4})-(\d{2})-\d{2}", str(point.get("source", "")))
+    source = str(point.get("source", ""))
+    date = re.search(r"(\d{4})-(\d{2})-\d{2}", source)
+    dated = re.search(r"dated (\d{2})-\d{2}, (\d{4})", source)  # "logs dated 06-26, 2026"
+    stamp = ""
     if date:
         stamp = f"{date.group(1)}-{date.group(2)}"
+    elif dated:
+        stamp = f"{dated.group(2)}-{dated.group(1)}"
+    if stamp:
         released = [p for p in profiles if p.released and p.released <= stamp]
         if released:
             return released[-1]
@@ -177,7 +189,29 @@ def log_settings(point: dict[str, Any], engines: EngineCatalog) -> LogSettings:
         kv_cache_dtype="fp8" if kv.startswith("fp8") else "auto",
         enforce_eager=eager is True or (isinstance(eager, str) and eager.startswith("True")),
         block_size_tokens=stated_int(block),
+        prefix_caching=prefix_caching(point),
+        num_speculative_tokens=speculative_tokens(point),
     )
+
+
+def prefix_caching(point: dict[str, Any]) -> bool | None:
+    """``--enable-prefix-caching`` as the log's arguments state it; None when they do not."""
+    text = str(point.get("log_excerpt", ""))
+    if re.search(r"'enable_prefix_caching': True|--enable[-_]prefix[-_]caching\b", text):
+        return True
+    if re.search(r"'enable_prefix_caching': False|--no-enable-prefix-caching", text):
+        return False
+    return None
+
+
+def speculative_tokens(point: dict[str, Any]) -> int:
+    """MTP ``num_speculative_tokens``: the datapoint's field (with its source) or the log's
+    speculative_config; 0 without speculative decoding."""
+    stated = stated_int(point.get("num_speculative_tokens"))
+    if stated is not None:
+        return stated
+    found = re.search(r"'num_speculative_tokens': (\d+)", str(point.get("log_excerpt", "")))
+    return int(found.group(1)) if found else 0
 
 
 def unmodelled_architecture(point: dict[str, Any]) -> str | None:

@@ -17,12 +17,12 @@ from typing import Any
 import msgspec
 
 from service.domain.architecture import Architecture, InvalidConfig, UnsupportedArchitecture
-from service.domain.capacity import Deployment, capacity, kv_layout, memory_budget
+from service.domain.capacity import Deployment, KvLayout, capacity, kv_layout, memory_budget
 from service.domain.engine import EngineCatalog, EngineProfile, loaded_model_bytes
 from service.domain.engines.sglang import default_mem_fraction_static
 from service.domain.engines.sglang import pool_bytes as sglang_pool_bytes
 from service.domain.engines.trtllm import pool_bytes as trtllm_pool_bytes
-from service.domain.engines.vllm_v1 import cudagraph_estimate_bytes
+from service.domain.engines.vllm_v1 import cudagraph_estimate_bytes, logged_kv_tokens
 from service.domain.hf_config import architecture_from_config
 from service.domain.kernel_layout import ExpertPadding, vllm_mxfp4_expert_padding
 from service.domain.kv_cache import kv_cache_bytes_per_token, resolve_kv_precision
@@ -326,6 +326,8 @@ def check_engine_log(point: dict[str, Any], engines: EngineCatalog) -> EngineLog
         max_num_batched_tokens=settings.max_num_batched_tokens,
         enforce_eager=settings.enforce_eager,
         block_size_tokens=settings.block_size_tokens,
+        prefix_caching=settings.prefix_caching,
+        num_speculative_tokens=settings.num_speculative_tokens,
     )
     check = replace(check, predicted_weights_gib=weights / GIB)
     if profile.kind == "vllm-v1" and profile.cudagraph_bytes_per_layer:
@@ -351,7 +353,7 @@ def check_engine_log(point: dict[str, Any], engines: EngineCatalog) -> EngineLog
         check,
         inputs_from_log=inputs,
         predicted_kv_gib=kv_bytes / GIB,
-        predicted_kv_tokens=layout.tokens(blocks),
+        predicted_kv_tokens=_logged_tokens(layout, blocks, profile, deployment),
     )
 
 
@@ -379,6 +381,8 @@ def _allocator_check(
         max_num_seqs=settings.max_num_seqs,
         max_num_batched_tokens=settings.max_num_batched_tokens,
         block_size_tokens=settings.block_size_tokens,
+        prefix_caching=settings.prefix_caching,
+        num_speculative_tokens=settings.num_speculative_tokens,
     )
     layout = kv_layout(arch, deployment, settings.profile, deployment.max_model_len or 1)
     blocks = layout.num_blocks(round(check.measured_kv_gib * GIB))
@@ -394,7 +398,19 @@ def _allocator_check(
         check,
         status=f"allocator only: {gap}",
         inputs_from_log="KV memory from the log",
-        allocator_kv_tokens=layout.tokens(blocks),
+        allocator_kv_tokens=_logged_tokens(layout, blocks, settings.profile, deployment),
+    )
+
+
+def _logged_tokens(
+    layout: KvLayout, blocks: int, profile: EngineProfile, deployment: Deployment
+) -> int:
+    """The "GPU KV cache size" the engine version prints for ``blocks`` (vLLM V1: the pool
+    or ``int(max_concurrency · max_model_len)``, by profile; other engines: the pool)."""
+    if profile.kind != "vllm-v1" or not deployment.max_model_len:
+        return layout.tokens(blocks)
+    return logged_kv_tokens(
+        profile, layout.groups, blocks, deployment.max_model_len, layout.batched_tokens
     )
 
 

@@ -17,7 +17,12 @@ from service.validation.engine_log_report import (
     check_engine_logs,
     load_engine_logs,
 )
-from service.validation.engine_logs import engine_profile, utilization
+from service.validation.engine_logs import (
+    engine_profile,
+    prefix_caching,
+    speculative_tokens,
+    utilization,
+)
 from service.validation.memory_check import (
     EngineLogCheck,
     check_engine_log,
@@ -69,7 +74,7 @@ def test_published_names_map_onto_the_catalog() -> None:
         ("0.8.5 (V1)", "vllm-0.8.5"),
         ("main @ Jun 2025", "vllm-0.8.5"),
         ("0.5.0", "vllm-0.6.4"),
-        ("unknown", "vllm-0.21.0"),
+        ("unknown", "vllm-0.24.0"),
     ],
 )
 def test_engine_profile_follows_the_logged_version(version: str, profile: str) -> None:
@@ -190,8 +195,12 @@ def test_hybrid_and_multimodal_logs_within_issue_16_targets(
 
 @pytest.mark.parametrize(
     "datapoint",
-    ["vllm-issue28228-kimi-linear-48b-awq-2x3090-tp2"],
-    ids=["kimi-linear-tp2-mla-kda"],
+    [
+        "vllm-issue28228-kimi-linear-48b-awq-2x3090-tp2",
+        "vllm-club3090-issue652-qwen3.6-35b-a3b-nvfp4-rtx5090",
+        "vllm-club3090-issue487-qwen3.6-27b-autoround-int4-2x3090-tp2",
+    ],
+    ids=["kimi-linear-tp2-mla-kda", "qwen36-35b-a3b-0.24-align", "qwen36-27b-tp2-mtp3-align"],
 )
 def test_hybrid_allocator_lays_the_logged_kv_memory_out_as_the_log(
     engine_checks: list[EngineLogCheck], datapoint: str
@@ -227,7 +236,7 @@ def test_log_settings_are_read_as_stated(text: object, expected: float | None) -
         ("0.19.0 (V1 engine; from startup banner)", "vllm-0.19.0"),
         ('0.10.1 ("vLLM API server version 0.10.1")', "vllm-0.10.1"),
         ("vllm/vllm-openai:gptoss (pre-0.10.1 gpt-oss preview build)", "vllm-0.9.2"),
-        ("0.29.1rc1.dev17+gd2d649e67", "vllm-0.21.0"),
+        ("0.29.1rc1.dev17+gd2d649e67", "vllm-0.24.0"),
     ],
     ids=["exact", "patch-line", "pre-release", "newer-than-all"],
 )
@@ -235,6 +244,58 @@ def test_engine_log_picks_the_profile_of_its_version(version: str, profile: str)
     """x.y.z: the newest profile not newer; "pre-x.y.z": the newest older than it."""
     point = {"engine": "vllm", "engine_version": version, "source": ""}
     assert engine_profile(point, load_engine_profiles()).id == profile
+
+
+@pytest.mark.parametrize(
+    ("version", "source", "profile"),
+    [
+        (
+            "not stated (collect_env shows PyTorch 2.9.0+cu128)",
+            "log dated 11-06, 2025",
+            "vllm-0.10.1",
+        ),
+        (
+            "not stated (kv_cache_utils.py:1733)",
+            "x (someone, logs dated 06-26, 2026)",
+            "vllm-0.21.0",
+        ),
+        ("not stated", "x (someone, 2026-08-04)", "vllm-0.24.0"),
+    ],
+    ids=["torch-version-ignored", "logs-dated", "iso-date"],
+)
+def test_an_unstated_version_is_read_from_the_logs_date(
+    version: str, source: str, profile: str
+) -> None:
+    """ "not stated": other version numbers in the text are ignored; the newest profile
+    released by the log's date is used."""
+    point = {"engine": "vllm", "engine_version": version, "source": source}
+    assert engine_profile(point, load_engine_profiles()).id == profile
+
+
+@pytest.mark.parametrize(
+    ("excerpt", "stated", "caching", "tokens"),
+    [
+        (
+            "{'enable_prefix_caching': True, 'speculative_config': {'method': 'mtp', "
+            "'num_speculative_tokens': 3}}",
+            None,
+            True,
+            3,
+        ),
+        ("vllm serve m --enable_prefix_caching --max_num_seqs 8", None, True, 0),
+        ("{'enable_prefix_caching': False}", None, False, 0),
+        ("{'speculative_config': {'method': 'mtp', 'num_specul...", 3, None, 3),
+        ("no arguments retrieved", None, None, 0),
+    ],
+    ids=["args-line", "cli-flag", "off", "truncated-but-sourced", "unstated"],
+)
+def test_prefix_caching_and_speculative_tokens_as_the_log_states_them(
+    excerpt: str, stated: int | None, caching: bool | None, tokens: int
+) -> None:
+    """Read from the log's arguments, or the datapoint's sourced field where truncated."""
+    point = {"log_excerpt": excerpt, "num_speculative_tokens": stated}
+    assert prefix_caching(point) is caching
+    assert speculative_tokens(point) == tokens
 
 
 def test_an_unreadable_architecture_config_is_reported_not_raised() -> None:

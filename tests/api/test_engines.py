@@ -29,8 +29,8 @@ PLAN = {
 ROUTES = [("/v1/max-batch", MAX_BATCH), ("/v1/latency", LATENCY), ("/v1/plan", PLAN)]
 
 ENGINE_ANSWERS = [
-    ({}, "vllm", "0.21.0"),
-    ({"engine": "vllm"}, "vllm", "0.21.0"),
+    ({}, "vllm", "0.24.0"),
+    ({"engine": "vllm"}, "vllm", "0.24.0"),
     ({"engine": "vllm==0.19.0"}, "vllm", "0.19.0"),
     ({"engine": "vllm==0.6.4"}, "vllm", "0.6.4"),
     ({"engine": "sglang"}, "sglang", "0.5.3"),
@@ -92,8 +92,8 @@ async def test_engines_are_listed_with_their_sources(client: AsyncTestClient[Lit
     assert response.status_code == 200, response.text
     listing = response.json()
     by_id = {e["id"]: e for e in listing["engines"]}
-    assert listing["default"] == "vllm-0.21.0"
-    assert by_id["vllm-0.21.0"]["default"] is True
+    assert listing["default"] == "vllm-0.24.0"
+    assert by_id["vllm-0.24.0"]["default"] is True
     assert by_id["vllm-0.19.0"]["request_as"] == "vllm==0.19.0"
     assert by_id["sglang-0.5.3"]["newest_of_engine"] is True
     assert all(e["sources"] for e in listing["engines"])

@@ -48,8 +48,8 @@ def test_old_v0_profiles_stay_selectable() -> None:
 @pytest.mark.parametrize(
     ("requested", "engine_id"),
     [
-        (None, "vllm-0.21.0"),
-        ("vllm", "vllm-0.21.0"),
+        (None, "vllm-0.24.0"),
+        ("vllm", "vllm-0.24.0"),
         ("vllm==0.19.0", "vllm-0.19.0"),
         ("vLLM == v0.9.2", "vllm-0.9.2"),
         ("vllm-0.8.5", "vllm-0.8.5"),

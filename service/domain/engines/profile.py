@@ -16,6 +16,15 @@ import msgspec
 from service.domain.saturation import ContinuousBatching
 
 ENGINE_KINDS = ("vllm-v0", "vllm-v1", "sglang", "trtllm")
+
+MAMBA_CACHE_MODES = ("none", "align")
+"""vLLM ``CacheConfig.mamba_cache_mode`` values capplan models (``all``, every block's
+state kept for prefix caching, is not)."""
+
+LOGGED_KV_TOKENS = ("pool", "concurrency")
+"""How a vLLM version computes the "GPU KV cache size: N tokens" line: ``pool`` is
+``num_blocks // groups · block`` (``_report_kv_cache_config`` of 2025), ``concurrency`` is
+``int(max_concurrency · max_model_len)`` (``get_kv_cache_capacity``)."""
 """How an engine sizes its KV cache; each kind has its own budget module in
 :mod:`service.domain.engines`."""
 
@@ -85,6 +94,13 @@ class EngineProfile(msgspec.Struct, frozen=True, kw_only=True):
     """vLLM ``VLLM_ALLOW_CHUNKED_LOCAL_ATTN_WITH_HYBRID_KV_CACHE`` default: when False, a model
     with chunked local attention (Llama 4) runs without the hybrid allocator and its chunked
     layers cache like full ones (vllm#21761 added the flag off; vllm#29627 turned it on)."""
+    mamba_cache_mode_prefix_caching: str = "none"
+    """vLLM ``mamba_cache_mode`` of state layers (Mamba, linear attention) when prefix
+    caching is on; ``none`` without it (one state block per sequence, ``align``: two)."""
+    prefix_caching_default: bool = False
+    """Whether prefix caching is on for hybrid state models when the request does not say."""
+    logged_kv_tokens: str = "pool"
+    """How the "GPU KV cache size" line counts tokens (:data:`LOGGED_KV_TOKENS`)."""
     batch_defaults: tuple[BatchDefaults, ...] = ()
     hidden_state_bytes_per_element: float = 0.0
     moe_workspace_bytes_per_element: float = 0.0
@@ -173,6 +189,10 @@ def engine_catalog_from_document(document: Mapping[str, Any]) -> EngineCatalog:
             raise ValueError(f"engine id '{entry_id}' must be unique and equal '{profile.id}'")
         if profile.kind not in ENGINE_KINDS:
             raise ValueError(f"engine '{entry_id}': kind '{profile.kind}' not in {ENGINE_KINDS}")
+        if profile.mamba_cache_mode_prefix_caching not in MAMBA_CACHE_MODES:
+            raise ValueError(f"engine '{entry_id}': mamba_cache_mode not in {MAMBA_CACHE_MODES}")
+        if profile.logged_kv_tokens not in LOGGED_KV_TOKENS:
+            raise ValueError(f"engine '{entry_id}': logged_kv_tokens not in {LOGGED_KV_TOKENS}")
         profiles[entry_id] = profile
     default = str(document.get("default", ""))
     if default not in profiles:

@@ -32,7 +32,14 @@ from service.domain.architecture import Architecture
 from service.domain.deployment import Deployment, MemoryBudget
 from service.domain.engines.model_memory import mlp_width
 from service.domain.engines.profile import BatchDefaults, EngineProfile
-from service.domain.kv_cache import pipeline_stages
+from service.domain.kv_cache import (
+    SPECULATIVE_CONV_MIXERS,
+    KvCacheGroup,
+    allocator_tokens,
+    concurrency_tokens,
+    pipeline_stages,
+    state_blocks_per_sequence,
+)
 
 
 def batch_defaults(profile: EngineProfile, gpu_memory_bytes: int, gpu_name: str) -> BatchDefaults:
@@ -167,3 +174,42 @@ def memory_budget(
         cudagraph=graphs,
         kv_cache=kv,
     )
+
+
+def prefix_caching(profile: EngineProfile, deployment: Deployment) -> bool:
+    """``--enable-prefix-caching`` as asked, else the profile's default."""
+    if deployment.prefix_caching is not None:
+        return deployment.prefix_caching
+    return profile.prefix_caching_default
+
+
+def state_blocks(arch: Architecture, profile: EngineProfile, deployment: Deployment) -> int:
+    """Blocks of state (linear attention) one sequence holds: by the version's
+    ``mamba_cache_mode`` under prefix caching (``none`` without it), plus one per
+    speculative token (``kv_cache.state_blocks_per_sequence``).
+
+    vLLM ``HybridAttentionMambaModelConfig``: prefix caching turns ``mamba_cache_mode``
+    ``none`` into ``all`` for models that support Mamba prefix caching, else ``align``.
+    ``all`` (a state per block of context) is not modelled, so the profile's mode applies to
+    gated-DeltaNet / KDA layers (which vLLM serves in ``align``) and other state layers keep
+    ``none``.
+    """
+    mode = "none"
+    state = arch.state
+    if prefix_caching(profile, deployment) and state and state.kind in SPECULATIVE_CONV_MIXERS:
+        mode = profile.mamba_cache_mode_prefix_caching
+    return state_blocks_per_sequence(mode, deployment.num_speculative_tokens)
+
+
+def logged_kv_tokens(
+    profile: EngineProfile,
+    groups: tuple[KvCacheGroup, ...],
+    num_blocks: int,
+    max_model_len: int,
+    batched_tokens: int,
+) -> int:
+    """The "GPU KV cache size: N tokens" the version prints: the pool
+    (``num_blocks // groups · block``) or ``int(max_concurrency · max_model_len)``."""
+    if profile.logged_kv_tokens == "concurrency":
+        return concurrency_tokens(num_blocks, groups, max_model_len, batched_tokens)
+    return allocator_tokens(num_blocks, groups)
