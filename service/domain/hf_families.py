@@ -118,6 +118,10 @@ def family_traits(config: Mapping[str, Any], family: str) -> FamilyTraits:
             output_bias=read_bool(config, "attention_out_bias", default=False),
             mlp_bias=mlp_bias,
         )
+    if family == "olmoe":
+        # modeling_olmoe.py OlmoeAttention: q/k/v/o biased by attention_bias (default none),
+        # q_norm over H·h and k_norm over H_kv·h; input and post-attention norms.
+        return FamilyTraits(qkv_bias=bias, output_bias=bias, qk_norm=True, qk_norm_full_width=True)
     if family == "exaone4":
         # modeling_exaone4.py Exaone4Attention: q/k/v/o without bias, q_norm and k_norm of
         # head_dim; two norms per layer (post_attention and post_feedforward, no pre-norms).

@@ -176,3 +176,26 @@ def test_exaone4_is_a_known_family_not_a_generic_guess() -> None:
     assert not any(
         "not a known family" in note for note in architecture_from_config(EXAONE_4_32B).notes
     )
+
+
+# https://github.com/CMander02/ModelSheet/blob/26a3cf2179742caf9dc4ddd6010dd70f3b6889f1/tests/test_catalog_parameters.py
+# (allenai/OLMoE-1B-7B-0125-Instruct: "Full tensor count is 6,919,161,856; inactive experts
+# account for 5,637,144,576 parameters across the 16 layers")
+OLMOE_0125: dict[str, Any] = {
+    "model_type": "olmoe",
+    "hidden_size": 2048,
+    "num_hidden_layers": 16,
+    "vocab_size": 50304,
+    "intermediate_size": 1024,
+    "num_attention_heads": 16,
+    "num_key_value_heads": 16,
+    "num_experts": 64,
+    "num_experts_per_tok": 8,
+    "tie_word_embeddings": False,
+}
+
+
+def test_olmoe_total_and_active_are_the_published_tensor_counts() -> None:
+    """OLMoE (modeling_olmoe.py: full-width q/k norms, 64 experts every layer, top-8)."""
+    counted = count_parameters(architecture_from_config(OLMOE_0125))
+    assert (counted.total, counted.active) == (6_919_161_856, 6_919_161_856 - 5_637_144_576)
