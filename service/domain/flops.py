@@ -2,7 +2,7 @@
 
 Formula sheet §2.4 (kipply; Kaplan et al. Table 1)::
 
-    F_token(T)     = 2·N_matmul + Σ_layers 2·H·(h_qk + h_v)·min(T, W)
+    F_token(T)     = 2·N_matmul + Σ_layers 2·H·(h_qk + h_v)·min(T, W)   (each layer's widths)
     F_prefill(S)   = Σ_{i=1..S} F_token(i)          (causal: the masked half is skipped)
 
 ``N_matmul`` counts the weights that take part in matrix products for one token: active
@@ -12,7 +12,7 @@ parameters minus the input embedding (a lookup), norms and biases, plus ``lm_hea
 
 from __future__ import annotations
 
-from service.domain.architecture import Architecture
+from service.domain.architecture import Architecture, LayerAttention
 from service.domain.kv_cache import stage_layer_kinds, tokens_held
 from service.domain.parameters import ParameterCount
 
@@ -33,11 +33,21 @@ def matmul_parameters_per_token(arch: Architecture, params: ParameterCount) -> i
     )
 
 
-def attention_head_widths(arch: Architecture) -> tuple[int, int]:
-    """(query-key width, value width) of one head; MLA uses nope+rope for QK and v_head_dim."""
+def attention_head_widths(
+    arch: Architecture, layer: LayerAttention | None = None
+) -> tuple[int, int]:
+    """(query-key width, value width) of one head; MLA uses nope+rope for QK and v_head_dim;
+    a layer with its own width (Gemma 4 global layers: ``global_head_dim``) uses it."""
     if arch.mla is not None:
         return arch.mla.qk_nope_head_dim + arch.mla.qk_rope_head_dim, arch.mla.v_head_dim
-    return arch.head_dim, arch.head_dim
+    width = (layer.head_dim if layer is not None else None) or arch.head_dim
+    return width, width
+
+
+def _flops_per_attended_position(arch: Architecture, layer: LayerAttention) -> int:
+    """``2 · H · (h_qk + h_v)`` for this layer's head widths."""
+    qk, v = attention_head_widths(arch, layer)
+    return 2 * arch.num_attention_heads * (qk + v)
 
 
 def attention_flops_per_token(arch: Architecture, context_tokens: int) -> int:
@@ -45,11 +55,11 @@ def attention_flops_per_token(arch: Architecture, context_tokens: int) -> int:
 
     Scales with query heads H, not KV heads: GQA shrinks the cache, not these FLOPs.
     """
-    qk, v = attention_head_widths(arch)
-    per_token_per_layer = 2 * arch.num_attention_heads * (qk + v)
     (layers,) = stage_layer_kinds(arch)
-    attended = sum(count * tokens_held(layer, context_tokens) for layer, count in layers)
-    return per_token_per_layer * attended
+    return sum(
+        count * _flops_per_attended_position(arch, layer) * tokens_held(layer, context_tokens)
+        for layer, count in layers
+    )
 
 
 def prefill_flops(arch: Architecture, params: ParameterCount, prompt_tokens: int) -> int:
@@ -58,13 +68,14 @@ def prefill_flops(arch: Architecture, params: ParameterCount, prompt_tokens: int
     Full layers: ``Σ_{i=1..S} i = S(S+1)/2`` attended positions; sliding layers cap each
     position at the window ``W``.
     """
-    qk, v = attention_head_widths(arch)
-    per_position = 2 * arch.num_attention_heads * (qk + v)
     (layers,) = stage_layer_kinds(arch)
-    attended = sum(
-        count * _causal_positions(prompt_tokens, layer.window_tokens) for layer, count in layers
+    attention = sum(
+        count
+        * _flops_per_attended_position(arch, layer)
+        * _causal_positions(prompt_tokens, layer.window_tokens)
+        for layer, count in layers
     )
-    return 2 * matmul_parameters_per_token(arch, params) * prompt_tokens + per_position * attended
+    return 2 * matmul_parameters_per_token(arch, params) * prompt_tokens + attention
 
 
 def _causal_positions(prompt_tokens: int, window: int | None) -> int:

@@ -12,6 +12,11 @@ import pytest
 
 from service.domain.audio_gemma4 import gemma4_audio
 from service.domain.count_check import CountVerdict, check_hub_total
+from service.domain.flops import (
+    attention_flops_per_token,
+    matmul_parameters_per_token,
+    prefill_flops,
+)
 from service.domain.hf_config import architecture_from_config
 from service.domain.kv_cache import kv_cache_bytes, kv_cache_bytes_per_token, layer_kv_specs
 from service.domain.parameters import count_parameters, unused_shared_kv_parameters
@@ -202,3 +207,26 @@ def test_checkpoints_unused_shared_kv_weights_are_a_named_hub_extra() -> None:
     assert check is not None
     assert check.verdict is CountVerdict.EXPLAINED
     assert "shared-KV" in check.explanation
+
+
+@pytest.mark.parametrize(
+    ("context", "flops"),
+    [
+        # sliding: 2·4·(16+16)·100 = 25,600; global: 2·4·(32+32)·100 = 51,200
+        (100, 25_600 + 51_200),
+        # sliding capped at its 512-token window: 256·512 = 131,072; global 512·1000
+        (1000, 256 * 512 + 512 * 1000),
+    ],
+    ids=["inside-window", "past-window"],
+)
+def test_decode_attention_flops_use_each_layers_head_width(context: int, flops: int) -> None:
+    """QKᵀ and AV per new token: the global layer's heads are 32 wide, the sliding one's 16."""
+    assert attention_flops_per_token(architecture_from_config(TINY), context) == flops
+
+
+def test_prefill_attention_flops_use_each_layers_head_width() -> None:
+    """100-token prefill, causal: 5,050 positions per layer; sliding 2·4·32 = 256 FLOPs per
+    position, global 2·4·64 = 512; the matmul term is the rest."""
+    arch = architecture_from_config(TINY)
+    matmul = 2 * matmul_parameters_per_token(arch, count_parameters(arch)) * 100
+    assert prefill_flops(arch, count_parameters(arch), 100) - matmul == 5050 * (256 + 512)
