@@ -38,6 +38,10 @@ _UNMODELLED_TYPES = {
     "lfm2": "short-convolution layers",
     "gemma3n": "Gemma 3n layers (AltUp, LAuReL, per-layer embeddings)",
     "gemma3n_text": "Gemma 3n layers (AltUp, LAuReL, per-layer embeddings)",
+    "deepseek_v4": (
+        "DeepSeek-V4 compressed/sparse attention (per-layer compress_ratios: compressed, "
+        "sliding-window and indexer KV caches) with hyper-connections"
+    ),
 }
 
 _UNMODELLED_KEYS = {
