@@ -18,14 +18,21 @@ from service.validation.reference import ReferenceData
 CEILING_PCT: dict[Family, float] = {
     Family.MAX_THROUGHPUT: TARGET_PCT,
     Family.E2E_LATENCY: 74.0,
-    Family.TTFT_AT_CONCURRENCY: 19.0,
-    Family.TPOT_AT_CONCURRENCY: TARGET_PCT,
+    Family.TTFT_AT_CONCURRENCY: 64.0,
+    Family.TPOT_AT_CONCURRENCY: 36.0,
 }
 """Regression ceilings, held-out median |error| in %: the goal where it is met, else the
-figure reached on 2026-12-02 rounded up. TTFT at concurrency misses it when its only GPU
-(H100) is held out and borrows the other Hopper's (H200) factors: 18 % (9 % with the model
-held out); NeMo's four end-to-end rows contradict each other as published
-(docs/validation.md)."""
+figure reached on 2026-12-02 rounded up. The serving sweeps span four sources since then
+(NIM Llama-3.3-70B 2xH100; InferenceX DeepSeek-R1 8xH200 SGLang and gpt-oss-120b MI300X
+vLLM; DeepSeek-R1 AWQ 8xH100 vLLM; Mistral-7B RTX 4090 vLLM): TTFT 53 % GPU held out, 64 %
+model held out; TPOT 35 % / 32 %. The dense NIM rows stay at 18 % (TTFT) and 5 % (TPOT);
+MoE rows miss by far (grouped-GEMM waste fitted on large-batch TensorRT-LLM rows) and
+closed-loop TTFT above a few users is underestimated (docs/validation.md). NeMo's four
+end-to-end rows contradict each other as published."""
+
+GOAL_MET: frozenset[Family] = frozenset({Family.MAX_THROUGHPUT})
+"""Families whose held-out medians reach the goal: what README and docs/validation.md may
+claim. Every other published family is stated as not met."""
 
 
 def summary(validation: Validation, family: Family) -> Summary:
@@ -42,6 +49,16 @@ def test_held_out_median_error_stays_within_its_ceiling(
     assert found.published
     assert found.gpu_out_median <= CEILING_PCT[family], found
     assert found.model_out_median <= CEILING_PCT[family], found
+
+
+@pytest.mark.parametrize("family", list(CEILING_PCT), ids=[f.name.lower() for f in CEILING_PCT])
+def test_goal_is_claimed_exactly_where_it_is_reached(
+    validation: Validation, family: Family
+) -> None:
+    """A family is listed as meeting the goal iff both held-out medians are <= the goal (a
+    family that improves past it, or falls behind, must change the claim)."""
+    found = summary(validation, family)
+    assert (found.held_out_median <= TARGET_PCT) == (family in GOAL_MET), found
 
 
 def test_ceilings_never_loosen_the_goal() -> None:
