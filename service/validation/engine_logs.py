@@ -26,11 +26,18 @@ CHECKPOINTS: dict[str, tuple[str, str]] = {
         "Qwen/Qwen3-14B",
         "auto",
     ),
+    "RedHatAI/Mistral-Small-3.1-24B-Instruct-2503-quantized.w8a8": (
+        "mistralai/Mistral-Small-3.2-24B-Instruct-2506",
+        "int8",
+    ),
 }
 """Names in the logs -> (catalog model, weight dtype). The FP8 checkpoint's base and format
 are what its repository name states (FP8 linear layers; capplan keeps embeddings and
 lm_head 16-bit); the SGLang log names the architecture Qwen3ForCausalLM with a 14B size and
-bf16 weights, which only Qwen/Qwen3-14B matches (the datapoint's own reading)."""
+bf16 weights, which only Qwen/Qwen3-14B matches (the datapoint's own reading). The W8A8
+Mistral-Small-3.1 checkpoint's base config is the one the catalog's Mistral-Small-3.2 entry
+carries (it is Mistral-Small-3.1's config.json, same architecture; see its source): INT8
+linear layers of the language model, embeddings, lm_head and the Pixtral tower 16-bit."""
 
 NOT_MODELLED: tuple[tuple[str, str], ...] = (
     (

@@ -176,8 +176,11 @@ def within(error_pct: float | None, target_pct: float) -> bool:
 
 @pytest.mark.parametrize(
     "datapoint",
-    ["vllm-llmdplanner-llama4-scout-tp4-h100"],
-    ids=["llama4-scout-tp4-chunked-moe-vision"],
+    [
+        "vllm-llmdplanner-llama4-scout-tp4-h100",
+        "vllm-llmdplanner-mistral-small31-24b-w8a8-tp1-h100",
+    ],
+    ids=["llama4-scout-tp4-chunked-moe-vision", "mistral-small31-w8a8-pixtral"],
 )
 def test_hybrid_and_multimodal_logs_within_issue_16_targets(
     engine_checks: list[EngineLogCheck], datapoint: str
