@@ -27,6 +27,9 @@ FAMILY_ALIASES = {
     # e_score_correction_bias is always present; hf_moe counts it for this model_type).
     "glm4_moe_lite": "deepseek_v3",
     "olmo3": "olmo2",
+    # Ministral 3 / Devstral 2 (modular_ministral3.py): MistralAttention and
+    # MistralDecoderLayer; llama_4_scaling_beta rescales queries, no tensor of its own.
+    "ministral3": "mistral",
     # A Gemma 3 config written flat (no text_config) is the Gemma 3 language model.
     "gemma3": "gemma3_text",
     "qwen3_5_moe_text": "qwen3_next",

