@@ -13,8 +13,10 @@ The KV cache still holds all ``S`` tokens per sequence (shared blocks are not cr
 Speculative Decoding", eq. 1): a draft of ``k`` tokens is verified in one target step of
 ``k + 1`` tokens per sequence; with per-token acceptance rate ``α`` the step keeps on
 average ``E = (1 − α^(k+1)) / (1 − α)`` tokens (``k + 1`` at ``α = 1``), so
-``TPOT = t_step(k + 1 tokens per sequence) / E``. The draft model's own cost is not priced
-(it is small for EAGLE/MTP heads; a separate draft model adds its own decode steps).
+``TPOT = (t_step(k + 1 tokens per sequence) + t_draft) / E``, where ``t_draft`` is the
+proposer's ``k`` forward passes (a draft model or the checkpoint's MTP layer; nothing for
+``ngram`` prompt lookup): :mod:`service.domain.modifiers_draft`, which also states the
+proposer's memory.
 """
 
 from __future__ import annotations
@@ -24,6 +26,16 @@ import msgspec
 from service.domain.architecture import Architecture
 from service.domain.batching import StepCosts
 from service.domain.latency import PhaseTerms, Serving, prefill_terms
+from service.domain.modifiers_draft import (
+    DraftMemory,
+    DraftModel,
+    DraftProblem,
+    SpeculativeMethod,
+    check_draft,
+    draft_costs,
+    draft_memory,
+    fold,
+)
 from service.domain.parameters import ParameterCount
 
 MAX_DRAFT_TOKENS = 16
@@ -35,6 +47,13 @@ class Modifiers(msgspec.Struct, frozen=True, kw_only=True):
     prefix_cache_hit_rate: float = 0.0
     draft_tokens: int = 0
     acceptance_rate: float = 0.0
+    method: SpeculativeMethod = SpeculativeMethod.NGRAM
+    draft: DraftModel | None = None
+
+    @property
+    def speculative(self) -> bool:
+        """Whether speculative decoding is on (a draft length and an acceptance rate)."""
+        return self.draft_tokens > 0 and self.acceptance_rate > 0
 
 
 class InvalidModifier(ValueError):
@@ -82,8 +101,14 @@ def apply(
     params: ParameterCount,
     serving: Serving,
 ) -> StepCosts:
-    """``costs`` with the cached prefix left out of the prompt and speculative steps."""
+    """``costs`` with the cached prefix left out of the prompt and speculative steps (the
+    proposer's passes folded in); :class:`InvalidModifier` when the proposer cannot run."""
     check(modifiers)
+    if modifiers.speculative:
+        try:
+            check_draft(arch, modifiers.method, modifiers.draft)
+        except DraftProblem as exc:
+            raise InvalidModifier(exc.field, str(exc).partition(": ")[2]) from exc
     out = costs
     cached = int(modifiers.prefix_cache_hit_rate * costs.input_tokens)
     if cached > 0:
@@ -91,7 +116,7 @@ def apply(
         out = msgspec.structs.replace(
             out, prompt=_minus(costs.prompt, prefix), input_tokens=costs.input_tokens - cached
         )
-    if modifiers.draft_tokens > 0 and modifiers.acceptance_rate > 0:
+    if modifiers.speculative:
         out = msgspec.structs.replace(
             out,
             verify_tokens=modifiers.draft_tokens + 1,
@@ -99,4 +124,23 @@ def apply(
                 modifiers.draft_tokens, modifiers.acceptance_rate
             ),
         )
+        proposer = draft_costs(
+            arch,
+            serving,
+            modifiers.method,
+            modifiers.draft,
+            input_tokens=out.input_tokens,
+            context=costs.input_tokens + costs.output_tokens // 2,
+        )
+        if proposer is not None:
+            out = fold(out, proposer, modifiers.draft_tokens)
     return out
+
+
+def proposer_memory(
+    modifiers: Modifiers, arch: Architecture, params: ParameterCount, serving: Serving
+) -> DraftMemory:
+    """The speculative proposer's weights and KV per token on one GPU (none without one)."""
+    if not modifiers.speculative:
+        return DraftMemory(weight_bytes=0, kv_bytes_per_token=0)
+    return draft_memory(arch, params, serving, modifiers.method, modifiers.draft)

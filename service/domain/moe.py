@@ -18,9 +18,18 @@ tokens to their experts' GPUs, combine the results), each GPU sending the ``(N �
 its ``T/N`` tokens' ``k`` hidden vectors that live elsewhere::
 
     t_all_to_all = T/N · k · d · 2 B · (N − 1)/N / B_link        per all-to-all, per GPU
+
+vLLM places ``⌊E/N⌋`` experts on each rank and the ``E mod N`` left over on the first ranks
+(``determine_expert_map``), so the busiest GPU holds ``⌈E/N⌉`` experts: ``(⌈E/N⌉ − E/N)``
+experts' bytes more than the even split (:func:`parallel_extra_weight_bytes`). With
+**attention data parallelism** every GPU also holds the whole attention weights, ``(1 − 1/N)``
+of them more than TP. EP needs an MoE model and at most ``E`` ranks
+(:func:`expert_parallel_problem`).
 """
 
 from __future__ import annotations
+
+import math
 
 from service.domain.architecture import Architecture
 from service.domain.parameters import ParameterCount
@@ -62,3 +71,46 @@ def all_to_all_seconds(
         return 0.0
     sent = tokens / ranks * arch.moe.experts_per_token * arch.hidden_size * 2
     return sent * (ranks - 1) / ranks / link_bytes_per_s
+
+
+def expert_parallel_problem(arch: Architecture, ranks: int) -> str | None:
+    """Why experts cannot be spread whole over ``ranks`` GPUs, or None."""
+    if arch.moe is None:
+        return "expert parallelism needs a mixture-of-experts model; this one is dense"
+    if ranks > arch.moe.num_experts:
+        return (
+            f"expert parallelism over {ranks} GPUs needs at least one expert each; the model "
+            f"has {arch.moe.num_experts} experts"
+        )
+    return None
+
+
+def experts_per_gpu(arch: Architecture, ranks: int) -> int:
+    """Whole experts on the busiest GPU: ``⌈E/N⌉`` (0 for a dense model)."""
+    if arch.moe is None:
+        return 0
+    return math.ceil(arch.moe.num_experts / max(ranks, 1))
+
+
+def parallel_extra_weight_bytes(
+    arch: Architecture,
+    params: ParameterCount,
+    *,
+    bytes_per_element: float,
+    tensor_parallel: int,
+    pipeline_parallel: int,
+    expert_parallel: bool,
+    attention_data_parallel: bool,
+) -> float:
+    """Weight bytes per GPU beyond the even TP split (module doc): the uneven experts of EP
+    and the replicated attention of attention DP, over ``pipeline_parallel`` stages."""
+    n = tensor_parallel
+    if n <= 1:
+        return 0.0
+    extra = 0.0
+    if expert_parallel and arch.moe is not None:
+        per_expert = params.breakdown.routed_experts / arch.moe.num_experts
+        extra += (experts_per_gpu(arch, n) - arch.moe.num_experts / n) * per_expert
+    if attention_data_parallel:
+        extra += params.breakdown.attention * (1 - 1 / n)
+    return extra * bytes_per_element / pipeline_parallel
