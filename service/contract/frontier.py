@@ -11,6 +11,7 @@ from service.contract.schemas import (
     HitRate,
     KvPrecision,
     Milliseconds,
+    MmItemsPerPrompt,
     ModelRef,
     PipelineParallel,
     ServingEngine,
@@ -80,6 +81,7 @@ class FrontierRequest(msgspec.Struct, frozen=True, kw_only=True):
             "weights; no attention all-reduce."
         ),
     ] = False
+    mm_items_per_prompt: MmItemsPerPrompt | None = None
 
 
 class FrontierResponse(msgspec.Struct, frozen=True, kw_only=True):

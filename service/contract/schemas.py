@@ -82,6 +82,19 @@ Milliseconds = Annotated[
 ]
 
 
+MmItemsPerPrompt = Annotated[
+    int,
+    msgspec.Meta(
+        ge=0,
+        le=1024,
+        description="vLLM --limit-mm-per-prompt: multimodal items (images) per prompt, which "
+        "sizes the encoder cache of vLLM's start-up profile run (its largest items x "
+        "embedding rows x width). 0 is text-only (vLLM --language-model-only): the vision "
+        "tower is not built, so neither its weights nor an encoder cache take memory. "
+        "Default: vLLM's (its encoder budget decides the items profiled).",
+    ),
+]
+
 RequestsPerSecond = Annotated[
     float,
     msgspec.Meta(gt=0, le=1_000_000, extra_json_schema={"extra": {"exclusive_minimum": 0.0}}),
@@ -164,6 +177,7 @@ class EngineSettings(msgspec.Struct, frozen=True, kw_only=True):
         ]
         | None
     ) = None
+    mm_items_per_prompt: MmItemsPerPrompt | None = None
 
 
 class InlineModel(msgspec.Struct, frozen=True, kw_only=True):

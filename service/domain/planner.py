@@ -337,7 +337,16 @@ def evaluate(
         gpu_name=gpu.name,
         **space.engine_settings,
     )
-    loaded = weights_as_loaded(arch, params, candidate.weights, tp, pp, gpu=gpu, profile=profile)
+    loaded = weights_as_loaded(
+        arch,
+        params,
+        candidate.weights,
+        tp,
+        pp,
+        gpu=gpu,
+        profile=profile,
+        mm_items_per_prompt=deployment.mm_items_per_prompt,
+    )
     cap = capacity(arch, loaded.per_gpu_bytes, deployment, profile, context, with_max_context=False)
     if not cap.fits:
         return candidate.reject("; ".join(cap.reasons))

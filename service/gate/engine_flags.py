@@ -18,6 +18,7 @@ Sources (flag spellings): vLLM ``vllm/engine/arg_utils.py`` and
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -40,6 +41,35 @@ def human_int(text: str) -> int:
     if unit.isupper():
         return int(int(number) * 1024**power)
     return int(float(number) * 1000**power)
+
+
+def mm_items(text: str) -> int:
+    """``--limit-mm-per-prompt`` as one item count: the largest modality's limit (0 when
+    every modality is 0: text-only).
+
+    vLLM takes JSON (``'{"image": 2, "video": 0}'``, a value may be an object with
+    ``count``) or the older ``image=2,video=0`` (``vllm/engine/arg_utils.py``,
+    ``MultiModalConfig.limit_per_prompt``). capplan profiles image-sized items, so the
+    largest limit stands for all of them.
+    """
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError:
+        parsed = dict(part.split("=", 1) for part in text.split(",") if "=" in part)
+        if not parsed:
+            raise ValueError(text) from None
+    if not isinstance(parsed, dict) or not parsed:
+        raise ValueError(text)
+    counts = []
+    for value in parsed.values():
+        count = value.get("count") if isinstance(value, dict) else value
+        if isinstance(count, bool) or not isinstance(count, int | str):
+            raise ValueError(text)
+        number = int(count)
+        if number < 0:
+            raise ValueError(text)
+        counts.append(number)
+    return max(counts)
 
 
 @dataclass(frozen=True)
@@ -114,6 +144,7 @@ _VLLM_READ = _table(
     ("option:enable_chunked_prefill", None, ("--enable-chunked-prefill",)),
     ("option:enable_prefix_caching", None, ("--enable-prefix-caching",)),
     ("option:enable_expert_parallel", None, ("--enable-expert-parallel",)),
+    ("option:mm_items_per_prompt", mm_items, ("--limit-mm-per-prompt",)),
 )
 VLLM = EngineFlags(
     engine="vllm",
@@ -147,7 +178,7 @@ VLLM = EngineFlags(
     not_modelled=_names(
         "--all2all-backend --calculate-kv-scales --compilation-config --cuda-graph-sizes "
         "--expert-placement-strategy --hf-overrides --kv-transfer-config "
-        "--limit-mm-per-prompt --long-prefill-token-threshold --max-cpu-loras --max-lora-rank "
+        "--long-prefill-token-threshold --max-cpu-loras --max-lora-rank "
         "--max-loras --max-num-partial-prefills --max-seq-len-to-capture "
         "--mm-processor-kwargs --num-gpu-blocks-override --num-scheduler-steps --rope-scaling "
         "--rope-theta --speculative-config --swap-space -O"

@@ -98,7 +98,16 @@ def _fit(
         max_model_len=max_model_len,
         **engine_settings(request, profile),
     )
-    loaded = weights_as_loaded(arch, params, weights, tp, pp, gpu=gpu, profile=profile)
+    loaded = weights_as_loaded(
+        arch,
+        params,
+        weights,
+        tp,
+        pp,
+        gpu=gpu,
+        profile=profile,
+        mm_items_per_prompt=deployment.mm_items_per_prompt,
+    )
     return capacity(
         arch, loaded.per_gpu_bytes, deployment, profile, context, with_max_context=with_max_context
     )

@@ -28,6 +28,7 @@ from service.domain.parameters import ParameterCount
 from service.domain.serving import step_token_budget
 from service.domain.weights import resolve_weight_precision
 from service.planning.answers import workload_modifiers
+from service.planning.engines import engine_settings
 
 
 def answer_frontier(
@@ -50,8 +51,18 @@ def answer_frontier(
         weight_precision=weights,
         kv_precision=kv,
         gpu_name=gpu.name,
+        **engine_settings(request, profile),
     )
-    loaded = weights_as_loaded(arch, params, weights, tp, pp, gpu=gpu, profile=profile)
+    loaded = weights_as_loaded(
+        arch,
+        params,
+        weights,
+        tp,
+        pp,
+        gpu=gpu,
+        profile=profile,
+        mm_items_per_prompt=deployment.mm_items_per_prompt,
+    )
     context = request.input_tokens + request.output_tokens
     fit = capacity(
         arch,

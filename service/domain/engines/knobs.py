@@ -18,6 +18,7 @@ _VLLM = {
     "max_num_batched_tokens": "--max-num-batched-tokens",
     "block_size_tokens": "--block-size",
     "enforce_eager": "--enforce-eager",
+    "mm_items_per_prompt": "--limit-mm-per-prompt",
 }
 
 ENGINE_KNOBS: Mapping[str, Mapping[str, str]] = {

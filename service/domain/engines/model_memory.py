@@ -14,7 +14,7 @@ from service.domain.architecture import Architecture
 from service.domain.engines.profile import EngineProfile
 from service.domain.gpu import GpuSpec
 from service.domain.kernel_layout import vllm_mxfp4_expert_padding
-from service.domain.parameters import ParameterCount
+from service.domain.parameters import ParameterCount, text_only
 from service.domain.precision import Precision
 from service.domain.weights import WeightMemory, weight_memory
 
@@ -66,9 +66,18 @@ def weights_as_loaded(
     *,
     gpu: GpuSpec,
     profile: EngineProfile,
+    mm_items_per_prompt: int | None = None,
 ) -> LoadedWeights:
     """Parameters per GPU (with vLLM's MXFP4 expert padding for ``gpu``'s compute capability
-    when the profile pads) + the RoPE cache (:func:`loaded_model_bytes`)."""
+    when the profile pads) + the RoPE cache (:func:`loaded_model_bytes`).
+
+    ``mm_items_per_prompt`` 0 (vLLM ``--limit-mm-per-prompt`` 0 for every modality, which
+    ``--language-model-only`` sets) leaves the encoder out: vLLM's multimodal models build
+    their tower only ``if multimodal_config.get_limit_per_prompt("image")`` (e.g.
+    ``qwen2_5_vl.py``, ``mistral3.py``, ``llava.py``), so its weights are never loaded.
+    """
+    if mm_items_per_prompt == 0:
+        params = text_only(params)
     padding = (
         vllm_mxfp4_expert_padding(gpu.compute_capability) if profile.pads_mxfp4_experts else None
     )
