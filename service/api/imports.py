@@ -1,7 +1,9 @@
 """POST/GET /v1/imports and GET /v1/imports/{job_id}: Hub import jobs.
 
 POST only queues a job; a worker runs it (``CAPPLAN_IMPORTER_ENABLED`` on some replica, or
-``capplan hub import --wait``). Poll the job until it is ``succeeded`` or ``failed``.
+``capplan hub import --wait``). Poll the job until it is ``succeeded`` or ``failed``. A
+replica that runs no worker itself queues a job only while some worker's heartbeat is fresh
+(service/importer/heartbeat.py); otherwise 503 with ``Retry-After``, naming the setting.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from service.api.examples import answer, body
 from service.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, Problem, problem
 from service.api.strict_body import strict_json_body
 from service.db.models import ImportJobRow, JobStatus
+from service.db.types import utcnow
+from service.importer.heartbeat import Heartbeats, retry_after_s
 from service.importer.ids import (
     REPO_ID_MAX_LENGTH,
     REPO_ID_PATTERN,
@@ -27,7 +31,7 @@ from service.importer.ids import (
     REVISION_PATTERN,
 )
 from service.importer.queue import JobQueue
-from service.settings import Settings
+from service.settings import Settings, env_name
 
 HubRepoId = Annotated[
     str,
@@ -45,7 +49,22 @@ Limit = Annotated[int, QueryParameter(ge=1, le=500)]
 Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
 StatusFilter = Annotated[JobStatus | None, QueryParameter(description="only jobs in this status")]
 
-ENQUEUE_PROBLEMS = {code: WRITE_PROBLEMS[code] for code in (400, 401, 403)}
+NO_WORKER = (
+    "No import worker is running (none has a heartbeat fresher than "
+    "CAPPLAN_IMPORTER_HEARTBEAT_STALE_S), so the job would never run; or the database is "
+    "unreachable. Retry after Retry-After seconds; set CAPPLAN_IMPORTER_ENABLED=true on a replica"
+)
+ENQUEUE_PROBLEMS = {
+    **{code: WRITE_PROBLEMS[code] for code in (400, 401, 403)},
+    503: problem(
+        NO_WORKER,
+        503,
+        detail="no import worker is running: no worker heartbeat in the last 30 s "
+        "(CAPPLAN_IMPORTER_HEARTBEAT_STALE_S), so this job would never run; set "
+        "CAPPLAN_IMPORTER_ENABLED=true on at least one replica, or run "
+        "`capplan hub import --wait`",
+    ),
+}
 LIST_PROBLEMS = {400: READ_PROBLEMS[400]}
 JOB_PROBLEMS = {400: READ_PROBLEMS[400], 404: problem("No such import job", 404)}
 
@@ -131,6 +150,21 @@ def import_job(row: ImportJobRow) -> ImportJob:
     return ImportJob(**{**fields, "status": JobStatus(row.status)})
 
 
+async def require_live_worker(session: AsyncSession, settings: Settings) -> None:
+    """503 with ``Retry-After`` unless some import worker beat within the staleness bound."""
+    stale_s = settings.importer_heartbeat_stale_s
+    if await Heartbeats(session).live_worker(now=utcnow(), stale_s=stale_s):
+        return
+    raise Problem(
+        503,
+        f"no import worker is running: no worker heartbeat in the last {stale_s:g} s "
+        f"({env_name('importer_heartbeat_stale_s')}), so this job would never run; set "
+        f"{env_name('importer_enabled')}=true on at least one replica, or run "
+        "`capplan hub import --wait`",
+        headers={"Retry-After": str(retry_after_s(stale_s))},
+    )
+
+
 class ImportController(Controller):
     path = "/v1/imports"
     tags = ["imports"]
@@ -145,7 +179,9 @@ class ImportController(Controller):
         summary="Queue an import of a Hugging Face model (admin)",
         description=(
             "Returns the queued job; if one is already queued or running for the same "
-            "repository and revision, returns that one instead."
+            "repository and revision, returns that one instead. On a replica that runs no "
+            "import worker itself (CAPPLAN_IMPORTER_ENABLED=false), 503 with Retry-After "
+            "unless another worker's heartbeat is fresh: a job no worker runs is not queued."
         ),
         operation_class=body("import_create", "Qwen3-4B"),
     )
@@ -155,6 +191,8 @@ class ImportController(Controller):
         settings: NamedDependency[Settings],
         data: JSONBody[ImportRequest],
     ) -> ImportJob:
+        if not settings.runs_importer:
+            await require_live_worker(db_session, settings)
         job, _ = await JobQueue(db_session).enqueue(
             data.repo_id, data.revision, max_attempts=settings.importer_max_attempts
         )

@@ -191,3 +191,13 @@ class HubSweepStateRow(Base):
     author: Mapped[str] = mapped_column(String(200), primary_key=True)
     watermark: Mapped[dt.datetime | None]
     last_run_at: Mapped[dt.datetime | None]
+
+
+class ImporterHeartbeatRow(Base):
+    """The last sign of life of one running import worker (migration 0006)."""
+
+    __tablename__ = "importer_heartbeats"
+
+    worker_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    started_at: Mapped[dt.datetime]
+    beat_at: Mapped[dt.datetime]

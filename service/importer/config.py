@@ -7,6 +7,7 @@ import socket
 import uuid
 from dataclasses import dataclass
 
+from service.importer.heartbeat import beat_interval_s
 from service.settings import Settings
 
 
@@ -17,7 +18,11 @@ def default_worker_id() -> str:
 
 @dataclass(frozen=True, slots=True)
 class WorkerConfig:
-    """Tuning of one worker; :meth:`from_settings` reads the ``CAPPLAN_IMPORTER_*`` values."""
+    """Tuning of one worker; :meth:`from_settings` reads the ``CAPPLAN_IMPORTER_*`` values.
+
+    ``heartbeat_interval_s``: seconds between the heartbeats :meth:`ImportWorker.run` records,
+    a third of ``CAPPLAN_IMPORTER_HEARTBEAT_STALE_S``.
+    """
 
     owner: str
     lease_s: float = 300.0
@@ -25,6 +30,7 @@ class WorkerConfig:
     backoff_s: float = 5.0
     backoff_max_s: float = 600.0
     max_attempts: int = 5
+    heartbeat_interval_s: float = 10.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WorkerConfig:
@@ -35,6 +41,7 @@ class WorkerConfig:
             backoff_s=settings.importer_backoff_s,
             backoff_max_s=settings.importer_backoff_max_s,
             max_attempts=settings.importer_max_attempts,
+            heartbeat_interval_s=beat_interval_s(settings.importer_heartbeat_stale_s),
         )
 
     def retry_delay(self, attempt: int, retry_after_s: float | None) -> float:

@@ -28,6 +28,7 @@ from service.hub.errors import HubError, TransientHubError
 from service.importer.claim import claim_next
 from service.importer.config import WorkerConfig
 from service.importer.errors import ImportFailed, LeaseLost
+from service.importer.heartbeat import beat_until
 from service.importer.model_import import ImportResult, import_model
 from service.importer.queue import JobQueue
 
@@ -82,9 +83,30 @@ class ImportWorker:
     async def run(self, stop: asyncio.Event) -> None:
         """Run jobs until ``stop`` is set, polling every ``poll_interval_s`` when idle.
 
-        Cancelling it mid-import hands the job back (see :meth:`_process`).
+        Meanwhile it records a heartbeat every ``heartbeat_interval_s`` (also during a long
+        import), so that replicas without a worker accept imports; it removes it on the way
+        out. Cancelling it mid-import hands the job back (see :meth:`_process`).
         """
         logger.info("import worker %s started", self.config.owner)
+        stopped = asyncio.Event()
+        heartbeat = asyncio.create_task(
+            beat_until(
+                self.sessionmaker,
+                self.config.owner,
+                interval_s=self.config.heartbeat_interval_s,
+                stop=stopped,
+                clock=self.clock,
+            ),
+            name="hub-import-heartbeat",
+        )
+        try:
+            await self._poll(stop)
+        finally:
+            stopped.set()
+            await heartbeat
+        logger.info("import worker %s stopped", self.config.owner)
+
+    async def _poll(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 processed = await self.run_once()
@@ -94,7 +116,6 @@ class ImportWorker:
             if processed is None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.config.poll_interval_s)
-        logger.info("import worker %s stopped", self.config.owner)
 
     async def run_job(self, job_id: str) -> Processed:
         """Run job ``job_id`` here, retrying as its backoff allows, until it has finished.

@@ -29,6 +29,7 @@ from service.app import create_app
 from service.settings import Settings
 from tests.databases import MIGRATED, DbTemplate
 from tests.db.conftest import anyio_backend, db_url, postgres_url
+from tests.heartbeats import record_heartbeat
 
 __all__ = ["anyio_backend", "db_url", "postgres_url"]
 
@@ -70,9 +71,11 @@ def db_template(request: pytest.FixtureRequest) -> DbTemplate:
 
 @pytest.fixture
 async def client(db_url: str) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    """The app with an admin token configured, its lifespan running on a seeded database."""
+    """The app with an admin token configured, its lifespan running on a seeded database; an
+    import worker's heartbeat is fresh (as if another replica ran it: the app runs none)."""
     app = create_app(settings_for(db_url, sync_catalog_on_start=False))
     async with AsyncTestClient(app=app) as test_client:
+        await record_heartbeat(db_url)
         yield test_client
 
 

@@ -58,10 +58,16 @@ Client = TestClient[Litestar]
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
-    """One app for the module: writes on, Slack signing on, SQLite."""
+    """One app for the module: writes on, Slack signing on, SQLite, its own import worker (on a
+    closed loopback Hub port), so a valid import is queued (202) for as long as the module runs."""
     database = Path(tmp_path_factory.mktemp("hostile")) / "capplan.db"
     app = create_app(
-        settings_for(f"sqlite+aiosqlite:///{database}", slack_signing_secret=SLACK_SECRET)
+        settings_for(
+            f"sqlite+aiosqlite:///{database}",
+            slack_signing_secret=SLACK_SECRET,
+            importer_enabled=True,
+            hf_endpoint="http://127.0.0.1:9",
+        )
     )
     with TestClient(app=app) as test_client:
         yield test_client

@@ -21,6 +21,7 @@ from service.settings import Settings
 from tests.db.conftest import anyio_backend, db_url, engine, postgres_url, sessionmaker
 from tests.fakehub import FakeHubServer
 from tests.fakehub.fixtures import fake_hub, fake_hub_server
+from tests.heartbeats import record_heartbeat
 from tests.importer.memory_hub import BlockingHub
 from tests.importer.models import REPO, SHA_1, llama_1b_config, llama_tensors
 
@@ -112,7 +113,9 @@ def app_settings(db_url: str, hub_url: str, **changes: object) -> Settings:
 
 @pytest.fixture
 async def client(db_url: str, fake_hub: FakeHubServer) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    """The app (lifespan running) on the test database, pointed at the fake Hub."""
+    """The app (lifespan running) on the test database, pointed at the fake Hub; it runs no
+    worker, but a worker's heartbeat is fresh (as if another replica ran it)."""
     app = create_app(app_settings(db_url, fake_hub.url))
     async with AsyncTestClient(app=app) as test_client:
+        await record_heartbeat(db_url)
         yield test_client

@@ -13,6 +13,7 @@ from service.app import create_app
 from service.hub.client import HfHubClient
 from service.importer.worker import ImportWorker
 from tests.fakehub import FakeHubServer
+from tests.heartbeats import record_heartbeat
 from tests.importer.conftest import AUTH, Sessions, app_settings, worker_config
 from tests.importer.models import LLAMA_1B_TOTAL, MAMBA_CONFIG, REPO, SHA_1
 
@@ -119,9 +120,11 @@ async def test_failed_import_is_reported_on_the_job(
 
 @pytest.fixture
 async def seeded_client(db_url: str, fake_hub: FakeHubServer) -> AsyncIterator[Client]:
-    """The app with the shipped seed catalog loaded (GPUs to plan on)."""
+    """The app with the shipped seed catalog loaded (GPUs to plan on); the worker that runs
+    the job (``run_worker``) is alive elsewhere."""
     app = create_app(app_settings(db_url, fake_hub.url, sync_catalog_on_start=True))
     async with AsyncTestClient(app=app) as test_client:
+        await record_heartbeat(db_url)
         yield test_client
 
 

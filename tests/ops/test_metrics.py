@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from service.app import create_app
 from tests.db.conftest import CatalogWriter
+from tests.heartbeats import record_heartbeat
 from tests.ops.conftest import ops_settings
 from tests.ops.servers import AUTH
 
@@ -85,6 +86,7 @@ async def test_import_jobs_are_reported_by_status(
     """Queued import jobs show in capplan_import_jobs and the queue depth (both backends)."""
     app = create_app(ops_settings(db_url, write_catalog()))
     async with AsyncTestClient(app=app) as client:
+        await record_heartbeat(db_url)  # a worker on another replica (this app runs none)
         for repo in ("org/model-a", "org/model-b"):
             enqueued = await client.post("/v1/imports", json={"repo_id": repo}, headers=AUTH)
             assert enqueued.status_code == 202
