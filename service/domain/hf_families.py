@@ -121,6 +121,11 @@ def family_traits(config: Mapping[str, Any], family: str) -> FamilyTraits:
             output_bias=read_bool(config, "attention_out_bias", default=False),
             mlp_bias=mlp_bias,
         )
+    if family in ("glm", "glm4"):
+        # modeling_glm.py GlmAttention: q/k/v biased by attention_bias, o_proj never; fused
+        # gate_up MLP (3·d·f). modular_glm4.py Glm4DecoderLayer adds post_self_attn and
+        # post_mlp norms to the input and post-attention ones (four per layer).
+        return FamilyTraits(qkv_bias=bias, norms_per_layer=4 if family == "glm4" else 2)
     if family == "arcee":
         # modular_arcee.py: Llama attention, ArceeMLP = NemotronMLP (up_proj and down_proj
         # with ReLU², no gate), biased by mlp_bias.

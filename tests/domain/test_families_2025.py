@@ -259,3 +259,41 @@ def test_arcee_mlp_has_no_gate() -> None:
     d, f, layers = c["hidden_size"], c["intermediate_size"], c["num_hidden_layers"]
     counted = count_parameters(architecture_from_config(c))
     assert counted.breakdown.mlp == layers * 2 * d * f
+
+
+# Glm4Config defaults, "glm4-4-9b-chat style" (GLM-4-9B-0414 shapes):
+# https://github.com/huggingface/transformers/blob/008e574391258935f3ecc3035c882e73bbcac419/src/transformers/models/glm4/configuration_glm4.py
+GLM4_9B: dict[str, Any] = {
+    "model_type": "glm4",
+    "vocab_size": 151552,
+    "hidden_size": 4096,
+    "intermediate_size": 13696,
+    "num_hidden_layers": 40,
+    "num_attention_heads": 32,
+    "num_key_value_heads": 2,
+    "head_dim": 128,
+    "max_position_embeddings": 131072,
+    "tie_word_embeddings": False,
+    "attention_bias": True,
+    "partial_rotary_factor": 0.5,
+}
+
+
+@pytest.mark.parametrize(("model_type", "norms"), [("glm4", 4), ("glm", 2)], ids=["glm4", "glm"])
+def test_glm_attention_biases_q_k_v_only_and_glm4_has_four_norms(
+    model_type: str, norms: int
+) -> None:
+    """GlmAttention: q/k/v biased, o_proj not; Glm4DecoderLayer: 4 RMSNorms, Glm: 2."""
+    c = {**GLM4_9B, "model_type": model_type}
+    d, h = c["hidden_size"], c["head_dim"]
+    heads, kv_heads = c["num_attention_heads"], c["num_key_value_heads"]
+    per_layer = (
+        2 * d * heads * h
+        + 2 * d * kv_heads * h
+        + heads * h
+        + 2 * kv_heads * h
+        + 3 * d * c["intermediate_size"]
+        + norms * d
+    )
+    expected = 2 * c["vocab_size"] * d + c["num_hidden_layers"] * per_layer + d
+    assert count_parameters(architecture_from_config(c)).total == expected
