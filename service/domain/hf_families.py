@@ -161,6 +161,13 @@ def family_traits(config: Mapping[str, Any], family: str) -> FamilyTraits:
             qk_norm_full_width=qk
             and read_str(config, "qk_norm_type", default="per_layer") == "per_layer",
         )
+    if family == "ernie4_5":
+        # modular_ernie4_5.py: q/k/v/o and gate/up/down biased by use_bias; lm_head without
+        # bias; Ernie4_5Config ties the embeddings by default.
+        use_bias = read_bool(config, "use_bias", default=False)
+        return FamilyTraits(
+            qkv_bias=use_bias, output_bias=use_bias, mlp_bias=use_bias, tied_by_default=True
+        )
     if family == "ernie4_5_moe":
         # modular_ernie4_5_moe.py: q/k/v/o, MLPs and lm_head biased by use_bias.
         use_bias = read_bool(config, "use_bias", default=False)

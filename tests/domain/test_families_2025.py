@@ -297,3 +297,30 @@ def test_glm_attention_biases_q_k_v_only_and_glm4_has_four_norms(
     )
     expected = 2 * c["vocab_size"] * d + c["num_hidden_layers"] * per_layer + d
     assert count_parameters(architecture_from_config(c)).total == expected
+
+
+# Ernie4_5Config defaults, "Ernie4_5 0.3B style" (baidu/ERNIE-4.5-0.3B-PT):
+# https://github.com/huggingface/transformers/blob/008e574391258935f3ecc3035c882e73bbcac419/src/transformers/models/ernie4_5/configuration_ernie4_5.py
+ERNIE_4_5_03B: dict[str, Any] = {
+    "model_type": "ernie4_5",
+    "vocab_size": 103424,
+    "hidden_size": 1024,
+    "intermediate_size": 3072,
+    "num_hidden_layers": 18,
+    "num_attention_heads": 16,
+    "num_key_value_heads": 2,
+    "head_dim": 128,
+    "use_bias": False,
+}
+
+
+@pytest.mark.parametrize("use_bias", [False, True], ids=["no-bias", "use_bias"])
+def test_ernie4_5_dense_ties_embeddings_and_biases_every_projection(use_bias: bool) -> None:
+    """ERNIE 4.5 dense: Llama layers, every projection biased by use_bias, tied head."""
+    c = {**ERNIE_4_5_03B, "use_bias": use_bias}
+    d, h, f = c["hidden_size"], c["head_dim"], c["intermediate_size"]
+    q, kv = c["num_attention_heads"] * h, c["num_key_value_heads"] * h
+    biases = (q + 2 * kv + d + 2 * f + d) if use_bias else 0
+    per_layer = 2 * d * q + 2 * d * kv + 3 * d * f + 2 * d + biases
+    expected = c["vocab_size"] * d + c["num_hidden_layers"] * per_layer + d
+    assert count_parameters(architecture_from_config(c)).total == expected
