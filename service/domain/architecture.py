@@ -527,6 +527,21 @@ class Architecture(msgspec.Struct, frozen=True, kw_only=True):
             )
         ),
     ] = 0
+    # The vision transformer's side of that item: patch tokens it encodes (before merging) and
+    # its widths, for the encoder forward of vLLM's profile run (:mod:`..engines.encoder_cache`).
+    encoder_patches_per_item: Annotated[
+        int,
+        msgspec.Meta(
+            description="Patch tokens the vision tower encodes for the largest item (tokens; 0: "
+            "unknown)"
+        ),
+    ] = 0
+    encoder_hidden_size: Annotated[
+        int, msgspec.Meta(description="Width of the vision tower (elements; 0: unknown)")
+    ] = 0
+    encoder_intermediate_size: Annotated[
+        int, msgspec.Meta(description="MLP width of the vision tower (elements; 0: unknown)")
+    ] = 0
     notes: Annotated[
         tuple[str, ...], msgspec.Meta(description="What normalisation assumed or left out")
     ] = ()

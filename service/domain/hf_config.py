@@ -34,7 +34,7 @@ from service.domain.hf_layers import (
 from service.domain.hf_moe import mixture_of_experts
 from service.domain.hf_support import KNOWN_FAMILIES, check_supported
 from service.domain.quantization import quantization_from_config
-from service.domain.vision_items import encoder_max_tokens_per_item
+from service.domain.vision_items import largest_item
 from service.domain.vision_towers import (
     LANGUAGE_MODEL_KEYS,
     OUTER_CONFIG_KEYS,
@@ -108,11 +108,11 @@ def _with_vision_tower(
         )
     notes = [f"multimodal '{model_type}': vision encoder of {encoder:,} parameters counted"]
     try:
-        per_item = encoder_max_tokens_per_item(model_type, config)
+        item = largest_item(model_type, config)
     except InvalidConfig as exc:
         where = "" if exc.field in OUTER_CONFIG_KEYS else "vision_config."
         raise InvalidConfig(f"{where}{exc.field}", exc.detail) from exc
-    if not per_item:
+    if not item.rows:
         notes.append(
             f"multimodal '{model_type}': the largest input of this encoder is not modelled, so "
             "no encoder-cache reservation is made for the engine's profile run"
@@ -120,7 +120,10 @@ def _with_vision_tower(
     return msgspec.structs.replace(
         arch,
         encoder_parameters=encoder,
-        encoder_max_tokens_per_item=per_item,
+        encoder_max_tokens_per_item=item.rows,
+        encoder_patches_per_item=item.patches,
+        encoder_hidden_size=item.hidden_size,
+        encoder_intermediate_size=item.intermediate_size,
         notes=(*arch.notes, *notes),
     )
 

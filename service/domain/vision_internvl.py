@@ -87,14 +87,26 @@ def internvl_vision(config: Mapping[str, Any], text_hidden_size: int) -> int:
     return embed + layers * internvit_layer(vision) + projector
 
 
-def internvl_max_tokens_per_image(config: Mapping[str, Any]) -> int:
-    """``(max_dynamic_patch + thumbnail) · (S/p)² / s²`` embedding rows (module formula)."""
+def _vision(config: Mapping[str, Any]) -> Mapping[str, Any]:
     vision = config.get("vision_config")
     if not isinstance(vision, Mapping):
         raise InvalidConfig("vision_config", "expected a JSON object")
+    return vision
+
+
+def internvl_patches_per_tile(config: Mapping[str, Any]) -> int:
+    """``(S/p)²`` patches (``S`` = ``force_image_size``, else the tower's ``image_size``)."""
+    vision = _vision(config)
     image = read_int(config, "force_image_size", default=read_int(vision, "image_size"))
-    patch = read_int(vision, "patch_size")
-    per_tile = (image // patch) ** 2 // _shuffle(config) ** 2
+    return (image // read_int(vision, "patch_size")) ** 2
+
+
+def internvl_max_tiles(config: Mapping[str, Any]) -> int:
+    """``max_dynamic_patch`` tiles, plus the thumbnail when ``use_thumbnail`` and more than one."""
     tiles = read_int(config, "max_dynamic_patch", default=12)
-    thumbnail = 1 if read_bool(config, "use_thumbnail", default=True) and tiles > 1 else 0
-    return (tiles + thumbnail) * per_tile
+    return tiles + (1 if read_bool(config, "use_thumbnail", default=True) and tiles > 1 else 0)
+
+
+def internvl_max_tokens_per_image(config: Mapping[str, Any]) -> int:
+    """``(max_dynamic_patch + thumbnail) · (S/p)² / s²`` embedding rows (module formula)."""
+    return internvl_max_tiles(config) * (internvl_patches_per_tile(config) // _shuffle(config) ** 2)

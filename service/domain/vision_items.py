@@ -2,7 +2,7 @@
 
 vLLM V1 sizes the encoder budget and the profile run's dummy batch by this figure
 (``MultiModalProcessingInfo.get_mm_max_tokens_per_item`` / ``get_max_image_tokens`` of each
-model); :func:`service.domain.engines.vllm_v1.encoder_cache_bytes` turns it into bytes.
+model); :mod:`service.domain.engines.encoder_cache` turns it into bytes.
 Per family (``T`` = rows of the largest image):
 
 * Llama 4 (``mllama4.py``): 16 tiles + 1 global, ``(S/p)² / round(1/r²)`` each
@@ -29,9 +29,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import msgspec
+
 from service.domain.architecture import InvalidConfig
 from service.domain.config_fields import read_int
-from service.domain.vision_internvl import INTERNVL_TYPES, internvl_max_tokens_per_image
+from service.domain.vision_internvl import (
+    INTERNVL_TYPES,
+    internvl_max_tiles,
+    internvl_max_tokens_per_image,
+    internvl_patches_per_tile,
+)
 from service.domain.vision_towers import GEMMA3_TYPES, LLAMA4_TYPES, MISTRAL3_TYPES, QWEN_VL_TYPES
 
 LLAMA4_MAX_TILES = 16
@@ -73,19 +80,55 @@ def qwen_vl_max_tokens_per_image(vision: Mapping[str, Any]) -> int:
     return QWEN_VL_MAX_PIXELS // (step * step)
 
 
-def encoder_max_tokens_per_item(outer_type: str, config: Mapping[str, Any]) -> int:
-    """Embedding rows of the largest image, for the towers capplan knows it of (else 0)."""
+class LargestItem(msgspec.Struct, frozen=True, kw_only=True):
+    """The largest item: embedding rows it gives the language model, patch tokens the tower
+    encodes for it (before any merge or pixel shuffle, class tokens included) and the
+    tower's widths. All 0 when unknown."""
+
+    rows: int = 0
+    patches: int = 0
+    hidden_size: int = 0
+    intermediate_size: int = 0
+
+
+def _tower(vision: Mapping[str, Any], rows: int, patches: int) -> LargestItem:
+    return LargestItem(
+        rows=rows,
+        patches=patches,
+        hidden_size=read_int(vision, "hidden_size"),
+        intermediate_size=read_int(vision, "intermediate_size"),
+    )
+
+
+def largest_item(outer_type: str, config: Mapping[str, Any]) -> LargestItem:
+    """The largest image of the towers capplan knows it of (module list), else zeros.
+
+    Patch tokens per tile are ``(S/p)²`` (+ 1 class token for Llama 4 and InternViT);
+    Qwen's rows are ``m²`` patches each."""
     vision = config.get("vision_config")
     if not isinstance(vision, Mapping):
-        return 0
+        return LargestItem()
     if outer_type in LLAMA4_TYPES:
-        return llama4_max_tokens_per_image(vision)
+        grid = (read_int(vision, "image_size") // read_int(vision, "patch_size")) ** 2
+        tiles = LLAMA4_MAX_TILES + 1
+        return _tower(vision, llama4_max_tokens_per_image(vision), tiles * (grid + 1))
     if outer_type in INTERNVL_TYPES:
-        return internvl_max_tokens_per_image(config)
+        patches = internvl_max_tiles(config) * (internvl_patches_per_tile(config) + 1)
+        return _tower(vision, internvl_max_tokens_per_image(config), patches)
     if outer_type in GEMMA3_TYPES:
-        return gemma3_max_tokens_per_image(config)
+        grid = (read_int(vision, "image_size") // read_int(vision, "patch_size")) ** 2
+        return _tower(vision, gemma3_max_tokens_per_image(config), grid)
     if outer_type in MISTRAL3_TYPES:
-        return pixtral_max_tokens_per_image(config, vision)
+        rows = pixtral_max_tokens_per_image(config, vision)
+        merge = read_int(config, "spatial_merge_size", default=2)
+        return _tower(vision, rows, rows * merge * merge)
     if outer_type in QWEN_VL_TYPES:
-        return qwen_vl_max_tokens_per_image(vision)
-    return 0
+        rows = qwen_vl_max_tokens_per_image(vision)
+        merge = read_int(vision, "spatial_merge_size", default=2)
+        return _tower(vision, rows, rows * merge * merge)
+    return LargestItem()
+
+
+def encoder_max_tokens_per_item(outer_type: str, config: Mapping[str, Any]) -> int:
+    """Embedding rows of the largest image, for the towers capplan knows it of (else 0)."""
+    return largest_item(outer_type, config).rows

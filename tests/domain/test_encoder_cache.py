@@ -1,8 +1,8 @@
 """vLLM V1's profile run keeps a dummy batch of encoder outputs beside the forward pass.
 
-Expected figures are hand arithmetic from vLLM's ``MultiModalBudget.get_max_items`` and
+Expected figures are hand arithmetic from vLLM's ``MultiModalBudget._get_max_items`` and
 ``mllama4.py`` ``get_patch_per_chunk`` / ``get_max_num_tiles`` (module docs of
-:mod:`service.domain.engines.vllm_v1` and :mod:`service.domain.vision_towers`).
+:mod:`service.domain.engines.encoder_cache` and :mod:`service.domain.vision_items`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from service.domain.architecture import Architecture, InvalidConfig
-from service.domain.engines.vllm_v1 import encoder_cache_bytes
+from service.domain.engines.encoder_cache import (
+    encoder_cache_bytes,
+    encoder_forward_bytes,
+    profile_run_peak,
+)
+from service.domain.engines.profile import EngineProfile
 from service.domain.hf_config import architecture_from_config
 from service.domain.vision_items import llama4_max_tokens_per_image
 from tests.domain.reference import LLAMA_LIKE
@@ -83,3 +88,46 @@ def test_the_encoder_cache_grows_with_the_batch_and_holds_whole_items(
     assert small <= large
     assert small % item == 0
     assert small >= item
+
+
+def _with_tower(patches: int, hidden: int, intermediate: int) -> Architecture:
+    return msgspec.structs.replace(
+        _multimodal(),
+        encoder_patches_per_item=patches,
+        encoder_hidden_size=hidden,
+        encoder_intermediate_size=intermediate,
+    )
+
+
+def test_the_encoder_forward_is_priced_per_patch_token() -> None:
+    """Scout's tower at TP4, 3 items of 17 · 577 patches: 3 · 9809 · 6 · (5632/4 + 1408)."""
+    arch = _with_tower(17 * 577, 1408, 5632)
+    profile = EngineProfile(
+        name="test", version="0", kind="vllm-v1", activation_bytes_per_token_width=6.0
+    )
+    assert encoder_forward_bytes(arch, profile, 3, 4) == 3 * 9809 * 6 * (1408 + 1408)
+
+
+@pytest.mark.parametrize(
+    ("language_model_peak", "expected_phase"),
+    [(10**12, 10**12), (1, 2 * 9809 * 6 * (1408 + 5632))],
+    ids=["sampler-larger", "encoder-larger"],
+)
+def test_the_peak_is_the_larger_phase_plus_the_cache(
+    language_model_peak: int, expected_phase: int
+) -> None:
+    """max(encoder forward, language-model peak) + cache; 16384 tokens hold 6 items but one
+    sequence of 4096 tokens only 1 · 2 (limit 2): 2 items of 2448 · 5120 · 2 B."""
+    arch = _with_tower(17 * 577, 1408, 5632)
+    profile = EngineProfile(
+        name="test", version="0", kind="vllm-v1", activation_bytes_per_token_width=6.0
+    )
+    peak = profile_run_peak(arch, profile, language_model_peak, 16384, 1, 131072, 2)
+    assert peak == expected_phase + 2 * 2448 * 5120 * 2
+
+
+def test_text_only_leaves_the_language_model_peak() -> None:
+    """Limit 0: no dummy encoder batch, nothing added."""
+    arch = _with_tower(17 * 577, 1408, 5632)
+    profile = EngineProfile(name="test", version="0", kind="vllm-v1")
+    assert profile_run_peak(arch, profile, 12345, 8192, 1024, 8192, 0) == 12345

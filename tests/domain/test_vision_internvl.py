@@ -131,3 +131,9 @@ def test_phi4_multimodal_is_refused_naming_its_encoders(model_type: str) -> None
     with pytest.raises(UnsupportedArchitecture) as raised:
         architecture_from_config(config)
     assert "Phi-4-multimodal" in raised.value.feature
+
+
+def test_internvit_encodes_1025_patch_tokens_per_tile() -> None:
+    """13 tiles of (448/14)² patches + 1 class token: 13 · 1025 = 13,325."""
+    arch = architecture_from_config(_entry()["config"])
+    assert arch.encoder_patches_per_item == 13 * 1025

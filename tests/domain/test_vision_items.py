@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from service.domain.hf_config import architecture_from_config
-from service.domain.vision_items import encoder_max_tokens_per_item
+from service.domain.vision_items import encoder_max_tokens_per_item, largest_item
 from tests.domain.reference import REFERENCE_DIR, load_reference
 
 
@@ -54,3 +54,25 @@ def test_an_unmodelled_largest_input_is_said_not_guessed() -> None:
 def test_a_text_model_has_no_multimodal_item() -> None:
     """No vision_config: nothing to profile."""
     assert encoder_max_tokens_per_item("qwen3", _config("Qwen/Qwen3-8B")) == 0
+
+
+@pytest.mark.parametrize(
+    ("repo_id", "patches"),
+    [
+        # 17 tiles of (336/14)² patches + 1 class token
+        ("meta-llama/Llama-4-Scout-17B-16E-Instruct", 17 * 577),
+        # one crop of (896/14)² patches, no class token
+        ("google/gemma-3-27b-it", 64 * 64),
+        # 55² merged rows of 2×2 patches
+        ("mistralai/Mistral-Small-3.2-24B-Instruct-2506", 55 * 55 * 4),
+        # 16,384 merged rows of 2×2 patches
+        ("Qwen/Qwen3.8-27B", 16_384 * 4),
+    ],
+    ids=["llama4-scout", "gemma3-27b", "mistral-small-3.2", "qwen3.5-vl-tower"],
+)
+def test_patch_tokens_the_tower_encodes(repo_id: str, patches: int) -> None:
+    """The encoder forward of the profile run runs over these patch tokens per item."""
+    config = _config(repo_id)
+    item = largest_item(str(config["model_type"]), config)
+    assert item.patches == patches
+    assert item.hidden_size == config["vision_config"]["hidden_size"]

@@ -20,16 +20,16 @@ sampler the forward's output hidden states (``[tokens, d]``) and the fused-MoE w
 The per-logit constant and the non-torch terms are read off logs named in
 ``catalog/engines.yaml``.
 
-A multimodal model's profile run first encodes a dummy batch of its largest item and keeps
-the outputs in the encoder cache through the forward and sampler phases
-(``GPUModelRunner.profile_run``: ``self.encoder_cache["tmp"]``, cleared afterwards), so they
-add to the peak (:func:`encoder_cache_bytes`).
+A multimodal model's profile run first encodes a dummy batch of its largest items and keeps
+the outputs through the forward and sampler phases: :mod:`service.domain.engines.encoder_cache`
+(``profile_run_peak``) adds that to the peak.
 """
 
 from __future__ import annotations
 
 from service.domain.architecture import Architecture
 from service.domain.deployment import Deployment, MemoryBudget
+from service.domain.engines.encoder_cache import profile_run_peak
 from service.domain.engines.model_memory import mlp_width
 from service.domain.engines.profile import BatchDefaults, EngineProfile
 from service.domain.kv_cache import (
@@ -102,37 +102,6 @@ def torch_peak_bytes(
     return int(max(forward, sampler))
 
 
-def encoder_cache_bytes(
-    arch: Architecture,
-    tokens: int,
-    seqs: int,
-    max_model_len: int,
-    items_per_prompt: int | None = None,
-) -> int:
-    """Dummy encoder outputs held during the profile run: ``items · T_item · d · 2`` B.
-
-    vLLM ``MultiModalBudget.get_max_items`` with ``T_item`` the largest item's embedding
-    rows: the encoder budget is ``max(max_num_batched_tokens, T_item)`` (the defaults of
-    ``max_num_encoder_input_tokens`` and ``encoder_cache_size``), so ``items = max(1,
-    min(budget // T_item, seqs · max(1, min(limit, max_model_len // T_item))))``; a limit of
-    0 for every modality skips encoder profiling (text-only). Llama-4-Scout, 8192 batched
-    tokens: 3 · 2448 · 5120 · 2 B = 75,202,560 B.
-    """
-    per_item = arch.encoder_max_tokens_per_item
-    if per_item <= 0 or items_per_prompt == 0:
-        return 0
-    budget = max(tokens, per_item)
-    per_prompt = max_model_len // per_item
-    if items_per_prompt is not None:
-        per_prompt = min(per_prompt, items_per_prompt)
-    items = max(1, min(budget // per_item, seqs * max(1, per_prompt)))
-    return items * per_item * arch.hidden_size * ACTIVATION_BYTES
-
-
-ACTIVATION_BYTES = 2
-"""bf16/fp16 activations (vLLM runs fp32 checkpoints in bf16 too)."""
-
-
 def non_torch_bytes(profile: EngineProfile, tensor_parallel: int) -> int:
     """Non-torch growth during profiling: CUDA/cuBLAS, plus NCCL and custom all-reduce
     buffers once tensor parallelism is on."""
@@ -154,8 +123,9 @@ def memory_budget(
     activation = torch_peak_bytes(arch, profile, tokens, seqs, tp)
     if pp == 1:  # the encoder runs on the first stage; the busiest is the last
         max_model_len = deployment.max_model_len or arch.max_context_tokens
-        activation += encoder_cache_bytes(
-            arch, tokens, seqs, max_model_len, deployment.mm_items_per_prompt
+        items = deployment.mm_items_per_prompt
+        activation = profile_run_peak(
+            arch, profile, activation, tokens, seqs, max_model_len, items, tp
         )
     other = non_torch_bytes(profile, tp)
     layers = max(len(stage) for stage in pipeline_stages(arch, pp))
