@@ -89,6 +89,10 @@ def family_traits(config: Mapping[str, Any], family: str) -> FamilyTraits:
         # modeling_gemma4.py Gemma4TextAttention: q/k/v/o biased by attention_bias, q_norm and
         # k_norm of the layer's head_dim; norms per layer come from hf_gemma4.
         return FamilyTraits(qkv_bias=bias, output_bias=bias, tied_by_default=True, qk_norm=True)
+    if family == "vaultgemma":
+        # modular_vaultgemma.py: Gemma 2 layers without the post-attention and post-feedforward
+        # norms (two per layer); VaultGemmaConfig inherits Gemma 2's tied embeddings.
+        return FamilyTraits(qkv_bias=bias, output_bias=bias, tied_by_default=True)
     if family in ("gemma", "gemma2") or family.startswith("gemma3"):
         gemma3 = family.startswith("gemma3")
         return FamilyTraits(

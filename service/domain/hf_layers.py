@@ -127,7 +127,7 @@ def chunked_attention(
 
 
 def _alternation_period(config: Mapping[str, Any], model_type: str) -> int | None:
-    if model_type == "gemma2":
+    if model_type in ("gemma2", "vaultgemma"):  # VaultGemmaConfig is Gemma2Config's layout
         return 2
     if model_type.startswith("gemma3"):
         return read_int(config, "sliding_window_pattern", default=6)

@@ -324,3 +324,36 @@ def test_ernie4_5_dense_ties_embeddings_and_biases_every_projection(use_bias: bo
     per_layer = 2 * d * q + 2 * d * kv + 3 * d * f + 2 * d + biases
     expected = c["vocab_size"] * d + c["num_hidden_layers"] * per_layer + d
     assert count_parameters(architecture_from_config(c)).total == expected
+
+
+# VaultGemma 1B shapes as keras-hub's converter test states them (no layer_types key):
+# https://github.com/keras-team/keras-hub/blob/0e1444fdfbc088d2e736a43927f4719a30becd19/keras_hub/src/utils/transformers/convert_gemma_test.py
+VAULTGEMMA_1B: dict[str, Any] = {
+    "model_type": "vaultgemma",
+    "vocab_size": 256000,
+    "num_hidden_layers": 26,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 4,
+    "hidden_size": 1152,
+    "intermediate_size": 6912,
+    "head_dim": 256,
+    "query_pre_attn_scalar": 256,
+    "sliding_window": 512,
+}
+
+
+def test_vaultgemma_has_two_norms_and_a_tied_head() -> None:
+    """VaultGemma (modular_vaultgemma.py): Gemma 2 layers less the two post norms; tied."""
+    c = VAULTGEMMA_1B
+    d, h = c["hidden_size"], c["head_dim"]
+    qkv = (c["num_attention_heads"] + 2 * c["num_key_value_heads"]) * h
+    per_layer = d * qkv + c["num_attention_heads"] * h * d + 3 * d * c["intermediate_size"] + 2 * d
+    expected = c["vocab_size"] * d + c["num_hidden_layers"] * per_layer + d
+    assert count_parameters(architecture_from_config(c)).total == expected
+
+
+def test_vaultgemma_alternates_sliding_and_global_layers_like_gemma2() -> None:
+    """Without layer_types, Gemma2Config's default alternation applies: odd layers global."""
+    arch = architecture_from_config(VAULTGEMMA_1B)
+    windows = [layer.window_tokens for layer in arch.layer_attention]
+    assert windows[:4] == [512, None, 512, None]
