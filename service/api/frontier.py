@@ -24,6 +24,7 @@ from service.planning.answers import layout_problem
 from service.planning.engines import resolve_engine
 from service.planning.frontier import answer_frontier
 from service.planning.resolve import resolve_gpu, resolve_model
+from service.planning.speculative import resolve_draft
 
 _AT = " - at `$."
 
@@ -41,8 +42,9 @@ async def _answer(
     if problem:
         raise Problem(400, problem)
     profile = resolve_engine(engine_catalog, data.engine)
+    draft = await resolve_draft(db_session, data.speculative)
     return answer_frontier(
-        model.architecture, model.parameters, gpu, data, profile, model.name, calibration
+        model.architecture, model.parameters, gpu, data, profile, model.name, calibration, draft
     )
 
 

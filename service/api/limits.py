@@ -41,9 +41,13 @@ PLAN_LIMITS = (
 )
 
 
-def plan_cells(gpus: int, weight_dtypes: int, kv_dtypes: int, max_gpus: int) -> int:
-    """The size of a plan's search space, an upper bound on the layouts it evaluates."""
-    return gpus * weight_dtypes * kv_dtypes * max_gpus
+def plan_cells(
+    gpus: int, weight_dtypes: int, kv_dtypes: int, max_gpus: int, variants: int = 1
+) -> int:
+    """The size of a plan's search space, an upper bound on the layouts it evaluates;
+    ``variants``: layouts tried per TP x PP (an MoE model's expert-parallel and attention-DP
+    ones, :func:`service.planning.question.plan_variants`)."""
+    return gpus * weight_dtypes * kv_dtypes * max_gpus * variants
 
 
 def check_plan_cells(cells: int, settings: Settings) -> None:
@@ -53,8 +57,9 @@ def check_plan_cells(cells: int, settings: Settings) -> None:
         raise Problem(
             422,
             f"the search space has {cells} cells (GPUs x weight_dtypes x kv_cache_dtypes x "
-            f"max_gpus), more than the limit of {limit} (CAPPLAN_PLAN_MAX_SEARCH_CELLS): name "
-            "fewer constraints.gpus or dtypes, or lower constraints.max_gpus",
+            f"max_gpus, x 3 for an MoE model's expert-parallel layouts), more than the limit "
+            f"of {limit} (CAPPLAN_PLAN_MAX_SEARCH_CELLS): name fewer constraints.gpus or "
+            "dtypes, or lower constraints.max_gpus",
         )
 
 

@@ -16,6 +16,7 @@ from service.planning.errors import (
     CatalogUnavailable,
     EngineSettingNotAccepted,
     GpuNotFound,
+    InvalidField,
     InvalidModelConfig,
     ModelNotFound,
     PlanningError,
@@ -188,6 +189,8 @@ def problem_from_planning(
         errors = [{"message": exc.reason, "key": exc.field, "source": "body"}]
     elif isinstance(exc, UnknownEngineName | EngineSettingNotAccepted):
         errors = [{"message": exc.detail, "key": exc.field, "source": "body"}]
+    elif isinstance(exc, InvalidField):
+        errors = [{"message": exc.reason, "key": exc.field, "source": "body"}]
     return _response(status, exc.detail, errors, headers, suggestions)
 
 

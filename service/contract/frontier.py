@@ -7,6 +7,8 @@ from typing import Annotated
 import msgspec
 
 from service.contract.schemas import (
+    ATTENTION_DATA_PARALLEL,
+    EXPERT_PARALLEL,
     CatalogGpu,
     HitRate,
     KvPrecision,
@@ -66,21 +68,10 @@ class FrontierRequest(msgspec.Struct, frozen=True, kw_only=True):
         ]
         | None
     ) = None
-    expert_parallel: Annotated[
-        bool,
-        msgspec.Meta(
-            description="MoE experts spread whole over the tensor-parallel GPUs (vLLM "
-            "--enable-expert-parallel): two all-to-alls per MoE layer replace its all-reduce."
-        ),
-    ] = False
-    attention_data_parallel: Annotated[
-        bool,
-        msgspec.Meta(
-            description="Attention data parallelism (TensorRT-LLM / SGLang attention DP): each "
-            "GPU runs attention for its share of the sequences with the whole attention "
-            "weights; no attention all-reduce."
-        ),
-    ] = False
+    expert_parallel: Annotated[bool, msgspec.Meta(description=EXPERT_PARALLEL)] = False
+    attention_data_parallel: Annotated[bool, msgspec.Meta(description=ATTENTION_DATA_PARALLEL)] = (
+        False
+    )
     mm_items_per_prompt: MmItemsPerPrompt | None = None
 
 

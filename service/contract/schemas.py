@@ -82,6 +82,20 @@ Milliseconds = Annotated[
 ]
 
 
+EXPERT_PARALLEL = (
+    "MoE only: experts spread whole over the replica's tensor_parallel GPUs (EP degree = "
+    "tensor_parallel; vLLM --enable-expert-parallel puts EP over TP x DP, so ask "
+    "tensor_parallel = TP x DP with attention_data_parallel). Each GPU holds ceil(E/N) whole "
+    "experts instead of 1/N of each; every MoE layer swaps its all-reduce for a dispatch and "
+    "a combine all-to-all over the interconnect. 400 for a dense model or N above the experts."
+)
+ATTENTION_DATA_PARALLEL = (
+    "Attention data parallelism (vLLM --data-parallel-size with expert parallelism, SGLang "
+    "--enable-dp-attention, TensorRT-LLM attention DP): each of the tensor_parallel GPUs runs "
+    "attention for its share of the sequences with the whole attention weights (held and read "
+    "by every GPU), so the attention all-reduce goes away."
+)
+
 MmItemsPerPrompt = Annotated[
     int,
     msgspec.Meta(
@@ -435,6 +449,20 @@ class LatencyRequest(EngineSettings, frozen=True, kw_only=True):
     weight_dtype: WeightPrecision = "auto"
     kv_cache_dtype: KvPrecision = "auto"
     engine: ServingEngine | None = None
+    prefix_cache_hit_rate: Annotated[
+        HitRate, msgspec.Meta(description="Share of each prompt already in the prefix cache, 0-1")
+    ] = 0.0
+    speculative: (
+        Annotated[
+            SpeculativeIn,
+            msgspec.Meta(description="Speculative decoding settings; none: plain decoding"),
+        ]
+        | None
+    ) = None
+    expert_parallel: Annotated[bool, msgspec.Meta(description=EXPERT_PARALLEL)] = False
+    attention_data_parallel: Annotated[bool, msgspec.Meta(description=ATTENTION_DATA_PARALLEL)] = (
+        False
+    )
 
 
 class LatencyResponse(msgspec.Struct, frozen=True, kw_only=True):
@@ -550,8 +578,10 @@ HitRate = Annotated[
 
 class SpeculativeIn(msgspec.Struct, frozen=True, kw_only=True):
     """Speculative decoding: each step verifies ``draft_tokens`` + 1 tokens per sequence and
-    keeps (1 − α^(k+1))/(1 − α) of them on average (Leviathan et al. 2023); TPOT is the
-    verification step over that. The draft model's own cost is not priced."""
+    keeps E = (1 − α^(k+1))/(1 − α) of them on average (Leviathan et al. 2023, eq. 1); TPOT
+    is the verification step plus the proposer's k forward passes, over E. The proposer's
+    weights and KV cache take memory (vLLM --speculative-config, docs.vllm.ai
+    features/spec_decode)."""
 
     draft_tokens: Annotated[
         Annotated[int, msgspec.Meta(ge=1, le=16)],
@@ -561,6 +591,30 @@ class SpeculativeIn(msgspec.Struct, frozen=True, kw_only=True):
         Annotated[float, msgspec.Meta(ge=0, le=1)],
         msgspec.Meta(description="Probability each draft token is accepted (alpha), 0-1"),
     ]
+    method: Annotated[
+        Literal["ngram", "mtp", "draft_model"],
+        msgspec.Meta(
+            description="How drafts are proposed (vLLM speculative_config.method). ngram: "
+            "prompt lookup, no model, no cost. mtp: the checkpoint's multi-token-prediction "
+            "layer, run k times per step (one MTP layer and the LM head read per pass); its "
+            "weights and one attention layer's KV per token take memory; 400 when the config "
+            "declares no MTP layer. draft_model: the draft_model checkpoint at the same "
+            "tensor-parallel degree, k decode passes per step plus its own prefill of each "
+            "prompt; its weights and KV cache take memory."
+        ),
+    ] = "ngram"
+    draft_model: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                min_length=1,
+                max_length=256,
+                description="Catalog model id of the draft (method draft_model only; 404 when "
+                "unknown, 400 when its vocabulary differs from the model's)",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class WorkloadIn(msgspec.Struct, frozen=True, kw_only=True):

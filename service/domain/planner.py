@@ -3,7 +3,10 @@
 For each catalog GPU, each requested weight and KV precision, each tensor-parallel degree
 that divides the attention heads (and pipeline stages beyond one node), the planner asks
 :func:`capacity` whether the workload's context fits, adds data-parallel replicas until
-the workload's concurrency fits, and estimates latency at the per-replica batch.
+the workload's concurrency fits, and estimates latency at the per-replica batch. An MoE
+model's multi-GPU layouts are also tried with expert parallelism, and with expert
+parallelism plus attention data parallelism (:mod:`service.domain.moe`): three candidates
+per layout, which the API's search-space count includes.
 An infeasible question is an answer: empty ``configurations`` and the reasons.
 """
 
@@ -18,7 +21,7 @@ import msgspec
 
 from service.domain.architecture import Architecture
 from service.domain.batching import StepCosts, step_costs
-from service.domain.capacity import Deployment, MemoryBudget, capacity
+from service.domain.capacity import Deployment, MemoryBudget
 from service.domain.disaggregation import Disaggregated, disaggregate
 from service.domain.engine import EngineProfile
 from service.domain.engines.model_memory import weights_as_loaded
@@ -26,6 +29,8 @@ from service.domain.gpu import ExecutionMode, GpuSpec
 from service.domain.kv_cache import kv_cache_bytes_per_token, resolve_kv_precision
 from service.domain.latency import Efficiency, Serving, estimate_latency
 from service.domain.modifiers import Modifiers, apply
+from service.domain.modifiers_fit import capacity_with_extras
+from service.domain.moe import expert_parallel_problem
 from service.domain.parallel import valid_tensor_parallel_degrees
 from service.domain.parameters import ParameterCount
 from service.domain.precision import Precision
@@ -103,6 +108,9 @@ class SearchSpace(msgspec.Struct, frozen=True, kw_only=True):
     max_gpus: int = 16
     gpu_memory_utilization: float = 0.9
     disaggregated: bool = False
+    # MoE models: also try each multi-GPU layout with expert parallelism (and with attention
+    # data parallelism beside it).
+    expert_parallel: bool = True
     # The engine's own knobs (Deployment fields, service/domain/engines/knobs.py), the same
     # for every candidate: mem_fraction_static, max_num_batched_tokens ...
     engine_settings: dict[str, Any] = msgspec.field(default_factory=dict)
@@ -187,6 +195,20 @@ class Configuration(msgspec.Struct, frozen=True, kw_only=True):
     burst_ttft_ms: Annotated[float | None, msgspec.Meta(description=BURST_TTFT_MS)] = None
     weight_execution: Annotated[str | None, msgspec.Meta(description=WEIGHT_EXECUTION)] = None
     disaggregated: Annotated[Disaggregated | None, msgspec.Meta(description=DISAGGREGATED)] = None
+    expert_parallel: Annotated[
+        bool,
+        msgspec.Meta(
+            description="MoE experts spread whole over each replica's tensor_parallel GPUs "
+            "(EP degree = tensor_parallel), two all-to-alls per MoE layer"
+        ),
+    ] = False
+    attention_data_parallel: Annotated[
+        bool,
+        msgspec.Meta(
+            description="Attention data parallel inside each replica: every GPU holds the "
+            "whole attention weights and runs attention for its share of the sequences"
+        ),
+    ] = False
 
 
 class Rejection(msgspec.Struct, frozen=True, kw_only=True):
@@ -199,6 +221,12 @@ class Rejection(msgspec.Struct, frozen=True, kw_only=True):
     reason: Annotated[
         str, msgspec.Meta(description="Why it cannot serve the workload (sizes in GB per GPU)")
     ]
+    expert_parallel: Annotated[
+        bool, msgspec.Meta(description="Whether the layout spread MoE experts whole (EP)")
+    ] = False
+    attention_data_parallel: Annotated[
+        bool, msgspec.Meta(description="Whether the layout ran attention data parallel")
+    ] = False
 
 
 class Plan(msgspec.Struct, frozen=True, kw_only=True):
@@ -260,6 +288,8 @@ class Candidate(msgspec.Struct, frozen=True, kw_only=True):
     pipeline_parallel: int
     weights: Precision
     kv: Precision
+    expert_parallel: bool = False
+    attention_data_parallel: bool = False
 
     def reject(self, reason: str, gpu_count: int | None = None) -> Rejection:
         return Rejection(
@@ -270,7 +300,23 @@ class Candidate(msgspec.Struct, frozen=True, kw_only=True):
             weight_dtype=self.weights.value,
             kv_cache_dtype=self.kv.value,
             reason=reason,
+            expert_parallel=self.expert_parallel,
+            attention_data_parallel=self.attention_data_parallel,
         )
+
+
+MOE_VARIANTS = ((False, False), (True, False), (True, True))
+"""(expert_parallel, attention_data_parallel) tried on each multi-GPU layout of an MoE model."""
+
+
+def moe_variants(
+    arch: Architecture, tensor_parallel: int, space: SearchSpace
+) -> tuple[tuple[bool, bool], ...]:
+    """The (EP, attention DP) settings to try on a layout (:data:`MOE_VARIANTS` for an MoE
+    model on more than one GPU when the space allows, else plain TP)."""
+    if arch.moe is None or tensor_parallel <= 1 or not space.expert_parallel:
+        return MOE_VARIANTS[:1]
+    return MOE_VARIANTS
 
 
 def plan(
@@ -301,16 +347,19 @@ def plan(
                                               weights=weights, kv=kv).reject(problem))  # fmt: skip
                     continue
                 for tp, pp in _layouts(arch, gpu, space.max_gpus):
-                    candidate = Candidate(
-                        gpu=gpu, tensor_parallel=tp, pipeline_parallel=pp, weights=weights, kv=kv
-                    )
-                    outcome = evaluate(
-                        arch, params, candidate, workload, slo or Slo(), space, profile, efficiency
-                    )
-                    if isinstance(outcome, Configuration):
-                        found.append(outcome)
-                    else:
-                        rejected.append(outcome)
+                    for ep, attention_dp in moe_variants(arch, tp, space):
+                        candidate = Candidate(
+                            gpu=gpu, tensor_parallel=tp, pipeline_parallel=pp, weights=weights,
+                            kv=kv, expert_parallel=ep, attention_data_parallel=attention_dp,
+                        )  # fmt: skip
+                        outcome = evaluate(
+                            arch, params, candidate, workload, slo or Slo(), space, profile,
+                            efficiency,
+                        )  # fmt: skip
+                        if isinstance(outcome, Configuration):
+                            found.append(outcome)
+                        else:
+                            rejected.append(outcome)
     return Plan(configurations=tuple(rank(found, objective)), rejected=tuple(rejected))
 
 
@@ -347,7 +396,27 @@ def evaluate(
         profile=profile,
         mm_items_per_prompt=deployment.mm_items_per_prompt,
     )
-    cap = capacity(arch, loaded.per_gpu_bytes, deployment, profile, context, with_max_context=False)
+    if candidate.expert_parallel and (problem := expert_parallel_problem(arch, tp)):
+        return candidate.reject(problem)
+    serving = Serving(
+        gpu=gpu,
+        tensor_parallel=tp,
+        pipeline_parallel=pp,
+        weight_precision=candidate.weights,
+        kv_precision=candidate.kv,
+        expert_parallel=candidate.expert_parallel,
+        attention_data_parallel=candidate.attention_data_parallel,
+    )
+    cap = capacity_with_extras(
+        arch,
+        params,
+        serving,
+        workload.modifiers,
+        loaded_weight_bytes=loaded.per_gpu_bytes,
+        deployment=deployment,
+        profile=profile,
+        context_tokens=context,
+    )
     if not cap.fits:
         return candidate.reject("; ".join(cap.reasons))
     replicas = math.ceil(workload.concurrency / cap.max_batch)
@@ -359,13 +428,6 @@ def evaluate(
             f"{space.max_gpus} GPUs",
             gpu_count=count,
         )
-    serving = Serving(
-        gpu=gpu,
-        tensor_parallel=tp,
-        pipeline_parallel=pp,
-        weight_precision=candidate.weights,
-        kv_precision=candidate.kv,
-    )
     step_tokens = step_token_budget(profile, workload.input_tokens, gpu)
     plain = step_costs(
         arch,
@@ -445,6 +507,8 @@ def evaluate(
             cap.max_batch,
             (count, _meets(slo, _ttft(slo, timed), steady.tpot_ms)),
         ),
+        expert_parallel=candidate.expert_parallel,
+        attention_data_parallel=candidate.attention_data_parallel,
     )
 
 

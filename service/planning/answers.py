@@ -24,9 +24,9 @@ from service.contract.schemas import (
     PlannedConfiguration,
     PlanRequest,
     PlanResponse,
-    SpeculativeIn,
 )
 from service.domain.architecture import Architecture
+from service.domain.batching import step_costs
 from service.domain.calibration import (
     Calibration,
     efficiency_for,
@@ -40,26 +40,26 @@ from service.domain.engines.model_memory import weights_as_loaded
 from service.domain.gpu import GpuSpec
 from service.domain.kv_cache import resolve_kv_precision
 from service.domain.latency import Serving, estimate_latency
-from service.domain.modifiers import Modifiers
+from service.domain.modifiers import Modifiers, apply
+from service.domain.modifiers_draft import DraftModel
+from service.domain.modifiers_fit import capacity_with_extras
 from service.domain.parameters import ParameterCount
-from service.domain.planner import Configuration, Objective, SearchSpace, Slo, Workload, plan, rank
+from service.domain.planner import (
+    Configuration,
+    Objective,
+    SearchSpace,
+    Slo,
+    Workload,
+    plan,
+    rank,
+)
 from service.domain.saturation import replica_queueing
-from service.domain.serving import serving_latency, step_token_budget
+from service.domain.serving import at_users, step_token_budget
 from service.domain.weights import WeightsSource, resolve_weight_precision
 from service.planning.engines import engine_settings
+from service.planning.question import checked_layout, checked_modifiers, workload_modifiers
 
 NO_BANDS = ErrorBands(calibrated={}, extrapolated={})
-
-
-def workload_modifiers(hit_rate: float, speculative: SpeculativeIn | None) -> Modifiers:
-    """The request's modifiers for the domain (bounds already checked by the schema)."""
-    if speculative is None:
-        return Modifiers(prefix_cache_hit_rate=hit_rate)
-    return Modifiers(
-        prefix_cache_hit_rate=hit_rate,
-        draft_tokens=speculative.draft_tokens,
-        acceptance_rate=speculative.acceptance_rate,
-    )
 
 
 def layout_problem(arch: Architecture, tensor_parallel: int, pipeline_parallel: int) -> str | None:
@@ -83,8 +83,10 @@ def _fit(
     utilization: float = 0.9,
     max_model_len: int | None = None,
     with_max_context: bool = True,
+    extras: tuple[Serving, Modifiers] | None = None,
 ) -> Capacity:
-    """The capacity answer with the request's engine knobs (:func:`engine_settings`)."""
+    """The capacity answer with the request's engine knobs (:func:`engine_settings`); with
+    ``extras``, the layout's and the modifiers' memory too (:func:`capacity_with_extras`)."""
     weights = resolve_weight_precision(arch, request.weight_dtype)
     tp, pp = request.tensor_parallel, request.pipeline_parallel
     deployment = Deployment(
@@ -108,6 +110,19 @@ def _fit(
         profile=profile,
         mm_items_per_prompt=deployment.mm_items_per_prompt,
     )
+    if extras is not None:
+        serving, modifiers = extras
+        return capacity_with_extras(
+            arch,
+            params,
+            serving,
+            modifiers,
+            loaded_weight_bytes=loaded.per_gpu_bytes,
+            deployment=deployment,
+            profile=profile,
+            context_tokens=context,
+            with_max_context=with_max_context,
+        )
     return capacity(
         arch, loaded.per_gpu_bytes, deployment, profile, context, with_max_context=with_max_context
     )
@@ -176,27 +191,49 @@ def answer_latency(
     request: LatencyRequest,
     profile: EngineProfile,
     calibration: Calibration,
+    draft: DraftModel | None = None,
 ) -> LatencyResponse:
     """Times with calibrated efficiency for ``gpu``; ``fits`` says whether they can happen.
 
     A latency is only meaningful if the deployment holds the weights and the batch's KV
-    cache; an infeasible one is still answered, with ``fits`` false and the reasons.
+    cache; an infeasible one is still answered, with ``fits`` false and the reasons. The
+    modifiers (prefix cache, speculative decoding with its proposer) and the MoE layout
+    (expert parallelism, attention data parallelism) shape both. ``draft`` is the resolved
+    ``speculative.draft_model``.
     """
-    context = request.input_tokens + request.output_tokens
-    fit = _fit(arch, params, gpu, request, profile, context, with_max_context=False)
-    reasons = list(fit.reasons)
-    if fit.fits and fit.max_batch < request.batch_size:
-        reasons.append(
-            f"batch_size {request.batch_size} exceeds the {fit.max_batch} sequences of "
-            f"{context} tokens the KV cache holds"
-        )
+    checked_layout(arch, request.expert_parallel, request.tensor_parallel)
     serving = Serving(
         gpu=gpu,
         tensor_parallel=request.tensor_parallel,
         pipeline_parallel=request.pipeline_parallel,
         weight_precision=resolve_weight_precision(arch, request.weight_dtype),
         kv_precision=resolve_kv_precision(arch, request.kv_cache_dtype),
+        expert_parallel=request.expert_parallel,
+        attention_data_parallel=request.attention_data_parallel,
     )
+    modifiers = checked_modifiers(
+        arch,
+        params,
+        serving,
+        workload_modifiers(request.prefix_cache_hit_rate, request.speculative, draft),
+    )
+    context = request.input_tokens + request.output_tokens
+    fit = _fit(
+        arch,
+        params,
+        gpu,
+        request,
+        profile,
+        context,
+        with_max_context=False,
+        extras=(serving, modifiers),
+    )
+    reasons = list(fit.reasons)
+    if fit.fits and fit.max_batch < request.batch_size:
+        reasons.append(
+            f"batch_size {request.batch_size} exceeds the {fit.max_batch} sequences of "
+            f"{context} tokens the KV cache holds"
+        )
     runs = gpu.supports(serving.weight_precision)
     if not runs:
         reasons.append(f"{gpu.name}: {gpu.execution(serving.weight_precision).note}")
@@ -210,16 +247,19 @@ def answer_latency(
         output_tokens=request.output_tokens,
         efficiency=efficiency,
     )
-    timed = serving_latency(
+    plain = step_costs(
         arch,
         params,
         serving,
-        efficiency,
         input_tokens=request.input_tokens,
         output_tokens=request.output_tokens,
-        max_batch=max(fit.max_batch, request.batch_size),
-        step_tokens=step_token_budget(profile, request.input_tokens, gpu),
-        concurrency=request.batch_size,
+    )
+    timed = at_users(
+        apply(plain, modifiers, arch, params, serving),
+        efficiency,
+        step_token_budget(profile, request.input_tokens, gpu),
+        max(fit.max_batch, request.batch_size, 1),
+        request.batch_size,
     )
     steady = timed.steady
     calibrated = is_calibrated(calibration, gpu.id)
@@ -315,8 +355,10 @@ def answer_plan(
     profile: EngineProfile,
     model_name: str,
     calibration: Calibration,
+    draft: DraftModel | None = None,
 ) -> PlanResponse:
-    """``gpus`` must already be the request's GPUs (or the catalog, in id order)."""
+    """``gpus`` must already be the request's GPUs (or the catalog, in id order); ``draft``
+    is the resolved ``workload.speculative.draft_model``."""
     constraints = request.constraints
     knobs = engine_settings(request, profile)
     space = SearchSpace(engine_settings=knobs, native_low_precision=True)
@@ -332,6 +374,9 @@ def answer_plan(
         )
     workload, slo = request.workload, request.slo
     objective = Objective(request.objective)
+    modifiers = workload_modifiers(workload.prefix_cache_hit_rate, workload.speculative, draft)
+    if gpus:
+        checked_modifiers(arch, params, Serving(gpu=gpus[0]), modifiers, prefix="workload.")
     result = plan(
         arch,
         params,
@@ -341,7 +386,7 @@ def answer_plan(
             output_tokens=workload.output_tokens,
             concurrency=workload.concurrency,
             requests_per_s=workload.requests_per_s,
-            modifiers=workload_modifiers(workload.prefix_cache_hit_rate, workload.speculative),
+            modifiers=modifiers,
         ),
         slo=Slo(ttft_ms=slo.ttft_ms, tpot_ms=slo.tpot_ms, burst=slo.burst) if slo else None,
         space=space,

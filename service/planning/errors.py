@@ -75,6 +75,16 @@ class UnknownEngineName(InvalidQuestion):
         self.known = known
 
 
+class InvalidField(InvalidQuestion):
+    """A request field whose value cannot serve this model (``field``: its path in the
+    question, e.g. ``workload.speculative.method``); ``reason`` says why."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
 class CatalogUnavailable(PlanningError):
     """The catalog cannot be read right now and nothing cached answers the question."""
 

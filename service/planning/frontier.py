@@ -16,7 +16,7 @@ from service.domain.calibration import (
     gpu_generation,
     is_calibrated,
 )
-from service.domain.capacity import Deployment, capacity
+from service.domain.capacity import Deployment
 from service.domain.engine import EngineProfile
 from service.domain.engines.model_memory import weights_as_loaded
 from service.domain.frontier import frontier
@@ -24,11 +24,13 @@ from service.domain.gpu import GpuSpec
 from service.domain.kv_cache import resolve_kv_precision
 from service.domain.latency import Serving
 from service.domain.modifiers import apply
+from service.domain.modifiers_draft import DraftModel
+from service.domain.modifiers_fit import capacity_with_extras
 from service.domain.parameters import ParameterCount
 from service.domain.serving import step_token_budget
 from service.domain.weights import resolve_weight_precision
-from service.planning.answers import workload_modifiers
 from service.planning.engines import engine_settings
+from service.planning.question import checked_layout, checked_modifiers, workload_modifiers
 
 
 def answer_frontier(
@@ -39,11 +41,29 @@ def answer_frontier(
     profile: EngineProfile,
     model_name: str,
     calibration: Calibration,
+    draft: DraftModel | None = None,
 ) -> FrontierResponse:
-    """The curve, or ``fits`` false with the reasons (an infeasible question is an answer)."""
+    """The curve, or ``fits`` false with the reasons (an infeasible question is an answer);
+    ``draft`` is the resolved ``speculative.draft_model``."""
     weights = resolve_weight_precision(arch, request.weight_dtype)
     kv = resolve_kv_precision(arch, request.kv_cache_dtype)
     tp, pp = request.tensor_parallel, request.pipeline_parallel
+    checked_layout(arch, request.expert_parallel, tp)
+    serving = Serving(
+        gpu=gpu,
+        tensor_parallel=tp,
+        pipeline_parallel=pp,
+        weight_precision=weights,
+        kv_precision=kv,
+        expert_parallel=request.expert_parallel,
+        attention_data_parallel=request.attention_data_parallel,
+    )
+    modifiers = checked_modifiers(
+        arch,
+        params,
+        serving,
+        workload_modifiers(request.prefix_cache_hit_rate, request.speculative, draft),
+    )
     deployment = Deployment(
         gpu_memory_bytes=gpu.memory_bytes,
         tensor_parallel=tp,
@@ -64,27 +84,20 @@ def answer_frontier(
         mm_items_per_prompt=deployment.mm_items_per_prompt,
     )
     context = request.input_tokens + request.output_tokens
-    fit = capacity(
+    fit = capacity_with_extras(
         arch,
-        loaded.per_gpu_bytes,
-        deployment,
-        profile,
-        context,
-        with_max_context=False,
+        params,
+        serving,
+        modifiers,
+        loaded_weight_bytes=loaded.per_gpu_bytes,
+        deployment=deployment,
+        profile=profile,
+        context_tokens=context,
     )
     efficiency = efficiency_for(calibration, gpu.id, gpu_generation(gpu.compute_capability))
     step_tokens = step_token_budget(profile, request.input_tokens, gpu)
     reasons = list(fit.reasons)
     if fit.fits and fit.max_batch >= 1:
-        serving = Serving(
-            gpu=gpu,
-            tensor_parallel=tp,
-            pipeline_parallel=pp,
-            weight_precision=weights,
-            kv_precision=kv,
-            expert_parallel=request.expert_parallel,
-            attention_data_parallel=request.attention_data_parallel,
-        )
         plain = step_costs(
             arch,
             params,
@@ -92,7 +105,6 @@ def answer_frontier(
             input_tokens=request.input_tokens,
             output_tokens=request.output_tokens,
         )
-        modifiers = workload_modifiers(request.prefix_cache_hit_rate, request.speculative)
         costs = apply(plain, modifiers, arch, params, serving)
         curve = frontier(
             costs,

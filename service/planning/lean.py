@@ -4,8 +4,8 @@ A whole-catalog plan finds ~100 configurations and ~40 rejections (86-95 KB); mo
 same deployment on more GPUs for nothing, or the same one twice (``auto`` resolving to a
 listed dtype). :func:`lean_plan`:
 
-1. merges duplicates: same GPU, layout, replicas and resolved dtypes (the better-ranked one
-   stays);
+1. merges duplicates: same GPU, layout (expert and attention-DP settings included),
+   replicas and resolved dtypes (the better-ranked one stays);
 2. prunes dominated configurations: B is dropped when some A uses fewer GPUs and is no worse
    on TTFT, TPOT, throughput, cost and meeting the SLO ("more GPUs for no better anything");
 3. keeps the best ``limit`` in rank order;
@@ -51,6 +51,8 @@ def _merge_duplicates(ranked: Sequence[PlannedConfiguration]) -> list[PlannedCon
             c.replicas,
             c.weight_dtype,
             c.kv_cache_dtype,
+            c.expert_parallel,
+            c.attention_data_parallel,
         )
         if key not in seen:
             seen.add(key)

@@ -1,0 +1,68 @@
+"""What a question adds to the search: workload modifiers and the MoE layout, checked.
+
+The API, the gate and Slack turn request fields into domain :class:`Modifiers` here, and a
+setting the model cannot run is an :class:`InvalidField` naming its path (a 400).
+"""
+
+from __future__ import annotations
+
+from service.contract.schemas import SpeculativeIn
+from service.domain.architecture import Architecture
+from service.domain.batching import step_costs
+from service.domain.latency import Serving
+from service.domain.modifiers import InvalidModifier, Modifiers, apply
+from service.domain.modifiers_draft import DraftModel, SpeculativeMethod
+from service.domain.moe import expert_parallel_problem
+from service.domain.parameters import ParameterCount
+from service.domain.planner import MOE_VARIANTS
+from service.planning.errors import InvalidField
+
+
+def workload_modifiers(
+    hit_rate: float, speculative: SpeculativeIn | None, draft: DraftModel | None = None
+) -> Modifiers:
+    """The request's modifiers for the domain (bounds already checked by the schema);
+    ``draft`` is the resolved ``speculative.draft_model``."""
+    if speculative is None:
+        return Modifiers(prefix_cache_hit_rate=hit_rate)
+    return Modifiers(
+        prefix_cache_hit_rate=hit_rate,
+        draft_tokens=speculative.draft_tokens,
+        acceptance_rate=speculative.acceptance_rate,
+        method=SpeculativeMethod(speculative.method),
+        draft=draft,
+    )
+
+
+def checked_modifiers(
+    arch: Architecture,
+    params: ParameterCount,
+    serving: Serving,
+    modifiers: Modifiers,
+    prefix: str = "",
+) -> Modifiers:
+    """``modifiers``, or :class:`InvalidField` naming ``prefix`` + the field at fault (a
+    proposer the model cannot run: MTP without MTP layers, a draft of another vocabulary)."""
+    try:
+        plain = step_costs(arch, params, serving, input_tokens=1, output_tokens=1)
+        apply(plain, modifiers, arch, params, serving)
+    except InvalidModifier as exc:
+        where = "" if exc.field == "prefix_cache_hit_rate" else "speculative."
+        raise InvalidField(f"{prefix}{where}{exc.field}", str(exc).partition(": ")[2]) from exc
+    return modifiers
+
+
+def checked_layout(arch: Architecture, expert_parallel: bool, tensor_parallel: int) -> None:
+    """:class:`InvalidField` naming ``expert_parallel`` when experts cannot be spread whole
+    over the tensor-parallel GPUs (a dense model, more GPUs than experts)."""
+    if expert_parallel and (problem := expert_parallel_problem(arch, tensor_parallel)):
+        raise InvalidField("expert_parallel", problem)
+
+
+def plan_variants(arch: Architecture | None) -> int:
+    """Layouts the plan tries per (GPU, precisions, TP x PP): the MoE variants
+    (:data:`MOE_VARIANTS`) for an MoE model or one not yet read (an inline config), else 1;
+    the search-space count multiplies by it."""
+    if arch is not None and arch.moe is None:
+        return 1
+    return len(MOE_VARIANTS)
