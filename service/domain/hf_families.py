@@ -130,6 +130,16 @@ def family_traits(config: Mapping[str, Any], family: str) -> FamilyTraits:
         # gate_up MLP (3·d·f). modular_glm4.py Glm4DecoderLayer adds post_self_attn and
         # post_mlp norms to the input and post-attention ones (four per layer).
         return FamilyTraits(qkv_bias=bias, norms_per_layer=4 if family == "glm4" else 2)
+    if family == "nemotron":
+        # modeling_nemotron.py: LayerNorm1P norms (weight and bias), q/k/v/o biased by
+        # attention_bias, NemotronMLP up/down (squared ReLU, no gate) biased by mlp_bias.
+        return FamilyTraits(
+            qkv_bias=bias,
+            output_bias=bias,
+            mlp_bias=mlp_bias,
+            mlp_kind=MlpKind.PLAIN,
+            norm_kind=NormKind.LAYER,
+        )
     if family == "arcee":
         # modular_arcee.py: Llama attention, ArceeMLP = NemotronMLP (up_proj and down_proj
         # with ReLU², no gate), biased by mlp_bias.

@@ -23,6 +23,7 @@ KNOWN_FAMILIES = frozenset(
         "granitemoehybrid", "llama4_text", "minimax_m2", "ernie4_5_moe", "jamba", "kimi_linear",
         "minimax", "falcon_h1", "hunyuan_v1_dense", "hunyuan_v1_moe", "gemma4_text",
         "exaone4", "olmoe", "arcee", "glm", "glm4", "ernie4_5", "vaultgemma",
+        "nemotron",
     }
 )  # fmt: skip
 

@@ -357,3 +357,22 @@ def test_vaultgemma_alternates_sliding_and_global_layers_like_gemma2() -> None:
     arch = architecture_from_config(VAULTGEMMA_1B)
     windows = [layer.window_tokens for layer in arch.layer_attention]
     assert windows[:4] == [512, None, 512, None]
+
+
+def test_nemotron_counts_layernorm_biases_and_an_ungated_mlp() -> None:
+    """Nemotron (modeling_nemotron.py): LayerNorm1P (2·d per norm), up/down MLP (2·d·f)."""
+    c = {
+        "model_type": "nemotron",
+        "hidden_size": 64,
+        "intermediate_size": 256,
+        "num_hidden_layers": 3,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "vocab_size": 1000,
+        "hidden_act": "relu2",
+        "tie_word_embeddings": False,
+    }
+    d, f, h = 64, 256, 16
+    per_layer = 2 * d * 4 * h + 2 * d * 2 * h + 2 * d * f + 2 * (2 * d)
+    expected = 2 * 1000 * d + 3 * per_layer + 2 * d
+    assert count_parameters(architecture_from_config(c)).total == expected
