@@ -4,17 +4,21 @@ On top of the engine's memory model (:func:`service.domain.capacity.capacity`): 
 parallelism's uneven experts and attention data parallelism's replicated attention weights
 (:func:`service.domain.moe.parallel_extra_weight_bytes`), and the speculative proposer's
 weights, with its KV cache beside each sequence's
-(:func:`service.domain.modifiers_draft.with_draft_kv`).
+(:func:`service.domain.modifiers_draft.with_draft_kv`). Under vLLM V1 the MTP layers' cache
+is the engine's own (``Deployment.num_speculative_tokens``: the draft layers page with the
+model's, state layers keep a row and a block more per speculative token).
 """
 
 from __future__ import annotations
+
+import msgspec
 
 from service.domain.architecture import Architecture
 from service.domain.capacity import Capacity, Deployment, capacity
 from service.domain.engine import EngineProfile
 from service.domain.latency import Serving
 from service.domain.modifiers import Modifiers, proposer_memory
-from service.domain.modifiers_draft import with_draft_kv
+from service.domain.modifiers_draft import SpeculativeMethod, with_draft_kv
 from service.domain.moe import parallel_extra_weight_bytes
 from service.domain.parameters import ParameterCount
 from service.domain.precision import bytes_per_element
@@ -43,6 +47,14 @@ def capacity_with_extras(
         attention_data_parallel=serving.attention_data_parallel,
     )
     draft = proposer_memory(modifiers, arch, params, serving)
+    mtp = modifiers.speculative and modifiers.method is SpeculativeMethod.MTP
+    if mtp and profile.kind == "vllm-v1":
+        # vLLM V1 pages the MTP layers' cache (and the state rows speculation adds) with the
+        # model's own: the engine's memory model counts them.
+        deployment = msgspec.structs.replace(
+            deployment, num_speculative_tokens=modifiers.draft_tokens
+        )
+        draft = msgspec.structs.replace(draft, kv_bytes_per_token=0)
     weights = loaded_weight_bytes + int(layout) + draft.weight_bytes
     fit = capacity(
         arch, weights, deployment, profile, context_tokens, with_max_context=with_max_context

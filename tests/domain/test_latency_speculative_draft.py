@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from service.catalog_files import load_engine_profiles
 from service.domain.architecture import Architecture
 from service.domain.batching import StepCosts, at_concurrency, step_costs
 from service.domain.capacity import BindingConstraint, Capacity
-from service.domain.deployment import MemoryBudget
+from service.domain.deployment import Deployment, MemoryBudget
 from service.domain.hf_config import architecture_from_config
 from service.domain.latency import Efficiency, Serving
 from service.domain.modifiers import InvalidModifier, Modifiers, apply
@@ -18,9 +19,11 @@ from service.domain.modifiers_draft import (
     draft_memory,
     with_draft_kv,
 )
+from service.domain.modifiers_fit import capacity_with_extras
 from service.domain.parameters import ParameterCount, count_parameters
 from service.domain.precision import Precision
-from tests.domain.reference import DEEPSEEK_V3, H100, arch, params, with_fields
+from service.domain.weights import weight_memory
+from tests.domain.reference import DEEPSEEK_V3, H100, H200, arch, params, with_fields
 
 SHEET = Efficiency(prefill_mfu=0.5, decode_mbu=0.75, step_overhead_ms=0.5, layer_overhead_us=5)
 LLAMA_1B_PARAMETERS = 1_235_814_400  # catalog/reference/models.json, meta-llama/Llama-3.2-1B
@@ -191,3 +194,38 @@ def test_a_proposer_that_cannot_run_names_its_field(
     with pytest.raises(InvalidModifier) as raised:
         costs(model, modifiers, Serving(gpu=H100))
     assert raised.value.field == field
+
+
+@pytest.mark.parametrize("engine", ["vllm-0.24.0", "sglang-0.5.3"], ids=["vllm-v1", "sglang"])
+def test_the_mtp_layer_caches_like_one_more_layer(engine: str) -> None:
+    """DeepSeek-V3 fp8 on 8 H200s: each sequence's cache grows by the MTP layer's, 62/61 of
+    the 61 MLA layers' (vLLM V1 pages it with the model's; elsewhere it sits beside it)."""
+    profile = load_engine_profiles().get(engine)
+    a, p = DSV3
+    serving = Serving(
+        gpu=H200, tensor_parallel=8, weight_precision=Precision.FP8, kv_precision=Precision.BF16
+    )
+    deployment = Deployment(
+        gpu_memory_bytes=H200.memory_bytes,
+        tensor_parallel=8,
+        weight_precision=Precision.FP8,
+        kv_precision=Precision.BF16,
+        gpu_name=H200.name,
+    )
+
+    def fit(modifiers: Modifiers) -> Capacity:
+        return capacity_with_extras(
+            a,
+            p,
+            serving,
+            modifiers,
+            loaded_weight_bytes=weight_memory(a, p, Precision.FP8, 8, 1).per_gpu_bytes,
+            deployment=deployment,
+            profile=profile,
+            context_tokens=8192,
+        )
+
+    plain, mtp = fit(Modifiers()), fit(speculative(SpeculativeMethod.MTP))
+    ratio = mtp.kv_cache_bytes_per_sequence / plain.kv_cache_bytes_per_sequence
+    assert ratio == pytest.approx(62 / 61, rel=2e-3)
+    assert mtp.max_batch < plain.max_batch
