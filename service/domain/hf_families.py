@@ -1,7 +1,8 @@
 """Per-family layer conventions: which biases, norms and MLP shape each ``model_type`` has.
 
 Each entry was read off the family's transformers modelling code (file named per entry);
-the generic (Llama) reading covers a family that adds nothing. ``FAMILY_ALIASES`` maps
+the generic (Llama) reading covers a family that adds nothing; families added in 2025-26
+whose configs look like Llama's are in :mod:`service.domain.hf_traits`. ``FAMILY_ALIASES`` maps
 model types that reuse another family's modelling code to it.
 """
 
@@ -10,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import msgspec
-
 from service.domain.architecture import MlpKind, NormKind
 from service.domain.config_fields import read_bool, read_str
+from service.domain.hf_traits import FamilyTraits, recent_family_traits
 
 FAMILY_ALIASES = {
     # Kimi K2's config.json names DeepseekV3ForCausalLM; its shapes are DeepSeek-V3's.
@@ -44,25 +44,11 @@ FAMILY_ALIASES = {
 }
 
 
-class FamilyTraits(msgspec.Struct, frozen=True, kw_only=True):
-    """What a family's decoder layer holds beyond the Llama layout."""
-
-    qkv_bias: bool = False
-    output_bias: bool = False
-    mlp_bias: bool = False
-    mlp_kind: MlpKind = MlpKind.GATED
-    norm_kind: NormKind = NormKind.RMS
-    norms_per_layer: int = 2
-    qk_norm: bool = False
-    qk_norm_full_width: bool = False
-    tied_by_default: bool = False
-    attention_sinks: bool = False
-    fused_qkv: bool = False
-    query_gate: bool = False
-
-
 def family_traits(config: Mapping[str, Any], family: str) -> FamilyTraits:
     """The layer conventions of ``family`` as configured by ``config``."""
+    recent = recent_family_traits(config, family)
+    if recent is not None:
+        return recent
     bias = read_bool(config, "attention_bias", default=False)
     mlp_bias = read_bool(config, "mlp_bias", default=False)
     if family == "gpt2":
@@ -89,10 +75,6 @@ def family_traits(config: Mapping[str, Any], family: str) -> FamilyTraits:
         # modeling_gemma4.py Gemma4TextAttention: q/k/v/o biased by attention_bias, q_norm and
         # k_norm of the layer's head_dim; norms per layer come from hf_gemma4.
         return FamilyTraits(qkv_bias=bias, output_bias=bias, tied_by_default=True, qk_norm=True)
-    if family == "vaultgemma":
-        # modular_vaultgemma.py: Gemma 2 layers without the post-attention and post-feedforward
-        # norms (two per layer); VaultGemmaConfig inherits Gemma 2's tied embeddings.
-        return FamilyTraits(qkv_bias=bias, output_bias=bias, tied_by_default=True)
     if family in ("gemma", "gemma2") or family.startswith("gemma3"):
         gemma3 = family.startswith("gemma3")
         return FamilyTraits(
@@ -125,35 +107,6 @@ def family_traits(config: Mapping[str, Any], family: str) -> FamilyTraits:
             output_bias=read_bool(config, "attention_out_bias", default=False),
             mlp_bias=mlp_bias,
         )
-    if family in ("glm", "glm4"):
-        # modeling_glm.py GlmAttention: q/k/v biased by attention_bias, o_proj never; fused
-        # gate_up MLP (3·d·f). modular_glm4.py Glm4DecoderLayer adds post_self_attn and
-        # post_mlp norms to the input and post-attention ones (four per layer).
-        return FamilyTraits(qkv_bias=bias, norms_per_layer=4 if family == "glm4" else 2)
-    if family == "nemotron":
-        # modeling_nemotron.py: LayerNorm1P norms (weight and bias), q/k/v/o biased by
-        # attention_bias, NemotronMLP up/down (squared ReLU, no gate) biased by mlp_bias.
-        return FamilyTraits(
-            qkv_bias=bias,
-            output_bias=bias,
-            mlp_bias=mlp_bias,
-            mlp_kind=MlpKind.PLAIN,
-            norm_kind=NormKind.LAYER,
-        )
-    if family == "arcee":
-        # modular_arcee.py: Llama attention, ArceeMLP = NemotronMLP (up_proj and down_proj
-        # with ReLU², no gate), biased by mlp_bias.
-        return FamilyTraits(
-            qkv_bias=bias, output_bias=bias, mlp_bias=mlp_bias, mlp_kind=MlpKind.PLAIN
-        )
-    if family == "olmoe":
-        # modeling_olmoe.py OlmoeAttention: q/k/v/o biased by attention_bias (default none),
-        # q_norm over H·h and k_norm over H_kv·h; input and post-attention norms.
-        return FamilyTraits(qkv_bias=bias, output_bias=bias, qk_norm=True, qk_norm_full_width=True)
-    if family == "exaone4":
-        # modeling_exaone4.py Exaone4Attention: q/k/v/o without bias, q_norm and k_norm of
-        # head_dim; two norms per layer (post_attention and post_feedforward, no pre-norms).
-        return FamilyTraits(qkv_bias=bias, output_bias=bias, qk_norm=True)
     if family == "olmo2":
         # modeling_olmo2.py: no pre-norms, post_attention and post_feedforward norms;
         # q_norm over H·h and k_norm over H_kv·h.
@@ -174,13 +127,6 @@ def family_traits(config: Mapping[str, Any], family: str) -> FamilyTraits:
             qk_norm=qk,
             qk_norm_full_width=qk
             and read_str(config, "qk_norm_type", default="per_layer") == "per_layer",
-        )
-    if family == "ernie4_5":
-        # modular_ernie4_5.py: q/k/v/o and gate/up/down biased by use_bias; lm_head without
-        # bias; Ernie4_5Config ties the embeddings by default.
-        use_bias = read_bool(config, "use_bias", default=False)
-        return FamilyTraits(
-            qkv_bias=use_bias, output_bias=use_bias, mlp_bias=use_bias, tied_by_default=True
         )
     if family == "ernie4_5_moe":
         # modular_ernie4_5_moe.py: q/k/v/o, MLPs and lm_head biased by use_bias.

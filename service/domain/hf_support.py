@@ -14,6 +14,7 @@ from typing import Any
 from service.domain.architecture import UnsupportedArchitecture
 from service.domain.config_fields import read_bool, read_int, read_int_list
 from service.domain.config_keys import unread_count_keys
+from service.domain.hf_traits import RECENT_FAMILIES
 
 KNOWN_FAMILIES = frozenset(
     {
@@ -22,10 +23,8 @@ KNOWN_FAMILIES = frozenset(
         "glm4_moe", "smollm3", "seed_oss", "olmo2", "starcoder2", "qwen3_next", "nemotron_h",
         "granitemoehybrid", "llama4_text", "minimax_m2", "ernie4_5_moe", "jamba", "kimi_linear",
         "minimax", "falcon_h1", "hunyuan_v1_dense", "hunyuan_v1_moe", "gemma4_text",
-        "exaone4", "olmoe", "arcee", "glm", "glm4", "ernie4_5", "vaultgemma",
-        "nemotron",
     }
-)  # fmt: skip
+) | RECENT_FAMILIES  # fmt: skip
 
 _UNMODELLED_TYPES = {
     "mamba": "state-space (Mamba) layers",
