@@ -111,8 +111,20 @@ def check_draft(arch: Architecture, method: SpeculativeMethod, draft: DraftModel
             )
     elif draft is not None:
         raise DraftProblem("draft_model", f"only with method draft_model, not {method.value}")
-    if method is SpeculativeMethod.MTP and (not arch.mtp_layers or not mtp_parameters(arch)):
-        raise DraftProblem("method", "the model's config declares no multi-token-prediction layer")
+    if method is SpeculativeMethod.MTP and not served_mtp_layers(arch):
+        raise DraftProblem(
+            "method",
+            "the model's config declares no multi-token-prediction layer capplan models "
+            "(num_nextn_predict_layers or mtp_num_hidden_layers)",
+        )
+
+
+def served_mtp_layers(arch: Architecture) -> int:
+    """MTP layers an engine loads for method ``mtp``: those the config declares
+    (``num_nextn_predict_layers``, ``mtp_num_hidden_layers``), where capplan knows their
+    layout (:func:`parameters.mtp_parameters`). A checkpoint whose config omits its layer
+    (Qwen3-Next-80B; Qwen3-Coder-Next ships none) is not guessed at."""
+    return arch.mtp_layers if mtp_parameters(arch) else 0
 
 
 def _draft_serving(serving: Serving, draft: DraftModel) -> Serving:
@@ -225,9 +237,10 @@ def draft_memory(
     if method is SpeculativeMethod.MTP:
         element = bytes_per_element(serving.weight_precision)
         per_layer = kv_cache_bytes_per_token_per_layer(arch, serving.kv_precision, tp)
+        layers = served_mtp_layers(arch)
         return DraftMemory(
-            weight_bytes=int(params.mtp * element / tp),
-            kv_bytes_per_token=arch.mtp_layers * per_layer,
+            weight_bytes=int(mtp_parameters(arch, layers) * element / tp),
+            kv_bytes_per_token=layers * per_layer,
         )
     return DraftMemory(weight_bytes=0, kv_bytes_per_token=0)
 

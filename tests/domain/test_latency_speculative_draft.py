@@ -23,7 +23,16 @@ from service.domain.modifiers_fit import capacity_with_extras
 from service.domain.parameters import ParameterCount, count_parameters
 from service.domain.precision import Precision
 from service.domain.weights import weight_memory
-from tests.domain.reference import DEEPSEEK_V3, H100, H200, arch, params, with_fields
+from tests.domain.reference import (
+    DEEPSEEK_V3,
+    H100,
+    H200,
+    REFERENCE_DIR,
+    arch,
+    load_reference,
+    params,
+    with_fields,
+)
 
 SHEET = Efficiency(prefill_mfu=0.5, decode_mbu=0.75, step_overhead_ms=0.5, layer_overhead_us=5)
 LLAMA_1B_PARAMETERS = 1_235_814_400  # catalog/reference/models.json, meta-llama/Llama-3.2-1B
@@ -229,3 +238,17 @@ def test_the_mtp_layer_caches_like_one_more_layer(engine: str) -> None:
     ratio = mtp.kv_cache_bytes_per_sequence / plain.kv_cache_bytes_per_sequence
     assert ratio == pytest.approx(62 / 61, rel=2e-3)
     assert mtp.max_batch < plain.max_batch
+
+
+def test_mtp_declared_in_the_config_prices_the_declared_layer() -> None:
+    """Qwen3-Next-80B with its one MTP layer declared (mtp_num_hidden_layers 1, the layer its
+    checkpoint ships): the proposer's bf16 weights are the Hub total less the model's count."""
+    (entry,) = [
+        m
+        for m in load_reference(REFERENCE_DIR / "models_2025.json")["models"]
+        if m["repo_id"] == "Qwen/Qwen3-Next-80B-A3B-Instruct"
+    ]
+    a = architecture_from_config(with_fields(entry["config"], mtp_num_hidden_layers=1))
+    p = count_parameters(a)
+    memory = draft_memory(a, p, Serving(gpu=H200), SpeculativeMethod.MTP, None)
+    assert memory.weight_bytes == (entry["hub_safetensors_total"] - p.total) * 2
