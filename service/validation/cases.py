@@ -112,11 +112,14 @@ class Case(msgspec.Struct, frozen=True, kw_only=True):
     prompts_per_prefill: float = 1.0
     steps: StepCosts | None = None
     chunk_tokens: int = 0
+    in_fit: bool = True
 
     @property
     def fitted(self) -> bool:
-        """Whether the calibration fit uses this case (serving sweeps only test it)."""
-        return self.metric in FITTED
+        """Whether the calibration fit uses this case: serving sweeps only test it, and so do
+        rows whose ``latency.json`` entry says ``"fit": false`` (engine releases older than
+        the ones the factors describe, kept as held-out tests)."""
+        return self.in_fit and self.metric in FITTED
 
     @property
     def unit(self) -> str:
@@ -201,6 +204,7 @@ def latency_case(point: dict[str, Any], batching: ContinuousBatching | None = No
         "measured": float(point["value"]),
         "input_tokens": isl,
         "output_tokens": osl,
+        "in_fit": bool(point.get("fit", True)),
     }
     engine = batching or load_engine_profiles().batching[SATURATED_ENGINE]
     free = gpu.memory_bytes - weight_memory(arch, params, weights, tp).per_gpu_bytes

@@ -38,7 +38,26 @@ LLAMA_2_13B: dict[str, Any] = {
 """Llama-2-13B from the Llama 2 paper (Touvron et al. 2023, Table 1) and the HF config values:
 40 layers, hidden 5120, 40 heads (MHA), intermediate 13824, vocab 32000. Not in the catalog."""
 
-CONSTRUCTED: Mapping[str, dict[str, Any]] = {"meta-llama/Llama-2-13b-hf": LLAMA_2_13B}
+LLAMA_2_70B: dict[str, Any] = {
+    "model_type": "llama",
+    "num_hidden_layers": 80,
+    "hidden_size": 8192,
+    "num_attention_heads": 64,
+    "num_key_value_heads": 8,
+    "intermediate_size": 28672,
+    "vocab_size": 32000,
+    "max_position_embeddings": 4096,
+    "tie_word_embeddings": False,
+    "torch_dtype": "float16",
+}
+"""Llama-2-70B from the Llama 2 paper (Touvron et al. 2023, Table 1: 70B with GQA) and the HF
+config values: 80 layers, hidden 8192, 64 heads over 8 KV heads, intermediate 28672, vocab
+32000. Not in the catalog."""
+
+CONSTRUCTED: Mapping[str, dict[str, Any]] = {
+    "meta-llama/Llama-2-13b-hf": LLAMA_2_13B,
+    "meta-llama/Llama-2-70b-hf": LLAMA_2_70B,
+}
 
 MODEL_ALIASES: Mapping[str, tuple[str, Mapping[str, Any]]] = {
     "Llama 3.3 70B": ("meta-llama/Llama-3.3-70B-Instruct", {}),
@@ -48,6 +67,7 @@ MODEL_ALIASES: Mapping[str, tuple[str, Mapping[str, Any]]] = {
     "Qwen3-30B-A3B": ("Qwen/Qwen3-30B-A3B", {}),
     "meta-llama/Llama-2-7B-hf": ("meta-llama/Llama-2-7b-hf", {}),
     "meta-llama/Llama-2-13B-hf": ("meta-llama/Llama-2-13b-hf", {}),
+    "meta-llama/Llama-2-70B-hf": ("meta-llama/Llama-2-70b-hf", {}),
     "meta-llama/Llama-3.1-8B-Instruct": ("meta-llama/Llama-3.1-8B", {}),
     # R1 is a post-training of V3: the same config.json shapes (671B, MLA, 256 experts).
     "DeepSeek-R1-0528": ("deepseek-ai/DeepSeek-V3", {}),
@@ -67,6 +87,7 @@ GPU_ALIASES: tuple[tuple[str, str], ...] = (
     (r"\bH100\b", "h100-sxm"),
     (r"\bA100 80GB\b", "a100-sxm-80gb"),
     (r"\bMI300X\b", "mi300x"),
+    (r"\bL40S\b", "l40s"),
     (r"\bRTX 4090\b", "rtx-4090"),
     (r"\bRTX 3090\b", "rtx-3090"),
 )
