@@ -18,10 +18,16 @@ Per family (``T`` = rows of the largest image):
   ``preprocessor_config.json``, not ``config.json``) in ``(p·m)²`` merged patches:
   16,777,216 / 32² = 16,384.
 
-Only image items are modelled. On families that also take video (Qwen VL, InternVL) vLLM
-profiles the modality with the most rows per item, and a video's rows grow with
-``max_model_len``; that case is not modelled. Gemma 4 and unknown towers give 0 (no
-reservation, and a note says so).
+* Gemma 4 (``gemma4_mm.py`` ``get_mm_max_tokens_per_item``): images give
+  ``default_output_length`` (280) soft tokens, a video 32 frames of 70 soft tokens + 8
+  boundary and timestamp tokens = 2496, the most; vLLM profiles that video. Each soft token
+  pools ``pooling_kernel_size²`` (9) patches: 32 · 70 · 9 = 20,160 patches. The cache is
+  counted at 2496 rows per item, 256 more than the 2240 the tower outputs.
+
+vLLM profiles the modality with the most tokens per item. On families that also take video
+(Qwen VL, InternVL) a video's tokens grow with ``max_model_len``; only their image items
+are modelled (vLLM's logs show image items for Qwen3-VL and Qwen3.5 at 16,384 tokens).
+Unknown towers give 0 (no reservation, and a note says so).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import msgspec
 
 from service.domain.architecture import InvalidConfig
 from service.domain.config_fields import read_int
+from service.domain.vision_gemma4 import GEMMA4_TYPES
 from service.domain.vision_internvl import (
     INTERNVL_TYPES,
     internvl_max_tiles,
@@ -44,6 +51,13 @@ from service.domain.vision_towers import GEMMA3_TYPES, LLAMA4_TYPES, MISTRAL3_TY
 LLAMA4_MAX_TILES = 16
 """Llama 4's image processor splits an image into at most ``max_patches`` = 16 tiles (its
 default; vLLM ``Mllama4ProcessingInfo.get_max_num_tiles`` reads it) plus one global tile."""
+
+GEMMA4_VIDEO_FRAMES = 32
+"""vLLM ``gemma4_mm.py`` ``_VIDEO_MAX_FRAMES``: frames of the largest video."""
+GEMMA4_VIDEO_SOFT_TOKENS = 70
+"""vLLM ``_VIDEO_MAX_SOFT_TOKENS``: soft tokens per video frame."""
+GEMMA4_VIDEO_FRAME_EXTRA_TOKENS = 8
+"""``<boi>`` + ``<eoi>`` + about 6 timestamp tokens per frame (vLLM's own bound)."""
 
 QWEN_VL_MAX_PIXELS = 16_777_216
 """Qwen3-VL's image processor ``size["longest_edge"]`` default (transformers
@@ -126,7 +140,21 @@ def largest_item(outer_type: str, config: Mapping[str, Any]) -> LargestItem:
         rows = qwen_vl_max_tokens_per_image(vision)
         merge = read_int(vision, "spatial_merge_size", default=2)
         return _tower(vision, rows, rows * merge * merge)
+    if outer_type in GEMMA4_TYPES:
+        return gemma4_largest_video(vision)
     return LargestItem()
+
+
+def gemma4_largest_video(vision: Mapping[str, Any]) -> LargestItem:
+    """32 frames · (70 + 8) tokens, 32 · 70 · k² patches (Gemma4VisionConfig defaults)."""
+    frames, soft = GEMMA4_VIDEO_FRAMES, GEMMA4_VIDEO_SOFT_TOKENS
+    pooling = read_int(vision, "pooling_kernel_size", default=3)
+    return LargestItem(
+        rows=frames * (soft + GEMMA4_VIDEO_FRAME_EXTRA_TOKENS),
+        patches=frames * soft * pooling * pooling,
+        hidden_size=read_int(vision, "hidden_size", default=768),
+        intermediate_size=read_int(vision, "intermediate_size", default=3072),
+    )
 
 
 def encoder_max_tokens_per_item(outer_type: str, config: Mapping[str, Any]) -> int:

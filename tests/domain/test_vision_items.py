@@ -43,12 +43,17 @@ def test_rows_of_the_largest_image(repo_id: str, expected: int) -> None:
     assert encoder_max_tokens_per_item(str(config["model_type"]), config) == expected
 
 
-def test_an_unmodelled_largest_input_is_said_not_guessed() -> None:
-    """Gemma 4's tower is counted, but its largest input is not modelled: 0 and a note."""
+def test_gemma4_profiles_its_largest_video() -> None:
+    """32 frames × (70 soft + 8 boundary/timestamp tokens) = 2496 > 280 per image; the tower
+    pools 3² patches per soft token: 32 · 70 · 9 patches."""
     arch = architecture_from_config(_config("google/gemma-4-E4B-it"))
-    assert arch.encoder_parameters > 0
-    assert arch.encoder_max_tokens_per_item == 0
-    assert any("no encoder-cache reservation" in note for note in arch.notes)
+    assert arch.encoder_max_tokens_per_item == 32 * 78
+    assert arch.encoder_patches_per_item == 32 * 70 * 9
+
+
+def test_an_unknown_largest_input_is_said_not_guessed() -> None:
+    """A tower whose largest input capplan does not know gives 0 rows: no reservation."""
+    assert encoder_max_tokens_per_item("my_vlm", _config("google/gemma-3-27b-it")) == 0
 
 
 def test_a_text_model_has_no_multimodal_item() -> None:
