@@ -2,9 +2,10 @@
 
 The checkpoint format vLLM serves as ``InternVLChatModel`` (InternVL 2.5, 3 and 3.5): the
 language model's config is ``llm_config``, the tower's ``vision_config``. Read off
-OpenGVLab's ``modeling_intern_vit.py`` / ``modeling_internvl_chat.py`` (the same modules
-vLLM's ``intern_vit.py`` / ``internvl.py`` load), width ``h``, MLP ``f``, patch ``p``,
-image ``S``, ``s = 1 / downsample_ratio``, language-model width ``d``::
+OpenGVLab's ``modeling_intern_vit.py`` / ``modeling_internvl_chat.py`` as the checkpoints ship
+them (a copy: https://github.com/armenjeddi/VLMEvalKit/blob/10e955d0cefe81e7040dfe0d03235806b943d9dd/internvl/modeling_intern_vit.py;
+vLLM's ``intern_vit.py`` / ``internvl.py`` load the same weights), width ``h``, MLP ``f``,
+patch ``p``, image ``S``, ``s = 1 / downsample_ratio``, language-model width ``d``::
 
     class_embedding h, patch_embedding Conv2d 3·p²·h + h, position_embedding ((S/p)² + 1)·h
     per layer: qkv h·3h (+ 3h with qkv_bias), proj h² + h, fc1 h·f + f, fc2 f·h + h,
