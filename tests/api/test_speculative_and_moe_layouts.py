@@ -159,3 +159,23 @@ def test_the_search_space_counts_three_layouts_per_moe_layout() -> None:
     assert plan_cells(4, 1, 1, 8, plan_variants(moe)) == 3 * plan_cells(4, 1, 1, 8)
     assert plan_cells(4, 1, 1, 8, plan_variants(None)) == 3 * plan_cells(4, 1, 1, 8)
     assert plan_cells(4, 1, 1, 8, plan_variants(dense)) == plan_cells(4, 1, 1, 8)
+
+
+@pytest.mark.parametrize(
+    ("draft", "status"),
+    [(LLAMA_1B, 200), ("nobody/no-such-draft", 404)],
+    ids=["catalog-draft", "unknown-draft"],
+)
+async def test_the_plan_reads_its_draft_from_the_catalog(
+    client: AsyncTestClient[Litestar], draft: str, status: int
+) -> None:
+    """/v1/plan with workload.speculative.draft_model: planned with a catalog draft, 404 for
+    an id the catalog lacks."""
+    spec = speculative("draft_model", draft_model=draft)
+    body = {
+        "model": LLAMA_8B,
+        "workload": {"input_tokens": 1000, "output_tokens": 200, "speculative": spec},
+        "constraints": {"gpus": ["h100-sxm"], "max_gpus": 1},
+    }
+    response = await client.post("/v1/plan", json=body)
+    assert response.status_code == status, response.text
