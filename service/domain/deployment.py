@@ -38,8 +38,9 @@ class Deployment(msgspec.Struct, frozen=True, kw_only=True):
     mem_fraction_static: float | None = None
     kv_cache_free_gpu_mem_fraction: float | None = None
     mm_items_per_prompt: int | None = None
-    """vLLM ``--limit-mm-per-prompt`` for images: None is the engine default, 0 text-only
-    (no encoder profiling, no encoder cache)."""
+    """vLLM ``--limit-mm-per-prompt`` (the largest modality's limit): None is the engine
+    default, 0 text-only (``--language-model-only``: no tower built, so no tower weights, no
+    encoder profiling, no encoder cache)."""
     prefix_caching: bool | None = None
     """vLLM ``--enable-prefix-caching``: None is the engine profile's default for hybrid
     state models; it sets how many state blocks a sequence holds (``mamba_cache_mode``)."""
