@@ -17,14 +17,15 @@ from service.validation.reference import ReferenceData
 
 CEILING_PCT: dict[Family, float] = {
     Family.MAX_THROUGHPUT: TARGET_PCT,
-    Family.E2E_LATENCY: 31.0,
+    Family.E2E_LATENCY: 38.0,
     Family.TTFT_AT_CONCURRENCY: 36.0,
     Family.TPOT_AT_CONCURRENCY: 36.0,
 }
 """Regression ceilings, held-out median |error| in %: the goal where it is met, else the
-figure reached on 2026-12-02 rounded up (docs/validation.md). End-to-end: 30 % with the GPU
-held out, 16 % with the model held out, over NeMo's four self-contradicting rows, TensorRT-LLM
-v0.5/v0.6.1 static batches on H100/L40S/A100 and vLLM's nightly H200 latency tests. TTFT: 35 %
+figure reached on 2026-12-02 rounded up (docs/validation.md). End-to-end: 37 % with the GPU
+held out, 36 % with the model held out, over NeMo's four self-contradicting rows, TensorRT-LLM
+v0.5/v0.6.1 static batches on H100/L40S/A100, vLLM's nightly H200 latency tests and Llama-3.1
+405B FP8 on 8xMI300X (priced 33-55 % fast with NVIDIA-fitted factors). TTFT: 35 %
 over NIM 2xH100, TensorRT-LLM v0.5 first-token latency (H100, L40S, A100), InferenceX
 DeepSeek-R1 8xH200, DeepSeek-R1 AWQ 8xH100 and Mistral-7B on an RTX 4090; closed-loop TTFT
 above a few users is underestimated. TPOT: 35 %; the dense NIM rows stay at 5 %, MoE rows miss
