@@ -215,6 +215,9 @@ LIMITS = """\
   predicted, 127 ms measured; Mistral-7B on an RTX 4090 at 16-48 users: -53 % to -82 %):
   with fixed ISL/OSL the users of `--max-concurrency` stay partly in step, so prompts arrive
   in clumps rather than as the M/D/1 queue assumes.
+* AMD: Llama-3.1-405B FP8 on 8xMI300X (vLLM on ROCm) is priced 33-55 % fast: no MI300X
+  row is in the fit, and the factors fitted on NVIDIA GPUs overstate how much of its
+  5.3 TB/s and FP8 peak an engine reaches there.
 * MoE: the grouped-GEMM waste `g(n) = n/(n + n½)` is fitted on TensorRT-LLM max-throughput
   rows (hundreds of rows per expert, n½ = 487) and taken at the rows of the experts a step
   touches; at a few rows per expert (decode at small batch) it overprices expert compute
