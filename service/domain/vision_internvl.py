@@ -31,9 +31,18 @@ from service.domain.architecture import InvalidConfig, UnsupportedArchitecture
 from service.domain.config_fields import read_bool, read_int, read_str
 
 INTERNVL_TYPES = frozenset({"internvl_chat"})
+INTERNVL_HF_TYPES = frozenset({"internvl"})
+"""transformers' own format (``-hf`` repos, ``InternVLForConditionalGeneration``)."""
 #: Keys the InternVL formulas read from the outer config rather than from vision_config.
 INTERNVL_OUTER_KEYS = frozenset(
-    {"downsample_ratio", "select_layer", "force_image_size", "max_dynamic_patch", "use_thumbnail"}
+    {
+        "downsample_ratio",
+        "select_layer",
+        "force_image_size",
+        "max_dynamic_patch",
+        "use_thumbnail",
+        "vision_feature_layer",
+    }
 )
 
 
@@ -111,3 +120,54 @@ def internvl_max_tiles(config: Mapping[str, Any]) -> int:
 def internvl_max_tokens_per_image(config: Mapping[str, Any]) -> int:
     """``(max_dynamic_patch + thumbnail) · (S/p)² / s²`` embedding rows (module formula)."""
     return internvl_max_tiles(config) * (internvl_patches_per_tile(config) // _shuffle(config) ** 2)
+
+
+def _square(vision: Mapping[str, Any], key: str, default: int) -> int:
+    """``image_size`` / ``patch_size`` as transformers writes them: an int or ``[h, w]``."""
+    value = vision.get(key, default)
+    if isinstance(value, list):
+        if len(value) != 2 or value[0] != value[1]:
+            raise InvalidConfig(key, f"expected a square [n, n], got {value!r}")
+        value = value[0]
+    return read_int({key: value}, key)
+
+
+def internvl_hf_as_chat(config: Mapping[str, Any]) -> dict[str, Any]:
+    """An ``internvl`` (transformers) config in ``internvl_chat`` terms, same tensors.
+
+    transformers ``modular_internvl.py``: ``attention_bias`` is the qkv bias, ``use_qk_norm``
+    the q/k RMSNorms, ``lambda_1``/``lambda_2`` the layer scales, ``multi_modal_projector``
+    (``layer_norm``, ``linear_1``, ``linear_2``) is ``mlp1``; ``vision_feature_layer`` is
+    ``select_layer``. Defaults are ``InternVLVisionConfig``'s / ``InternVLConfig``'s. The
+    largest image (12 tiles + thumbnail) is the processor's default (not in config.json).
+    """
+    vision = _vision(config)
+    if read_bool(vision, "use_mask_token", default=False):
+        raise UnsupportedArchitecture("InternVL vision mask token", "vision_config.use_mask_token")
+    if not read_bool(vision, "use_mean_pooling", default=True):
+        raise UnsupportedArchitecture(
+            "InternVL vision final LayerNorm", "vision_config.use_mean_pooling false"
+        )
+    if not read_bool(vision, "use_absolute_position_embeddings", default=True):
+        raise UnsupportedArchitecture(
+            "InternVL vision without absolute positions",
+            "vision_config.use_absolute_position_embeddings false",
+        )
+    layer = config.get("vision_feature_layer", -1)
+    if isinstance(layer, list):
+        raise UnsupportedArchitecture("features from several vision layers", "vision_feature_layer")
+    return {
+        "downsample_ratio": config.get("downsample_ratio", 0.5),
+        "select_layer": layer,
+        "vision_config": {
+            "hidden_size": read_int(vision, "hidden_size", default=1024),
+            "intermediate_size": read_int(vision, "intermediate_size", default=4096),
+            "num_hidden_layers": read_int(vision, "num_hidden_layers", default=24),
+            "num_channels": read_int(vision, "num_channels", default=3),
+            "image_size": _square(vision, "image_size", 448),
+            "patch_size": _square(vision, "patch_size", 14),
+            "qkv_bias": read_bool(vision, "attention_bias", default=False),
+            "qk_normalization": read_bool(vision, "use_qk_norm", default=False),
+            "norm_type": read_str(vision, "norm_type", default="layer_norm"),
+        },
+    }

@@ -41,7 +41,9 @@ from service.domain.architecture import InvalidConfig
 from service.domain.config_fields import read_int
 from service.domain.vision_gemma4 import GEMMA4_TYPES
 from service.domain.vision_internvl import (
+    INTERNVL_HF_TYPES,
     INTERNVL_TYPES,
+    internvl_hf_as_chat,
     internvl_max_tiles,
     internvl_max_tokens_per_image,
     internvl_patches_per_tile,
@@ -126,6 +128,10 @@ def largest_item(outer_type: str, config: Mapping[str, Any]) -> LargestItem:
         grid = (read_int(vision, "image_size") // read_int(vision, "patch_size")) ** 2
         tiles = LLAMA4_MAX_TILES + 1
         return _tower(vision, llama4_max_tokens_per_image(vision), tiles * (grid + 1))
+    if outer_type in INTERNVL_HF_TYPES:
+        config = internvl_hf_as_chat(config)
+        vision = config["vision_config"]
+        outer_type = next(iter(INTERNVL_TYPES))
     if outer_type in INTERNVL_TYPES:
         patches = internvl_max_tiles(config) * (internvl_patches_per_tile(config) + 1)
         return _tower(vision, internvl_max_tokens_per_image(config), patches)

@@ -43,8 +43,10 @@ from service.domain.audio_gemma4 import gemma4_audio
 from service.domain.config_fields import read_bool, read_int, read_int_list
 from service.domain.vision_gemma4 import GEMMA4_TYPES, gemma4_vision
 from service.domain.vision_internvl import (
+    INTERNVL_HF_TYPES,
     INTERNVL_OUTER_KEYS,
     INTERNVL_TYPES,
+    internvl_hf_as_chat,
     internvl_vision,
 )
 
@@ -185,6 +187,8 @@ def encoder_parameters(
         return pixtral_vision(config, text_hidden_size)
     if outer_type in INTERNVL_TYPES:
         return internvl_vision(config, text_hidden_size)
+    if outer_type in INTERNVL_HF_TYPES:
+        return internvl_vision(internvl_hf_as_chat(config), text_hidden_size)
     tower = vision_tower_parameters(outer_type, vision, text_hidden_size)
     audio = config.get("audio_config")
     if tower is not None and outer_type in GEMMA4_TYPES and isinstance(audio, Mapping):

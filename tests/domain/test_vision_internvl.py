@@ -137,3 +137,54 @@ def test_internvit_encodes_1025_patch_tokens_per_tile() -> None:
     """13 tiles of (448/14)² patches + 1 class token: 13 · 1025 = 13,325."""
     arch = architecture_from_config(_entry()["config"])
     assert arch.encoder_patches_per_item == 13 * 1025
+
+
+def _hf_format(**vision: Any) -> dict[str, Any]:
+    """InternVL3-1B in transformers' own layout (the ``-hf`` conversion renames, keeps
+    every tensor): llm_config -> text_config, qkv_bias -> attention_bias, [n, n] sizes."""
+    chat = _config()
+    tower = {
+        "model_type": "internvl_vision",
+        "hidden_size": 1024,
+        "intermediate_size": 4096,
+        "num_hidden_layers": 24,
+        "image_size": [448, 448],
+        "patch_size": [14, 14],
+        "attention_bias": True,
+        "use_qk_norm": False,
+        "norm_type": "layer_norm",
+        **vision,
+    }
+    return {
+        "model_type": "internvl",
+        "text_config": {**chat["llm_config"], "tie_word_embeddings": False},
+        "vision_config": tower,
+        "downsample_ratio": 0.5,
+        "vision_feature_layer": -1,
+    }
+
+
+def test_the_transformers_layout_counts_the_same_tensors() -> None:
+    """Same model, transformers' keys: the same 938,193,024 and the same largest image."""
+    arch = architecture_from_config(_hf_format())
+    assert count_parameters(arch).total == _entry()["total_params"]
+    assert arch.encoder_max_tokens_per_item == 13 * 256
+
+
+@pytest.mark.parametrize(
+    ("vision", "feature"),
+    [({"use_mask_token": True}, "mask token"), ({"use_mean_pooling": False}, "LayerNorm")],
+    ids=["mask-token", "final-layernorm"],
+)
+def test_unmodelled_transformers_options_are_refused(vision: dict[str, Any], feature: str) -> None:
+    """Options InternVL3 checkpoints do not use are 422s naming them, not guesses."""
+    with pytest.raises(UnsupportedArchitecture) as raised:
+        architecture_from_config(_hf_format(**vision))
+    assert feature in raised.value.feature
+
+
+def test_a_rectangular_patch_is_a_400() -> None:
+    """transformers writes [n, n]; anything else names the field."""
+    with pytest.raises(InvalidConfig) as raised:
+        architecture_from_config(_hf_format(patch_size=[14, 16]))
+    assert raised.value.field == "vision_config.patch_size"
