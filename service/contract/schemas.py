@@ -723,6 +723,15 @@ class ConstraintsIn(msgspec.Struct, frozen=True, kw_only=True):
             "(needs workload.requests_per_s); see configurations[].disaggregated."
         ),
     ] = False
+    expert_parallel: Annotated[
+        bool,
+        msgspec.Meta(
+            description="For an MoE model, also try each multi-GPU layout with expert "
+            "parallelism, and with expert parallelism plus attention data parallelism "
+            "(configurations[].expert_parallel, attention_data_parallel); the search-space "
+            "size counts three layouts per TP x PP then. false: tensor parallelism only."
+        ),
+    ] = True
 
 
 class PlanRequest(EngineSettings, frozen=True, kw_only=True):

@@ -27,6 +27,7 @@ def slo_alternatives(probe: Probe, weights: str, limit: int = 3) -> list[Suggest
             weight_dtypes=[cast("WeightDtype", weights)],  # the deployment's own, as resolved
             kv_cache_dtypes=[t.kv_cache_dtype],
             gpu_memory_utilization=t.gpu_memory_utilization,
+            expert_parallel=False,  # a fix is a GPU and TP x PP change to the same command
         ),
     )
     configurations = probe.backend.plan(request).configurations

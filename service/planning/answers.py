@@ -369,6 +369,7 @@ def answer_plan(
             max_gpus=constraints.max_gpus,
             gpu_memory_utilization=constraints.gpu_memory_utilization,
             disaggregated=constraints.disaggregated,
+            expert_parallel=constraints.expert_parallel,
             engine_settings=knobs,
             native_low_precision=True,
         )

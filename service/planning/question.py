@@ -59,10 +59,11 @@ def checked_layout(arch: Architecture, expert_parallel: bool, tensor_parallel: i
         raise InvalidField("expert_parallel", problem)
 
 
-def plan_variants(arch: Architecture | None) -> int:
+def plan_variants(arch: Architecture | None, expert_parallel: bool = True) -> int:
     """Layouts the plan tries per (GPU, precisions, TP x PP): the MoE variants
-    (:data:`MOE_VARIANTS`) for an MoE model or one not yet read (an inline config), else 1;
-    the search-space count multiplies by it."""
-    if arch is not None and arch.moe is None:
+    (:data:`MOE_VARIANTS`) for an MoE model or one not yet read (an inline config) when
+    ``constraints.expert_parallel`` allows them, else 1; the search-space count multiplies
+    by it."""
+    if not expert_parallel or (arch is not None and arch.moe is None):
         return 1
     return len(MOE_VARIANTS)

@@ -121,17 +121,20 @@ def _money(value: float | None) -> str:
 
 
 def _table(response: PlanResponse) -> str:
-    """One row per setup: GPUs in all (n) = TP x PP x replicas (rep); batch per replica;
+    """One row per setup: GPUs in all (n) = TP x PP x replicas (rep), TP marked ``e`` with
+    expert parallelism and ``ed`` with attention data parallelism too; batch per replica;
     $/h for all n GPUs and $/Mtok, the cost of a million output tokens at the workload."""
     header = (
-        f"{'GPU':<12}{'n':>3}{'TP':>3}{'PP':>3}{'rep':>4}  {'w/kv':<10}{'batch':>6}"
+        f"{'GPU':<12}{'n':>3}{'TP':>5}{'PP':>3}{'rep':>4}  {'w/kv':<10}{'batch':>6}"
         f"{'TTFT ms':>9}{'TPOT ms':>9}{'$/h':>8}{'$/Mtok':>8}"
     )
     rows = [header]
     for c in response.configurations[:TABLE_ROWS]:
         dtypes = f"{c.weight_dtype}/{c.kv_cache_dtype}"
+        tp = f"{c.tensor_parallel}{'e' if c.expert_parallel else ''}"
+        tp += "d" if c.attention_data_parallel else ""
         rows.append(
-            f"{c.gpu[:12]:<12}{c.gpu_count:>3}{c.tensor_parallel:>3}{c.pipeline_parallel:>3}"
+            f"{c.gpu[:12]:<12}{c.gpu_count:>3}{tp:>5}{c.pipeline_parallel:>3}"
             f"{c.replicas:>4}  {dtypes:<10}{c.batch_per_replica:>6}{c.ttft_ms:>9,.0f}"
             f"{c.tpot_ms:>9,.1f}{_money(c.cost_per_hour):>8}"
             f"{_money(c.cost_per_million_output_tokens):>8}"

@@ -137,28 +137,33 @@ async def test_latency_prices_expert_parallel_all_to_alls(
     assert ep["communication_ms"] != tp["communication_ms"]
 
 
-async def test_the_plan_searches_moe_layouts_and_counts_them(
-    client: AsyncTestClient[Litestar],
+@pytest.mark.parametrize("allowed", [True, False], ids=["searched", "turned-off"])
+async def test_the_plan_searches_moe_layouts_unless_turned_off(
+    client: AsyncTestClient[Litestar], allowed: bool
 ) -> None:
-    """Mixtral on up to 8 H100s: some configurations use expert parallelism."""
+    """Mixtral on up to 8 H100s: some configurations use expert parallelism, none with
+    constraints.expert_parallel false."""
     body = {
         "model": MIXTRAL,
         "workload": {"input_tokens": 1000, "output_tokens": 200, "concurrency": 64},
-        "constraints": {"gpus": ["h100-sxm"], "max_gpus": 8},
+        "constraints": {"gpus": ["h100-sxm"], "max_gpus": 8, "expert_parallel": allowed},
         "limit": 1000,
     }
     response = await client.post("/v1/plan", json=body)
     assert response.status_code == 200, response.text
-    assert any(c["expert_parallel"] for c in response.json()["configurations"])
+    configurations = response.json()["configurations"]
+    assert configurations
+    assert any(c["expert_parallel"] for c in configurations) == allowed
 
 
 def test_the_search_space_counts_three_layouts_per_moe_layout() -> None:
     """The size check counts an MoE model's TP, EP and EP + attention-DP layouts (and an
-    inline config's, not yet read), a dense model's TP alone."""
+    inline config's, not yet read), a dense model's TP alone, and TP alone when EP is off."""
     dense, moe = reference_architecture(LLAMA_8B), reference_architecture(MIXTRAL)
     assert plan_cells(4, 1, 1, 8, plan_variants(moe)) == 3 * plan_cells(4, 1, 1, 8)
     assert plan_cells(4, 1, 1, 8, plan_variants(None)) == 3 * plan_cells(4, 1, 1, 8)
     assert plan_cells(4, 1, 1, 8, plan_variants(dense)) == plan_cells(4, 1, 1, 8)
+    assert plan_cells(4, 1, 1, 8, plan_variants(moe, False)) == plan_cells(4, 1, 1, 8)
 
 
 @pytest.mark.parametrize(

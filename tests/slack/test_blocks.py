@@ -185,3 +185,24 @@ def test_notes_go_right_under_the_verdict(backend: OfflineBackend) -> None:
     """Corrections are said out loud, between the verdict and the numbers."""
     payload = blocks.with_notes(plan(backend, max_gpus=8), ["`lama` → `x`"])
     assert payload["blocks"][1] == blocks.context("`lama` → `x`")
+
+
+def test_plan_table_marks_expert_parallel_layouts(backend: OfflineBackend) -> None:
+    """A Mixtral plan's rows say which layouts spread the experts (TP 8e) and run attention
+    data parallel too (8ed)."""
+    request = PlanRequest(
+        model="mistralai/Mixtral-8x7B-v0.1",
+        workload=WorkloadIn(input_tokens=1000, output_tokens=200, concurrency=64),
+        constraints=ConstraintsIn(gpus=["h100-sxm"], max_gpus=8),
+    )
+    response = backend.plan(request)
+    table = blocks.plan_message("Mixtral", response, BASE_URL)["blocks"][1]["text"]["text"]
+    shown = response.configurations[: blocks.TABLE_ROWS]
+    marks = [
+        f"{c.tensor_parallel}{'e' if c.expert_parallel else ''}"
+        f"{'d' if c.attention_data_parallel else ''}"
+        for c in shown
+    ]
+    rows = table.strip("`\n").splitlines()[1:]
+    assert any(mark.endswith(("e", "ed")) for mark in marks)
+    assert [row.split()[2] for row in rows] == marks
