@@ -21,7 +21,10 @@ sequence). ``W_d``: the draft's weight bytes per GPU (an MTP step reads one MTP 
 the target step's own (weight reads to weight reads, FLOPs to FLOPs), so the draft shares the
 step's rooflines: exact when both are bandwidth-bound (decode at the small batches where
 speculation pays); at compute-bound batches the draft's ``k·W_d`` reads hide under the
-target's matmuls. An MoE MTP layer's experts are read as touched by the step's tokens.
+target's matmuls. An MoE MTP layer's experts are read as touched by the step's tokens (all
+its ``b·(k + 1)`` verified ones, a slight overcount). A step of prompt chunks alone is still
+charged the ``k`` weight reads (the draft prefills in one pass): ``(k − 1)·W_d`` too many,
+small beside a prefill chunk.
 
 Memory per GPU (:func:`draft_memory`): the draft's weights (a draft model at the target's
 TP; MTP: the ``mtp`` parameters the checkpoint stores, :func:`parameters.mtp_parameters`) and
