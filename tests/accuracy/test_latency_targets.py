@@ -83,6 +83,16 @@ def test_serving_sweeps_are_never_in_the_fit(validation: Validation) -> None:
     assert not sweeps & set(validation.calibration.data)
 
 
+def test_rows_marked_out_of_the_fit_are_never_in_it(
+    validation: Validation, reference: ReferenceData
+) -> None:
+    """A latency.json row with "fit": false is predicted but absent from the calibration."""
+    marked = {str(p["id"]) for p in reference.latency if p.get("fit") is False}
+    assert marked
+    assert not marked & set(validation.calibration.data)
+    assert marked <= {r.case.id for r in validation.results}
+
+
 def test_every_measurement_is_predicted(validation: Validation, reference: ReferenceData) -> None:
     """Every latency.json row and every H200 reference record is a case, exactly once, with
     finite, positive in-sample and held-out predictions."""
