@@ -1,7 +1,7 @@
 """``mm_items_per_prompt`` (vLLM ``--limit-mm-per-prompt``) on the computing endpoints.
 
 A multimodal model asked text-only (0) loads no vision tower and reserves no encoder cache;
-another engine refuses the knob. Expected differences are the tower's own count (capplan's
+another engine refuses the knob; a multimodal format capplan cannot count is a 422. Expected differences are the tower's own count (capplan's
 Gemma 3 formula, exact against the Hub total in ``catalog/reference/models_2025.json``) at
 2 bytes, and the encoder cache arithmetic of :mod:`service.domain.engines.vllm_v1`.
 """
@@ -91,3 +91,13 @@ async def test_the_frontier_takes_the_knob(client: AsyncTestClient[Litestar]) ->
     text = await client.post("/v1/frontier", json={**body, "mm_items_per_prompt": 0})
     assert default.status_code == text.status_code == 200, text.text
     assert text.json()["max_batch"] >= default.json()["max_batch"]
+
+
+async def test_phi4_multimodal_is_422_naming_its_encoders(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    """Phi-4-multimodal's towers are not counted: a 422 naming them, not a text-only guess."""
+    config = {"model_type": "phi4mm", "architectures": ["Phi4MMForCausalLM"], "hidden_size": 3072}
+    response = await client.post("/v1/inspect", json={"model": {"hf_config": config}})
+    problem = assert_problem(response, 422)
+    assert "Phi-4-multimodal" in problem["detail"]
