@@ -201,7 +201,7 @@ _SGLANG_READ = _table(
     ("quantization", str, ("--quantization",)),
     ("option:mem_fraction_static", float, ("--mem-fraction-static",)),
     ("option:chunked_prefill_size", int, ("--chunked-prefill-size",)),
-    ("option:expert_parallel", int, ("--ep-size", "--ep", "--expert-parallel-size")),
+    ("option:ep_size", int, ("--ep-size", "--ep", "--expert-parallel-size")),
     ("option:disable_radix_cache", None, ("--disable-radix-cache",)),
     ("option:disable_cuda_graph", None, ("--disable-cuda-graph",)),
 )
@@ -239,7 +239,7 @@ _TRTLLM_READ = _table(
     ("max_model_len", int, ("--max_seq_len",)),
     ("max_num_seqs", int, ("--max_batch_size",)),
     ("option:max_num_batched_tokens", int, ("--max_num_tokens",)),
-    ("option:expert_parallel", int, ("--ep_size",)),
+    ("option:ep_size", int, ("--ep_size",)),
     ("option:kv_cache_free_gpu_mem_fraction", float, ("--kv_cache_free_gpu_memory_fraction",)),
 )
 TRTLLM = EngineFlags(
