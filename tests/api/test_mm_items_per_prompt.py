@@ -1,9 +1,10 @@
 """``mm_items_per_prompt`` (vLLM ``--limit-mm-per-prompt``) on the computing endpoints.
 
 A multimodal model asked text-only (0) loads no vision tower and reserves no encoder cache;
-another engine refuses the knob; a multimodal format capplan cannot count is a 422. Expected differences are the tower's own count (capplan's
-Gemma 3 formula, exact against the Hub total in ``catalog/reference/models_2025.json``) at
-2 bytes, and the encoder cache arithmetic of :mod:`service.domain.engines.vllm_v1`.
+another engine refuses the knob; a multimodal format capplan cannot count is a 422.
+Expected differences are the tower's own count (capplan's Gemma 3 formula, exact against
+the Hub total in ``catalog/reference/models_2025.json``) at 2 bytes, and the encoder-cache
+arithmetic of :mod:`service.domain.engines.encoder_cache`.
 """
 
 from __future__ import annotations
