@@ -43,14 +43,15 @@ def human_int(text: str) -> int:
     return int(float(number) * 1000**power)
 
 
-def mm_items(text: str) -> int:
-    """``--limit-mm-per-prompt`` as one item count: the largest modality's limit (0 when
-    every modality is 0: text-only).
+def mm_items(text: str) -> int | None:
+    """``--limit-mm-per-prompt`` as one item count: the largest listed modality's limit.
 
     vLLM takes JSON (``'{"image": 2, "video": 0}'``, a value may be an object with
     ``count``) or the older ``image=2,video=0`` (``vllm/engine/arg_utils.py``,
-    ``MultiModalConfig.limit_per_prompt``). capplan profiles image-sized items, so the
-    largest limit stands for all of them.
+    ``MultiModalConfig.limit_per_prompt``); a modality left out keeps vLLM's default. capplan
+    profiles image-sized items, so the largest limit stands for all of them. Text-only (0)
+    needs image and video both listed at 0: vLLM builds a Qwen-VL or InternVL tower for
+    either, so ``{"image": 0}`` alone is read as the default (``None``), never as text-only.
     """
     try:
         parsed = json.loads(text)
@@ -69,7 +70,10 @@ def mm_items(text: str) -> int:
         if number < 0:
             raise ValueError(text)
         counts.append(number)
-    return max(counts)
+    largest = max(counts)
+    if largest == 0 and not {"image", "video"} <= parsed.keys():
+        return None
+    return largest
 
 
 @dataclass(frozen=True)
