@@ -39,8 +39,9 @@ class NormKind(enum.StrEnum):
 
 class MixerKind(enum.StrEnum):
     """The token mixer of a decoder layer: attention (with a KV cache) or a layer whose
-    per-sequence state is constant in context length (linear attention, state space).
-    ``ATTENTION_MAMBA2`` runs both side by side (Falcon-H1): a KV cache and a state."""
+    per-sequence state is constant in context length (linear attention, state space, LFM2's
+    gated short convolution). ``ATTENTION_MAMBA2`` runs both side by side (Falcon-H1): a KV
+    cache and a state."""
 
     ATTENTION = "attention"
     GATED_DELTANET = "gated_deltanet"
@@ -49,6 +50,7 @@ class MixerKind(enum.StrEnum):
     MAMBA = "mamba"
     MAMBA2 = "mamba2"
     ATTENTION_MAMBA2 = "attention+mamba2"
+    SHORT_CONV = "short_conv"
     NONE = "none"
 
 

@@ -31,6 +31,7 @@ from service.domain.hf_layers import (
     layer_attention,
     sparse_attention_indexer,
 )
+from service.domain.hf_lfm2 import lfm2_config
 from service.domain.hf_moe import mixture_of_experts
 from service.domain.hf_support import KNOWN_FAMILIES, check_supported
 from service.domain.quantization import quantization_from_config
@@ -140,6 +141,8 @@ def family_of(model_type: str) -> str:
 def _normalise(config: Mapping[str, Any], model_type: str) -> Architecture:
     family = family_of(model_type)
     config = {**_FAMILY_DEFAULTS.get(family, {}), **config}
+    if family == "lfm2":
+        config = lfm2_config(config)
     check_supported(config, model_type, family)
     if family == GEMMA4_FAMILY:
         config = with_default_layer_types(config)

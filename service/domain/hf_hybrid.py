@@ -23,6 +23,9 @@ it caches both (vLLM registers an attention and a Mamba layer per decoder layer)
 Jamba (``modeling_jamba.py``): layer ``i`` attends when ``i % attn_layer_period ==
 attn_layer_offset`` (or per ``layers_block_type``), the others are Mamba1; every layer keeps
 its MLP (MoE on ``i % expert_layer_period == expert_layer_offset``).
+
+LFM2 (:mod:`service.domain.hf_lfm2`): ``layer_types`` of ``conv`` (gated short convolution)
+and ``full_attention``; every layer keeps its MLP.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import msgspec
 
 from service.domain.architecture import InvalidConfig, MixerKind, StateSpec
 from service.domain.config_fields import read_int, read_int_list, read_str, read_str_list
+from service.domain.hf_lfm2 import lfm2_mixers, short_convolution
 from service.domain.state_layers import (
     falcon_h1_mamba2,
     gated_deltanet,
@@ -246,4 +250,8 @@ def hybrid_layout(
         return minimax_layout(config, num_layers, hidden_size, heads, head_dim)
     if family == "falcon_h1":
         return falcon_h1_layout(config, num_layers, hidden_size)
+    if family == "lfm2":
+        mixers = lfm2_mixers(config, num_layers)
+        conv = short_convolution(config, hidden_size) if MixerKind.SHORT_CONV in mixers else None
+        return HybridLayout(mixers=mixers, state=conv)
     return None

@@ -35,7 +35,6 @@ _UNMODELLED_TYPES = {
     "zamba2": "hybrid Mamba/attention layers",
     "rwkv": "RWKV recurrent layers",
     "recurrent_gemma": "RG-LRU recurrent layers",
-    "lfm2": "short-convolution layers",
     "gemma3n": "Gemma 3n layers (AltUp, LAuReL, per-layer embeddings)",
     "gemma3n_text": "Gemma 3n layers (AltUp, LAuReL, per-layer embeddings)",
     "deepseek_v4": (

@@ -36,7 +36,7 @@ class FamilyTraits(msgspec.Struct, frozen=True, kw_only=True):
 
 
 RECENT_FAMILIES = frozenset(
-    {"exaone4", "olmoe", "arcee", "glm", "glm4", "ernie4_5", "vaultgemma", "nemotron"}
+    {"exaone4", "olmoe", "arcee", "glm", "glm4", "ernie4_5", "vaultgemma", "nemotron", "lfm2"}
 )
 
 
@@ -84,4 +84,8 @@ def recent_family_traits(config: Mapping[str, Any], family: str) -> FamilyTraits
         # modular_vaultgemma.py: Gemma 2 layers without the post-attention and post-feedforward
         # norms (two per layer); VaultGemmaConfig inherits Gemma 2's tied embeddings.
         return FamilyTraits(qkv_bias=bias, output_bias=bias, tied_by_default=True)
+    if family == "lfm2":
+        # modeling_lfm2.py Lfm2Attention: q/k/v/out_proj without bias, q_layernorm and
+        # k_layernorm of head_dim; Lfm2Config ties the embeddings by default.
+        return FamilyTraits(qk_norm=True, tied_by_default=True)
     return None
