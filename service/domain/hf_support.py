@@ -14,6 +14,7 @@ from typing import Any
 from service.domain.architecture import UnsupportedArchitecture
 from service.domain.config_fields import read_bool, read_int, read_int_list
 from service.domain.config_keys import unread_count_keys
+from service.domain.hf_deepseek_v4 import count_deepseek_v4, deepseek_v4_shape
 from service.domain.hf_traits import RECENT_FAMILIES
 
 KNOWN_FAMILIES = frozenset(
@@ -37,11 +38,12 @@ _UNMODELLED_TYPES = {
     "recurrent_gemma": "RG-LRU recurrent layers",
     "gemma3n": "Gemma 3n layers (AltUp, LAuReL, per-layer embeddings)",
     "gemma3n_text": "Gemma 3n layers (AltUp, LAuReL, per-layer embeddings)",
-    "deepseek_v4": (
-        "DeepSeek-V4 compressed/sparse attention (per-layer compress_ratios: compressed, "
-        "sliding-window and indexer KV caches) with hyper-connections"
-    ),
 }
+
+DEEPSEEK_V4_KV_FEATURE = (
+    "DeepSeek-V4 compressed/sparse attention KV cache (per-layer compress_ratios: compressed, "
+    "sliding-window, indexer and compressor-state caches)"
+)
 
 _UNMODELLED_KEYS = {
     "ssm_state_size": "state-space (Mamba) layers",
@@ -82,6 +84,8 @@ _GENERIC_REQUIRED_KEYS = (
 
 
 def check_supported(config: Mapping[str, Any], model_type: str, family: str) -> None:
+    if model_type == "deepseek_v4":
+        _refuse_deepseek_v4(config)
     if model_type in _UNMODELLED_TYPES:
         raise UnsupportedArchitecture(_UNMODELLED_TYPES[model_type], f"model_type '{model_type}'")
     own_keys = _FAMILY_KEYS.get(family, frozenset())
@@ -125,3 +129,18 @@ def check_supported(config: Mapping[str, Any], model_type: str, family: str) -> 
             "not a known family, and its config has keys that may change the parameter count "
             f"which capplan does not read: {shown}",
         )
+
+
+def _refuse_deepseek_v4(config: Mapping[str, Any]) -> None:
+    """DeepSeek-V4: weights are counted exactly (:mod:`.hf_deepseek_v4`; a malformed config is
+    400 naming the key), but the engines' cache layout (vLLM's DeepseekV4 attention: compressed
+    MLA entries per ``compress_ratio`` tokens, a 128-token sliding window, the ratio-4 layers'
+    indexer keys and the compressors' state, grouped by the hybrid allocator) is not modelled,
+    so nothing that needs a KV budget is answered: 422 naming it, with the counted size."""
+    count = count_deepseek_v4(deepseek_v4_shape(config))
+    raise UnsupportedArchitecture(
+        DEEPSEEK_V4_KV_FEATURE,
+        f"model_type 'deepseek_v4' ({count.total:,} parameters, {count.mtp:,} more in MTP "
+        f"layers, {count.checkpoint_bytes:,} bytes as released are counted), but its KV cache "
+        "layout is not modelled",
+    )

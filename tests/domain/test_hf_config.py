@@ -327,21 +327,6 @@ def test_count_neutral_keys_do_not_refuse_an_unknown_family() -> None:
             },
             "opt",
         ),
-        (
-            {
-                "model_type": "deepseek_v4",
-                "hidden_size": 4096,
-                "num_hidden_layers": 2,
-                "num_attention_heads": 64,
-                "num_key_value_heads": 1,
-                "head_dim": 512,
-                "intermediate_size": 2048,
-                "vocab_size": 129280,
-                "compress_ratios": [0, 4],
-                "sliding_window": 128,
-            },
-            "DeepSeek-V4 compressed/sparse attention",
-        ),
         ({"hidden_size": 64}, "(none)"),
     ],
     ids=[
@@ -355,7 +340,6 @@ def test_count_neutral_keys_do_not_refuse_an_unknown_family() -> None:
         "ssm-state-size-key",
         "encoder-decoder",
         "unknown-type-not-llama-like",
-        "deepseek-v4-compressed-attention",
         "no-model-type",
     ],
 )
