@@ -45,7 +45,16 @@ NOT_MODELLED: tuple[tuple[str, str], ...] = (
         "Kimi-Linear AWQ: the log has no weights line, no vLLM version and a malformed "
         "--gpu-memory-utilization, so the budget is not predicted",
     ),
-    (r"deepseek-v4", "DeepSeek-V4 compressed/sparse attention: issue 16"),
+    (
+        r"deepseek-v4-pro",
+        "DeepSeek-V4-Pro: no published config.json of it in the catalog, so its weights are not "
+        "counted; and the DeepSeek-V4 KV cache layout is not modelled",
+    ),
+    (
+        r"deepseek-v4",
+        "DeepSeek-V4 compressed/sparse attention KV cache (compressed, sliding-window, indexer "
+        "and compressor-state groups) not modelled; its weights are (hf_deepseek_v4)",
+    ),
     (
         r"qwen3\.[5-9]|qwen3-next",
         "Qwen3.5+ gated-DeltaNet local builds: no Hub repo id, so the quantised weights "
