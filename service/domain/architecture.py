@@ -512,6 +512,14 @@ class Architecture(msgspec.Struct, frozen=True, kw_only=True):
             description="Whether each decoder layer stores one scalar (Gemma 4 layer_scalar)"
         ),
     ] = False
+    # Learned scalars of a parametric activation in every layer (Apertus xIELU: alpha_p and
+    # alpha_n; its beta and eps are buffers).
+    activation_parameters_per_layer: Annotated[
+        int,
+        msgspec.Meta(
+            description="Learned activation parameters per decoder layer (count; Apertus xIELU: 2)"
+        ),
+    ] = 0
     # Layers whose dense MLP is twice intermediate_size wide (Gemma 4 use_double_wide_mlp).
     wide_mlp_layers: Annotated[
         tuple[int, ...],

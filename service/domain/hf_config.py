@@ -250,6 +250,7 @@ def _normalise(config: Mapping[str, Any], model_type: str) -> Architecture:
         per_layer_embedding_width=gemma4.per_layer_embedding_width if gemma4 else 0,
         per_layer_embedding_vocab=gemma4.per_layer_embedding_vocab if gemma4 else 0,
         layer_scalars=gemma4 is not None,
+        activation_parameters_per_layer=traits.activation_parameters,
         wide_mlp_layers=gemma4.wide_mlp_layers if gemma4 else (),
         mtp_layers=mtp_layers,
         mtp_layout="deepseek" if family in ("deepseek_v3", "glm4_moe") else family,

@@ -33,10 +33,22 @@ class FamilyTraits(msgspec.Struct, frozen=True, kw_only=True):
     attention_sinks: bool = False
     fused_qkv: bool = False
     query_gate: bool = False
+    activation_parameters: int = 0
 
 
 RECENT_FAMILIES = frozenset(
-    {"exaone4", "olmoe", "arcee", "glm", "glm4", "ernie4_5", "vaultgemma", "nemotron", "lfm2"}
+    {
+        "exaone4",
+        "olmoe",
+        "arcee",
+        "glm",
+        "glm4",
+        "ernie4_5",
+        "vaultgemma",
+        "nemotron",
+        "lfm2",
+        "apertus",
+    }
 )
 
 
@@ -84,6 +96,18 @@ def recent_family_traits(config: Mapping[str, Any], family: str) -> FamilyTraits
         # modular_vaultgemma.py: Gemma 2 layers without the post-attention and post-feedforward
         # norms (two per layer); VaultGemmaConfig inherits Gemma 2's tied embeddings.
         return FamilyTraits(qkv_bias=bias, output_bias=bias, tied_by_default=True)
+    if family == "apertus":
+        # modeling_apertus.py: q/k/v/o biased by attention_bias with q_norm/k_norm of head_dim;
+        # ApertusMLP up_proj/down_proj (biased by mlp_bias) around XIELUActivation, whose
+        # alpha_p and alpha_n are parameters (beta and eps are buffers).
+        return FamilyTraits(
+            qkv_bias=bias,
+            output_bias=bias,
+            mlp_bias=mlp_bias,
+            mlp_kind=MlpKind.PLAIN,
+            qk_norm=True,
+            activation_parameters=2,
+        )
     if family == "lfm2":
         # modeling_lfm2.py Lfm2Attention: q/k/v/out_proj without bias, q_layernorm and
         # k_layernorm of head_dim; Lfm2Config ties the embeddings by default.

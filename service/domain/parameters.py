@@ -232,7 +232,8 @@ def count_parameters(arch: Architecture) -> ParameterCount:
         + state_small
         + _norm_width(arch)
         + (ple_width if ple_width else 0)
-        + (layers if arch.layer_scalars else 0),
+        + (layers if arch.layer_scalars else 0)
+        + layers * arch.activation_parameters_per_layer,
         biases=_over_attention_layers(arch, lambda la: _attention_biases_per_layer(arch, la))
         + dense_layers * _mlp_biases(arch, arch.intermediate_size)
         + _shared_expert_biases(arch)

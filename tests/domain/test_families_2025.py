@@ -432,3 +432,34 @@ def test_lfm2_unknown_layer_kind_is_refused_naming_the_field() -> None:
     with pytest.raises(InvalidConfig) as raised:
         architecture_from_config(bad)
     assert raised.value.field == "layer_types"
+
+
+# TensorRT-LLM's two-layer Apertus (APERTUS_TINY_CONFIG, shape keys):
+# https://github.com/NVIDIA/TensorRT-LLM/blob/af58ddea5f9e5a286cc86bdf930f98e63c03b203/tests/unittest/_torch/modeling/test_modeling_apertus.py
+APERTUS_TINY: dict[str, Any] = {
+    "architectures": ["ApertusForCausalLM"],
+    "attention_bias": False,
+    "hidden_act": "xielu",
+    "hidden_size": 512,
+    "intermediate_size": 2048,
+    "max_position_embeddings": 4096,
+    "mlp_bias": False,
+    "model_type": "apertus",
+    "num_attention_heads": 4,
+    "num_hidden_layers": 2,
+    "num_key_value_heads": 2,
+    "qk_norm": True,
+    "tie_word_embeddings": False,
+    "vocab_size": 1024,
+}
+
+
+def test_apertus_counts_qk_norms_an_ungated_mlp_and_the_xielu_scalars() -> None:
+    """Apertus (modeling_apertus.py): q/k norms of head_dim, up/down MLP, and xIELU's
+    alpha_p and alpha_n in every layer (2 parameters; beta and eps are buffers)."""
+    c = APERTUS_TINY
+    d, f, layers = c["hidden_size"], c["intermediate_size"], c["num_hidden_layers"]
+    h = d // c["num_attention_heads"]
+    per_layer = 2 * d * d + 2 * d * c["num_key_value_heads"] * h + 2 * h + 2 * d * f + 2 * d + 2
+    expected = 2 * c["vocab_size"] * d + layers * per_layer + d
+    assert count_parameters(architecture_from_config(c)).total == expected
