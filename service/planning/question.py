@@ -6,6 +6,9 @@ setting the model cannot run is an :class:`InvalidField` naming its path (a 400)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from service.contract.schemas import SpeculativeIn
 from service.domain.architecture import Architecture
 from service.domain.batching import step_costs
@@ -59,11 +62,27 @@ def checked_layout(arch: Architecture, expert_parallel: bool, tensor_parallel: i
         raise InvalidField("expert_parallel", problem)
 
 
-def plan_variants(arch: Architecture | None, expert_parallel: bool = True) -> int:
+def plan_variants(
+    arch: Architecture | None,
+    expert_parallel: bool = True,
+    inline_config: Mapping[str, Any] | None = None,
+) -> int:
     """Layouts the plan tries per (GPU, precisions, TP x PP): the MoE variants
-    (:data:`MOE_VARIANTS`) for an MoE model or one not yet read (an inline config) when
-    ``constraints.expert_parallel`` allows them, else 1; the search-space count multiplies
-    by it."""
-    if not expert_parallel or (arch is not None and arch.moe is None):
+    (:data:`MOE_VARIANTS`) for an MoE model when ``constraints.expert_parallel`` allows
+    them, else 1; the search-space count multiplies by it. An inline config not yet read
+    counts as MoE when any of its keys names experts (an upper bound, read cheaply)."""
+    if not expert_parallel:
+        return 1
+    if arch is None and inline_config is not None and not _names_experts(inline_config):
+        return 1
+    if arch is not None and arch.moe is None:
         return 1
     return len(MOE_VARIANTS)
+
+
+def _names_experts(config: Mapping[str, Any]) -> bool:
+    """Whether a key of ``config`` (or of a nested config) mentions experts."""
+    return any(
+        "expert" in str(key).lower() or (isinstance(value, Mapping) and _names_experts(value))
+        for key, value in config.items()
+    )

@@ -157,11 +157,13 @@ async def test_the_plan_searches_moe_layouts_unless_turned_off(
 
 
 def test_the_search_space_counts_three_layouts_per_moe_layout() -> None:
-    """The size check counts an MoE model's TP, EP and EP + attention-DP layouts (and an
-    inline config's, not yet read), a dense model's TP alone, and TP alone when EP is off."""
+    """The size check counts an MoE model's TP, EP and EP + attention-DP layouts (an inline
+    config's when a key names experts), a dense model's TP alone, and TP alone when EP is
+    off."""
     dense, moe = reference_architecture(LLAMA_8B), reference_architecture(MIXTRAL)
     assert plan_cells(4, 1, 1, 8, plan_variants(moe)) == 3 * plan_cells(4, 1, 1, 8)
-    assert plan_cells(4, 1, 1, 8, plan_variants(None)) == 3 * plan_cells(4, 1, 1, 8)
+    assert plan_variants(None, True, {"text_config": {"num_local_experts": 8}}) == 3
+    assert plan_variants(None, True, {"model_type": "llama", "hidden_size": 4096}) == 1
     assert plan_cells(4, 1, 1, 8, plan_variants(dense)) == plan_cells(4, 1, 1, 8)
     assert plan_cells(4, 1, 1, 8, plan_variants(moe, False)) == plan_cells(4, 1, 1, 8)
 
