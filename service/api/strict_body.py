@@ -61,7 +61,8 @@ async def strict_json_body(request: Request[Any, Any, Any]) -> None:
             detail=f"Validation failed for {request.method} {request.url.path}",
             extra=[_error(str(exc))],
         ) from exc
-    if unknown := _unknown_field(document, _type_info(data.annotation), ""):
+    # An empty key is a field name too: compare with None, never on truthiness.
+    if (unknown := _unknown_field(document, _type_info(data.annotation), "")) is not None:
         raise ValidationException(
             detail=f"unknown field '{unknown}': this request has no such field",
             extra=[{"message": "unknown field", "key": unknown, "source": "body"}],
@@ -137,7 +138,7 @@ def _unknown_field(value: Any, kind: msgspec.inspect.Type, path: str) -> str | N
             where = f"{path}.{key}" if path else str(key)
             if key not in fields:
                 return where
-            if found := _unknown_field(item, fields[key], where):
+            if (found := _unknown_field(item, fields[key], where)) is not None:
                 return found
     elif isinstance(kind, msgspec.inspect.UnionType) and isinstance(value, dict):
         for arm in map(_unwrap, kind.types):
@@ -149,11 +150,11 @@ def _unknown_field(value: Any, kind: msgspec.inspect.Type, path: str) -> str | N
                 return _unknown_field(value, arm, path)
     elif isinstance(kind, msgspec.inspect.ListType) and isinstance(value, list):
         for index, item in enumerate(value):
-            if found := _unknown_field(item, kind.item_type, f"{path}[{index}]"):
+            if (found := _unknown_field(item, kind.item_type, f"{path}[{index}]")) is not None:
                 return found
     elif isinstance(kind, msgspec.inspect.DictType) and isinstance(value, dict):
         for key, item in value.items():
-            if found := _unknown_field(item, kind.value_type, f"{path}.{key}"):
+            if (found := _unknown_field(item, kind.value_type, f"{path}.{key}")) is not None:
                 return found
     return None
 

@@ -162,13 +162,31 @@ UNKNOWN_FIELDS = [
     ("POST", "/v1/gpus", {**gpu_body("typo-gpu"), "memory_gib": 48}, "memory_gib"),
     ("POST", "/v1/imports", {"repo_id": "org/name", "force": True}, "force"),
     ("POST", "/v1/inspect", {"model": {"hf_config": {}, "name": "x"}}, "model.name"),
+    # `make fuzz` found an empty key accepted (schemathesis ST201): "" is a name like any other.
+    ("POST", "/v1/imports", {"repo_id": "org/name", "": []}, ""),
+    (
+        "POST",
+        "/v1/plan",
+        {**ROUTES[3][2], "workload": {"input_tokens": 1, "output_tokens": 1, "": 3}},
+        "workload.",
+    ),
 ]
 
 
 @pytest.mark.parametrize(
     ("method", "path", "body", "field"),
     UNKNOWN_FIELDS,
-    ids=["plan-typo", "plan-engine", "plan-nested", "latency", "gpus", "imports", "inline-model"],
+    ids=[
+        "plan-typo",
+        "plan-engine",
+        "plan-nested",
+        "latency",
+        "gpus",
+        "imports",
+        "inline-model",
+        "imports-empty-key",
+        "plan-nested-empty-key",
+    ],
 )
 def test_unknown_body_field_is_400_naming_it(
     client: Client, method: str, path: str, body: dict[str, Any], field: str
