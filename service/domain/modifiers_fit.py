@@ -22,6 +22,7 @@ from service.domain.modifiers_draft import SpeculativeMethod, with_draft_kv
 from service.domain.moe import parallel_extra_weight_bytes
 from service.domain.parameters import ParameterCount
 from service.domain.precision import bytes_per_element
+from service.domain.units import format_bytes
 
 
 def capacity_with_extras(
@@ -59,4 +60,18 @@ def capacity_with_extras(
     fit = capacity(
         arch, weights, deployment, profile, context_tokens, with_max_context=with_max_context
     )
+    if not fit.fits and (extras := _weights_named(int(layout), draft.weight_bytes)):
+        fit = msgspec.structs.replace(
+            fit, reasons=(*fit.reasons, f"the weights per GPU include {extras}")
+        )
     return with_draft_kv(fit, draft, context_tokens)
+
+
+def _weights_named(layout_bytes: int, draft_bytes: int) -> str:
+    """What :func:`capacity_with_extras` added to the weights, in words (empty: nothing)."""
+    parts = []
+    if draft_bytes:
+        parts.append(f"the speculative proposer's {format_bytes(draft_bytes)}")
+    if layout_bytes:
+        parts.append(f"{format_bytes(layout_bytes)} of expert-parallel or attention-DP replication")
+    return " and ".join(parts)

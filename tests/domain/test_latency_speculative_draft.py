@@ -252,3 +252,36 @@ def test_mtp_declared_in_the_config_prices_the_declared_layer() -> None:
     p = count_parameters(a)
     memory = draft_memory(a, p, Serving(gpu=H200), SpeculativeMethod.MTP, None)
     assert memory.weight_bytes == (entry["hub_safetensors_total"] - p.total) * 2
+
+
+def test_a_draft_that_tips_the_weights_over_says_so() -> None:
+    """Llama-3.1-70B bf16 fits two H200s alone (70.6 GB per GPU); with a draft as large as
+    itself (70.6 GB more) it does not, and the reason names the proposer's share."""
+    profile = load_engine_profiles().get("vllm-0.24.0")
+    a, p = LLAMA_70B
+    serving = Serving(gpu=H200, tensor_parallel=2)
+    deployment = Deployment(
+        gpu_memory_bytes=H200.memory_bytes,
+        tensor_parallel=2,
+        weight_precision=Precision.BF16,
+        kv_precision=Precision.BF16,
+        gpu_name=H200.name,
+    )
+    draft = DraftModel(name="llama3-70b", arch=a, params=p)
+
+    def fit(modifiers: Modifiers) -> Capacity:
+        return capacity_with_extras(
+            a,
+            p,
+            serving,
+            modifiers,
+            loaded_weight_bytes=weight_memory(a, p, Precision.BF16, 2, 1).per_gpu_bytes,
+            deployment=deployment,
+            profile=profile,
+            context_tokens=4096,
+        )
+
+    alone, drafted = fit(Modifiers()), fit(speculative(SpeculativeMethod.DRAFT_MODEL, draft))
+    assert alone.fits
+    assert not drafted.fits
+    assert "speculative proposer's" in " ".join(drafted.reasons)
