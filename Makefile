@@ -3,7 +3,7 @@ export UV_PYTHON_DOWNLOADS := never
 UV ?= uv
 RUN := $(UV) run --locked
 
-.PHONY: install serve test lint fmt type pytest coverage schema docker-lint bench validate clean
+.PHONY: install serve test lint fmt type pytest coverage schema docker-lint bench fuzz validate clean
 
 install:            ## create .venv from uv.lock (bootstraps uv with pip when missing)
 	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -46,6 +46,9 @@ docker-lint:
 
 bench:              ## /v1/plan latency against a live server on loopback
 	$(RUN) python bench/plan_latency.py
+
+fuzz:               ## schemathesis, >= 20,000 cases, against a live server on loopback: zero 5xx (not in CI; ~20-30 min)
+	nice $(RUN) python bench/fuzz.py
 
 validate:           ## predicted vs measured report (docs/validation.md)
 	$(RUN) capplan validate --output docs/validation.md
