@@ -10,9 +10,13 @@ turns into a prediction with a few multiplications (the fit evaluates thousands)
 * ``e2e_latency`` (NeMo rows, a batch of B prompts served together): TTFT + (OSL − 1)·TPOT.
 * ``decode_step`` / ``prefill`` (our H200 PyTorch reference, not an engine): one pass.
 * ``ttft_at_concurrency`` / ``tpot_at_concurrency`` (serving sweeps at a fixed number of
-  concurrent requests): :func:`service.domain.batching.at_concurrency` with the batch the KV
-  cache holds and the step budget of :data:`SERVING_ENGINE`. These rows are never in
-  the fit: every prediction of them is out of sample.
+  concurrent requests): the closed-loop benchmark replayed step by step
+  (:func:`service.domain.benchmark_sim.simulate_closed_loop`, the mean TTFT or TPOT over
+  ``num_prompts`` requests, the row's count or ten per client) with the batch the KV cache
+  holds and the step budget and scheduler of the row's engine (:data:`SERVING_ENGINE` when
+  it names none; TensorRT-LLM without chunked prefill, its LLM API default, SGLang with
+  prompt batches apart from decodes). These rows are never in the fit: every prediction of
+  them is out of sample.
 
 Conventions: "FP8" rows run fp8 weights and fp8 KV (ModelOpt checkpoints quantise the KV
 cache), "FP4" rows NVFP4 weights with fp8 KV, "MXFP4" / "INT4" rows those weights with a
@@ -28,7 +32,8 @@ from typing import Any
 import msgspec
 
 from service.catalog_files import load_engine_profiles
-from service.domain.batching import StepCosts, at_concurrency, step_costs
+from service.domain.batching import StepCosts, step_costs
+from service.domain.benchmark_sim import PROMPTS_PER_CLIENT, simulate_closed_loop
 from service.domain.calibration import gpu_generation
 from service.domain.capacity import capacity
 from service.domain.deployment import Deployment
@@ -112,6 +117,9 @@ class Case(msgspec.Struct, frozen=True, kw_only=True):
     prompts_per_prefill: float = 1.0
     steps: StepCosts | None = None
     chunk_tokens: int = 0
+    num_prompts: int = 0
+    mixed_prefill: bool = True
+    chunked_prefill: bool = True
     in_fit: bool = True
 
     @property
@@ -143,14 +151,17 @@ def predict(case: Case, efficiency: Efficiency) -> float:
     if case.metric is Metric.E2E_LATENCY:
         return prefill_ms + (case.output_tokens - 1) * decode_ms
     if case.steps is not None:
-        state = at_concurrency(
+        run = simulate_closed_loop(
             case.steps,
             eff,
+            clients=case.concurrency,
+            num_prompts=case.num_prompts,
             chunk_tokens=case.chunk_tokens,
             max_batch=case.batch,
-            concurrency=case.concurrency,
+            mixed_prefill=case.mixed_prefill,
+            chunked_prefill=case.chunked_prefill,
         )
-        return state.ttft_ms if case.metric is Metric.TTFT_AT_CONCURRENCY else state.tpot_ms
+        return run.mean_ttft_ms if case.metric is Metric.TTFT_AT_CONCURRENCY else run.mean_tpot_ms
     per_prompt_s = prefill_ms / 1e3 / case.prompts_per_prefill
     return saturated_throughput(case.batch, case.output_tokens, decode_ms / 1e3, per_prompt_s)
 
@@ -222,13 +233,17 @@ def latency_case(point: dict[str, Any], batching: ContinuousBatching | None = No
         )
         loaded = loaded_model_bytes(arch, weight_memory(arch, params, weights, tp).per_gpu_bytes)
         fit = capacity(arch, loaded, deployment, profile, isl + osl, with_max_context=False)
+        clients = int(point["concurrency"])
         return Case(
             **common,
             metric=Metric(kind),
             batch=max(fit.max_batch, 1),
-            concurrency=int(point["concurrency"]),
+            concurrency=clients,
             steps=step_costs(arch, params, serving, input_tokens=isl, output_tokens=osl),
             chunk_tokens=step_token_budget(profile, isl, gpu),
+            num_prompts=int(point.get("num_prompts", PROMPTS_PER_CLIENT * clients)),
+            mixed_prefill=profile.kind != "sglang",
+            chunked_prefill=profile.kind != "trtllm",
         )
     if isinstance(point.get("batch_or_concurrency"), int):
         batch = int(point["batch_or_concurrency"])

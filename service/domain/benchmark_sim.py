@@ -1,0 +1,223 @@
+"""A closed-loop serving benchmark, simulated step by step on a continuous-batching engine.
+
+Published serving sweeps (``vllm bench serve --max-concurrency N``, SGLang
+``bench_serving``, InferenceMAX, NIM's AIPerf/genai-perf) run ``N`` clients, each sending a
+request of fixed ``ISL``/``OSL`` as soon as its previous one finished, ``num_prompts`` in
+all. Requests start together and finish together, so prompts arrive in waves, not spread out
+as :func:`service.domain.batching.at_concurrency` assumes. This module replays that loop.
+
+The scheduler (vLLM V1 ``vllm/v1/core/sched/scheduler.py`` ``Scheduler.schedule``): each
+step the ``b`` running decodes take one token each, then running requests still in prefill
+and then waiting requests, first come first served, take prompt chunks from the rest of the
+budget ``M`` (``max_num_batched_tokens``); a waiting request is admitted only when it gets
+tokens and fewer than ``max_batch`` requests are running (the lower of ``max_num_seqs`` and
+what the KV cache holds at ``ISL + OSL`` each). The step that computes a prompt's last chunk
+yields its first token; each later step one more. TensorRT-LLM's in-flight batching mixes
+context and generation tokens the same way within ``max_num_tokens``. SGLang (without
+``--enable-mixed-chunk``, its default) runs a waiting prompt batch on its own, decodes
+paused (``mixed_prefill=False``). Speculative decoding is not replayed.
+
+A step's time is the project's cost model, :func:`service.domain.batching.step_seconds`
+(the roofline with fitted factors behind TPOT and prefill). Per request::
+
+    TTFT = first token − arrival    TPOT = (e2e − TTFT)/(OSL − 1)    e2e = last token − arrival
+
+reported as the benchmarks do (means over all requests, the first wave included) and as
+medians; output throughput is ``num_prompts·OSL`` over the time until the last request ends.
+With fixed lengths the requests of one wave are identical, so the loop moves cohorts (equal
+requests together), not requests, and jumps over stretches of decode-only steps: its work
+grows with the number of waves and prompt chunks, bounded by ``max_events``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections import deque
+
+import msgspec
+
+from service.domain.batching import StepCosts, step_seconds
+from service.domain.latency import Efficiency
+
+PROMPTS_PER_CLIENT = 10
+"""``num_prompts`` when a sweep states none: ten per client, as InferenceMAX's client runs
+``--num-prompts $((CONC * 10)) --max-concurrency $CONC`` (InferenceMAX README, "Benchmark
+Client Configuration"). An assumption for the other harnesses."""
+
+MAX_EVENTS = 200_000
+"""Scheduler iterations one simulation may take before it is refused."""
+
+
+class SimulationTooLong(ValueError):
+    """The benchmark would need more than ``max_events`` scheduler iterations."""
+
+
+class BenchmarkRun(msgspec.Struct, frozen=True, kw_only=True):
+    """What a closed-loop benchmark reports (module doc); times in ms."""
+
+    mean_ttft_ms: float
+    median_ttft_ms: float
+    mean_tpot_ms: float
+    median_tpot_ms: float
+    mean_e2e_ms: float
+    median_e2e_ms: float
+    duration_ms: float
+    output_tokens: int
+    output_tokens_per_s: float
+    steps: int
+
+
+class _Cohort:
+    """``count`` identical requests: arrival, prompt tokens computed, first-token time."""
+
+    __slots__ = ("arrival_s", "computed", "count", "first_s")
+
+    def __init__(self, count: int, arrival_s: float) -> None:
+        self.count, self.arrival_s, self.computed, self.first_s = count, arrival_s, 0, 0.0
+
+    def split(self, count: int) -> _Cohort:
+        """Take ``count`` requests off into a cohort of their own (same progress)."""
+        other = _Cohort(count, self.arrival_s)
+        other.computed, self.count = self.computed, self.count - count
+        return other
+
+
+def _chunks(
+    queue: deque[_Cohort], budget: int, slots: int, isl: int, *, chunked: bool, first: bool
+) -> list[tuple[_Cohort, int]]:
+    """FCFS prompt chunks from ``queue`` within ``budget`` tokens and ``slots`` requests:
+    whole remainders first, then one request's partial chunk (``chunked``; else, when the
+    step has no prompt yet (``first``), one whole prompt over the budget); a cohort splits
+    where its requests part ways. Cohorts given tokens leave ``queue``; the rest stay."""
+    planned: list[tuple[_Cohort, int]] = []
+    while queue and budget > 0 and slots > 0:
+        head = queue[0]
+        need = isl - head.computed
+        whole = min(head.count, slots, budget // need)
+        if whole == 0:  # budget < need: one request takes what is left, or all it needs
+            if chunked or (first and not planned):
+                taken = head.split(1) if head.count > 1 else queue.popleft()
+                planned.append((taken, budget if chunked else need))
+            break
+        planned.append((queue.popleft() if whole == head.count else head.split(whole), need))
+        budget, slots = budget - whole * need, slots - whole
+    return planned
+
+
+def simulate_closed_loop(
+    costs: StepCosts,
+    eff: Efficiency,
+    *,
+    clients: int,
+    num_prompts: int,
+    chunk_tokens: int,
+    max_batch: int,
+    mixed_prefill: bool = True,
+    chunked_prefill: bool = True,
+    max_events: int = MAX_EVENTS,
+) -> BenchmarkRun:
+    """The module doc's benchmark: ``clients`` users, ``num_prompts`` requests in all."""
+    if min(clients, num_prompts, chunk_tokens, max_batch) < 1:
+        raise ValueError("clients, num_prompts, chunk_tokens and max_batch must be >= 1")
+    isl, osl = costs.input_tokens, costs.output_tokens
+    waiting = deque([_Cohort(min(clients, num_prompts), 0.0)])
+    prefilling: deque[_Cohort] = deque()
+    decoding: list[tuple[int, int, _Cohort]] = []
+    order = itertools.count()
+    sent, admitted, decoders, clock, now, steps, events = waiting[0].count, 0, 0, 0, 0.0, 0, 0
+    done: list[tuple[int, float, float]] = []  # (count, ttft_s, e2e_s)
+
+    def finish(cohort: _Cohort) -> None:
+        nonlocal sent
+        done.append((cohort.count, cohort.first_s - cohort.arrival_s, now - cohort.arrival_s))
+        more = min(cohort.count, num_prompts - sent)
+        if more:
+            sent += more
+            last = waiting[-1] if waiting else None
+            if last is not None and last.arrival_s == now and last.computed == 0:
+                last.count += more
+            else:
+                waiting.append(_Cohort(more, now))
+
+    while decoding or prefilling or waiting:
+        events += 1
+        if events > max_events:
+            raise SimulationTooLong(f"more than {max_events} scheduler iterations")
+        slots = max_batch - admitted
+        prefill_possible = bool(prefilling) or (bool(waiting) and slots > 0)
+        if not prefill_possible:  # decode-only stretch until the next cohort ends
+            if not decoding:
+                break
+            ahead = decoding[0][0] - clock
+            now += ahead * step_seconds(costs, eff, decode_batch=decoders, prompt_tokens=0)
+            clock, steps = clock + ahead, steps + ahead
+        else:
+            decode = decoders if mixed_prefill else 0
+            budget = chunk_tokens - decode
+            planned = _chunks(
+                prefilling, budget, admitted, isl, chunked=chunked_prefill, first=True
+            )
+            used = sum(c.count * t for c, t in planned)
+            fresh = _chunks(
+                waiting, budget - used, slots, isl, chunked=chunked_prefill, first=used == 0
+            )
+            admitted += sum(c.count for c, _ in fresh)
+            planned += fresh
+            prompt = sum(c.count * t for c, t in planned)
+            now += step_seconds(costs, eff, decode_batch=decode, prompt_tokens=prompt)
+            steps += 1
+            clock += 1 if decode else 0
+            for cohort, tokens in planned:
+                cohort.computed += tokens
+                if cohort.computed < isl:
+                    prefilling.append(cohort)
+                    continue
+                cohort.first_s = now
+                if osl <= 1:
+                    admitted -= cohort.count
+                    finish(cohort)
+                else:
+                    heapq.heappush(decoding, (clock + osl - 1, next(order), cohort))
+                    decoders += cohort.count
+        while decoding and decoding[0][0] <= clock:
+            ended = heapq.heappop(decoding)[2]
+            decoders -= ended.count
+            admitted -= ended.count
+            finish(ended)
+    return _report(done, osl, num_prompts, now, steps)
+
+
+def _report(
+    done: list[tuple[int, float, float]], osl: int, num_prompts: int, end_s: float, steps: int
+) -> BenchmarkRun:
+    """Means and medians over requests (each cohort weighted by its count)."""
+
+    def stats(values: list[tuple[int, float]]) -> tuple[float, float]:
+        total = sum(n for n, _ in values)
+        ordered = sorted(values, key=lambda nv: nv[1])
+        ends = list(itertools.accumulate(n for n, _ in ordered))
+
+        def kth(k: int) -> float:  # the k-th smallest request's value, from 0
+            return ordered[next(i for i, end in enumerate(ends) if end > k)][1]
+
+        mean = sum(n * v for n, v in values) / total
+        median = (kth((total - 1) // 2) + kth(total // 2)) / 2
+        return mean * 1e3, median * 1e3
+
+    ttft = stats([(n, t) for n, t, _ in done])
+    e2e = stats([(n, e) for n, _, e in done])
+    tpot = stats([(n, (e - t) / (osl - 1)) for n, t, e in done]) if osl > 1 else (0.0, 0.0)
+    tokens = num_prompts * osl
+    return BenchmarkRun(
+        mean_ttft_ms=ttft[0],
+        median_ttft_ms=ttft[1],
+        mean_tpot_ms=tpot[0],
+        median_tpot_ms=tpot[1],
+        mean_e2e_ms=e2e[0],
+        median_e2e_ms=e2e[1],
+        duration_ms=end_s * 1e3,
+        output_tokens=tokens,
+        output_tokens_per_s=tokens / end_s if end_s > 0 else 0.0,
+        steps=steps,
+    )
