@@ -211,10 +211,16 @@ LIMITS = """\
   what the factors mean, and never gated. Serving sweeps name the catalog engine profile
   nearest to their engine (`engine_profile`); NIM's step budget is not stated and is taken
   as TensorRT-LLM's default 8,192 tokens.
-* Closed-loop TTFT above a few users is underestimated (NIM 500/2000 at 5 users: 50 ms
-  predicted, 127 ms measured; Mistral-7B on an RTX 4090 at 16-48 users: -53 % to -82 %):
-  with fixed ISL/OSL the users of `--max-concurrency` stay partly in step, so prompts arrive
-  in clumps rather than as the M/D/1 queue assumes.
+* Serving sweeps are priced by replaying the closed-loop benchmark step by step
+  (`service/domain/benchmark_sim.py`: N clients with fixed ISL/OSL, `num_prompts` the row's
+  count or ten per client, the engine's scheduler and step budget), not by the steady-state
+  formula (which spreads arrivals out and missed TTFT above a few users by -53 % to -82 %).
+  The replay keeps the users of one wave in step for good; real runs drift apart (random
+  lengths, EOS, client timing), so it overshoots where they did: Mistral-7B on an RTX 4090
+  at 4-16 users by +100 % to +360 % (four 256-token bf16 prompts in one step need 90 ms at
+  the card's 165 TFLOP/s peak; 63 ms was measured), DeepSeek-R1 on 8xH200 at 64 users by
+  about +130 %. TPOT is the
+  benchmarks' (e2e − TTFT)/(OSL − 1): one user's TPOT no longer includes its own prompt.
 * AMD: Llama-3.1-405B FP8 on 8xMI300X (vLLM on ROCm) is priced 33-55 % fast: no MI300X
   row is in the fit, and the factors fitted on NVIDIA GPUs overstate how much of its
   5.3 TB/s and FP8 peak an engine reaches there.
