@@ -4,8 +4,10 @@ Starts the real server (uvicorn, one worker) on a free 127.0.0.1 port with a thr
 database (migrated and seeded with ``catalog/`` at start-up), waits for ``/ready``, then asks
 for a plan over the *whole* GPU catalog (no constraints: every GPU x TP/PP x precision):
 
-1. sequentially, one request at a time: the service latency (p50/p90/p99/max);
-2. from several concurrent clients (httpx, one connection each): throughput in requests/s
+1. sequentially, one request at a time, alternating with ``GET /health`` on the same
+   connection (the target: the plan's median at most 3x the health check's);
+2. new questions, one at a time (each misses the answer cache: the search runs);
+3. from several concurrent clients (httpx, one connection each): throughput in requests/s
    and latency under load (which includes queueing behind the other clients).
 
 Every phase is bounded by ``--time-limit`` (the whole run stays under a minute by default);
@@ -173,17 +175,58 @@ async def drive(
     return Sample(seconds=seconds, wall_s=time.perf_counter() - started, failures=failures)
 
 
-async def health_median_ms(base: str, requests: int, deadline: float) -> float:
-    """Median latency of GET /health, one request at a time (the same server and client)."""
-    seconds: list[float] = []
-    async with httpx.AsyncClient(base_url=base, timeout=30.0) as client:
+async def health_and_plan(
+    base: str, body: dict[str, Any], requests: int, deadline: float
+) -> tuple[Sample, Sample]:
+    """``GET /health`` and the repeated plan, alternately, one at a time on one connection of
+    one client: the two see the same server, client and machine load."""
+    health: list[float] = []
+    plans: list[float] = []
+    failures = 0
+    started = time.perf_counter()
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    async with httpx.AsyncClient(base_url=base, timeout=30.0, limits=limits) as client:
         for _ in range(requests):
             if time.perf_counter() >= deadline:
                 break
-            started = time.perf_counter()
-            await client.get("/health")
-            seconds.append(time.perf_counter() - started)
-    return sorted(seconds)[len(seconds) // 2] * 1e3
+            began = time.perf_counter()
+            ok = (await client.get("/health")).status_code == 200
+            health.append(time.perf_counter() - began)
+            began = time.perf_counter()
+            response = await client.post("/v1/plan", json=body)
+            elapsed = time.perf_counter() - began
+            if ok and response.status_code == 200 and response.json()["configurations"]:
+                plans.append(elapsed)
+            else:
+                failures += 1
+    wall_s = time.perf_counter() - started
+    return Sample(health, wall_s, 0), Sample(plans, wall_s, failures)
+
+
+async def new_questions(base: str, body: dict[str, Any], requests: int, deadline: float) -> Sample:
+    """Plans no earlier request asked (each a different prompt length): answer-cache misses."""
+    seconds: list[float] = []
+    failures = 0
+    started = time.perf_counter()
+    async with httpx.AsyncClient(base_url=base, timeout=30.0) as client:
+        for index in range(requests):
+            if time.perf_counter() >= deadline:
+                break
+            workload = {
+                **body["workload"],
+                "input_tokens": body["workload"]["input_tokens"] + 1 + index,
+            }
+            began = time.perf_counter()
+            response = await client.post("/v1/plan", json={**body, "workload": workload})
+            if response.status_code == 200:
+                seconds.append(time.perf_counter() - began)
+            else:
+                failures += 1
+    return Sample(seconds, time.perf_counter() - started, failures)
+
+
+def median_ms(sample: Sample) -> float:
+    return percentile(sorted(sample.seconds), 50) * 1e3
 
 
 async def describe_plan(base: str, body: dict[str, Any]) -> str:
@@ -231,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=DEFAULT_MODEL, help="catalog repo id to plan")
     parser.add_argument("--sequential", type=int, default=100, help="requests one at a time")
+    parser.add_argument("--misses", type=int, default=20, help="new questions, one at a time")
     parser.add_argument("--requests", type=int, default=400, help="requests under load")
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent clients")
     parser.add_argument("--time-limit", type=float, default=50.0, help="seconds, whole run")
@@ -252,14 +296,18 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"ready after {ready_s:.1f} s (migrate + seed catalog)")
                 print(await describe_plan(base, body))
                 await drive(base, body, 20, 1, run_deadline)  # warm-up
-                health_ms = await health_median_ms(base, args.sequential, run_deadline)
-                sequential = await drive(base, body, args.sequential, 1, run_deadline)
-                print(sequential.line("sequential, 1 client"))
-                plan_ms = sorted(sequential.seconds)[len(sequential.seconds) // 2] * 1e3
+                health, sequential = await health_and_plan(
+                    base, body, args.sequential, run_deadline
+                )
+                print(health.line("GET /health, alternating"))
+                print(sequential.line("repeated /v1/plan, alternating"))
+                plan_ms, health_ms = median_ms(sequential), median_ms(health)
                 print(
-                    f"median /v1/plan {plan_ms:.1f} ms vs /health {health_ms:.1f} ms: "
+                    f"median /v1/plan {plan_ms:.2f} ms vs /health {health_ms:.2f} ms: "
                     f"{plan_ms / health_ms:.1f}x (target <= 3x)"
                 )
+                misses = await new_questions(base, body, args.misses, run_deadline)
+                print(misses.line("new questions (answer-cache misses), 1 client"))
                 loaded = await drive(base, body, args.requests, args.concurrency, run_deadline)
                 print(loaded.line(f"concurrent, {args.concurrency} clients"))
                 if time.perf_counter() >= run_deadline:
