@@ -1,10 +1,11 @@
-"""The layer conventions a family adds to the Llama layout, and those of families added in
-2025-26 whose configs carry no key that would reveal them.
+"""The layer conventions a family adds to the Llama layout, and those of the families added
+in 2025-26 (:data:`RECENT_FAMILIES`).
 
-Such a family (EXAONE 4's q/k norms, Arcee's ungated MLP, GLM-4's extra norms) reads as a
-plain Llama under the generic rule, since every key of its config is one capplan reads; its
-explicit entry here is what keeps the count right. Each entry names the transformers
-modelling file it was read from.
+Several of these (EXAONE 4's q/k norms, Arcee's ungated MLP, GLM-4's extra norms, VaultGemma's
+tied head) carry no config key that reveals the difference, so the generic rule would read
+them as a plain Llama; their explicit entry here is what keeps the count right. Others
+(Apertus, LFM2, ERNIE 4.5) have keys of their own that the generic rule refuses. Each entry
+names the transformers modelling file it was read from.
 """
 
 from __future__ import annotations
@@ -38,18 +39,10 @@ class FamilyTraits(msgspec.Struct, frozen=True, kw_only=True):
 
 RECENT_FAMILIES = frozenset(
     {
-        "exaone4",
-        "olmoe",
-        "arcee",
-        "glm",
-        "glm4",
-        "ernie4_5",
-        "vaultgemma",
-        "nemotron",
-        "lfm2",
-        "apertus",
+        "exaone4", "olmoe", "arcee", "glm", "glm4", "ernie4_5", "vaultgemma", "nemotron",
+        "lfm2", "apertus",
     }
-)
+)  # fmt: skip
 
 
 def recent_family_traits(config: Mapping[str, Any], family: str) -> FamilyTraits | None:
