@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 from collections import deque
 
 import msgspec
@@ -69,22 +70,40 @@ class BenchmarkRun(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class _Cohort:
-    """``count`` identical requests: arrival, prompt tokens computed, first-token time."""
+    """``count`` identical requests: lengths, arrival, prompt tokens computed, first token."""
 
-    __slots__ = ("arrival_s", "computed", "count", "first_s")
+    __slots__ = ("arrival_s", "computed", "count", "first_s", "isl", "osl")
 
-    def __init__(self, count: int, arrival_s: float) -> None:
-        self.count, self.arrival_s, self.computed, self.first_s = count, arrival_s, 0, 0.0
+    def __init__(self, count: int, arrival_s: float, isl: int, osl: int) -> None:
+        self.count, self.arrival_s, self.isl, self.osl = count, arrival_s, isl, osl
+        self.computed, self.first_s = 0, 0.0
 
     def split(self, count: int) -> _Cohort:
         """Take ``count`` requests off into a cohort of their own (same progress)."""
-        other = _Cohort(count, self.arrival_s)
+        other = _Cohort(count, self.arrival_s, self.isl, self.osl)
         other.computed, self.count = self.computed, self.count - count
         return other
 
 
+def request_lengths(k: int, isl: int, osl: int, ratio: float) -> tuple[int, int]:
+    """The ``k``-th request's (ISL, OSL) under ``--random-range-ratio ratio``: each length
+    uniform over the integers ``[⌊ratio·L⌋, L]`` (SGLang ``bench_serving`` and the
+    vLLM-derived client of InferenceMAX), taken at the low-discrepancy points
+    ``frac(k·φ)`` and ``frac(k·√2)`` instead of random draws, so the run is repeatable."""
+
+    def at(length: int, u: float) -> int:
+        low = max(1, math.floor(ratio * length))
+        return low + math.floor(u * (length - low + 1))
+
+    return at(isl, (k * _PHI) % 1.0), at(osl, (k * _SQRT2) % 1.0)
+
+
+_PHI = (1 + math.sqrt(5)) / 2
+_SQRT2 = math.sqrt(2)
+
+
 def _chunks(
-    queue: deque[_Cohort], budget: int, slots: int, isl: int, *, chunked: bool, first: bool
+    queue: deque[_Cohort], budget: int, slots: int, *, chunked: bool, first: bool
 ) -> list[tuple[_Cohort, int]]:
     """FCFS prompt chunks from ``queue`` within ``budget`` tokens and ``slots`` requests:
     whole remainders first, then one request's partial chunk (``chunked``; else, when the
@@ -93,7 +112,7 @@ def _chunks(
     planned: list[tuple[_Cohort, int]] = []
     while queue and budget > 0 and slots > 0:
         head = queue[0]
-        need = isl - head.computed
+        need = head.isl - head.computed
         whole = min(head.count, slots, budget // need)
         if whole == 0:  # budget < need: one request takes what is left, or all it needs
             if chunked or (first and not planned):
@@ -115,30 +134,43 @@ def simulate_closed_loop(
     max_batch: int,
     mixed_prefill: bool = True,
     chunked_prefill: bool = True,
+    length_ratio: float = 1.0,
     max_events: int = MAX_EVENTS,
 ) -> BenchmarkRun:
-    """The module doc's benchmark: ``clients`` users, ``num_prompts`` requests in all."""
+    """The module doc's benchmark: ``clients`` users, ``num_prompts`` requests in all, of
+    the cost model's ISL and OSL, or spread below them by ``length_ratio``
+    (:func:`request_lengths`; 1: fixed lengths, every wave one cohort)."""
     if min(clients, num_prompts, chunk_tokens, max_batch) < 1:
         raise ValueError("clients, num_prompts, chunk_tokens and max_batch must be >= 1")
-    isl, osl = costs.input_tokens, costs.output_tokens
-    waiting = deque([_Cohort(min(clients, num_prompts), 0.0)])
+    if not 0 < length_ratio <= 1:
+        raise ValueError("length_ratio must be in (0, 1]")
+    waiting: deque[_Cohort] = deque()
     prefilling: deque[_Cohort] = deque()
     decoding: list[tuple[int, int, _Cohort]] = []
     order = itertools.count()
-    sent, admitted, decoders, clock, now, steps, events = waiting[0].count, 0, 0, 0, 0.0, 0, 0
-    done: list[tuple[int, float, float]] = []  # (count, ttft_s, e2e_s)
+    sent, admitted, decoders, clock, now, steps, events = 0, 0, 0, 0, 0.0, 0, 0
+    done: list[tuple[int, float, float, int]] = []  # (count, ttft_s, e2e_s, osl)
 
-    def finish(cohort: _Cohort) -> None:
+    def send(count: int) -> None:
         nonlocal sent
-        done.append((cohort.count, cohort.first_s - cohort.arrival_s, now - cohort.arrival_s))
-        more = min(cohort.count, num_prompts - sent)
-        if more:
-            sent += more
+        isl, osl = costs.input_tokens, costs.output_tokens
+        if length_ratio == 1:
             last = waiting[-1] if waiting else None
             if last is not None and last.arrival_s == now and last.computed == 0:
-                last.count += more
+                last.count += count
             else:
-                waiting.append(_Cohort(more, now))
+                waiting.append(_Cohort(count, now, isl, osl))
+        for k in range(sent, sent + count) if length_ratio < 1 else ():
+            waiting.append(_Cohort(1, now, *request_lengths(k + 1, isl, osl, length_ratio)))
+        sent += count
+
+    def finish(cohort: _Cohort) -> None:
+        span = (cohort.first_s - cohort.arrival_s, now - cohort.arrival_s)
+        done.append((cohort.count, *span, cohort.osl))
+        if sent < num_prompts:
+            send(min(cohort.count, num_prompts - sent))
+
+    send(min(clients, num_prompts))
 
     while decoding or prefilling or waiting:
         events += 1
@@ -155,13 +187,9 @@ def simulate_closed_loop(
         else:
             decode = decoders if mixed_prefill else 0
             budget = chunk_tokens - decode
-            planned = _chunks(
-                prefilling, budget, admitted, isl, chunked=chunked_prefill, first=True
-            )
+            planned = _chunks(prefilling, budget, admitted, chunked=chunked_prefill, first=True)
             used = sum(c.count * t for c, t in planned)
-            fresh = _chunks(
-                waiting, budget - used, slots, isl, chunked=chunked_prefill, first=used == 0
-            )
+            fresh = _chunks(waiting, budget - used, slots, chunked=chunked_prefill, first=used == 0)
             admitted += sum(c.count for c, _ in fresh)
             planned += fresh
             prompt = sum(c.count * t for c, t in planned)
@@ -170,28 +198,27 @@ def simulate_closed_loop(
             clock += 1 if decode else 0
             for cohort, tokens in planned:
                 cohort.computed += tokens
-                if cohort.computed < isl:
+                if cohort.computed < cohort.isl:
                     prefilling.append(cohort)
                     continue
                 cohort.first_s = now
-                if osl <= 1:
+                if cohort.osl <= 1:
                     admitted -= cohort.count
                     finish(cohort)
                 else:
-                    heapq.heappush(decoding, (clock + osl - 1, next(order), cohort))
+                    heapq.heappush(decoding, (clock + cohort.osl - 1, next(order), cohort))
                     decoders += cohort.count
         while decoding and decoding[0][0] <= clock:
             ended = heapq.heappop(decoding)[2]
             decoders -= ended.count
             admitted -= ended.count
             finish(ended)
-    return _report(done, osl, num_prompts, now, steps)
+    return _report(done, now, steps)
 
 
-def _report(
-    done: list[tuple[int, float, float]], osl: int, num_prompts: int, end_s: float, steps: int
-) -> BenchmarkRun:
-    """Means and medians over requests (each cohort weighted by its count)."""
+def _report(done: list[tuple[int, float, float, int]], end_s: float, steps: int) -> BenchmarkRun:
+    """Means and medians over requests (each cohort weighted by its count); TPOT over
+    requests of more than one output token."""
 
     def stats(values: list[tuple[int, float]]) -> tuple[float, float]:
         total = sum(n for n, _ in values)
@@ -205,10 +232,11 @@ def _report(
         median = (kth((total - 1) // 2) + kth(total // 2)) / 2
         return mean * 1e3, median * 1e3
 
-    ttft = stats([(n, t) for n, t, _ in done])
-    e2e = stats([(n, e) for n, _, e in done])
-    tpot = stats([(n, (e - t) / (osl - 1)) for n, t, e in done]) if osl > 1 else (0.0, 0.0)
-    tokens = num_prompts * osl
+    ttft = stats([(n, t) for n, t, _, _ in done])
+    e2e = stats([(n, e) for n, _, e, _ in done])
+    streams = [(n, (e - t) / (osl - 1)) for n, t, e, osl in done if osl > 1]
+    tpot = stats(streams) if streams else (0.0, 0.0)  # as vllm bench serve: OSL > 1 only
+    tokens = sum(n * osl for n, _, _, osl in done)
     return BenchmarkRun(
         mean_ttft_ms=ttft[0],
         median_ttft_ms=ttft[1],

@@ -10,13 +10,15 @@ turns into a prediction with a few multiplications (the fit evaluates thousands)
 * ``e2e_latency`` (NeMo rows, a batch of B prompts served together): TTFT + (OSL − 1)·TPOT.
 * ``decode_step`` / ``prefill`` (our H200 PyTorch reference, not an engine): one pass.
 * ``ttft_at_concurrency`` / ``tpot_at_concurrency`` (serving sweeps at a fixed number of
-  concurrent requests): the closed-loop benchmark replayed step by step
-  (:func:`service.domain.benchmark_sim.simulate_closed_loop`, the mean TTFT or TPOT over
-  ``num_prompts`` requests, the row's count or ten per client) with the batch the KV cache
-  holds and the step budget and scheduler of the row's engine (:data:`SERVING_ENGINE` when
-  it names none; TensorRT-LLM without chunked prefill, its LLM API default, SGLang with
-  prompt batches apart from decodes). These rows are never in the fit: every prediction of
-  them is out of sample.
+  concurrent requests): :func:`service.domain.batching.at_concurrency` (the steady state the
+  answers give) with the batch the KV cache holds and the step budget of the row's engine
+  (:data:`SERVING_ENGINE` when it names none). :func:`replay` prices them a second way: the
+  closed-loop benchmark replayed step by step
+  (:func:`service.domain.benchmark_sim.simulate_closed_loop`: the mean TTFT or TPOT over
+  ``num_prompts`` requests, the row's count or ten per client, lengths spread by the row's
+  ``random_range_ratio``; TensorRT-LLM without chunked prefill, its LLM API default; SGLang
+  with prompt batches apart from decodes). These rows are never in the fit: every
+  prediction of them is out of sample.
 
 Conventions: "FP8" rows run fp8 weights and fp8 KV (ModelOpt checkpoints quantise the KV
 cache), "FP4" rows NVFP4 weights with fp8 KV, "MXFP4" / "INT4" rows those weights with a
@@ -32,7 +34,7 @@ from typing import Any
 import msgspec
 
 from service.catalog_files import load_engine_profiles
-from service.domain.batching import StepCosts, step_costs
+from service.domain.batching import StepCosts, at_concurrency, step_costs
 from service.domain.benchmark_sim import PROMPTS_PER_CLIENT, simulate_closed_loop
 from service.domain.calibration import gpu_generation
 from service.domain.capacity import capacity
@@ -120,6 +122,7 @@ class Case(msgspec.Struct, frozen=True, kw_only=True):
     num_prompts: int = 0
     mixed_prefill: bool = True
     chunked_prefill: bool = True
+    length_ratio: float = 1.0
     in_fit: bool = True
 
     @property
@@ -151,19 +154,35 @@ def predict(case: Case, efficiency: Efficiency) -> float:
     if case.metric is Metric.E2E_LATENCY:
         return prefill_ms + (case.output_tokens - 1) * decode_ms
     if case.steps is not None:
-        run = simulate_closed_loop(
+        state = at_concurrency(
             case.steps,
             eff,
-            clients=case.concurrency,
-            num_prompts=case.num_prompts,
             chunk_tokens=case.chunk_tokens,
             max_batch=case.batch,
-            mixed_prefill=case.mixed_prefill,
-            chunked_prefill=case.chunked_prefill,
+            concurrency=case.concurrency,
         )
-        return run.mean_ttft_ms if case.metric is Metric.TTFT_AT_CONCURRENCY else run.mean_tpot_ms
+        return state.ttft_ms if case.metric is Metric.TTFT_AT_CONCURRENCY else state.tpot_ms
     per_prompt_s = prefill_ms / 1e3 / case.prompts_per_prefill
     return saturated_throughput(case.batch, case.output_tokens, decode_ms / 1e3, per_prompt_s)
+
+
+def replay(case: Case, efficiency: Efficiency) -> float | None:
+    """A serving sweep's mean TTFT or TPOT (ms) in its replayed closed-loop benchmark (module
+    doc); None for the other cases."""
+    if case.steps is None:
+        return None
+    run = simulate_closed_loop(
+        case.steps,
+        efficiency,
+        clients=case.concurrency,
+        num_prompts=case.num_prompts,
+        chunk_tokens=case.chunk_tokens,
+        max_batch=case.batch,
+        mixed_prefill=case.mixed_prefill,
+        chunked_prefill=case.chunked_prefill,
+        length_ratio=case.length_ratio,
+    )
+    return run.mean_ttft_ms if case.metric is Metric.TTFT_AT_CONCURRENCY else run.mean_tpot_ms
 
 
 def _precision(text: str) -> tuple[Precision, Precision]:
@@ -244,6 +263,7 @@ def latency_case(point: dict[str, Any], batching: ContinuousBatching | None = No
             num_prompts=int(point.get("num_prompts", PROMPTS_PER_CLIENT * clients)),
             mixed_prefill=profile.kind != "sglang",
             chunked_prefill=profile.kind != "trtllm",
+            length_ratio=float(point.get("random_range_ratio", 1.0)),
         )
     if isinstance(point.get("batch_or_concurrency"), int):
         batch = int(point["batch_or_concurrency"])

@@ -7,7 +7,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.domain.batching import StepCosts, step_costs, step_seconds
-from service.domain.benchmark_sim import SimulationTooLong, simulate_closed_loop
+from service.domain.benchmark_sim import (
+    SimulationTooLong,
+    request_lengths,
+    simulate_closed_loop,
+)
 from service.domain.latency import Efficiency, Serving
 from tests.domain.reference import H100, arch, params
 
@@ -146,6 +150,7 @@ def test_work_past_the_bound_is_refused() -> None:
     max_batch=st.integers(1, 64),
     chunked=st.booleans(),
     mixed=st.booleans(),
+    ratio=st.sampled_from([1.0, 0.8, 0.3]),
 )
 def test_every_request_ends_and_times_are_ordered(
     isl: int,
@@ -156,22 +161,27 @@ def test_every_request_ends_and_times_are_ordered(
     max_batch: int,
     chunked: bool,
     mixed: bool,
+    ratio: float,
 ) -> None:
-    """Any closed loop ends: every token produced, TTFT at least one lone prefill of the
-    prompt's first chunk, e2e >= TTFT, the run no shorter than any request."""
+    """Any closed loop ends: every request's tokens produced, TTFT at least one lone prefill
+    of the shortest prompt's first chunk, e2e >= TTFT, the run no shorter than a request."""
     step = costs(isl, osl)
+    prompts = clients * per_client
     run = simulate_closed_loop(
         step,
         SHEET,
         clients=clients,
-        num_prompts=clients * per_client,
+        num_prompts=prompts,
         chunk_tokens=chunk,
         max_batch=max_batch,
         chunked_prefill=chunked,
         mixed_prefill=mixed,
+        length_ratio=ratio,
     )
-    assert run.output_tokens == clients * per_client * osl
-    assert run.mean_ttft_ms >= ms(step, 0, min(isl, chunk)) * (1 - 1e-9)
+    lengths = [request_lengths(k, isl, osl, ratio) for k in range(1, prompts + 1)]
+    assert run.output_tokens == sum(out for _, out in lengths)
+    shortest = min(*(prompt for prompt, _ in lengths), chunk)
+    assert run.mean_ttft_ms >= ms(step, 0, shortest) * (1 - 1e-9)
     assert run.mean_e2e_ms >= run.mean_ttft_ms
     assert run.duration_ms >= run.mean_e2e_ms * (1 - 1e-9)
     assert run.median_ttft_ms <= run.duration_ms * (1 + 1e-9)
@@ -201,4 +211,48 @@ def test_bad_sizes_are_refused() -> None:
     with pytest.raises(ValueError, match="must be >= 1"):
         simulate_closed_loop(
             costs(10, 10), SHEET, clients=0, num_prompts=1, chunk_tokens=8, max_batch=1
+        )
+
+
+@pytest.mark.parametrize(
+    ("ratio", "low"), [(1.0, 1024), (0.8, 819), (0.5, 512)], ids=["fixed", "r0.8", "r0.5"]
+)
+def test_spread_lengths_cover_the_clients_range(ratio: float, low: int) -> None:
+    """--random-range-ratio r: lengths in [floor(r*L), L], both ends reached over 1,000
+    requests, their mean near the range's middle."""
+    lengths = [request_lengths(k, 1024, 1024, ratio) for k in range(1, 1001)]
+    for side in (0, 1):
+        values = [pair[side] for pair in lengths]
+        assert min(values) == low
+        assert max(values) == 1024
+        assert sum(values) / len(values) == pytest.approx((low + 1024) / 2, abs=2)
+
+
+def test_spread_lengths_produce_their_own_tokens() -> None:
+    """With spread lengths every request's own OSL is produced, no more."""
+    step = costs(512, 200)
+    run = simulate_closed_loop(
+        step,
+        SHEET,
+        clients=8,
+        num_prompts=40,
+        chunk_tokens=2048,
+        max_batch=32,
+        length_ratio=0.8,
+    )
+    expected = sum(request_lengths(k, 512, 200, 0.8)[1] for k in range(1, 41))
+    assert run.output_tokens == expected
+
+
+def test_a_ratio_outside_zero_to_one_is_refused() -> None:
+    """length_ratio must lie in (0, 1]."""
+    with pytest.raises(ValueError, match="length_ratio"):
+        simulate_closed_loop(
+            costs(10, 10),
+            SHEET,
+            clients=1,
+            num_prompts=1,
+            chunk_tokens=8,
+            max_batch=1,
+            length_ratio=1.5,
         )
