@@ -2,9 +2,11 @@
 
 Published serving sweeps (``vllm bench serve --max-concurrency N``, SGLang
 ``bench_serving``, InferenceMAX, NIM's AIPerf/genai-perf) run ``N`` clients, each sending a
-request of fixed ``ISL``/``OSL`` as soon as its previous one finished, ``num_prompts`` in
-all. Requests start together and finish together, so prompts arrive in waves, not spread out
-as :func:`service.domain.batching.at_concurrency` assumes. This module replays that loop.
+request as soon as its previous one finished, ``num_prompts`` in all. With fixed ``ISL``/``OSL``
+requests start together and finish together, so prompts arrive in waves, not spread out as
+:func:`service.domain.batching.at_concurrency` assumes; a client's ``--random-range-ratio``
+spreads the lengths (:func:`request_lengths`) and the waves drift apart. This module replays
+that loop.
 
 The scheduler (vLLM V1 ``vllm/v1/core/sched/scheduler.py`` ``Scheduler.schedule``): each
 step the ``b`` running decodes take one token each, then running requests still in prefill
@@ -23,10 +25,11 @@ A step's time is the project's cost model, :func:`service.domain.batching.step_s
     TTFT = first token − arrival    TPOT = (e2e − TTFT)/(OSL − 1)    e2e = last token − arrival
 
 reported as the benchmarks do (means over all requests, the first wave included) and as
-medians; output throughput is ``num_prompts·OSL`` over the time until the last request ends.
-With fixed lengths the requests of one wave are identical, so the loop moves cohorts (equal
-requests together), not requests, and jumps over stretches of decode-only steps: its work
-grows with the number of waves and prompt chunks, bounded by ``max_events``.
+medians (TPOT over requests of more than one output token); output throughput is the
+output tokens over the time until the last request ends. With fixed lengths the requests of
+one wave are identical, so the loop moves cohorts (equal requests together), not requests,
+and jumps over stretches of decode-only steps: its work grows with the number of waves and
+prompt chunks (with spread lengths, requests), bounded by ``max_events``.
 """
 
 from __future__ import annotations
