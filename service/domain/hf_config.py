@@ -162,6 +162,10 @@ def _normalise(config: Mapping[str, Any], model_type: str) -> Architecture:
     # Hunyuan names it attention_head_dim (vLLM hunyuan_v1.py HunYuanAttention).
     head_keys = ("attention_head_dim",) if family.startswith("hunyuan_v1") else ()
     head_dim = read_optional_int(config, "head_dim", *head_keys)
+    if head_dim is None and hidden % heads and config.get("kv_lora_rank") is not None:
+        # MLA shapes come from the lora ranks, not hidden/heads (GLM-4.7-Flash: 2048 wide, 20
+        # heads); transformers' DeepseekV3Config sets head_dim = qk_rope_head_dim.
+        head_dim = read_int(config, "qk_rope_head_dim")
     if head_dim is None:
         if hidden % heads:
             raise InvalidConfig("head_dim", f"absent and hidden_size {hidden} % {heads} heads != 0")

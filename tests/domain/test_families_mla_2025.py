@@ -137,3 +137,13 @@ def test_glm4_moe_lite_is_read_with_latent_attention() -> None:
     arch = architecture_from_config(GLM_4_7_FLASH)
     assert arch.mla is not None
     assert arch.mla.kv_lora_rank == GLM_4_7_FLASH["kv_lora_rank"]
+
+
+def test_mla_config_without_head_dim_is_read_when_heads_do_not_divide_the_width() -> None:
+    """The published GLM-4.7-Flash config.json has no head_dim and 2048 % 20 heads != 0: MLA
+    shapes come from the lora ranks (DeepseekV3Config's head_dim is qk_rope_head_dim), so it
+    is counted, the same total as with head_dim written out, instead of a 400."""
+    published = {key: value for key, value in GLM_4_7_FLASH.items() if key != "head_dim"}
+    assert count_parameters(architecture_from_config(published)).total == _expected_total(
+        GLM_4_7_FLASH
+    )
