@@ -236,11 +236,13 @@ LIMITS = """\
   (`service/domain/benchmark_sim.py`: N clients, `num_prompts` the row's count or ten per
   client, lengths spread by the client's `random_range_ratio`, the engine's scheduler and
   step budget) is reported beside it and does not do better overall: with fixed lengths it
-  keeps each wave's prompts together for good, while real runs drift apart (EOS, client
-  timing), so it overshoots Mistral-7B on the RTX 4090 at 4-16 users by +100 % to +360 %
-  (four 256-token bf16 prompts in one step need 90 ms at the card's 165 TFLOP/s peak; 63 ms
-  was measured); with InferenceX's spread lengths the waves dissolve and DeepSeek-R1 8xH200
-  TTFT stays 50-70 % low, as in the steady state (its prefill is priced fast, not queued).
+  keeps each wave's prompts together for good, while real runs drift apart, so it
+  overshoots Mistral-7B on the RTX 4090 at 4-16 users by +100 % to +360 % (four 256-token
+  bf16 prompts in one step need 90 ms at the card's 165 TFLOP/s peak; 63 ms was measured;
+  that table's output tok/s over req/s gives 100 output tokens per request, not 128, so its
+  lengths varied; replayed with any spread, its TTFT lands 30-67 % low); with InferenceX's
+  spread lengths the waves dissolve and DeepSeek-R1 8xH200 TTFT stays 50-70 % low, as in the
+  steady state (its prefill is priced fast, not queued).
   The replay's TPOT is the benchmarks' (e2e − TTFT)/(OSL − 1); the steady state folds one
   user's own prompt into its TPOT.
 * AMD: Llama-3.1-405B FP8 on 8xMI300X (vLLM on ROCm) is priced 33-55 % fast: no MI300X
