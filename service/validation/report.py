@@ -240,7 +240,7 @@ LIMITS = """\
   overshoots Mistral-7B on the RTX 4090 at 4-16 users by +100 % to +360 % (four 256-token
   bf16 prompts in one step need 90 ms at the card's 165 TFLOP/s peak; 63 ms was measured;
   that table's output tok/s over req/s gives 100 output tokens per request, not 128, so its
-  lengths varied; replayed with any spread, its TTFT lands 30-67 % low); with InferenceX's
+  lengths varied; replayed with a 0.56-0.8 spread, its TTFT lands 29-67 % low); with InferenceX's
   spread lengths the waves dissolve and DeepSeek-R1 8xH200 TTFT stays 50-70 % low, as in the
   steady state (its prefill is priced fast, not queued).
   The replay's TPOT is the benchmarks' (e2e − TTFT)/(OSL − 1); the steady state folds one
