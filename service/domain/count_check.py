@@ -68,9 +68,18 @@ def _known_extras(arch: Architecture, params: ParameterCount) -> list[tuple[str,
 
 
 def check_hub_total(
-    arch: Architecture, params: ParameterCount, hub_counts: Mapping[str, int], *, quantized: bool
+    arch: Architecture,
+    params: ParameterCount,
+    hub_counts: Mapping[str, int],
+    *,
+    quantized: bool,
+    oracle: str = "Hub safetensors total",
 ) -> CountCheck | None:
-    """Compare the Hub's per-dtype element counts with ``params``; None when not comparable."""
+    """Compare the Hub's per-dtype element counts with ``params``; None when not comparable.
+
+    ``oracle`` names where the total comes from in the explanation (another published count
+    is judged by the same conventions).
+    """
     if quantized or not hub_counts:
         return None
     hub_total = sum(hub_counts.values())
@@ -80,7 +89,7 @@ def check_hub_total(
             verdict=CountVerdict.EXACT,
             hub_total=hub_total,
             computed_total=computed,
-            explanation=f"Hub safetensors total {hub_total:,} equals the computed count",
+            explanation=f"{oracle} {hub_total:,} equals the computed count",
         )
     difference = hub_total - computed
     extras = _known_extras(arch, params)
@@ -92,7 +101,7 @@ def check_hub_total(
                     verdict=CountVerdict.EXPLAINED,
                     hub_total=hub_total,
                     computed_total=computed,
-                    explanation=f"Hub stores {difference:,} elements beyond the model: {parts}",
+                    explanation=f"{oracle} holds {difference:,} elements beyond the model: {parts}",
                 )
     checked = ", ".join(f"{name} = {count:,}" for name, count in extras) or "none applicable"
     return CountCheck(
@@ -100,7 +109,7 @@ def check_hub_total(
         hub_total=hub_total,
         computed_total=computed,
         explanation=(
-            f"Hub safetensors total {hub_total:,} differs from the computed {computed:,} by "
+            f"{oracle} {hub_total:,} differs from the computed {computed:,} by "
             f"{difference:+,}, which no known convention explains (checked: {checked})"
         ),
     )

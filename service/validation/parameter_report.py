@@ -64,7 +64,10 @@ def check_count(source_file: str, entry: dict[str, Any]) -> CountRow:
             explanation=str(exc),
         )
     counted = count_parameters(arch)
-    check = check_hub_total(arch, counted, {"total": published - stated}, quantized=False)
+    oracle = "Hub safetensors total" if entry.get("hub_safetensors_total") else "published total"
+    check = check_hub_total(
+        arch, counted, {"total": published - stated}, quantized=False, oracle=oracle
+    )
     if check is None:
         return CountRow(
             repo_id=entry["repo_id"],
