@@ -82,6 +82,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     importer_backoff_max_s: Annotated[float, msgspec.Meta(ge=0)] = 600.0
     importer_shutdown_grace_s: Annotated[float, msgspec.Meta(ge=0)] = 10.0
     importer_worker_id: str | None = None
+    # A worker beats every third of this; POST /v1/imports on a replica without a worker
+    # answers 503 unless some worker beat within it (service/importer/heartbeat.py).
+    importer_heartbeat_stale_s: Annotated[float, msgspec.Meta(ge=3, le=3600)] = 30.0
     sweep_interval_s: Annotated[float, msgspec.Meta(ge=0)] = 0.0
     sweep_authors: tuple[str, ...] = DEFAULT_SWEEP_AUTHORS
     sweep_limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 20
@@ -96,6 +99,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     compute_queue: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 8
     compute_deadline_s: Annotated[float, msgspec.Meta(gt=0, le=600)] = 10.0
     plan_max_search_cells: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)] = 16_384
+    # Seconds /v1/plan reuses its copy of the GPU catalog and of resolved models (this
+    # process's own catalog writes show at once; other replicas' within this time); 0 = none.
+    catalog_cache_ttl_s: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 5.0
     # Database deadlines (service/db/session.py): per statement, pool checkout, /ready.
     db_statement_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
     db_pool_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=600)] = 5.0

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, post
+from litestar import Controller, MediaType, Request, Response, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
+from litestar.serialization import encode_json, get_serializer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.api.answer_cache import answer_cache
-from service.api.compute_pool import ComputePool
+from service.api.catalog_cache import (
+    CatalogCache,
+    CatalogReads,
+    GpuCatalog,
+    LazySession,
+    catalog_cache,
+)
+from service.api.compute_pool import ComputePool, provide_compute_pool
+from service.api.deps import provide_calibration, provide_engine_catalog, settings_from
 from service.api.examples import answer, body
 from service.api.limits import PLAN_LIMITS, charge, check_plan_cells, plan_cells, plan_cost
+from service.api.outage import provide_gpu_cache
 from service.api.problems import COMPUTE_PROBLEMS, Problem
 from service.api.strict_body import strict_json_body
 from service.contract.schemas import (
@@ -31,22 +41,25 @@ from service.contract.schemas import (
     PlanResponse,
 )
 from service.db.outage import GpuCache
+from service.db.session import sessionmaker_from
 from service.domain.calibration import Calibration
 from service.domain.engine import EngineCatalog, EngineProfile
 from service.domain.gpu import GpuSpec
 from service.domain.kv_cache import kv_cache_bytes_per_token, kv_layer_groups, resolve_kv_precision
+from service.domain.modifiers_draft import DraftModel
 from service.planning.answers import answer_latency, answer_max_batch, answer_plan, layout_problem
 from service.planning.engines import resolve_engine
-from service.planning.errors import CatalogUnavailable
+from service.planning.errors import CatalogUnavailable, ModelNotFound
 from service.planning.lean import lean_plan
 from service.planning.prices import merged, priced_all
+from service.planning.question import plan_variants
 from service.planning.resolve import (
     ResolvedModel,
     normalise,
     resolve_gpu,
-    resolve_gpus,
     resolve_model,
 )
+from service.planning.speculative import resolve_draft
 from service.prices_file import PricesFileError, load_prices
 from service.settings import Settings
 
@@ -84,11 +97,12 @@ def _lean_answer_plan(
     request: PlanRequest,
     profile: EngineProfile,
     calibration: Calibration,
+    draft: DraftModel | None = None,
 ) -> PlanResponse:
     """:func:`answer_plan`, then sized as the request asks (in the worker: the full answer
     of a large search is megabytes, too much to ship back and encode)."""
     response = answer_plan(
-        model.architecture, model.parameters, gpus, request, profile, model.name, calibration
+        model.architecture, model.parameters, gpus, request, profile, model.name, calibration, draft
     )
     return lean_plan(response, request.limit, request.include_rejected)
 
@@ -169,8 +183,16 @@ class PlanningController(Controller):
         gpu = await resolve_gpu(db_session, data.gpu, gpu_cache)
         _check_layout(model, data.tensor_parallel, data.pipeline_parallel)
         profile = resolve_engine(engine_catalog, data.engine)
+        draft = await resolve_draft(db_session, data.speculative)
         return await compute_pool.run(
-            answer_latency, model.architecture, model.parameters, gpu, data, profile, calibration
+            answer_latency,
+            model.architecture,
+            model.parameters,
+            gpu,
+            data,
+            profile,
+            calibration,
+            draft,
         )
 
     @post(
@@ -182,48 +204,116 @@ class PlanningController(Controller):
         operation_class=body("plan", "70B, two GPU types"),
     )
     async def plan(
-        self,
-        request: Request[Any, Any, Any],
-        compute_pool: NamedDependency[ComputePool],
-        settings: NamedDependency[Settings],
-        data: JSONBody[PlanRequest],
-        db_session: NamedDependency[AsyncSession],
-        engine_catalog: NamedDependency[EngineCatalog],
-        calibration: NamedDependency[Calibration],
-        gpu_cache: NamedDependency[GpuCache],
-    ) -> PlanResponse:
-        constraints = data.constraints
-        gpus = await resolve_gpus(db_session, constraints.gpus if constraints else None, gpu_cache)
-        cells = plan_cells(
-            len(gpus),
-            len(set(constraints.weight_dtypes)) if constraints else 1,
-            len(set(constraints.kv_cache_dtypes)) if constraints else 1,
-            constraints.max_gpus if constraints else ConstraintsIn().max_gpus,
-        )
-        check_plan_cells(cells, settings)
-        charge(request, plan_cost(cells))
-        model = await _model(db_session, data.model, compute_pool)
-        profile = resolve_engine(engine_catalog, data.engine)
-        gpus = priced_all(gpus, await _prices(db_session, settings, data, gpu_cache))
-        cache = answer_cache(request.app.state)
-        key = cache.key(model, gpus, data, profile, calibration)
-        if (cached := cache.get(key)) is not None:
-            answer: PlanResponse = cached
-            return answer
-        answer = await compute_pool.run(_lean_answer_plan, model, gpus, data, profile, calibration)
-        cache.put(key, answer)
-        return answer
+        self, request: Request[Any, Any, Any], data: JSONBody[PlanRequest]
+    ) -> Response[PlanResponse]:
+        # The collaborators come from the application state, not as dependencies: Litestar
+        # resolves several dependencies in a task group per request, which cost a repeated
+        # question more than the rest of its answer (bench/plan_latency.py --profile).
+        state = request.app.state
+        async with LazySession(sessionmaker_from(state)) as sessions:
+            return await _plan(request, data, sessions)
+
+
+async def _plan(
+    request: Request[Any, Any, Any], data: PlanRequest, sessions: LazySession
+) -> Response[PlanResponse]:
+    """The answer to ``data``: from the answer cache when the question and the catalog objects
+    it reads are the same as last time, else computed in the pool (and cached)."""
+    state = request.app.state
+    settings = settings_from(state)
+    catalog = catalog_cache(state)
+    reads = catalog.reads(sessions, provide_gpu_cache(request))
+    constraints = data.constraints
+    gpus, gpu_catalog = await _plan_gpus(catalog, reads, constraints.gpus if constraints else None)
+    model = None if isinstance(data.model, InlineModel) else await catalog.model(reads, data.model)
+    cells = plan_cells(
+        len(gpus),
+        len(set(constraints.weight_dtypes)) if constraints else 1,
+        len(set(constraints.kv_cache_dtypes)) if constraints else 1,
+        constraints.max_gpus if constraints else ConstraintsIn().max_gpus,
+        plan_variants(
+            model.architecture if model is not None else None,
+            constraints.expert_parallel if constraints else True,
+            data.model.hf_config if isinstance(data.model, InlineModel) else None,
+        ),
+    )
+    check_plan_cells(cells, settings)
+    charge(request, plan_cost(cells))
+    # A cached answer was computed from this very question and these catalog objects, so
+    # every check below passed for it and would pass again: skip them, and the search.
+    # Every catalog object the answer is computed from is one of ``inputs``.
+    answers = answer_cache(state)
+    draft_model, cacheable = await _draft_input(catalog, reads, data)
+    key, inputs = answers.key(data), (gpu_catalog, model, draft_model)
+    cacheable = cacheable and gpu_catalog is not None
+    if cacheable and (cached := answers.get(key, inputs)) is not None:
+        return _json(cached)
+    pool = provide_compute_pool(request)
+    if model is None:
+        model = await _model(sessions.session, data.model, pool)
+    profile = resolve_engine(provide_engine_catalog(state), data.engine)
+    prices, price_sources = await _prices(catalog, reads, settings, data)
+    gpus = priced_all(gpus, prices)
+    calibration = provide_calibration(state)
+    speculative = data.workload.speculative
+    draft = None
+    if speculative is not None and (speculative.method == "draft_model" or speculative.draft_model):
+        draft = await resolve_draft(sessions.session, speculative, "workload.")
+    answer = await pool.run(_lean_answer_plan, model, gpus, data, profile, calibration, draft)
+    encoded = encode_json(answer, get_serializer(request.route_handler.resolve_type_encoders()))
+    if cacheable and all(source is gpu_catalog for source in price_sources):
+        answers.put(key, inputs, encoded)
+    return _json(encoded)
+
+
+async def _draft_input(
+    catalog: CatalogCache, reads: CatalogReads, data: PlanRequest
+) -> tuple[ResolvedModel | None, bool]:
+    """The catalog draft model a speculative question names (its answer is cached against it)
+    and whether it was found; an unknown one is not cached, and :func:`resolve_draft` refuses
+    it after the other checks, as for any question."""
+    speculative = data.workload.speculative
+    draft_id = speculative.draft_model if speculative is not None else None
+    if draft_id is None:
+        return None, True
+    try:
+        return await catalog.model(reads, draft_id), True
+    except ModelNotFound:
+        return None, False
+
+
+def _json(body: bytes) -> Response[PlanResponse]:
+    """An encoded answer as it is (a Response of bytes is sent without re-encoding)."""
+    return Response(content=body, media_type=MediaType.JSON)  # type: ignore[arg-type]
+
+
+async def _plan_gpus(
+    catalog: CatalogCache, reads: CatalogReads, gpu_ids: list[str] | None
+) -> tuple[list[GpuSpec], GpuCatalog | None]:
+    """The named GPUs (:class:`GpuNotFound` naming any unknown id), or the whole catalog; and
+    the cached catalog they all came from (None when some did not: no answer is cached)."""
+    if gpu_ids is None:
+        whole = await catalog.catalog(reads)
+        return list(whole.gpus), whole
+    found = [await catalog.gpu(reads, gpu_id) for gpu_id in dict.fromkeys(gpu_ids)]
+    return [gpu for gpu, _ in found], _common([source for _, source in found])
 
 
 async def _prices(
-    session: AsyncSession, settings: Settings, data: PlanRequest, gpu_cache: GpuCache
-) -> dict[str, float]:
+    catalog: CatalogCache, reads: CatalogReads, settings: Settings, data: PlanRequest
+) -> tuple[dict[str, float], list[GpuCatalog | None]]:
     """The deployment's price file over the catalog, then the question's ``prices``; a price
-    for a GPU the catalog lacks is a 404 naming it (a typo is never silently ignored)."""
-    for gpu_id in data.prices or {}:
-        await resolve_gpu(session, gpu_id, gpu_cache)
+    for a GPU the catalog lacks is a 404 naming it (a typo is never silently ignored). And
+    where each priced GPU came from (see :meth:`CatalogCache.gpu`)."""
+    found = [await catalog.gpu(reads, gpu_id) for gpu_id in data.prices or {}]
     try:
         file_prices = load_prices(settings.prices_file) if settings.prices_file else None
     except PricesFileError as exc:
         raise CatalogUnavailable(str(exc)) from exc
-    return merged(file_prices, data.prices)
+    return merged(file_prices, data.prices), [source for _, source in found]
+
+
+def _common(sources: list[GpuCatalog | None]) -> GpuCatalog | None:
+    """The one catalog all ``sources`` are (None if they are not all one, or there are none)."""
+    first = sources[0] if sources else None
+    return first if all(source is first for source in sources) else None
