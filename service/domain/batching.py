@@ -247,7 +247,10 @@ def _upper_batch(
 
     if utilisation(high) < PROMPT_PATH_UTILISATION:
         return high, Limit.BATCH if high == max_batch else Limit.PROMPT_BUDGET
-    cap = _bisect(PROMPT_PATH_UTILISATION, utilisation, 0, high, relative=1e-4)
+    # The batch last seen below the target, not the bracket's midpoint: ρ jumps to 1 where a
+    # piece rides every step (f = 1), and a midpoint past that jump made the M/D/1 wait, the
+    # knee's concurrency and the frontier infinite (1-token prompts, `make fuzz`).
+    cap = _bisect(PROMPT_PATH_UTILISATION, utilisation, 0, high, relative=1e-4, below=True)
     return cap, Limit.PROMPT_BUDGET
 
 
@@ -257,9 +260,12 @@ def _bisect(
     low: float,
     high: float,
     relative: float = _TOLERANCE,
+    *,
+    below: bool = False,
 ) -> float:
     """``x`` in ``[low, high]`` where the increasing ``measure(x)`` reaches ``target``, to
-    ``relative`` of ``high`` (at most :data:`_BISECTIONS` halvings)."""
+    ``relative`` of ``high`` (at most :data:`_BISECTIONS` halvings); with ``below``, the
+    bracket's lower end, where ``measure`` is still under ``target`` (or ``low`` itself)."""
     tolerance = relative * max(high, 1.0)
     for _ in range(_BISECTIONS):
         if high - low <= tolerance:
@@ -269,7 +275,7 @@ def _bisect(
             low = mid
         else:
             high = mid
-    return (low + high) / 2
+    return low if below else (low + high) / 2
 
 
 def at_concurrency(
