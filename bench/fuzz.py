@@ -77,6 +77,8 @@ def schemathesis_command(schema: Path, base: str, args: argparse.Namespace) -> l
         "60",
         "--continue-on-failure",
         "--no-color",
+        "--output-sanitize",
+        "false",  # parameters named *token* (input_tokens) would print as [Filtered]
     ]
 
 
