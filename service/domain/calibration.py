@@ -32,13 +32,15 @@ import msgspec
 
 from service.domain.confidence import ErrorBands
 from service.domain.latency import Efficiency
+from service.domain.moe import MAX_TILE_ROWS
 
 FACTORS: tuple[str, ...] = ("decode_mbu", "decode_mfu", "prefill_mfu")
 FACTOR_BOUNDS = (math.log(0.05), 0.0)
 OVERHEADS: dict[str, tuple[float, float]] = {
     "step_overhead_ms": (0.0, 20.0),
     "layer_overhead_us": (0.0, 200.0),
-    "moe_half_tokens": (0.0, 1024.0),
+    # Above one kernel tile the waste describes no kernel (service.domain.moe).
+    "moe_half_tokens": (0.0, MAX_TILE_ROWS),
 }
 _GOLDEN = (math.sqrt(5) - 1) / 2
 

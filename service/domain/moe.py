@@ -6,9 +6,13 @@ A step over ``T`` tokens gives each expert ``n = T·k/E`` tokens on average (uni
 and a grouped GEMM over ``n`` rows reaches a fraction of its large-GEMM throughput that falls
 as ``n`` shrinks (few rows per expert: launch and tile waste dominate)::
 
-    g(n) = n / (n + n½)           (n½ fitted: catalog/calibration.yaml moe_half_tokens)
+    g(n) = n / (n + min(n½, m))   (n½ fitted: catalog/calibration.yaml moe_half_tokens)
 
-so the experts' FLOPs run at ``MFU · g(n)``. ``n½ = 0`` means ideal grouped GEMMs. Which
+so the experts' FLOPs run at ``MFU · g(n)``. ``n½ = 0`` means ideal grouped GEMMs. The
+waste is rows padded up to the kernel's M tile, so it is at most one tile per expert,
+``m`` = :data:`MAX_TILE_ROWS`: a one-row expert GEMM never costs more than a tile's FLOPs,
+and at decode the experts stay bound by their weight read (a fitted ``n½`` above ``m``
+describes no kernel, and would price one-row expert GEMMs at hundreds of rows). Which
 experts a step reads is :func:`service.domain.latency.experts_touched`.
 
 **Expert parallelism** (vLLM ``--enable-expert-parallel``, EP degree = the TP group's ``N``
@@ -49,13 +53,22 @@ def tokens_per_expert(arch: Architecture, tokens: float) -> float:
     return tokens * arch.moe.experts_per_token / arch.moe.num_experts
 
 
+MAX_TILE_ROWS = 128.0
+"""Largest M tile (token rows) of the grouped-GEMM kernels engines run for experts: vLLM's
+fused_moe pads each expert's rows to a multiple of ``BLOCK_SIZE_M`` (``moe_align_block_size``;
+defaults 16 when the tokens are at most the experts, else 64, ``get_default_config`` in
+https://github.com/vllm-project/vllm/blob/000d1458098ebf47491dad470d164d443ab18a9c/vllm/model_executor/layers/fused_moe/fused_moe.py);
+TensorRT-LLM's Blackwell MoE kernels use 128-row tiles, and ``tile128x8`` with the output
+transposed at few tokens (``trtllmGenKernels/gemmGatedAct/.../KernelMetaInfo.h``)."""
+
+
 def grouped_gemm_efficiency(tokens_per_expert: float, half_tokens: float) -> float:
-    """``g(n) = n / (n + n½)`` (module doc); 1 when ``n½`` is 0."""
+    """``g(n) = n / (n + min(n½, m))`` (module doc); 1 when ``n½`` is 0."""
     if half_tokens <= 0:
         return 1.0
     if tokens_per_expert <= 0:
         return 0.0
-    return tokens_per_expert / (tokens_per_expert + half_tokens)
+    return tokens_per_expert / (tokens_per_expert + min(half_tokens, MAX_TILE_ROWS))
 
 
 def moe_layer_count(arch: Architecture) -> int:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from service.domain.latency import Efficiency, Serving, decode_terms, estimate_latency
+from service.domain.latency import Bound, Efficiency, Serving, decode_terms, estimate_latency
 from service.domain.moe import (
+    MAX_TILE_ROWS,
     grouped_gemm_efficiency,
     routed_parameters_per_token,
     tokens_per_expert,
@@ -37,6 +38,27 @@ def test_tokens_per_expert_is_t_k_over_e(tokens: int, rows: float) -> None:
 def test_grouped_gemm_efficiency(rows: float, half: float, expected: float) -> None:
     """g(n) = n / (n + n½); 1 when n½ is 0."""
     assert grouped_gemm_efficiency(rows, half) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("half", [MAX_TILE_ROWS, 487.0, 10_000.0], ids=["tile", "fitted", "absurd"])
+def test_grouped_gemm_waste_is_at_most_one_tile(half: float) -> None:
+    """Padding to the kernel's M tile wastes at most one tile per expert: g(n) >= n/(n + m)."""
+    rows = 1.0
+    assert grouped_gemm_efficiency(rows, half) == pytest.approx(rows / (rows + MAX_TILE_ROWS))
+
+
+def test_one_row_expert_gemms_stay_bound_by_their_weight_read() -> None:
+    """Mixtral decoding one sequence (one row per touched expert) on 2 H100s is memory-bound
+    whatever half point the fit returns: its padded expert FLOPs (one 128-row tile, below the
+    bf16 ridge of 295 rows) cost less than reading the experts touched."""
+    serving = Serving(gpu=H100, tensor_parallel=2)
+    huge = msgspec.structs.replace(IDEAL, moe_half_tokens=10_000.0)
+    decode = estimate_latency(
+        arch("mixtral-8x7b"), params("mixtral-8x7b"), serving,
+        batch_size=1, input_tokens=128, output_tokens=2, efficiency=huge,
+    ).decode  # fmt: skip
+    assert decode.bound is Bound.MEMORY_BANDWIDTH
+    assert decode.compute_ms < decode.memory_ms
 
 
 def test_small_expert_gemms_slow_only_moe_compute() -> None:
