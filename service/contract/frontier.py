@@ -7,17 +7,17 @@ from typing import Annotated
 import msgspec
 
 from service.contract.schemas import (
-    ATTENTION_DATA_PARALLEL,
-    EXPERT_PARALLEL,
+    AttentionDataParallel,
     CatalogGpu,
-    HitRate,
+    ExpertParallel,
     KvPrecision,
     Milliseconds,
     MmItemsPerPrompt,
     ModelRef,
     PipelineParallel,
+    PrefixCacheHitRate,
     ServingEngine,
-    SpeculativeIn,
+    Speculative,
     TensorParallel,
     Tokens,
     WeightPrecision,
@@ -58,20 +58,10 @@ class FrontierRequest(msgspec.Struct, frozen=True, kw_only=True):
         ]
         | None
     ) = None
-    prefix_cache_hit_rate: Annotated[
-        HitRate, msgspec.Meta(description="Share of each prompt already in the prefix cache, 0-1")
-    ] = 0.0
-    speculative: (
-        Annotated[
-            SpeculativeIn,
-            msgspec.Meta(description="Speculative decoding settings; none: plain decoding"),
-        ]
-        | None
-    ) = None
-    expert_parallel: Annotated[bool, msgspec.Meta(description=EXPERT_PARALLEL)] = False
-    attention_data_parallel: Annotated[bool, msgspec.Meta(description=ATTENTION_DATA_PARALLEL)] = (
-        False
-    )
+    prefix_cache_hit_rate: PrefixCacheHitRate = 0.0
+    speculative: Speculative | None = None
+    expert_parallel: ExpertParallel = False
+    attention_data_parallel: AttentionDataParallel = False
     mm_items_per_prompt: MmItemsPerPrompt | None = None
 
 

@@ -449,20 +449,10 @@ class LatencyRequest(EngineSettings, frozen=True, kw_only=True):
     weight_dtype: WeightPrecision = "auto"
     kv_cache_dtype: KvPrecision = "auto"
     engine: ServingEngine | None = None
-    prefix_cache_hit_rate: Annotated[
-        HitRate, msgspec.Meta(description="Share of each prompt already in the prefix cache, 0-1")
-    ] = 0.0
-    speculative: (
-        Annotated[
-            SpeculativeIn,
-            msgspec.Meta(description="Speculative decoding settings; none: plain decoding"),
-        ]
-        | None
-    ) = None
-    expert_parallel: Annotated[bool, msgspec.Meta(description=EXPERT_PARALLEL)] = False
-    attention_data_parallel: Annotated[bool, msgspec.Meta(description=ATTENTION_DATA_PARALLEL)] = (
-        False
-    )
+    prefix_cache_hit_rate: PrefixCacheHitRate = 0.0
+    speculative: Speculative | None = None
+    expert_parallel: ExpertParallel = False
+    attention_data_parallel: AttentionDataParallel = False
 
 
 class LatencyResponse(msgspec.Struct, frozen=True, kw_only=True):
@@ -617,6 +607,17 @@ class SpeculativeIn(msgspec.Struct, frozen=True, kw_only=True):
     ) = None
 
 
+# Serving modifiers latency, frontier and the plan's workload share, described once.
+PrefixCacheHitRate = Annotated[
+    HitRate, msgspec.Meta(description="Share of each prompt already in the prefix cache, 0-1")
+]
+Speculative = Annotated[
+    SpeculativeIn, msgspec.Meta(description="Speculative decoding settings; none: plain decoding")
+]
+ExpertParallel = Annotated[bool, msgspec.Meta(description=EXPERT_PARALLEL)]
+AttentionDataParallel = Annotated[bool, msgspec.Meta(description=ATTENTION_DATA_PARALLEL)]
+
+
 class WorkloadIn(msgspec.Struct, frozen=True, kw_only=True):
     input_tokens: Annotated[Tokens, msgspec.Meta(description="Prompt tokens per request")]
     output_tokens: Annotated[Tokens, msgspec.Meta(description="Generated tokens per request")]
@@ -646,16 +647,8 @@ class WorkloadIn(msgspec.Struct, frozen=True, kw_only=True):
         ]
         | None
     ) = None
-    prefix_cache_hit_rate: Annotated[
-        HitRate, msgspec.Meta(description="Share of each prompt already in the prefix cache, 0-1")
-    ] = 0.0
-    speculative: (
-        Annotated[
-            SpeculativeIn,
-            msgspec.Meta(description="Speculative decoding settings; none: plain decoding"),
-        ]
-        | None
-    ) = None
+    prefix_cache_hit_rate: PrefixCacheHitRate = 0.0
+    speculative: Speculative | None = None
 
 
 class SloIn(msgspec.Struct, frozen=True, kw_only=True):
