@@ -294,7 +294,9 @@ def _full_attention_moe_layer(arch: Architecture) -> int:
     return layer + (d if moe.shared_expert_gate else 0) + 2 * d * moe.latent_size
 
 
-def mtp_parameters(arch: Architecture, layers: int | None = None) -> int:
+def mtp_parameters(
+    arch: Architecture, layers: int | None = None, *, own_embedding_and_head: bool = True
+) -> int:
     """Multi-token-prediction layers stored in the checkpoint.
 
     DeepSeek-V3 layout (checkpoint ``model.layers.{L}``; vLLM ``deepseek_mtp.py``): per
@@ -305,6 +307,16 @@ def mtp_parameters(arch: Architecture, layers: int | None = None) -> int:
     ``pre_fc_norm_embedding`` and ``pre_fc_norm_hidden`` (d each), the layers and a final
     norm d; embedding and head are shared with the model. ``layers`` overrides the
     config's count (checkpoints such as Qwen3-Next's ship a layer the config omits).
+
+    ``own_embedding_and_head=False``: the DeepSeek layout less the 2·V·d copies, for
+    checkpoints whose MTP layer shares the main model's (GLM-5/5.1, ``glm_moe_dsa``: layer
+    ``model.layers.78`` stores ``eh_proj``, ``enorm``, ``hnorm``, ``shared_head.norm`` and
+    the decoder layer, no ``embed_tokens`` or ``shared_head.head``; vLLM maps it to
+    ``deepseek_mtp`` and its proposer points the draft at the target's embedding and head,
+    ``vllm/v1/spec_decode/llm_base_proposer.py`` ``_maybe_share_lm_head``: "If the checkpoint
+    omits a copy of the lm_head weights at the MTP layer path ... Always share it").
+    No config key says which convention a checkpoint follows: the Hub-total check tries
+    both; the proposer (:mod:`modifiers_draft`) prices the default, DeepSeek's.
     """
     count = arch.mtp_layers if layers is None else layers
     if not count or arch.mtp_layout not in ("deepseek", "qwen3_next"):
@@ -312,5 +324,6 @@ def mtp_parameters(arch: Architecture, layers: int | None = None) -> int:
     d = arch.hidden_size
     decoder = count * _full_attention_moe_layer(arch)
     if arch.mtp_layout == "deepseek":
-        return decoder + count * (2 * d + 2 * d * d + d + 2 * arch.vocab_size * d)
+        copies = 2 * arch.vocab_size * d if own_embedding_and_head else 0
+        return decoder + count * (2 * d + 2 * d * d + d + copies)
     return decoder + 2 * d * d + 2 * d + d
