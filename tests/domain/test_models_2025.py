@@ -40,7 +40,10 @@ def test_count_plus_checkpoint_extras_is_the_hub_total(entry: dict[str, Any]) ->
     extras = entry["checkpoint_extras"]
     extra = extras.get("mtp_elements", 0)
     if "mtp_layers" in extras:
-        extra += mtp_parameters(architecture, layers=extras["mtp_layers"])
+        own_copies = not extras.get("mtp_shares_embedding_and_head", False)
+        extra += mtp_parameters(
+            architecture, layers=extras["mtp_layers"], own_embedding_and_head=own_copies
+        )
     if extras.get("unused_shared_kv"):
         extra += unused_shared_kv_parameters(architecture)
     assert counted.total + extra == entry["hub_safetensors_total"]
