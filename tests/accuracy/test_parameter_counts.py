@@ -38,3 +38,24 @@ def test_report_section_lists_every_model(rows: list[CountRow]) -> None:
     table = [line for line in lines if line.startswith("| ") and "---" not in line]
     assert len(table) == len(rows) + 1
     assert f"over {len(rows)} reference models" in summary_lines(rows)[0]
+
+
+@pytest.mark.parametrize(
+    ("repo_id", "sharing"),
+    [
+        ("zai-org/GLM-4.5", False),
+        ("zai-org/GLM-4.5-Air", False),
+        ("zai-org/GLM-4.7-Flash", False),
+        ("zai-org/GLM-5.1", True),
+    ],
+    ids=["glm-4.5", "glm-4.5-air", "glm-4.7-flash", "glm-5.1"],
+)
+def test_mtp_checkpoints_are_explained_in_their_own_convention(
+    rows: list[CountRow], repo_id: str, sharing: bool
+) -> None:
+    """GLM-4.5/4.7 MTP layers store their own embed_tokens and shared_head.head (DeepSeek-V3's
+    convention); GLM-5.1's (model.layers.78) stores neither and shares the main model's."""
+    [row] = [r for r in rows if r.repo_id == repo_id]
+    assert row.verdict == "explained"
+    assert "MTP layer(s) declared by the config" in row.explanation
+    assert ("sharing the main embedding and head" in row.explanation) is sharing
