@@ -7,39 +7,101 @@ decode and prompt tokens between two ``max``es, so everything that depends only 
 configuration (the weight read, the matmul, attention and communication coefficients, the
 fixed costs) is computed once here and each step is a handful of multiplications.
 
-The same formulas in the same order, so the results are the same floats:
-tests/domain/test_batching_dense.py checks them against :mod:`service.domain.batching` for
-random costs and whole plans. MoE models (the routed-expert read and the grouped-GEMM
-efficiency vary with the step's tokens) go through :mod:`service.domain.batching` itself
-(:func:`steady_at_users`).
+The same formulas in the same order as ``step_seconds``, ``_point`` and ``at_concurrency``,
+so the results are the same floats: tests/domain/test_batching_dense.py checks them against
+:mod:`service.domain.batching` for random costs and whole plans (a change there must be made
+here too, or that test fails). The prompt-path ceiling is batching's own ``_upper_batch``.
+MoE models (the routed-expert read and the grouped-GEMM efficiency vary with the step's
+tokens), and costs carrying any term this module does not read, go through
+:mod:`service.domain.batching` itself (:func:`steady_at_users`).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
+from typing import Any
+
+import msgspec
 
 from service.domain.batching import (
-    PROMPT_PATH_UTILISATION,
-    Limit,
     SteadyState,
     StepCosts,
     _bisect,
     _Point,
     _result,
+    _upper_batch,
     at_concurrency,
     burst_ttft_seconds,
 )
-from service.domain.latency import Efficiency
+from service.domain.latency import Efficiency, PhaseTerms
 
 StepFn = Callable[[float, float], float]
-PointFn = Callable[[float, float], _Point]
+
+
+_PHASE_FIELDS = frozenset(
+    [
+        "weight_read_s",
+        "matmul_s",
+        "kv_s",
+        "attention_s",
+        "communication_s",
+        "all_reduces",
+        "layers",
+        "expert_matmul_s",
+        "tokens_per_expert",
+    ]
+)
+_COSTS_FIELDS = frozenset(
+    [
+        "decode",
+        "prompt",
+        "input_tokens",
+        "output_tokens",
+        "dense_weight_read_s",
+        "routed_weight_read_s",
+        "num_experts",
+        "experts_per_token",
+        "verify_tokens",
+        "tokens_per_step",
+    ]
+)
+
+
+@functools.cache
+def _extra_defaults(
+    kind: type[msgspec.Struct], known: frozenset[str]
+) -> tuple[tuple[str, Any], ...]:
+    """(name, default) of each field of ``kind`` outside ``known``."""
+    return tuple(
+        (field.name, field.default)
+        for field in msgspec.structs.fields(kind)
+        if field.name not in known
+    )
+
+
+def _defaults_beyond(struct: msgspec.Struct, known: frozenset[str]) -> bool:
+    """Whether every field of ``struct`` outside ``known`` holds its default."""
+    extra = _extra_defaults(type(struct), known)
+    return all(getattr(struct, name) == default for name, default in extra)
+
+
+def is_dense(costs: StepCosts) -> bool:
+    """Whether :func:`dense_step` prices ``costs``: no routed experts, and no term beyond the
+    ones it reads (a term batching learns later sends the costs back to batching)."""
+    phases: tuple[PhaseTerms, PhaseTerms] = (costs.decode, costs.prompt)
+    return (
+        costs.num_experts == 0
+        and _defaults_beyond(costs, _COSTS_FIELDS)
+        and all(_defaults_beyond(phase, _PHASE_FIELDS) for phase in phases)
+    )
 
 
 def dense_step(costs: StepCosts, eff: Efficiency) -> StepFn:
     """``step_seconds(costs, eff, decode_batch=b, prompt_tokens=p)`` as ``step(b, p)`` for a
-    model without routed experts (``costs.num_experts == 0``: expert efficiency 1)."""
-    if costs.num_experts:
+    model without routed experts (:func:`is_dense`: expert efficiency 1)."""
+    if not is_dense(costs):
         raise ValueError("dense_step prices dense models only")
     d, p = costs.decode, costs.prompt
     input_tokens, verify = costs.input_tokens, costs.verify_tokens
@@ -66,49 +128,55 @@ def dense_step(costs: StepCosts, eff: Efficiency) -> StepFn:
     return step
 
 
-def point_fn(costs: StepCosts, step: StepFn, chunk: int) -> PointFn:
-    """:func:`service.domain.batching._point` at ``(b, others)`` with ``step`` for the steps."""
-    input_tokens, verify, kept = costs.input_tokens, costs.verify_tokens, costs.tokens_per_step
-    decode_tokens = max(costs.output_tokens - 1, 1)
-    whole_prompt, whole_chunk = float(input_tokens), float(chunk)
+class _Points:
+    """:func:`service.domain.batching._point` over one configuration, and the two measures
+    its bisections read (the same formulas, without building a point per halving)."""
 
-    def point(b: float, others: float) -> _Point:
-        wanted = b * input_tokens * kept / decode_tokens
-        piece = min(whole_prompt, max(chunk - b * verify, 1.0))
+    def __init__(self, costs: StepCosts, step: StepFn, chunk: int) -> None:
+        self.step, self.chunk = step, chunk
+        self.input_tokens, self.verify = costs.input_tokens, costs.verify_tokens
+        self.kept = costs.tokens_per_step
+        self.decode_tokens = max(costs.output_tokens - 1, 1)
+        self.whole_prompt, self.whole_chunk = float(costs.input_tokens), float(chunk)
+
+    def _decode(self, b: float) -> tuple[float, float, float, float]:
+        """The step with its share of a prompt piece: (share, piece, step s, rate /s)."""
+        step, decode_tokens = self.step, self.decode_tokens
+        wanted = b * self.input_tokens * self.kept / decode_tokens
+        piece = min(self.whole_prompt, max(self.chunk - b * self.verify, 1.0))
         if wanted < piece:
             share = wanted / piece
             t_step = (1 - share) * step(b, 0) + share * step(b, piece)
         else:
             share = 1.0
             t_step = step(b, min(wanted, piece))
-        tpot = t_step / kept
+        tpot = t_step / self.kept
         rate = b / (decode_tokens * tpot) if b > 0 else 0.0
-        own = min(max(chunk - others * b * verify, 1.0), whole_chunk)
-        chunks = math.ceil(input_tokens / own)
-        prefill = chunks * step(others * b, input_tokens / chunks)
+        return share, piece, t_step, rate
+
+    def _prefill(self, b: float, others: float) -> float:
+        """One prompt's own chunks beside ``others·b`` decodes."""
+        own = min(max(self.chunk - others * b * self.verify, 1.0), self.whole_chunk)
+        chunks = math.ceil(self.input_tokens / own)
+        return chunks * self.step(others * b, self.input_tokens / chunks)
+
+    def point(self, b: float, others: float) -> _Point:
+        share, piece, t_step, rate = self._decode(b)
+        tpot = t_step / self.kept
+        prefill = self._prefill(b, others)
         rho = 1.0 if share >= 1 else min(others * rate * prefill, 1.0)
         wait = math.inf if rho >= 1 else rho * prefill / (2 * (1 - rho))
         align = min(1.0, others * b) * t_step / 2
         return _Point(b, tpot, rate, align + wait + prefill, prefill, wait, share * piece, rho)
 
-    return point
-
-
-def _upper_batch(
-    costs: StepCosts, point: PointFn, chunk: int, max_batch: int
-) -> tuple[float, Limit]:
-    """:func:`service.domain.batching._upper_batch` with ``point``."""
-    ratio = costs.input_tokens * costs.tokens_per_step / max(costs.output_tokens - 1, 1)
-    high = min(float(max_batch), chunk / (costs.verify_tokens + ratio))
-
-    def utilisation(b: float) -> float:
-        return point(b, 1.0).budget_used
-
-    if utilisation(high) < PROMPT_PATH_UTILISATION:
-        return high, Limit.BATCH if high == max_batch else Limit.PROMPT_BUDGET
-    # The lower end of the bracket, as batching does (rho jumps to 1 past it).
-    cap = _bisect(PROMPT_PATH_UTILISATION, utilisation, 0, high, relative=1e-4, below=True)
-    return cap, Limit.PROMPT_BUDGET
+    def in_system(self, b: float, others: float) -> float:
+        """``b + λ·TTFT`` of ``point(b, others)``."""
+        share, _, t_step, rate = self._decode(b)
+        prefill = self._prefill(b, others)
+        rho = 1.0 if share >= 1 else min(others * rate * prefill, 1.0)
+        wait = math.inf if rho >= 1 else rho * prefill / (2 * (1 - rho))
+        align = min(1.0, others * b) * t_step / 2
+        return b + rate * (align + wait + prefill)
 
 
 def dense_at_concurrency(
@@ -117,21 +185,20 @@ def dense_at_concurrency(
     """:func:`service.domain.batching.at_concurrency` for a dense model (module doc)."""
     if max_batch < 1 or chunk_tokens < 1 or concurrency < 1:
         raise ValueError("max_batch, chunk_tokens and concurrency must be >= 1")
-    point = point_fn(costs, dense_step(costs, eff), chunk_tokens)
-    upper, limit = _upper_batch(costs, point, chunk_tokens, max_batch)
+    upper, limit = _upper_batch(costs, eff, chunk_tokens, max_batch)
+    points = _Points(costs, dense_step(costs, eff), chunk_tokens)
     others = (concurrency - 1) / concurrency
 
     def in_system(b: float) -> float:
-        p = point(b, others)
-        return b + p.rate * p.ttft_s
+        return points.in_system(b, others)
 
-    top = point(upper, others)
+    top = points.point(upper, others)
     if top.b + top.rate * top.ttft_s <= concurrency:
         cycle = concurrency / top.rate
         decode_s = max(costs.output_tokens - 1, 1) * top.tpot_s
         ttft = max(cycle - decode_s, top.ttft_s)
         return _result(costs, top, chunk_tokens, concurrency, ttft, top.rate, limit)
-    found = point(_bisect(concurrency, in_system, 0, upper), others)
+    found = points.point(_bisect(concurrency, in_system, 0, upper), others)
     return _result(costs, found, chunk_tokens, concurrency, found.ttft_s, found.rate, None)
 
 
@@ -141,7 +208,7 @@ def steady_at_users(
     """The steady state at ``users`` and the burst TTFT (ms) of that many prompts, as
     :func:`service.domain.serving.at_users` gives them: hoisted for a dense model,
     :func:`~service.domain.batching.at_concurrency` itself for an MoE one."""
-    if costs.num_experts:
+    if not is_dense(costs):
         steady = at_concurrency(
             costs, eff, chunk_tokens=step_tokens, max_batch=max_batch, concurrency=users
         )

@@ -12,7 +12,12 @@ from hypothesis import strategies as st
 from service.catalog_files import load_engine_profiles
 from service.domain import planner
 from service.domain.batching import StepCosts, at_concurrency, step_costs, step_seconds
-from service.domain.batching_dense import dense_at_concurrency, dense_step, steady_at_users
+from service.domain.batching_dense import (
+    dense_at_concurrency,
+    dense_step,
+    is_dense,
+    steady_at_users,
+)
 from service.domain.latency import Efficiency, PhaseTerms, Serving
 from service.domain.modifiers import Modifiers
 from service.domain.planner import Objective, SearchSpace, Slo, Workload, plan
@@ -99,6 +104,14 @@ def test_the_hoisted_steady_state_is_at_concurrency(
     assert dense_at_concurrency(costs, eff, **kwargs) == at_concurrency(costs, eff, **kwargs)
 
 
+@pytest.mark.parametrize("model", ["llama3-8b", "llama2-13b", "qwen2-7b"])
+def test_a_dense_model_takes_the_hoisted_path(model: str) -> None:
+    """A dense catalog or inline model's costs are priced by the hoisted steps."""
+    serving = Serving(gpu=H100, tensor_parallel=2)
+    costs = step_costs(arch(model), params(model), serving, input_tokens=2000, output_tokens=300)
+    assert is_dense(costs)
+
+
 def test_an_moe_model_takes_the_reference_path() -> None:
     """Routed experts (Mixtral): steady_at_users is at_users itself."""
     serving = Serving(gpu=H100, tensor_parallel=2)
@@ -107,6 +120,7 @@ def test_an_moe_model_takes_the_reference_path() -> None:
     )
     steady, burst_ms = steady_at_users(costs, SHEET, 8192, 64, 16)
     reference = at_users(costs, SHEET, 8192, 64, 16)
+    assert not is_dense(costs)
     assert (steady, burst_ms) == (reference.steady, reference.burst_ttft_ms)
     with pytest.raises(ValueError, match="dense"):
         dense_step(costs, SHEET)
