@@ -115,7 +115,8 @@ def fp8_ds_mla_bytes_per_token(arch: Architecture) -> int:
 def kv_cache_bytes_per_token(
     arch: Architecture, precision: Precision, tensor_parallel: int = 1, pipeline_parallel: int = 1
 ) -> int:
-    """Full-context bytes per token on the busiest GPU (every layer holding the token).
+    """Full-context bytes per token on the busiest GPU (every layer holding the token), DSA
+    indexer keys included (:func:`indexer_bytes_per_token`).
 
     For sliding-window models this is the figure before the window caps it; use
     :func:`kv_cache_bytes` for a given context. Llama-3-8B bf16: 131,072 B.
@@ -123,9 +124,39 @@ def kv_cache_bytes_per_token(
     return max(
         sum(
             count * kv_cache_bytes_per_token_per_layer(arch, precision, tensor_parallel, layer)
-            for layer, count in stage
+            for layer, count in kinds
         )
-        for stage in stage_layer_kinds(arch, pipeline_parallel)
+        + indexer_bytes_per_token(arch, layers)
+        for kinds, layers in zip(
+            stage_layer_kinds(arch, pipeline_parallel),
+            pipeline_stages(arch, pipeline_parallel),
+            strict=True,
+        )
+    )
+
+
+def indexer_bytes_per_token(arch: Architecture, layers: range | None = None) -> int:
+    """DSA indexer key bytes one token adds over ``layers`` (default: all): one
+    ``indexer.cache_bytes_per_token`` per layer with its own indexer, whatever the KV dtype
+    (vLLM ``DeepseekV32IndexerCache``; SGLang's NSA pool keeps the same fp8 key and scale).
+    DeepSeek-V3.2, 61 layers: 61 · 132 = 8,052 B."""
+    if arch.indexer is None:
+        return 0
+    chosen = range(arch.num_layers) if layers is None else layers
+    return arch.indexer.cache_bytes_per_token * sum(
+        1 for i in chosen if _caches_indexer_key(arch, i)
+    )
+
+
+def _caches_indexer_key(arch: Architecture, layer: int) -> bool:
+    """An MLA attention layer with its own DSA indexer (not one reusing an earlier top-k)."""
+    indexer = arch.indexer
+    return (
+        indexer is not None
+        and arch.mla is not None
+        and arch.mixers[layer] in (MixerKind.ATTENTION, MixerKind.ATTENTION_MAMBA2)
+        and not arch.layer_attention[layer].shares_kv
+        and (not indexer.layers or layer in indexer.layers)
     )
 
 
@@ -146,16 +177,22 @@ def kv_cache_bytes(
 ) -> int:
     """Bytes one sequence of ``context_tokens`` occupies on the busiest GPU (exact, unpaged).
 
-    ``[L_full · T + Σ_sliding min(T, W)] · per_token_per_layer``.
+    ``[L_full · T + Σ_sliding min(T, W)] · per_token_per_layer`` plus ``T`` DSA indexer keys
+    per indexer layer (:func:`indexer_bytes_per_token`).
     """
     return max(
         sum(
             count
             * tokens_held(layer, context_tokens)
             * kv_cache_bytes_per_token_per_layer(arch, precision, tensor_parallel, layer)
-            for layer, count in stage
+            for layer, count in kinds
         )
-        for stage in stage_layer_kinds(arch, pipeline_parallel)
+        + context_tokens * indexer_bytes_per_token(arch, layers)
+        for kinds, layers in zip(
+            stage_layer_kinds(arch, pipeline_parallel),
+            pipeline_stages(arch, pipeline_parallel),
+            strict=True,
+        )
     )
 
 
@@ -306,7 +343,7 @@ def layer_kv_specs(
         per_token = kv_cache_bytes_per_token_per_layer(arch, precision, tensor_parallel, layer)
         if arch.mla is not None:
             specs.append(LayerKvSpec(kind="mla", bytes_per_token=per_token))
-            if arch.indexer is not None and (not arch.indexer.layers or i in arch.indexer.layers):
+            if arch.indexer is not None and _caches_indexer_key(arch, i):
                 indexer = arch.indexer.cache_bytes_per_token
                 specs.append(LayerKvSpec(kind="mla", bytes_per_token=indexer))
         elif layer.kind is not AttentionKind.FULL and layer.window_tokens is not None:
