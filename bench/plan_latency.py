@@ -13,12 +13,15 @@ for a plan over the *whole* GPU catalog (no constraints: every GPU x TP/PP x pre
 Every phase is bounded by ``--time-limit`` (the whole run stays under a minute by default);
 the server is stopped (SIGTERM, then SIGKILL) whatever happens. Not a test: timings depend on
 the machine, and the load generator shares its CPUs with the server. ``--profile`` also runs
-the same requests in-process under cProfile and prints where the time goes.
+the same requests in-process under cProfile (computing inline, not in the worker pool) and
+prints where the time goes; with ``--new-questions`` the profiled requests are new questions
+(a different prompt length each, so every one misses the answer cache and runs the search).
 
 Usage::
 
     make bench
     uv run python bench/plan_latency.py --requests 400 --concurrency 8 --profile
+    uv run python bench/plan_latency.py --profile --new-questions
 """
 
 from __future__ import annotations
@@ -203,6 +206,12 @@ async def health_and_plan(
     return Sample(health, wall_s, 0), Sample(plans, wall_s, failures)
 
 
+def new_question(body: dict[str, Any], index: int) -> dict[str, Any]:
+    """``body`` with a prompt length no other index asks: an answer-cache miss."""
+    workload = {**body["workload"], "input_tokens": body["workload"]["input_tokens"] + 1 + index}
+    return {**body, "workload": workload}
+
+
 async def new_questions(base: str, body: dict[str, Any], requests: int, deadline: float) -> Sample:
     """Plans no earlier request asked (each a different prompt length): answer-cache misses."""
     seconds: list[float] = []
@@ -212,12 +221,8 @@ async def new_questions(base: str, body: dict[str, Any], requests: int, deadline
         for index in range(requests):
             if time.perf_counter() >= deadline:
                 break
-            workload = {
-                **body["workload"],
-                "input_tokens": body["workload"]["input_tokens"] + 1 + index,
-            }
             began = time.perf_counter()
-            response = await client.post("/v1/plan", json={**body, "workload": workload})
+            response = await client.post("/v1/plan", json=new_question(body, index))
             if response.status_code == 200:
                 seconds.append(time.perf_counter() - began)
             else:
@@ -241,12 +246,17 @@ async def describe_plan(base: str, body: dict[str, Any]) -> str:
     )
 
 
-def profile_in_process(body: dict[str, Any], requests: int, data_dir: Path) -> str:
-    """The same plans through the ASGI app in this thread (so cProfile sees it), no sockets."""
+def profile_in_process(
+    body: dict[str, Any], requests: int, data_dir: Path, *, new: bool = False
+) -> str:
+    """The same plans (``new``: new questions, 10_000 tokens away from the timed phase's)
+    through the ASGI app in this thread, computing inline (so cProfile sees it), no sockets."""
     from service.app import create_app
     from service.settings import Settings
 
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{data_dir / 'profile.db'}")
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{data_dir / 'profile.db'}", compute_pool="inline"
+    )
     profiler = cProfile.Profile()
 
     async def run() -> None:
@@ -258,9 +268,17 @@ def profile_in_process(body: dict[str, Any], requests: int, data_dir: Path) -> s
         ):
             await client.post("/v1/plan", json=body)  # warm caches outside the profile
             profiler.enable()
-            for _ in range(requests):
-                await client.post("/v1/plan", json=body)
+            started = time.perf_counter()
+            for index in range(requests):
+                await client.post(
+                    "/v1/plan", json=new_question(body, 10_000 + index) if new else body
+                )
             profiler.disable()
+            kind = "new questions" if new else "repeated plans"
+            print(
+                f"profiled {requests} {kind}: "
+                f"{(time.perf_counter() - started) / requests * 1e3:.1f} ms each under cProfile"
+            )
 
     asyncio.run(run())
     out = io.StringIO()
@@ -279,6 +297,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent clients")
     parser.add_argument("--time-limit", type=float, default=50.0, help="seconds, whole run")
     parser.add_argument("--profile", action="store_true", help="also profile in-process")
+    parser.add_argument(
+        "--new-questions",
+        action="store_true",
+        help="profile new questions (answer-cache misses: the search) instead of a repeated one",
+    )
     args = parser.parse_args(argv)
 
     run_deadline = time.perf_counter() + args.time_limit
@@ -315,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
 
             asyncio.run(bench())
         if args.profile:
-            print(profile_in_process(body, 50, data_dir))
+            print(profile_in_process(body, 50, data_dir, new=args.new_questions))
     except Exception:
         print(f"--- server log ({log_path}) ---\n{log_path.read_text(errors='replace')}")
         raise
