@@ -16,6 +16,7 @@ comes from :mod:`service.domain.engines`; the byte formulas from
 from __future__ import annotations
 
 import enum
+import functools
 
 import msgspec
 
@@ -37,6 +38,7 @@ from service.domain.kv_cache import (
     pipeline_stages,
     token_pool_bytes_per_token,
 )
+from service.domain.precision import Precision
 from service.domain.units import format_bytes
 
 __all__ = [
@@ -155,13 +157,27 @@ def memory_budget(
     )
 
 
+_cached_layer_kv_specs = functools.lru_cache(maxsize=1024)(layer_kv_specs)
+
+
+def _layer_specs(
+    arch: Architecture, precision: Precision, tensor_parallel: int, stage: range, **knobs: int
+) -> tuple[LayerKvSpec, ...]:
+    """:func:`layer_kv_specs`, remembered: it is pure, and a plan asks the same few
+    (precision, TP, stage) of every GPU; an unhashable architecture is computed afresh."""
+    try:
+        return _cached_layer_kv_specs(arch, precision, tensor_parallel, stage, **knobs)
+    except TypeError:
+        return layer_kv_specs(arch, precision, tensor_parallel, stage, **knobs)
+
+
 def kv_layout(
     arch: Architecture, deployment: Deployment, profile: EngineProfile, max_model_len: int
 ) -> KvLayout:
     """The busiest pipeline stage's cache as the engine lays it out (module doc)."""
     stage = max(pipeline_stages(arch, deployment.pipeline_parallel), key=len)
     if profile.kind == "vllm-v1":
-        specs = layer_kv_specs(
+        specs = _layer_specs(
             arch,
             deployment.kv_precision,
             deployment.tensor_parallel,
@@ -170,7 +186,7 @@ def kv_layout(
             state_blocks=vllm_v1.state_blocks(arch, profile, deployment),
         )
     else:
-        specs = layer_kv_specs(arch, deployment.kv_precision, deployment.tensor_parallel, stage)
+        specs = _layer_specs(arch, deployment.kv_precision, deployment.tensor_parallel, stage)
     block = deployment.block_size_tokens or profile.block_size_tokens
     if profile.kind in ("sglang", "trtllm"):
         per_token = token_pool_bytes_per_token(specs)
