@@ -169,14 +169,85 @@ class _Points:
         align = min(1.0, others * b) * t_step / 2
         return _Point(b, tpot, rate, align + wait + prefill, prefill, wait, share * piece, rho)
 
-    def in_system(self, b: float, others: float) -> float:
-        """``b + λ·TTFT`` of ``point(b, others)``."""
-        share, _, t_step, rate = self._decode(b)
-        prefill = self._prefill(b, others)
-        rho = 1.0 if share >= 1 else min(others * rate * prefill, 1.0)
+
+def in_system_fn(
+    costs: StepCosts, eff: Efficiency, chunk: int, others: float
+) -> Callable[[float], float]:
+    """``b ↦ b + λ·TTFT`` of ``_point(costs, eff, chunk, b, others)``: the measure the
+    concurrency bisection reads ~30 times per configuration, with :func:`dense_step` and
+    :class:`_Points` inlined. ``max(x, y)`` is written ``y if y > x else x`` and ``min(x, y)``
+    ``y if y < x else x`` (what the builtins return, NaN and ties included)."""
+    if not is_dense(costs):
+        raise ValueError("in_system_fn prices dense models only")
+    d, p = costs.decode, costs.prompt
+    n_in, verify, kept = costs.input_tokens, costs.verify_tokens, costs.tokens_per_step
+    decode_tokens = max(costs.output_tokens - 1, 1)
+    whole_prompt, whole_chunk = float(n_in), float(chunk)
+    expert = 1.0
+    weights_s = costs.dense_weight_read_s / eff.decode_mbu
+    decode_k = d.matmul_s - d.expert_matmul_s + d.expert_matmul_s / expert
+    prompt_k = p.matmul_s - p.expert_matmul_s + p.expert_matmul_s / expert
+    decode_mfu, prefill_mfu, decode_mbu = eff.decode_mfu, eff.prefill_mfu, eff.decode_mbu
+    kv_s, attention_s = d.kv_s, d.attention_s
+    prompt_attention = max(p.kv_s / eff.prefill_mbu, p.attention_s / eff.prefill_mfu)
+    decode_comm, prompt_comm = d.communication_s, p.communication_s
+    all_reduce_s = max(d.all_reduces, p.all_reduces) * eff.all_reduce_latency_us * 1e-6
+    overhead = eff.step_overhead_ms / 1e3 + max(d.layers, p.layers) * eff.layer_overhead_us / 1e6
+    no_share = 0 / n_in
+
+    def step(decode_matmul: float, attention: float, comm: float, share: float) -> float:
+        """A step from its decode terms (matmul/MFU, attention, communication) and share."""
+        matmuls = decode_matmul + share * prompt_k / prefill_mfu
+        matmuls = matmuls if matmuls > weights_s else weights_s
+        return (
+            matmuls
+            + (attention + share * prompt_attention)
+            + (comm + share * prompt_comm + all_reduce_s)
+            + overhead
+        )
+
+    def in_system(b: float) -> float:
+        run = b * verify
+        decode_matmul = run * decode_k / decode_mfu
+        kv, att = b * kv_s / decode_mbu, run * attention_s / decode_mfu
+        attention = att if att > kv else kv
+        comm = run * decode_comm
+        wanted = b * n_in * kept / decode_tokens
+        left = chunk - run
+        left = 1.0 if left < 1.0 else left
+        piece = left if left < whole_prompt else whole_prompt
+        if wanted < piece:
+            share = wanted / piece
+            t_step = (1 - share) * step(decode_matmul, attention, comm, no_share)
+            t_step += share * step(decode_matmul, attention, comm, piece / n_in)
+        else:
+            share = 1.0
+            tokens = piece if piece < wanted else wanted
+            t_step = step(decode_matmul, attention, comm, tokens / n_in)
+        rate = b / (decode_tokens * (t_step / kept)) if b > 0 else 0.0
+        beside = others * b
+        run = beside * verify
+        own = chunk - run
+        own = 1.0 if own < 1.0 else own
+        own = whole_chunk if whole_chunk < own else own
+        chunks = math.ceil(n_in / own)
+        kv, att = beside * kv_s / decode_mbu, run * attention_s / decode_mfu
+        prefill = chunks * step(
+            run * decode_k / decode_mfu,
+            att if att > kv else kv,
+            run * decode_comm,
+            n_in / chunks / n_in,
+        )
+        if share >= 1:
+            rho = 1.0
+        else:
+            rho = others * rate * prefill
+            rho = 1.0 if rho > 1.0 else rho
         wait = math.inf if rho >= 1 else rho * prefill / (2 * (1 - rho))
-        align = min(1.0, others * b) * t_step / 2
+        align = (beside if beside < 1.0 else 1.0) * t_step / 2
         return b + rate * (align + wait + prefill)
+
+    return in_system
 
 
 def dense_at_concurrency(
@@ -188,10 +259,7 @@ def dense_at_concurrency(
     upper, limit = _upper_batch(costs, eff, chunk_tokens, max_batch)
     points = _Points(costs, dense_step(costs, eff), chunk_tokens)
     others = (concurrency - 1) / concurrency
-
-    def in_system(b: float) -> float:
-        return points.in_system(b, others)
-
+    in_system = in_system_fn(costs, eff, chunk_tokens, others)
     top = points.point(upper, others)
     if top.b + top.rate * top.ttft_s <= concurrency:
         cycle = concurrency / top.rate

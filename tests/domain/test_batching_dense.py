@@ -11,10 +11,17 @@ from hypothesis import strategies as st
 
 from service.catalog_files import load_engine_profiles
 from service.domain import planner
-from service.domain.batching import StepCosts, at_concurrency, step_costs, step_seconds
+from service.domain.batching import (
+    StepCosts,
+    _point,
+    at_concurrency,
+    step_costs,
+    step_seconds,
+)
 from service.domain.batching_dense import (
     dense_at_concurrency,
     dense_step,
+    in_system_fn,
     is_dense,
     steady_at_users,
 )
@@ -86,6 +93,23 @@ def test_a_hoisted_step_is_step_seconds(
     """Any dense step: the same float as step_seconds, bit for bit."""
     expected = step_seconds(costs, eff, decode_batch=batch, prompt_tokens=prompt_tokens)
     assert dense_step(costs, eff)(batch, prompt_tokens) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    dense_costs(),
+    efficiencies(),
+    st.integers(1, 16_384),
+    st.floats(min_value=0.0, max_value=4096.0),
+    st.floats(min_value=0.0, max_value=1.0),
+)
+def test_the_inlined_measure_is_points_in_system_count(
+    costs: StepCosts, eff: Efficiency, chunk: int, batch: float, others: float
+) -> None:
+    """Any dense point: b + rate x TTFT exactly as batching's _point gives them."""
+    point = _point(costs, eff, chunk, batch, others)
+    expected = point.b + point.rate * point.ttft_s
+    assert in_system_fn(costs, eff, chunk, others)(batch) == expected
 
 
 @settings(max_examples=150, deadline=None)
