@@ -15,28 +15,6 @@ and at decode the experts stay bound by their weight read (a fitted ``n½`` abov
 describes no kernel, and would price one-row expert GEMMs at hundreds of rows). Which
 experts a step reads is :func:`service.domain.latency.experts_touched`.
 
-**Routed activations through memory.** Each token goes to ``k`` experts as ``k`` copies of
-its hidden state, and the engines' MoE kernels move those copies through HBM between
-kernels. vLLM's ``fused_experts_impl`` (fused_moe.py, link at :data:`MAX_TILE_ROWS`): the
-gate/up GEMM reads each copy's row (``d``) and writes ``2·I`` (``intermediate_cache1``),
-SiLU-and-mul reads it and writes ``I`` (``intermediate_cache2``), the down GEMM reads that
-and writes ``d`` per copy (``intermediate_cache3``, shape ``(T, k, d)``), which ``moe_sum``
-reads back to add the ``k`` copies; all in the model's 16-bit dtype. TensorRT-LLM's CUTLASS
-MoE moves the same tensors (``expandInputRowsKernel``, grouped GEMMs,
-``finalizeMoeRoutingKernel``). Per GPU and MoE layer, ``I`` being the expert width on the GPU
-(``I/N`` under TP; whole under EP, where a GPU gets ``T·k/N`` copies instead of ``T·k``)::
-
-    bytes = copies · (3·d + 6·I) · 2 B                     (:func:`routed_activation_bytes`)
-
-The down GEMM does ``2·I`` FLOPs per output element, under the FLOP/byte ridge of an H200
-or B200 when ``I`` is thin (Qwen3-235B at TP8: ``I/N`` = 192), so these bytes do not hide
-under the GEMMs' compute. Dense MLPs move one copy and their traffic sits inside the
-fitted MFU; the ``k``-fold copies are what MoE adds. Not yet in the step price: priced
-serially at the fitted MBU (with a refit) they bring the prompt-heavy TensorRT-LLM Qwen3
-rows from +58…+172 % to +12…+93 % held out, but move the shared fit (per-layer overhead
-30.8 → 22 µs, prefill MFU 0.50 → 0.53) that dense rows' held-out errors in the other
-families lean on (issue 12, 2026-12-02).
-
 **Expert parallelism** (vLLM ``--enable-expert-parallel``, EP degree = the TP group's ``N``
 GPUs): each GPU holds ``E/N`` whole experts instead of a 1/N slice of every expert (same
 bytes per GPU). An MoE layer then swaps its MLP all-reduce for two all-to-alls (dispatch the
@@ -91,31 +69,6 @@ def grouped_gemm_efficiency(tokens_per_expert: float, half_tokens: float) -> flo
     if tokens_per_expert <= 0:
         return 0.0
     return tokens_per_expert / (tokens_per_expert + min(half_tokens, MAX_TILE_ROWS))
-
-
-ACTIVATION_BYTES = 2.0
-"""Bytes per activation element between the MoE kernels: the model's 16-bit dtype
-(``intermediate_cache1/2/3`` are allocated with ``hidden_states.dtype``, fused_moe.py above)."""
-
-
-def routed_activation_bytes(
-    arch: Architecture, tokens: float, ranks: int, *, expert_parallel: bool
-) -> float:
-    """HBM bytes one GPU moves for routed token copies in a step over ``tokens`` tokens,
-    every MoE layer: ``L_moe · copies · (3·d + 6·I) · 2 B`` (module doc; 0 for dense)."""
-    moe = arch.moe
-    if moe is None or tokens <= 0:
-        return 0.0
-    ranks = max(ranks, 1)
-    width = moe.latent_size or arch.hidden_size
-    copies = tokens * moe.experts_per_token
-    inner = float(moe.expert_intermediate_size)
-    if expert_parallel:
-        copies /= ranks
-    else:
-        inner /= ranks
-    per_copy = (3 * width + 6 * inner) * ACTIVATION_BYTES
-    return len(moe.moe_layers) * copies * per_copy
 
 
 def moe_layer_count(arch: Architecture) -> int:
