@@ -12,7 +12,7 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.domain.batching import StepCosts, saturation_point, step_costs
+from service.domain.batching import StepCosts, at_concurrency, saturation_point, step_costs
 from service.domain.frontier import frontier
 from service.domain.latency import Efficiency, Serving
 from tests.domain.reference import H100, arch, params
@@ -52,3 +52,22 @@ def test_the_knee_is_finite_for_short_requests(
 
     assert math.isfinite(knee.concurrency)
     assert math.isfinite(knee.ttft_ms)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    isl=st.sampled_from([1, 2, 1000, 100_000, 1_000_000, 10_000_000]),
+    osl=st.sampled_from([1, 2, 10, 1000]),
+    chunk=st.sampled_from([512, 8192]),
+    users=st.integers(min_value=1, max_value=256),
+)
+def test_prompt_bound_loads_still_complete_requests(
+    isl: int, osl: int, chunk: int, users: int
+) -> None:
+    """Long prompts, short answers (POST /v1/latency's fuzz case): a positive completion rate."""
+    state = at_concurrency(
+        costs(isl, osl), SHEET, chunk_tokens=chunk, max_batch=1024, concurrency=users
+    )
+
+    assert state.arrival_rate_per_s > 0
+    assert math.isfinite(state.ttft_ms)
