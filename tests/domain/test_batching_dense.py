@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.catalog_files import load_engine_profiles
-from service.domain import planner
+from service.domain import capacity, planner
 from service.domain.batching import (
     StepCosts,
     _point,
@@ -25,6 +25,7 @@ from service.domain.batching_dense import (
     is_dense,
     steady_at_users,
 )
+from service.domain.kv_cache import layer_kv_specs
 from service.domain.latency import Efficiency, PhaseTerms, Serving
 from service.domain.modifiers import Modifiers
 from service.domain.planner import Objective, SearchSpace, Slo, Workload, plan
@@ -193,7 +194,8 @@ def test_the_plan_is_the_straightforward_evaluation(
     question: tuple[str, Workload, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Dense, MoE, inline config, priced GPUs, constraints, SLO, speculative decoding: the
-    plan is the same, configuration for configuration, as with batching's own steady state."""
+    plan is the same, configuration for configuration, as with batching's own steady state
+    and the KV layer specs computed afresh for every candidate."""
     model, workload, options = question
 
     def planned() -> planner.Plan:
@@ -201,6 +203,7 @@ def test_the_plan_is_the_straightforward_evaluation(
 
     fast = planned()
     monkeypatch.setattr(planner, "steady_at_users", reference_steady)
+    monkeypatch.setattr(capacity, "_layer_specs", layer_kv_specs)
     straightforward = planned()
     assert fast.configurations
     assert msgspec.json.encode(fast) == msgspec.json.encode(straightforward)
