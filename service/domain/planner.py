@@ -28,7 +28,7 @@ from service.domain.engine import EngineProfile
 from service.domain.engines.model_memory import weights_as_loaded
 from service.domain.gpu import ExecutionMode, GpuSpec
 from service.domain.kv_cache import kv_cache_bytes_per_token, resolve_kv_precision
-from service.domain.latency import Efficiency, Serving, estimate_latency
+from service.domain.latency import Bound, Efficiency, Serving, decode_terms, phase_time
 from service.domain.modifiers import Modifiers, apply
 from service.domain.modifiers_fit import capacity_with_extras
 from service.domain.moe import expert_parallel_problem
@@ -467,15 +467,7 @@ def evaluate(
         batch = max(1, math.ceil(timed.steady.concurrency))
         throughput = workload.requests_per_s * workload.output_tokens
     steady = timed.steady
-    latency = estimate_latency(
-        arch,
-        params,
-        serving,
-        batch_size=batch,
-        input_tokens=workload.input_tokens,
-        output_tokens=workload.output_tokens,
-        efficiency=efficiency,
-    )
+    decode_bound = _decode_bound(arch, params, serving, workload, batch, efficiency)
     cost = gpu.price_per_hour_usd * count if gpu.price_per_hour_usd else None
     return Configuration(
         gpu=gpu.id,
@@ -497,7 +489,7 @@ def evaluate(
             cost / (throughput * 3600) * 1e6 if cost is not None else None
         ),
         meets_slo=_meets(slo, _ttft(slo, timed), steady.tpot_ms),
-        bottleneck=f"decode {latency.decode.bound.value}",
+        bottleneck=f"decode {decode_bound.value}",
         burst_ttft_ms=timed.burst_ttft_ms,
         weight_execution=gpu.execution(candidate.weights).note,
         disaggregated=_split(
@@ -513,6 +505,26 @@ def evaluate(
         expert_parallel=candidate.expert_parallel,
         attention_data_parallel=candidate.attention_data_parallel,
     )
+
+
+def _decode_bound(
+    arch: Architecture,
+    params: ParameterCount,
+    serving: Serving,
+    workload: Workload,
+    batch: int,
+    efficiency: Efficiency,
+) -> Bound:
+    """What bounds a decode step of ``batch`` sequences: the decode half of
+    :func:`~service.domain.latency.estimate_latency` (its prefill half is not reported)."""
+    terms = decode_terms(
+        arch,
+        params,
+        serving,
+        batch=batch,
+        context=workload.input_tokens + workload.output_tokens // 2,
+    )
+    return phase_time(terms, efficiency, mfu=efficiency.decode_mfu, mbu=efficiency.decode_mbu).bound
 
 
 def _split(
