@@ -520,6 +520,27 @@ class Architecture(msgspec.Struct, frozen=True, kw_only=True):
             description="Learned activation parameters per decoder layer (count; Apertus xIELU: 2)"
         ),
     ] = 0
+    # Weights outside attention, MLP, MoE and norms (Gemma 3n LAuReL, AltUp router and
+    # projections), all layers together; matrices are quantised like the MLP, the small
+    # coefficients (Gemma 3n AltUp prediction/correction coefficients) kept 16-bit.
+    extra_matrix_parameters: Annotated[
+        int,
+        msgspec.Meta(
+            description=(
+                "Matrix weights outside attention, MLP and experts, whole model (count; "
+                "Gemma 3n LAuReL and AltUp)"
+            )
+        ),
+    ] = 0
+    extra_small_parameters: Annotated[
+        int,
+        msgspec.Meta(
+            description=(
+                "Small learned coefficients outside norms, whole model (count; Gemma 3n AltUp "
+                "coefficients)"
+            )
+        ),
+    ] = 0
     # Layers whose dense MLP is twice intermediate_size wide (Gemma 4 use_double_wide_mlp).
     wide_mlp_layers: Annotated[
         tuple[int, ...],

@@ -15,6 +15,13 @@ import msgspec
 from service.domain.architecture import Architecture, InvalidConfig
 from service.domain.config_fields import read_bool, read_int, read_optional_int, read_str
 from service.domain.hf_families import FAMILY_ALIASES, family_traits
+from service.domain.hf_gemma3n import (
+    GEMMA3N_DEFAULTS,
+    GEMMA3N_FAMILY,
+    gemma3n_config,
+    gemma3n_extras,
+    gemma3n_layer_attention,
+)
 from service.domain.hf_gemma4 import (
     GEMMA4_DEFAULTS,
     GEMMA4_FAMILY,
@@ -58,6 +65,7 @@ _FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
         "sliding_window": 4096,
     },
     GEMMA4_FAMILY: GEMMA4_DEFAULTS,
+    GEMMA3N_FAMILY: GEMMA3N_DEFAULTS,
 }
 
 # Keys transformers writes at the top of a multimodal config that describe its language model
@@ -146,6 +154,8 @@ def _normalise(config: Mapping[str, Any], model_type: str) -> Architecture:
     check_supported(config, model_type, family)
     if family == GEMMA4_FAMILY:
         config = with_default_layer_types(config)
+    if family == GEMMA3N_FAMILY:
+        config = gemma3n_config(config)
     notes: list[str] = []
     if family not in KNOWN_FAMILIES:
         notes.append(
@@ -216,6 +226,16 @@ def _normalise(config: Mapping[str, Any], model_type: str) -> Architecture:
                 "(keys copied into the value slot of K-as-V layers, unfilled K/V slots of "
                 "shared-KV layers); not in this count"
             )
+    gemma3n = None
+    if family == GEMMA3N_FAMILY:
+        gemma3n = gemma3n_extras(config, layers, hidden, kv_heads * head_dim, head_dim)
+        attention = gemma3n_layer_attention(config, attention)
+        if gemma3n.vllm_loaded_extra:
+            notes.append(
+                f"vLLM loads the K/V projections the checkpoint keeps for shared-KV layers "
+                f"({gemma3n.vllm_loaded_extra:,} parameters, unused); not in this count"
+            )
+    ple = gemma4 or gemma3n
     return Architecture(
         model_type=model_type or "unknown",
         num_layers=layers,
@@ -230,7 +250,7 @@ def _normalise(config: Mapping[str, Any], model_type: str) -> Architecture:
         ),
         mlp_kind=traits.mlp_kind,
         norm_kind=traits.norm_kind,
-        norms_per_layer=gemma4.norms_per_layer if gemma4 else traits.norms_per_layer,
+        norms_per_layer=ple.norms_per_layer if ple else traits.norms_per_layer,
         layer_attention=attention,
         max_context_tokens=max_context,
         checkpoint_dtype=_checkpoint_dtype(config),
@@ -251,8 +271,10 @@ def _normalise(config: Mapping[str, Any], model_type: str) -> Architecture:
         state=layout.state if layout is not None else None,
         mlp_free_layers=layout.mlp_free_layers if layout is not None else (),
         lm_head_bias=family == "ernie4_5_moe" and read_bool(config, "use_bias", default=False),
-        per_layer_embedding_width=gemma4.per_layer_embedding_width if gemma4 else 0,
-        per_layer_embedding_vocab=gemma4.per_layer_embedding_vocab if gemma4 else 0,
+        per_layer_embedding_width=ple.per_layer_embedding_width if ple else 0,
+        per_layer_embedding_vocab=ple.per_layer_embedding_vocab if ple else 0,
+        extra_matrix_parameters=gemma3n.matrix_parameters if gemma3n else 0,
+        extra_small_parameters=gemma3n.small_parameters if gemma3n else 0,
         layer_scalars=gemma4 is not None,
         activation_parameters_per_layer=traits.activation_parameters,
         wide_mlp_layers=gemma4.wide_mlp_layers if gemma4 else (),

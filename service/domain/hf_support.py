@@ -24,6 +24,7 @@ KNOWN_FAMILIES = frozenset(
         "glm4_moe", "smollm3", "seed_oss", "olmo2", "starcoder2", "qwen3_next", "nemotron_h",
         "granitemoehybrid", "llama4_text", "minimax_m2", "ernie4_5_moe", "jamba", "kimi_linear",
         "minimax", "falcon_h1", "hunyuan_v1_dense", "hunyuan_v1_moe", "gemma4_text",
+        "gemma3n_text",
     }
 ) | RECENT_FAMILIES  # fmt: skip
 
@@ -36,8 +37,6 @@ _UNMODELLED_TYPES = {
     "zamba2": "hybrid Mamba/attention layers",
     "rwkv": "RWKV recurrent layers",
     "recurrent_gemma": "RG-LRU recurrent layers",
-    "gemma3n": "Gemma 3n layers (AltUp, LAuReL, per-layer embeddings)",
-    "gemma3n_text": "Gemma 3n layers (AltUp, LAuReL, per-layer embeddings)",
 }
 
 DEEPSEEK_V4_KV_FEATURE = (

@@ -223,7 +223,8 @@ def count_parameters(arch: Architecture) -> ParameterCount:
         + _indexer_weights(arch),
         mlp=dense_layers * mlp_weights(arch, arch.intermediate_size)
         + len(arch.wide_mlp_layers) * mlp_weights(arch, arch.intermediate_size)
-        + 3 * layers * d * ple_width,
+        + 3 * layers * d * ple_width
+        + arch.extra_matrix_parameters,
         routed_experts=moe_layers * moe.num_experts * per_expert if moe else 0,
         shared_experts=shared,
         router=router,
@@ -233,7 +234,8 @@ def count_parameters(arch: Architecture) -> ParameterCount:
         + _norm_width(arch)
         + (ple_width if ple_width else 0)
         + (layers if arch.layer_scalars else 0)
-        + layers * arch.activation_parameters_per_layer,
+        + layers * arch.activation_parameters_per_layer
+        + arch.extra_small_parameters,
         biases=_over_attention_layers(arch, lambda la: _attention_biases_per_layer(arch, la))
         + dense_layers * _mlp_biases(arch, arch.intermediate_size)
         + _shared_expert_biases(arch)

@@ -69,6 +69,11 @@ _UNMODELLED_MULTIMODAL = {
     "and its built-in vision/speech LoRA adapters",
     "phi4_multimodal": "Phi-4-multimodal encoders (SigLIP vision with HD tiling, conformer "
     "audio) and its built-in vision/speech LoRA adapters",
+    # vision_config names a timm architecture (mobilenetv5_300m_enc) whose block shapes are in
+    # timm, not in the config; the language model (text_config, gemma3n_text) is counted.
+    "gemma3n": "Gemma 3n vision tower (timm MobileNet-V5 'mobilenetv5_300m_enc', shapes not "
+    "in the config) and USM conformer audio encoder; post text_config alone (model_type "
+    "gemma3n_text) to plan the language model",
 }
 
 

@@ -306,7 +306,7 @@ def test_count_neutral_keys_do_not_refuse_an_unknown_family() -> None:
         ),
         (with_fields(LLAMA_LIKE, model_type="recurrent_gemma"), "RG-LRU"),
         (with_fields(LLAMA_LIKE, model_type="rwkv"), "RWKV"),
-        (with_fields(GEMMA3_1B, model_type="gemma3n_text"), "Gemma 3n"),
+        (with_fields(GEMMA3_1B, model_type="gemma3n"), "Gemma 3n vision tower"),
         (
             with_fields(GEMMA3_1B, model_type="gemma4_text", use_bidirectional_attention="all"),
             "bidirectional attention",
@@ -335,7 +335,7 @@ def test_count_neutral_keys_do_not_refuse_an_unknown_family() -> None:
         "linear-attention-layer-type",
         "recurrent-gemma",
         "rwkv",
-        "gemma3n-is-not-gemma3",
+        "gemma3n-multimodal-towers",
         "gemma4-bidirectional-all",
         "ssm-state-size-key",
         "encoder-decoder",
