@@ -64,7 +64,11 @@ def encoder_cache_bytes(
 
     Llama-4-Scout, 8192 batched tokens: 3 · 2448 · 5120 · 2 B = 75,202,560 B.
     """
-    items = encoder_items(arch, tokens, seqs, max_model_len, items_per_prompt)
+    return _cached_bytes(arch, encoder_items(arch, tokens, seqs, max_model_len, items_per_prompt))
+
+
+def _cached_bytes(arch: Architecture, items: int) -> int:
+    """``items · T · d · 2`` B of encoder outputs."""
     return items * arch.encoder_max_tokens_per_item * arch.hidden_size * ACTIVATION_BYTES
 
 
@@ -92,5 +96,4 @@ def profile_run_peak(
     if not items:
         return language_model_peak
     encoder = encoder_forward_bytes(arch, profile, items, tensor_parallel)
-    cache = items * arch.encoder_max_tokens_per_item * arch.hidden_size * ACTIVATION_BYTES
-    return max(language_model_peak, encoder) + cache
+    return max(language_model_peak, encoder) + _cached_bytes(arch, items)
