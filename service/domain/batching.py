@@ -247,11 +247,31 @@ def _upper_batch(
 
     if utilisation(high) < PROMPT_PATH_UTILISATION:
         return high, Limit.BATCH if high == max_batch else Limit.PROMPT_BUDGET
-    # The batch last seen below the target, not the bracket's midpoint: ρ jumps to 1 where a
-    # piece rides every step (f = 1), and a midpoint past that jump made the M/D/1 wait, the
-    # knee's concurrency and the frontier infinite (1-token prompts, `make fuzz`).
-    cap = _bisect(PROMPT_PATH_UTILISATION, utilisation, 0, high, relative=1e-4, below=True)
-    return cap, Limit.PROMPT_BUDGET
+    return _last_below(PROMPT_PATH_UTILISATION, utilisation, high), Limit.PROMPT_BUDGET
+
+
+def _last_below(
+    target: float, measure: Callable[[float], float], high: float, relative: float = 1e-4
+) -> float:
+    """The largest ``x`` in ``(0, high)`` seen with the increasing ``measure(x) < target``, to
+    ``relative`` of the bracket (so a cap of 0.001 is found as precisely as one of 100).
+
+    The lower end, not the bracket's midpoint: ρ jumps to 1 where a prompt piece rides every
+    step (f = 1), and a midpoint past that jump made the M/D/1 wait, the knee's concurrency and
+    the frontier infinite (1-token prompts); a tolerance relative to ``high`` alone left 0 for
+    prompt-bound loads (10⁷-token prompts), a replica that never completes a request. Both
+    found by ``make fuzz``. ``measure`` tends to 0 with ``x``, so the lower end leaves 0.
+    """
+    low = 0.0
+    for _ in range(_BISECTIONS):
+        if low > 0 and high - low <= relative * high:
+            break
+        mid = (low + high) / 2
+        if measure(mid) < target:
+            low = mid
+        else:
+            high = mid
+    return low
 
 
 def _bisect(
@@ -260,12 +280,9 @@ def _bisect(
     low: float,
     high: float,
     relative: float = _TOLERANCE,
-    *,
-    below: bool = False,
 ) -> float:
     """``x`` in ``[low, high]`` where the increasing ``measure(x)`` reaches ``target``, to
-    ``relative`` of ``high`` (at most :data:`_BISECTIONS` halvings); with ``below``, the
-    bracket's lower end, where ``measure`` is still under ``target`` (or ``low`` itself)."""
+    ``relative`` of ``high`` (at most :data:`_BISECTIONS` halvings)."""
     tolerance = relative * max(high, 1.0)
     for _ in range(_BISECTIONS):
         if high - low <= tolerance:
@@ -275,7 +292,7 @@ def _bisect(
             low = mid
         else:
             high = mid
-    return low if below else (low + high) / 2
+    return (low + high) / 2
 
 
 def at_concurrency(
