@@ -10,7 +10,7 @@ fixed costs) is computed once here and each step is a handful of multiplications
 The same formulas in the same order as ``step_seconds``, ``_point`` and ``at_concurrency``,
 so the results are the same floats: tests/domain/test_batching_dense.py checks them against
 :mod:`service.domain.batching` for random costs and whole plans (a change there must be made
-here too, or that test fails). The prompt-path ceiling is batching's own ``_upper_batch``.
+here too, or that test fails); the bracket searches are batching's own.
 MoE models (the routed-expert read and the grouped-GEMM efficiency vary with the step's
 tokens), and costs carrying any term this module does not read, go through
 :mod:`service.domain.batching` itself (:func:`steady_at_users`).
@@ -26,12 +26,14 @@ from typing import Any
 import msgspec
 
 from service.domain.batching import (
+    PROMPT_PATH_UTILISATION,
+    Limit,
     SteadyState,
     StepCosts,
     _bisect,
+    _last_below,
     _Point,
     _result,
-    _upper_batch,
     at_concurrency,
     burst_ttft_seconds,
 )
@@ -170,15 +172,16 @@ class _Points:
         return _Point(b, tpot, rate, align + wait + prefill, prefill, wait, share * piece, rho)
 
 
-def in_system_fn(
+def measures(
     costs: StepCosts, eff: Efficiency, chunk: int, others: float
-) -> Callable[[float], float]:
-    """``b ↦ b + λ·TTFT`` of ``_point(costs, eff, chunk, b, others)``: the measure the
-    concurrency bisection reads ~30 times per configuration, with :func:`dense_step` and
-    :class:`_Points` inlined. ``max(x, y)`` is written ``y if y > x else x`` and ``min(x, y)``
-    ``y if y < x else x`` (what the builtins return, NaN and ties included)."""
+) -> tuple[Callable[[float], float], Callable[[float], float]]:
+    """The two measures the bisections read ~45 times per configuration, from
+    ``p = _point(costs, eff, chunk, b, ·)`` with :func:`dense_step` and :class:`_Points`
+    inlined: ``b ↦ b + λ·TTFT`` at ``others`` (the concurrency) and ``b ↦ ρ`` at 1 (the
+    prompt-path ceiling's ``budget_used``). ``max(x, y)`` is written ``y if y > x else x``
+    and ``min(x, y)`` ``y if y < x else x`` (what the builtins return, NaN and ties included)."""
     if not is_dense(costs):
-        raise ValueError("in_system_fn prices dense models only")
+        raise ValueError("measures prices dense models only")
     d, p = costs.decode, costs.prompt
     n_in, verify, kept = costs.input_tokens, costs.verify_tokens, costs.tokens_per_step
     decode_tokens = max(costs.output_tokens - 1, 1)
@@ -206,7 +209,9 @@ def in_system_fn(
             + overhead
         )
 
-    def in_system(b: float) -> float:
+    def parts(b: float, others: float, prefill_needed: bool) -> tuple[float, float, float, float]:
+        """(share of steps with a prompt piece, step s, rate /s, own prefill s) at ``b``; the
+        prefill only when ``prefill_needed`` or a share is below 1 (else 0)."""
         run = b * verify
         decode_matmul = run * decode_k / decode_mfu
         kv, att = b * kv_s / decode_mbu, run * attention_s / decode_mfu
@@ -225,6 +230,8 @@ def in_system_fn(
             tokens = piece if piece < wanted else wanted
             t_step = step(decode_matmul, attention, comm, tokens / n_in)
         rate = b / (decode_tokens * (t_step / kept)) if b > 0 else 0.0
+        if not prefill_needed and share >= 1:
+            return share, t_step, rate, 0.0
         beside = others * b
         run = beside * verify
         own = chunk - run
@@ -238,16 +245,40 @@ def in_system_fn(
             run * decode_comm,
             n_in / chunks / n_in,
         )
+        return share, t_step, rate, prefill
+
+    def in_system(b: float) -> float:
+        share, t_step, rate, prefill = parts(b, others, True)
         if share >= 1:
             rho = 1.0
         else:
             rho = others * rate * prefill
             rho = 1.0 if rho > 1.0 else rho
         wait = math.inf if rho >= 1 else rho * prefill / (2 * (1 - rho))
+        beside = others * b
         align = (beside if beside < 1.0 else 1.0) * t_step / 2
         return b + rate * (align + wait + prefill)
 
-    return in_system
+    def utilisation(b: float) -> float:
+        share, _, rate, prefill = parts(b, 1.0, False)
+        if share >= 1:
+            return 1.0
+        rho = 1.0 * rate * prefill
+        return 1.0 if rho > 1.0 else rho
+
+    return in_system, utilisation
+
+
+def _upper_batch(
+    costs: StepCosts, utilisation: Callable[[float], float], chunk: int, max_batch: int
+) -> tuple[float, Limit]:
+    """:func:`service.domain.batching._upper_batch` with ``utilisation`` (its bracket search is
+    batching's own :func:`~service.domain.batching._last_below`)."""
+    ratio = costs.input_tokens * costs.tokens_per_step / max(costs.output_tokens - 1, 1)
+    high = min(float(max_batch), chunk / (costs.verify_tokens + ratio))
+    if utilisation(high) < PROMPT_PATH_UTILISATION:
+        return high, Limit.BATCH if high == max_batch else Limit.PROMPT_BUDGET
+    return _last_below(PROMPT_PATH_UTILISATION, utilisation, high), Limit.PROMPT_BUDGET
 
 
 def dense_at_concurrency(
@@ -256,10 +287,10 @@ def dense_at_concurrency(
     """:func:`service.domain.batching.at_concurrency` for a dense model (module doc)."""
     if max_batch < 1 or chunk_tokens < 1 or concurrency < 1:
         raise ValueError("max_batch, chunk_tokens and concurrency must be >= 1")
-    upper, limit = _upper_batch(costs, eff, chunk_tokens, max_batch)
-    points = _Points(costs, dense_step(costs, eff), chunk_tokens)
     others = (concurrency - 1) / concurrency
-    in_system = in_system_fn(costs, eff, chunk_tokens, others)
+    in_system, utilisation = measures(costs, eff, chunk_tokens, others)
+    upper, limit = _upper_batch(costs, utilisation, chunk_tokens, max_batch)
+    points = _Points(costs, dense_step(costs, eff), chunk_tokens)
     top = points.point(upper, others)
     if top.b + top.rate * top.ttft_s <= concurrency:
         cycle = concurrency / top.rate

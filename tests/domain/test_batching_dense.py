@@ -21,8 +21,8 @@ from service.domain.batching import (
 from service.domain.batching_dense import (
     dense_at_concurrency,
     dense_step,
-    in_system_fn,
     is_dense,
+    measures,
     steady_at_users,
 )
 from service.domain.kv_cache import layer_kv_specs
@@ -110,7 +110,23 @@ def test_the_inlined_measure_is_points_in_system_count(
     """Any dense point: b + rate x TTFT exactly as batching's _point gives them."""
     point = _point(costs, eff, chunk, batch, others)
     expected = point.b + point.rate * point.ttft_s
-    assert in_system_fn(costs, eff, chunk, others)(batch) == expected
+    in_system, _ = measures(costs, eff, chunk, others)
+    assert in_system(batch) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    dense_costs(),
+    efficiencies(),
+    st.integers(1, 16_384),
+    st.floats(min_value=0.0, max_value=4096.0),
+)
+def test_the_inlined_utilisation_is_points_budget_used(
+    costs: StepCosts, eff: Efficiency, chunk: int, batch: float
+) -> None:
+    """Any dense point: the prompt path's utilisation exactly as batching's _point gives it."""
+    _, utilisation = measures(costs, eff, chunk, 0.5)
+    assert utilisation(batch) == _point(costs, eff, chunk, batch, 1.0).budget_used
 
 
 @settings(max_examples=150, deadline=None)
