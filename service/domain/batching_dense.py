@@ -5,7 +5,8 @@ with :func:`~service.domain.batching.at_concurrency`: a bisection of ~45 model p
 :func:`~service.domain.batching.step_seconds` each. For a dense model a step is linear in its
 decode and prompt tokens between two ``max``es, so everything that depends only on the
 configuration (the weight read, the matmul, attention and communication coefficients, the
-fixed costs) is computed once here and each step is a handful of multiplications.
+fixed costs) is computed once here and each step is a handful of multiplications; the two
+bisections read these inlined measures, the points they land on are batching's own.
 
 The same formulas in the same order as ``step_seconds``, ``_point`` and ``at_concurrency``,
 so the results are the same floats: tests/domain/test_batching_dense.py checks them against
@@ -32,15 +33,12 @@ from service.domain.batching import (
     StepCosts,
     _bisect,
     _last_below,
-    _Point,
+    _point,
     _result,
     at_concurrency,
     burst_ttft_seconds,
 )
 from service.domain.latency import Efficiency, PhaseTerms
-
-StepFn = Callable[[float, float], float]
-
 
 _PHASE_FIELDS = frozenset(
     [
@@ -90,7 +88,7 @@ def _defaults_beyond(struct: msgspec.Struct, known: frozenset[str]) -> bool:
 
 
 def is_dense(costs: StepCosts) -> bool:
-    """Whether :func:`dense_step` prices ``costs``: no routed experts, and no term beyond the
+    """Whether :func:`measures` prices ``costs``: no routed experts, and no term beyond the
     ones it reads (a term batching learns later sends the costs back to batching)."""
     phases: tuple[PhaseTerms, PhaseTerms] = (costs.decode, costs.prompt)
     return (
@@ -100,85 +98,13 @@ def is_dense(costs: StepCosts) -> bool:
     )
 
 
-def dense_step(costs: StepCosts, eff: Efficiency) -> StepFn:
-    """``step_seconds(costs, eff, decode_batch=b, prompt_tokens=p)`` as ``step(b, p)`` for a
-    model without routed experts (:func:`is_dense`: expert efficiency 1)."""
-    if not is_dense(costs):
-        raise ValueError("dense_step prices dense models only")
-    d, p = costs.decode, costs.prompt
-    input_tokens, verify = costs.input_tokens, costs.verify_tokens
-    expert = 1.0
-    weights_s = costs.dense_weight_read_s / eff.decode_mbu
-    decode_k = d.matmul_s - d.expert_matmul_s + d.expert_matmul_s / expert
-    prompt_k = p.matmul_s - p.expert_matmul_s + p.expert_matmul_s / expert
-    decode_mfu, prefill_mfu, decode_mbu = eff.decode_mfu, eff.prefill_mfu, eff.decode_mbu
-    kv_s, attention_s = d.kv_s, d.attention_s
-    prompt_attention = max(p.kv_s / eff.prefill_mbu, p.attention_s / eff.prefill_mfu)
-    decode_comm, prompt_comm = d.communication_s, p.communication_s
-    all_reduce_s = max(d.all_reduces, p.all_reduces) * eff.all_reduce_latency_us * 1e-6
-    overhead = eff.step_overhead_ms / 1e3 + max(d.layers, p.layers) * eff.layer_overhead_us / 1e6
-
-    def step(b: float, prompt_tokens: float) -> float:
-        share = prompt_tokens / input_tokens
-        run = b * verify
-        matmuls = max(weights_s, run * decode_k / decode_mfu + share * prompt_k / prefill_mfu)
-        attention = max(b * kv_s / decode_mbu, run * attention_s / decode_mfu)
-        attention += share * prompt_attention
-        communication = run * decode_comm + share * prompt_comm + all_reduce_s
-        return matmuls + attention + communication + overhead
-
-    return step
-
-
-class _Points:
-    """:func:`service.domain.batching._point` over one configuration, and the two measures
-    its bisections read (the same formulas, without building a point per halving)."""
-
-    def __init__(self, costs: StepCosts, step: StepFn, chunk: int) -> None:
-        self.step, self.chunk = step, chunk
-        self.input_tokens, self.verify = costs.input_tokens, costs.verify_tokens
-        self.kept = costs.tokens_per_step
-        self.decode_tokens = max(costs.output_tokens - 1, 1)
-        self.whole_prompt, self.whole_chunk = float(costs.input_tokens), float(chunk)
-
-    def _decode(self, b: float) -> tuple[float, float, float, float]:
-        """The step with its share of a prompt piece: (share, piece, step s, rate /s)."""
-        step, decode_tokens = self.step, self.decode_tokens
-        wanted = b * self.input_tokens * self.kept / decode_tokens
-        piece = min(self.whole_prompt, max(self.chunk - b * self.verify, 1.0))
-        if wanted < piece:
-            share = wanted / piece
-            t_step = (1 - share) * step(b, 0) + share * step(b, piece)
-        else:
-            share = 1.0
-            t_step = step(b, min(wanted, piece))
-        tpot = t_step / self.kept
-        rate = b / (decode_tokens * tpot) if b > 0 else 0.0
-        return share, piece, t_step, rate
-
-    def _prefill(self, b: float, others: float) -> float:
-        """One prompt's own chunks beside ``others·b`` decodes."""
-        own = min(max(self.chunk - others * b * self.verify, 1.0), self.whole_chunk)
-        chunks = math.ceil(self.input_tokens / own)
-        return chunks * self.step(others * b, self.input_tokens / chunks)
-
-    def point(self, b: float, others: float) -> _Point:
-        share, piece, t_step, rate = self._decode(b)
-        tpot = t_step / self.kept
-        prefill = self._prefill(b, others)
-        rho = 1.0 if share >= 1 else min(others * rate * prefill, 1.0)
-        wait = math.inf if rho >= 1 else rho * prefill / (2 * (1 - rho))
-        align = min(1.0, others * b) * t_step / 2
-        return _Point(b, tpot, rate, align + wait + prefill, prefill, wait, share * piece, rho)
-
-
 def measures(
     costs: StepCosts, eff: Efficiency, chunk: int, others: float
 ) -> tuple[Callable[[float], float], Callable[[float], float]]:
     """The two measures the bisections read ~45 times per configuration, from
-    ``p = _point(costs, eff, chunk, b, ·)`` with :func:`dense_step` and :class:`_Points`
-    inlined: ``b ↦ b + λ·TTFT`` at ``others`` (the concurrency) and ``b ↦ ρ`` at 1 (the
-    prompt-path ceiling's ``budget_used``). ``max(x, y)`` is written ``y if y > x else x``
+    ``p = _point(costs, eff, chunk, b, ·)`` with ``step_seconds`` inlined: ``b ↦ b + λ·TTFT``
+    at ``others`` (the concurrency) and ``b ↦ ρ`` at 1 (the prompt-path ceiling's
+    ``budget_used``). ``max(x, y)`` is written ``y if y > x else x``
     and ``min(x, y)`` ``y if y < x else x`` (what the builtins return, NaN and ties included)."""
     if not is_dense(costs):
         raise ValueError("measures prices dense models only")
@@ -290,14 +216,13 @@ def dense_at_concurrency(
     others = (concurrency - 1) / concurrency
     in_system, utilisation = measures(costs, eff, chunk_tokens, others)
     upper, limit = _upper_batch(costs, utilisation, chunk_tokens, max_batch)
-    points = _Points(costs, dense_step(costs, eff), chunk_tokens)
-    top = points.point(upper, others)
+    top = _point(costs, eff, chunk_tokens, upper, others)
     if top.b + top.rate * top.ttft_s <= concurrency:
         cycle = concurrency / top.rate
         decode_s = max(costs.output_tokens - 1, 1) * top.tpot_s
         ttft = max(cycle - decode_s, top.ttft_s)
         return _result(costs, top, chunk_tokens, concurrency, ttft, top.rate, limit)
-    found = points.point(_bisect(concurrency, in_system, 0, upper), others)
+    found = _point(costs, eff, chunk_tokens, _bisect(concurrency, in_system, 0, upper), others)
     return _result(costs, found, chunk_tokens, concurrency, found.ttft_s, found.rate, None)
 
 
