@@ -101,6 +101,7 @@ MmItemsPerPrompt = Annotated[
     msgspec.Meta(
         ge=0,
         le=1024,
+        extra_json_schema={"extra": {"minimum": 0}},  # restated: Litestar drops a falsy bound
         description="vLLM --limit-mm-per-prompt: multimodal items (images) per prompt, which "
         "sizes the encoder cache of vLLM's start-up profile run (its largest items x "
         "embedding rows x width). 0 is text-only (vLLM --language-model-only): the vision "
@@ -790,7 +791,12 @@ class PlanRequest(EngineSettings, frozen=True, kw_only=True):
                 # (on the outer schema, where JSON Schema applies them to an object instance).
                 extra_json_schema={
                     "extra": {
-                        "additionalProperties": {"type": "number", "minimum": 0, "maximum": 100_000}
+                        "additionalProperties": {
+                            "type": "number",
+                            "minimum": 0,
+                            "maximum": 100_000,
+                        },
+                        "propertyNames": {"minLength": 1, "maxLength": 64},
                     }
                 },
             ),
