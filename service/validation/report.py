@@ -248,11 +248,15 @@ LIMITS = """\
 * AMD: Llama-3.1-405B FP8 on 8xMI300X (vLLM on ROCm) is priced 33-55 % fast: no MI300X
   row is in the fit, and the factors fitted on NVIDIA GPUs overstate how much of its
   5.3 TB/s and FP8 peak an engine reaches there.
-* MoE: the grouped-GEMM waste `g(n) = n/(n + n½)` is fitted on TensorRT-LLM max-throughput
-  rows (hundreds of rows per expert, n½ = 487) and taken at the rows of the experts a step
-  touches; at a few rows per expert (decode at small batch) it overprices expert compute
-  (gpt-oss-120b on an MI300X +66-150 %, Mixtral batch 8 on 2xH200 +218 %), while DeepSeek-R1
-  AWQ decode on 8xH100 is priced 60 % fast. MoE "attention DP" layouts follow the tables.
+* MoE: the grouped-GEMM waste `g(n) = n/(n + min(n½, 128))` is bounded by one kernel tile
+  (128 rows) and taken at the rows of the experts a step touches, so decode at a few rows per
+  expert stays bound by the experts' weight read. The fit sits at the bound: prompt-heavy
+  TensorRT-LLM Qwen3 MoE rows run slower than priced (2048/128: +58 to +172 %) and DeepSeek-R1
+  TTFT on 8xH200 is priced ~85 % fast, so MoE prefill lacks a cost the model does not have
+  yet. Token routing copies (vLLM `fused_experts_impl` intermediates, priced serially) close
+  most of the Qwen3 gap but move the shared dense fit and worsen the other families, so they
+  are not priced. DeepSeek-R1 AWQ decode on one H100 is flat at ~16 ms whatever the prompt,
+  far above its weight read. MoE "attention DP" layouts follow the tables.
 * Short prefills in the H200 reference (Llama-3.2-1B at 512 tokens, Llama-3.1-8B at 128)
   run eagerly (prefill is not in CUDA graphs there) and are bound by kernel launches; the
   fixed costs, fitted mostly on graph-captured decode steps, underestimate them.
