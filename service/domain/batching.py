@@ -35,6 +35,7 @@ request rate before the first token).
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from collections.abc import Callable
 
@@ -141,33 +142,142 @@ def step_seconds(
     tokens at prefill MFU); attention of each kind at its own roofline; all-reduce latency
     and fixed costs once per step. With no prompt tokens this is
     :func:`~service.domain.latency.phase_seconds` of a decode step, with no decodes that of
-    a prefill pass over ``prompt_tokens``.
+    a prefill pass over ``prompt_tokens``. (:meth:`_Steps.seconds`.)
     """
+    return _steps(costs, eff).seconds(decode_batch, prompt_tokens)
+
+
+class _Steps(msgspec.Struct, frozen=True):
+    """:func:`step_seconds` and the steady state of one deployment and workload: what depends
+    only on the costs and efficiencies computed once (a plan search prices hundreds of
+    configurations, ~45 points each, three steps per point)."""
+
+    costs: StepCosts
+    moe_half_tokens: float
+    input_tokens: int
+    verify_tokens: int
+    tokens_per_step: float
+    decode_tokens: int
+    weights_s: float
+    decode_dense: float
+    decode_expert: float
+    prompt_dense: float
+    prompt_expert: float
+    decode_per_token: float
+    prompt_per_token: float
+    decode_mfu: float
+    decode_mbu: float
+    prefill_mfu: float
+    kv_s: float
+    attention_s: float
+    prompt_attention_s: float
+    decode_communication_s: float
+    prompt_communication_s: float
+    all_reduce_s: float
+    overhead_s: float
+
+    def seconds(self, decode_batch: float, prompt_tokens: float) -> float:
+        """:func:`step_seconds` (its doc); ``max(x, y)`` written ``y if y > x else x``, what
+        the builtin returns, ties and NaN included."""
+        b, share = decode_batch, prompt_tokens / self.input_tokens
+        run = b * self.verify_tokens
+        costs = self.costs
+        if costs.num_experts:
+            tokens = run + prompt_tokens
+            weights = costs.weight_read_s(tokens) / self.decode_mbu
+            expert = 1.0
+            rows = rows_per_touched_expert(costs.num_experts, costs.experts_per_token, tokens)
+            if rows > 0:
+                expert = grouped_gemm_efficiency(rows, self.moe_half_tokens)
+            decode_k = self.decode_dense + self.decode_expert / expert
+            prompt_k = self.prompt_dense + self.prompt_expert / expert
+        else:
+            weights, decode_k, prompt_k = (
+                self.weights_s,
+                self.decode_per_token,
+                self.prompt_per_token,
+            )
+        matmuls = run * decode_k / self.decode_mfu + share * prompt_k / self.prefill_mfu
+        matmuls = matmuls if matmuls > weights else weights
+        kv, attention = b * self.kv_s / self.decode_mbu, run * self.attention_s / self.decode_mfu
+        attention = attention if attention > kv else kv
+        attention += share * self.prompt_attention_s
+        communication = (
+            run * self.decode_communication_s
+            + share * self.prompt_communication_s
+            + self.all_reduce_s
+        )
+        return matmuls + attention + communication + self.overhead_s
+
+    def point(self, chunk: int, b: float, others: float) -> _Point:
+        """The model at decode batch ``b``; ``tpot_s`` per output token (a step yields
+        ``tokens_per_step`` tokens per sequence). ``min(x, y)`` written ``y if y < x else x``
+        and ``max`` as in :meth:`seconds`."""
+        n_in, verify = self.input_tokens, self.verify_tokens
+        decode_tokens = self.decode_tokens
+        kept = self.tokens_per_step
+        wanted = b * n_in * kept / decode_tokens
+        left = chunk - b * verify
+        left = 1.0 if left < 1.0 else left
+        piece = left if left < float(n_in) else float(n_in)
+        if wanted < piece:
+            share = wanted / piece
+            step = (1 - share) * self.seconds(b, 0) + share * self.seconds(b, piece)
+        else:
+            share = 1.0
+            step = self.seconds(b, piece if piece < wanted else wanted)
+        tpot = step / kept
+        rate = b / (decode_tokens * tpot) if b > 0 else 0.0
+        beside = others * b
+        own = chunk - beside * verify
+        own = 1.0 if own < 1.0 else own
+        own = float(chunk) if float(chunk) < own else own
+        chunks = math.ceil(n_in / own)
+        prefill = chunks * self.seconds(beside, n_in / chunks)
+        if share >= 1:
+            rho = 1.0
+        else:
+            rho = others * rate * prefill
+            rho = 1.0 if rho > 1.0 else rho
+        wait = math.inf if rho >= 1 else rho * prefill / (2 * (1 - rho))
+        align = (beside if beside < 1.0 else 1.0) * step / 2
+        return _Point(b, tpot, rate, align + wait + prefill, prefill, wait, share * piece, rho)
+
+
+@functools.lru_cache(maxsize=256)
+def _steps(costs: StepCosts, eff: Efficiency) -> _Steps:
+    """The :class:`_Steps` of ``costs`` at ``eff`` (each term as :func:`step_seconds` forms
+    it; a dense model's expert efficiency is 1), remembered: a simulation or a bisection
+    asks :func:`step_seconds` of the same costs step after step."""
     d, p = costs.decode, costs.prompt
-    b, share = decode_batch, prompt_tokens / costs.input_tokens
-    run = b * costs.verify_tokens
-    weights = costs.weight_read_s(run + prompt_tokens)
     expert = 1.0
-    rows = rows_per_touched_expert(costs.num_experts, costs.experts_per_token, run + prompt_tokens)
-    if costs.num_experts and rows > 0:
-        expert = grouped_gemm_efficiency(rows, eff.moe_half_tokens)
-    decode_matmul = run * (d.matmul_s - d.expert_matmul_s + d.expert_matmul_s / expert)
-    prompt_matmul = share * (p.matmul_s - p.expert_matmul_s + p.expert_matmul_s / expert)
-    matmuls = max(
-        weights / eff.decode_mbu,
-        decode_matmul / eff.decode_mfu + prompt_matmul / eff.prefill_mfu,
+    return _Steps(
+        costs=costs,
+        moe_half_tokens=eff.moe_half_tokens,
+        input_tokens=costs.input_tokens,
+        verify_tokens=costs.verify_tokens,
+        tokens_per_step=costs.tokens_per_step,
+        decode_tokens=max(costs.output_tokens - 1, 1),
+        weights_s=costs.dense_weight_read_s / eff.decode_mbu,
+        decode_dense=d.matmul_s - d.expert_matmul_s,
+        decode_expert=d.expert_matmul_s,
+        prompt_dense=p.matmul_s - p.expert_matmul_s,
+        prompt_expert=p.expert_matmul_s,
+        decode_per_token=d.matmul_s - d.expert_matmul_s + d.expert_matmul_s / expert,
+        prompt_per_token=p.matmul_s - p.expert_matmul_s + p.expert_matmul_s / expert,
+        decode_mfu=eff.decode_mfu,
+        decode_mbu=eff.decode_mbu,
+        prefill_mfu=eff.prefill_mfu,
+        kv_s=d.kv_s,
+        attention_s=d.attention_s,
+        prompt_attention_s=max(p.kv_s / eff.prefill_mbu, p.attention_s / eff.prefill_mfu),
+        decode_communication_s=d.communication_s,
+        prompt_communication_s=p.communication_s,
+        all_reduce_s=max(d.all_reduces, p.all_reduces) * eff.all_reduce_latency_us * 1e-6,
+        overhead_s=(
+            eff.step_overhead_ms / 1e3 + max(d.layers, p.layers) * eff.layer_overhead_us / 1e6
+        ),
     )
-    attention = max(
-        b * d.kv_s / eff.decode_mbu, run * d.attention_s / eff.decode_mfu
-    ) + share * max(p.kv_s / eff.prefill_mbu, p.attention_s / eff.prefill_mfu)
-    all_reduces = max(d.all_reduces, p.all_reduces)
-    communication = (
-        run * d.communication_s
-        + share * p.communication_s
-        + all_reduces * eff.all_reduce_latency_us * 1e-6
-    )
-    overhead = eff.step_overhead_ms / 1e3 + max(d.layers, p.layers) * eff.layer_overhead_us / 1e6
-    return matmuls + attention + communication + overhead
 
 
 class SteadyState(msgspec.Struct, frozen=True, kw_only=True):
@@ -202,48 +312,18 @@ class _Point(msgspec.Struct, frozen=True):
     budget_used: float
 
 
-def _point(costs: StepCosts, eff: Efficiency, chunk: int, b: float, others: float) -> _Point:
-    """The model at decode batch ``b``; ``tpot_s`` per output token (a step yields
-    ``tokens_per_step`` tokens per sequence)."""
-    decode_tokens = max(costs.output_tokens - 1, 1)
-    kept = costs.tokens_per_step
-    wanted = b * costs.input_tokens * kept / decode_tokens
-    piece = min(float(costs.input_tokens), max(chunk - b * costs.verify_tokens, 1.0))
-    if wanted < piece:
-        share = wanted / piece
-        step = (1 - share) * step_seconds(
-            costs, eff, decode_batch=b, prompt_tokens=0
-        ) + share * step_seconds(costs, eff, decode_batch=b, prompt_tokens=piece)
-    else:
-        share = 1.0
-        step = step_seconds(costs, eff, decode_batch=b, prompt_tokens=min(wanted, piece))
-    tpot = step / kept
-    rate = b / (decode_tokens * tpot) if b > 0 else 0.0
-    own = min(max(chunk - others * b * costs.verify_tokens, 1.0), float(chunk))
-    chunks = math.ceil(costs.input_tokens / own)
-    prefill = chunks * step_seconds(
-        costs, eff, decode_batch=others * b, prompt_tokens=costs.input_tokens / chunks
-    )
-    rho = 1.0 if share >= 1 else min(others * rate * prefill, 1.0)
-    wait = math.inf if rho >= 1 else rho * prefill / (2 * (1 - rho))
-    align = min(1.0, others * b) * step / 2
-    return _Point(b, tpot, rate, align + wait + prefill, prefill, wait, share * piece, rho)
-
-
 PROMPT_PATH_UTILISATION = 0.99
 """Where the prompt path counts as full: the M/D/1 wait is 50 prefills there."""
 
 
-def _upper_batch(
-    costs: StepCosts, eff: Efficiency, chunk: int, max_batch: int
-) -> tuple[float, Limit]:
+def _upper_batch(steps: _Steps, chunk: int, max_batch: int) -> tuple[float, Limit]:
     """The largest decode batch: the slots, or where prompts keep the prompt path busy
     (``ρ`` of the module doc at :data:`PROMPT_PATH_UTILISATION`, every user counted)."""
-    ratio = costs.input_tokens * costs.tokens_per_step / max(costs.output_tokens - 1, 1)
-    high = min(float(max_batch), chunk / (costs.verify_tokens + ratio))
+    ratio = steps.input_tokens * steps.tokens_per_step / steps.decode_tokens
+    high = min(float(max_batch), chunk / (steps.verify_tokens + ratio))
 
     def utilisation(b: float) -> float:
-        return _point(costs, eff, chunk, b, 1.0).budget_used
+        return steps.point(chunk, b, 1.0).budget_used
 
     if utilisation(high) < PROMPT_PATH_UTILISATION:
         return high, Limit.BATCH if high == max_batch else Limit.PROMPT_BUDGET
@@ -301,20 +381,21 @@ def at_concurrency(
     """The module doc's closed loop: ``concurrency`` users, each with one request at a time."""
     if max_batch < 1 or chunk_tokens < 1 or concurrency < 1:
         raise ValueError("max_batch, chunk_tokens and concurrency must be >= 1")
-    upper, limit = _upper_batch(costs, eff, chunk_tokens, max_batch)
+    steps = _steps(costs, eff)
+    upper, limit = _upper_batch(steps, chunk_tokens, max_batch)
     others = (concurrency - 1) / concurrency
 
     def in_system(b: float) -> float:
-        p = _point(costs, eff, chunk_tokens, b, others)
+        p = steps.point(chunk_tokens, b, others)
         return b + p.rate * p.ttft_s
 
-    top = _point(costs, eff, chunk_tokens, upper, others)
-    if in_system(upper) <= concurrency:
+    top = steps.point(chunk_tokens, upper, others)
+    if upper + top.rate * top.ttft_s <= concurrency:
         cycle = concurrency / top.rate
-        decode_s = max(costs.output_tokens - 1, 1) * top.tpot_s
+        decode_s = steps.decode_tokens * top.tpot_s
         ttft = max(cycle - decode_s, top.ttft_s)
         return _result(costs, top, chunk_tokens, concurrency, ttft, top.rate, limit)
-    point = _point(costs, eff, chunk_tokens, _bisect(concurrency, in_system, 0, upper), others)
+    point = steps.point(chunk_tokens, _bisect(concurrency, in_system, 0, upper), others)
     return _result(costs, point, chunk_tokens, concurrency, point.ttft_s, point.rate, None)
 
 
@@ -326,8 +407,9 @@ def saturation_point(
     the most the replica delivers (more users only wait longer)."""
     if max_batch < 1 or chunk_tokens < 1:
         raise ValueError("max_batch and chunk_tokens must be >= 1")
-    upper, limit = _upper_batch(costs, eff, chunk_tokens, max_batch)
-    top = _point(costs, eff, chunk_tokens, upper, 1.0)
+    steps = _steps(costs, eff)
+    upper, limit = _upper_batch(steps, chunk_tokens, max_batch)
+    top = steps.point(chunk_tokens, upper, 1.0)
     population = top.b + top.rate * top.ttft_s
     return _result(costs, top, chunk_tokens, population, top.ttft_s, top.rate, limit)
 
@@ -343,15 +425,16 @@ def at_arrival_rate(
     """The module doc's open loop: requests arriving at ``arrival_rate_per_s``."""
     if max_batch < 1 or chunk_tokens < 1 or arrival_rate_per_s <= 0:
         raise ValueError("max_batch and chunk_tokens must be >= 1, the arrival rate > 0")
-    upper, limit = _upper_batch(costs, eff, chunk_tokens, max_batch)
-    top = _point(costs, eff, chunk_tokens, upper, 1.0)
+    steps = _steps(costs, eff)
+    upper, limit = _upper_batch(steps, chunk_tokens, max_batch)
+    top = steps.point(chunk_tokens, upper, 1.0)
     if arrival_rate_per_s >= top.rate:
         return _result(costs, top, chunk_tokens, math.inf, math.inf, top.rate, limit)
 
     def rate_at(b: float) -> float:
-        return _point(costs, eff, chunk_tokens, b, 1.0).rate
+        return steps.point(chunk_tokens, b, 1.0).rate
 
-    point = _point(costs, eff, chunk_tokens, _bisect(arrival_rate_per_s, rate_at, 0, upper), 1.0)
+    point = steps.point(chunk_tokens, _bisect(arrival_rate_per_s, rate_at, 0, upper), 1.0)
     population = point.b + point.rate * point.ttft_s
     return _result(costs, point, chunk_tokens, population, point.ttft_s, point.rate, None)
 

@@ -21,7 +21,6 @@ import msgspec
 
 from service.domain.architecture import Architecture
 from service.domain.batching import StepCosts, step_costs
-from service.domain.batching_dense import steady_at_users
 from service.domain.capacity import Deployment, MemoryBudget
 from service.domain.disaggregation import Disaggregated, disaggregate
 from service.domain.engine import EngineProfile
@@ -37,6 +36,7 @@ from service.domain.parameters import ParameterCount
 from service.domain.precision import Precision
 from service.domain.serving import (
     ServingLatency,
+    at_users,
     replicas_for_rate,
     step_token_budget,
 )
@@ -439,10 +439,7 @@ def evaluate(
     costs = apply(plain, workload.modifiers, arch, params, serving)
     if workload.requests_per_s is None:
         batch = math.ceil(workload.concurrency / replicas)
-        steady_state, burst_ms = steady_at_users(
-            costs, efficiency, step_tokens, cap.max_batch, batch
-        )
-        timed = ServingLatency(steady=steady_state, burst_ttft_ms=burst_ms)
+        timed = at_users(costs, efficiency, step_tokens, cap.max_batch, batch)
         throughput = timed.steady.output_tokens_per_s * replicas
     else:
         sized = replicas_for_rate(
