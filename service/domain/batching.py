@@ -150,7 +150,15 @@ def step_seconds(
 class _Steps(msgspec.Struct, frozen=True):
     """:func:`step_seconds` and the steady state of one deployment and workload: what depends
     only on the costs and efficiencies computed once (a plan search prices hundreds of
-    configurations, ~45 points each, three steps per point)."""
+    configurations, ~45 points each, three steps per point).
+
+    ``weights_s``: the dense weight read at decode MBU (a dense model's whole read);
+    ``*_dense`` / ``*_expert``: a token's matmul seconds outside / inside the routed experts;
+    ``*_per_token``: their sum at expert efficiency 1 (a dense model's matmul);
+    ``prompt_attention_s``: a whole prompt's attention at its roofline; ``all_reduce_s`` and
+    ``overhead_s``: the once-per-step latency and fixed costs. MoE costs read the routed
+    experts' weight share and grouped-GEMM efficiency per step from ``costs``.
+    """
 
     costs: StepCosts
     moe_half_tokens: float
