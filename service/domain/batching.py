@@ -4,10 +4,10 @@ A replica runs scheduler steps. Each step carries the ``b`` sequences in decode 
 each) and up to ``M − b`` prompt tokens (chunked prefill, ``M`` = the engine's
 ``max_num_batched_tokens``; vLLM V1 schedules running decodes first, then prompt chunks).
 A step reads the weights once and does the FLOPs of all ``b + p`` tokens
-(:func:`step_seconds`). In steady state every request brings ``ISL`` prompt tokens per
-``OSL − 1`` decode tokens (``r = ISL/(OSL − 1)``). A prompt enters in pieces of
-``c = min(ISL, M − b)`` tokens, so a share ``f = b·r/c`` of the steps carries a piece (every
-step once ``f ≥ 1``, which is the prompt budget's limit) and::
+(:func:`~service.domain.step_time.step_seconds`). In steady state every request brings
+``ISL`` prompt tokens per ``OSL − 1`` decode tokens (``r = ISL/(OSL − 1)``). A prompt
+enters in pieces of ``c = min(ISL, M − b)`` tokens, so a share ``f = b·r/c`` of the steps
+carries a piece (every step once ``f ≥ 1``, which is the prompt budget's limit) and::
 
     TPOT = (1 − f)·t_step(b, 0) + f·t_step(b, c)  (the stall of others' chunks included)
     λ    = b / ((OSL − 1)·TPOT)                   requests started per second (Little)
@@ -35,25 +35,13 @@ request rate before the first token).
 from __future__ import annotations
 
 import enum
-import functools
 import math
 from collections.abc import Callable
 
 import msgspec
 
-from service.domain.architecture import Architecture
-from service.domain.latency import (
-    Efficiency,
-    PhaseTerms,
-    Serving,
-    decode_terms,
-    experts_touched,
-    prefill_terms,
-    rows_per_touched_expert,
-    weight_bytes_read,
-)
-from service.domain.moe import grouped_gemm_efficiency
-from service.domain.parameters import ParameterCount
+from service.domain.latency import Efficiency
+from service.domain.step_time import StepConstants, StepCosts, step_constants, step_seconds
 
 _BISECTIONS = 60
 _TOLERANCE = 1e-9
@@ -65,227 +53,6 @@ class Limit(enum.StrEnum):
     NONE = "none"
     BATCH = "max_batch"
     PROMPT_BUDGET = "prefill_budget"
-
-
-class StepCosts(msgspec.Struct, frozen=True, kw_only=True):
-    """A step's parts at 100 % of every peak (seconds on one GPU, × pipeline stages).
-
-    ``decode``: one sequence's decode token at the mean context ``ISL + OSL/2``; ``prompt``:
-    one whole prompt of ``input_tokens`` (the tokens computed: a cached prefix is not).
-    Both are linear in their token counts except the weight read, kept apart as the dense
-    bytes plus the routed experts (read by the share of experts the step's tokens touch).
-    With speculative decoding each sequence runs ``verify_tokens`` tokens per step (the
-    draft plus one) and keeps ``tokens_per_step`` of them on average
-    (:mod:`service.domain.modifiers`).
-    """
-
-    decode: PhaseTerms
-    prompt: PhaseTerms
-    input_tokens: int
-    output_tokens: int
-    dense_weight_read_s: float
-    routed_weight_read_s: float = 0.0
-    num_experts: int = 0
-    experts_per_token: int = 0
-    verify_tokens: int = 1
-    tokens_per_step: float = 1.0
-
-    def weight_read_s(self, tokens: float) -> float:
-        """Weight read of a step over ``tokens`` tokens (all experts once touched)."""
-        if self.num_experts == 0:
-            return self.dense_weight_read_s
-        touched = experts_touched(self.num_experts, self.experts_per_token, max(tokens, 0.0))
-        return self.dense_weight_read_s + self.routed_weight_read_s * touched / self.num_experts
-
-
-def step_costs(
-    arch: Architecture,
-    params: ParameterCount,
-    serving: Serving,
-    *,
-    input_tokens: int,
-    output_tokens: int,
-) -> StepCosts:
-    """The :class:`StepCosts` of a workload on a deployment."""
-    decode = decode_terms(arch, params, serving, batch=1, context=input_tokens + output_tokens // 2)
-    prompt = prefill_terms(arch, params, serving, prompts=1, tokens=input_tokens)
-    bandwidth = serving.gpu.memory_bandwidth_bytes_per_s
-    pp = serving.pipeline_parallel
-    if arch.moe is None:
-        return StepCosts(
-            decode=decode,
-            prompt=prompt,
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-            dense_weight_read_s=decode.weight_read_s,
-        )
-    everything = pp * weight_bytes_read(arch, params, serving, 10**9) / bandwidth
-    dense = pp * weight_bytes_read(arch, params, serving, 0) / bandwidth
-    return StepCosts(
-        decode=decode,
-        prompt=prompt,
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        dense_weight_read_s=dense,
-        routed_weight_read_s=everything - dense,
-        num_experts=arch.moe.num_experts,
-        experts_per_token=arch.moe.experts_per_token,
-    )
-
-
-def step_seconds(
-    costs: StepCosts, eff: Efficiency, *, decode_batch: float, prompt_tokens: float
-) -> float:
-    """One scheduler step: ``decode_batch`` decode tokens and ``prompt_tokens`` prompt tokens.
-
-    The matmuls read the weights once for all tokens (decode tokens at decode MFU, prompt
-    tokens at prefill MFU); attention of each kind at its own roofline; all-reduce latency
-    and fixed costs once per step. With no prompt tokens this is
-    :func:`~service.domain.latency.phase_seconds` of a decode step, with no decodes that of
-    a prefill pass over ``prompt_tokens``. (:meth:`_Steps.seconds`.)
-    """
-    return _steps(costs, eff).seconds(decode_batch, prompt_tokens)
-
-
-class _Steps(msgspec.Struct, frozen=True):
-    """:func:`step_seconds` and the steady state of one deployment and workload: what depends
-    only on the costs and efficiencies computed once (a plan search prices hundreds of
-    configurations, ~45 points each, three steps per point).
-
-    ``weights_s``: the dense weight read at decode MBU (a dense model's whole read);
-    ``*_dense`` / ``*_expert``: a token's matmul seconds outside / inside the routed experts;
-    ``*_per_token``: their sum at expert efficiency 1 (a dense model's matmul);
-    ``prompt_attention_s``: a whole prompt's attention at its roofline; ``all_reduce_s`` and
-    ``overhead_s``: the once-per-step latency and fixed costs. MoE costs read the routed
-    experts' weight share and grouped-GEMM efficiency per step from ``costs``.
-    """
-
-    costs: StepCosts
-    moe_half_tokens: float
-    input_tokens: int
-    verify_tokens: int
-    tokens_per_step: float
-    decode_tokens: int
-    weights_s: float
-    decode_dense: float
-    decode_expert: float
-    prompt_dense: float
-    prompt_expert: float
-    decode_per_token: float
-    prompt_per_token: float
-    decode_mfu: float
-    decode_mbu: float
-    prefill_mfu: float
-    kv_s: float
-    attention_s: float
-    prompt_attention_s: float
-    decode_communication_s: float
-    prompt_communication_s: float
-    all_reduce_s: float
-    overhead_s: float
-
-    def seconds(self, decode_batch: float, prompt_tokens: float) -> float:
-        """:func:`step_seconds` (its doc); ``max(x, y)`` written ``y if y > x else x``, what
-        the builtin returns, ties and NaN included."""
-        b, share = decode_batch, prompt_tokens / self.input_tokens
-        run = b * self.verify_tokens
-        costs = self.costs
-        if costs.num_experts:
-            tokens = run + prompt_tokens
-            weights = costs.weight_read_s(tokens) / self.decode_mbu
-            expert = 1.0
-            rows = rows_per_touched_expert(costs.num_experts, costs.experts_per_token, tokens)
-            if rows > 0:
-                expert = grouped_gemm_efficiency(rows, self.moe_half_tokens)
-            decode_k = self.decode_dense + self.decode_expert / expert
-            prompt_k = self.prompt_dense + self.prompt_expert / expert
-        else:
-            weights, decode_k, prompt_k = (
-                self.weights_s,
-                self.decode_per_token,
-                self.prompt_per_token,
-            )
-        matmuls = run * decode_k / self.decode_mfu + share * prompt_k / self.prefill_mfu
-        matmuls = matmuls if matmuls > weights else weights
-        kv, attention = b * self.kv_s / self.decode_mbu, run * self.attention_s / self.decode_mfu
-        attention = attention if attention > kv else kv
-        attention += share * self.prompt_attention_s
-        communication = (
-            run * self.decode_communication_s
-            + share * self.prompt_communication_s
-            + self.all_reduce_s
-        )
-        return matmuls + attention + communication + self.overhead_s
-
-    def point(self, chunk: int, b: float, others: float) -> _Point:
-        """The model at decode batch ``b``; ``tpot_s`` per output token (a step yields
-        ``tokens_per_step`` tokens per sequence). ``min(x, y)`` written ``y if y < x else x``
-        and ``max`` as in :meth:`seconds`."""
-        n_in, verify = self.input_tokens, self.verify_tokens
-        decode_tokens = self.decode_tokens
-        kept = self.tokens_per_step
-        wanted = b * n_in * kept / decode_tokens
-        left = chunk - b * verify
-        left = 1.0 if left < 1.0 else left
-        piece = left if left < float(n_in) else float(n_in)
-        if wanted < piece:
-            share = wanted / piece
-            step = (1 - share) * self.seconds(b, 0) + share * self.seconds(b, piece)
-        else:
-            share = 1.0
-            step = self.seconds(b, piece if piece < wanted else wanted)
-        tpot = step / kept
-        rate = b / (decode_tokens * tpot) if b > 0 else 0.0
-        beside = others * b
-        own = chunk - beside * verify
-        own = 1.0 if own < 1.0 else own
-        own = float(chunk) if float(chunk) < own else own
-        chunks = math.ceil(n_in / own)
-        prefill = chunks * self.seconds(beside, n_in / chunks)
-        if share >= 1:
-            rho = 1.0
-        else:
-            rho = others * rate * prefill
-            rho = 1.0 if rho > 1.0 else rho
-        wait = math.inf if rho >= 1 else rho * prefill / (2 * (1 - rho))
-        align = (beside if beside < 1.0 else 1.0) * step / 2
-        return _Point(b, tpot, rate, align + wait + prefill, prefill, wait, share * piece, rho)
-
-
-@functools.lru_cache(maxsize=256)
-def _steps(costs: StepCosts, eff: Efficiency) -> _Steps:
-    """The :class:`_Steps` of ``costs`` at ``eff`` (each term as :func:`step_seconds` forms
-    it; a dense model's expert efficiency is 1), remembered: a simulation or a bisection
-    asks :func:`step_seconds` of the same costs step after step."""
-    d, p = costs.decode, costs.prompt
-    expert = 1.0
-    return _Steps(
-        costs=costs,
-        moe_half_tokens=eff.moe_half_tokens,
-        input_tokens=costs.input_tokens,
-        verify_tokens=costs.verify_tokens,
-        tokens_per_step=costs.tokens_per_step,
-        decode_tokens=max(costs.output_tokens - 1, 1),
-        weights_s=costs.dense_weight_read_s / eff.decode_mbu,
-        decode_dense=d.matmul_s - d.expert_matmul_s,
-        decode_expert=d.expert_matmul_s,
-        prompt_dense=p.matmul_s - p.expert_matmul_s,
-        prompt_expert=p.expert_matmul_s,
-        decode_per_token=d.matmul_s - d.expert_matmul_s + d.expert_matmul_s / expert,
-        prompt_per_token=p.matmul_s - p.expert_matmul_s + p.expert_matmul_s / expert,
-        decode_mfu=eff.decode_mfu,
-        decode_mbu=eff.decode_mbu,
-        prefill_mfu=eff.prefill_mfu,
-        kv_s=d.kv_s,
-        attention_s=d.attention_s,
-        prompt_attention_s=max(p.kv_s / eff.prefill_mbu, p.attention_s / eff.prefill_mfu),
-        decode_communication_s=d.communication_s,
-        prompt_communication_s=p.communication_s,
-        all_reduce_s=max(d.all_reduces, p.all_reduces) * eff.all_reduce_latency_us * 1e-6,
-        overhead_s=(
-            eff.step_overhead_ms / 1e3 + max(d.layers, p.layers) * eff.layer_overhead_us / 1e6
-        ),
-    )
 
 
 class SteadyState(msgspec.Struct, frozen=True, kw_only=True):
@@ -320,18 +87,53 @@ class _Point(msgspec.Struct, frozen=True):
     budget_used: float
 
 
+def _point(steps: StepConstants, chunk: int, b: float, others: float) -> _Point:
+    """The model at decode batch ``b``; ``tpot_s`` per output token (a step yields
+    ``tokens_per_step`` tokens per sequence). ``min(x, y)`` written ``y if y < x else x``
+    and ``max`` as in :meth:`~service.domain.step_time.StepConstants.seconds`."""
+    n_in, verify = steps.input_tokens, steps.verify_tokens
+    decode_tokens = steps.decode_tokens
+    kept = steps.tokens_per_step
+    wanted = b * n_in * kept / decode_tokens
+    left = chunk - b * verify
+    left = 1.0 if left < 1.0 else left
+    piece = left if left < float(n_in) else float(n_in)
+    if wanted < piece:
+        share = wanted / piece
+        step = (1 - share) * steps.seconds(b, 0) + share * steps.seconds(b, piece)
+    else:
+        share = 1.0
+        step = steps.seconds(b, piece if piece < wanted else wanted)
+    tpot = step / kept
+    rate = b / (decode_tokens * tpot) if b > 0 else 0.0
+    beside = others * b
+    own = chunk - beside * verify
+    own = 1.0 if own < 1.0 else own
+    own = float(chunk) if float(chunk) < own else own
+    chunks = math.ceil(n_in / own)
+    prefill = chunks * steps.seconds(beside, n_in / chunks)
+    if share >= 1:
+        rho = 1.0
+    else:
+        rho = others * rate * prefill
+        rho = 1.0 if rho > 1.0 else rho
+    wait = math.inf if rho >= 1 else rho * prefill / (2 * (1 - rho))
+    align = (beside if beside < 1.0 else 1.0) * step / 2
+    return _Point(b, tpot, rate, align + wait + prefill, prefill, wait, share * piece, rho)
+
+
 PROMPT_PATH_UTILISATION = 0.99
 """Where the prompt path counts as full: the M/D/1 wait is 50 prefills there."""
 
 
-def _upper_batch(steps: _Steps, chunk: int, max_batch: int) -> tuple[float, Limit]:
+def _upper_batch(steps: StepConstants, chunk: int, max_batch: int) -> tuple[float, Limit]:
     """The largest decode batch: the slots, or where prompts keep the prompt path busy
     (``ρ`` of the module doc at :data:`PROMPT_PATH_UTILISATION`, every user counted)."""
     ratio = steps.input_tokens * steps.tokens_per_step / steps.decode_tokens
     high = min(float(max_batch), chunk / (steps.verify_tokens + ratio))
 
     def utilisation(b: float) -> float:
-        return steps.point(chunk, b, 1.0).budget_used
+        return _point(steps, chunk, b, 1.0).budget_used
 
     if utilisation(high) < PROMPT_PATH_UTILISATION:
         return high, Limit.BATCH if high == max_batch else Limit.PROMPT_BUDGET
@@ -389,21 +191,21 @@ def at_concurrency(
     """The module doc's closed loop: ``concurrency`` users, each with one request at a time."""
     if max_batch < 1 or chunk_tokens < 1 or concurrency < 1:
         raise ValueError("max_batch, chunk_tokens and concurrency must be >= 1")
-    steps = _steps(costs, eff)
+    steps = step_constants(costs, eff)
     upper, limit = _upper_batch(steps, chunk_tokens, max_batch)
     others = (concurrency - 1) / concurrency
 
     def in_system(b: float) -> float:
-        p = steps.point(chunk_tokens, b, others)
+        p = _point(steps, chunk_tokens, b, others)
         return b + p.rate * p.ttft_s
 
-    top = steps.point(chunk_tokens, upper, others)
+    top = _point(steps, chunk_tokens, upper, others)
     if upper + top.rate * top.ttft_s <= concurrency:
         cycle = concurrency / top.rate
         decode_s = steps.decode_tokens * top.tpot_s
         ttft = max(cycle - decode_s, top.ttft_s)
         return _result(costs, top, chunk_tokens, concurrency, ttft, top.rate, limit)
-    point = steps.point(chunk_tokens, _bisect(concurrency, in_system, 0, upper), others)
+    point = _point(steps, chunk_tokens, _bisect(concurrency, in_system, 0, upper), others)
     return _result(costs, point, chunk_tokens, concurrency, point.ttft_s, point.rate, None)
 
 
@@ -415,9 +217,9 @@ def saturation_point(
     the most the replica delivers (more users only wait longer)."""
     if max_batch < 1 or chunk_tokens < 1:
         raise ValueError("max_batch and chunk_tokens must be >= 1")
-    steps = _steps(costs, eff)
+    steps = step_constants(costs, eff)
     upper, limit = _upper_batch(steps, chunk_tokens, max_batch)
-    top = steps.point(chunk_tokens, upper, 1.0)
+    top = _point(steps, chunk_tokens, upper, 1.0)
     population = top.b + top.rate * top.ttft_s
     return _result(costs, top, chunk_tokens, population, top.ttft_s, top.rate, limit)
 
@@ -433,16 +235,16 @@ def at_arrival_rate(
     """The module doc's open loop: requests arriving at ``arrival_rate_per_s``."""
     if max_batch < 1 or chunk_tokens < 1 or arrival_rate_per_s <= 0:
         raise ValueError("max_batch and chunk_tokens must be >= 1, the arrival rate > 0")
-    steps = _steps(costs, eff)
+    steps = step_constants(costs, eff)
     upper, limit = _upper_batch(steps, chunk_tokens, max_batch)
-    top = steps.point(chunk_tokens, upper, 1.0)
+    top = _point(steps, chunk_tokens, upper, 1.0)
     if arrival_rate_per_s >= top.rate:
         return _result(costs, top, chunk_tokens, math.inf, math.inf, top.rate, limit)
 
     def rate_at(b: float) -> float:
-        return steps.point(chunk_tokens, b, 1.0).rate
+        return _point(steps, chunk_tokens, b, 1.0).rate
 
-    point = steps.point(chunk_tokens, _bisect(arrival_rate_per_s, rate_at, 0, upper), 1.0)
+    point = _point(steps, chunk_tokens, _bisect(arrival_rate_per_s, rate_at, 0, upper), 1.0)
     population = point.b + point.rate * point.ttft_s
     return _result(costs, point, chunk_tokens, population, point.ttft_s, point.rate, None)
 

@@ -19,7 +19,7 @@ context and generation tokens the same way within ``max_num_tokens``. SGLang (wi
 ``--enable-mixed-chunk``, its default) runs a waiting prompt batch on its own, decodes
 paused (``mixed_prefill=False``). Speculative decoding is not replayed.
 
-A step's time is the project's cost model, :func:`service.domain.batching.step_seconds`
+A step's time is the project's cost model, :func:`service.domain.step_time.step_seconds`
 (the roofline with fitted factors behind TPOT and prefill). Per request::
 
     TTFT = first token − arrival    TPOT = (e2e − TTFT)/(OSL − 1)    e2e = last token − arrival
@@ -41,8 +41,8 @@ from collections import deque
 
 import msgspec
 
-from service.domain.batching import StepCosts, step_seconds
 from service.domain.latency import Efficiency
+from service.domain.step_time import StepCosts, step_seconds
 
 PROMPTS_PER_CLIENT = 10
 """``num_prompts`` when a sweep states none: ten per client, as InferenceMAX's client runs

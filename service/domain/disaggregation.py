@@ -21,8 +21,8 @@ from typing import Annotated
 
 import msgspec
 
-from service.domain.batching import StepCosts, step_seconds
 from service.domain.latency import Efficiency
+from service.domain.step_time import StepCosts, step_seconds
 
 MAX_INSTANCES = 256
 _BISECTIONS = 60

@@ -18,8 +18,9 @@ from typing import Annotated
 
 import msgspec
 
-from service.domain.batching import StepCosts, at_concurrency, saturation_point
+from service.domain.batching import at_concurrency, saturation_point
 from service.domain.latency import Efficiency
+from service.domain.step_time import StepCosts
 
 MAX_POINTS = 64
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import msgspec
 
 from service.domain.architecture import Architecture
-from service.domain.batching import StepCosts
 from service.domain.latency import PhaseTerms, Serving, prefill_terms
 from service.domain.modifiers_draft import (
     DraftMemory,
@@ -37,6 +36,7 @@ from service.domain.modifiers_draft import (
     fold,
 )
 from service.domain.parameters import ParameterCount
+from service.domain.step_time import StepCosts
 
 MAX_DRAFT_TOKENS = 16
 

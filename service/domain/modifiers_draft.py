@@ -38,7 +38,6 @@ import enum
 import msgspec
 
 from service.domain.architecture import Architecture
-from service.domain.batching import StepCosts
 from service.domain.capacity import Capacity
 from service.domain.flops import attention_head_widths
 from service.domain.kv_cache import kv_cache_bytes_per_token, kv_cache_bytes_per_token_per_layer
@@ -53,6 +52,7 @@ from service.domain.latency import (
 from service.domain.parallel import all_reduce_seconds
 from service.domain.parameters import ParameterCount, mtp_parameters, routed_expert_parameters
 from service.domain.precision import bytes_per_element
+from service.domain.step_time import StepCosts
 from service.domain.units import format_bytes
 from service.domain.weights import resolve_weight_precision, weight_memory
 

@@ -20,7 +20,6 @@ from typing import Annotated, Any
 import msgspec
 
 from service.domain.architecture import Architecture
-from service.domain.batching import StepCosts, step_costs
 from service.domain.capacity import Deployment, MemoryBudget
 from service.domain.disaggregation import Disaggregated, disaggregate
 from service.domain.engine import EngineProfile
@@ -40,6 +39,7 @@ from service.domain.serving import (
     replicas_for_rate,
     step_token_budget,
 )
+from service.domain.step_time import StepCosts, step_costs
 from service.domain.weights import resolve_weight_precision
 
 TTFT_MS = (

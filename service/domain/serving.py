@@ -24,18 +24,17 @@ import msgspec
 from service.domain.architecture import Architecture
 from service.domain.batching import (
     SteadyState,
-    StepCosts,
     at_arrival_rate,
     at_concurrency,
     burst_ttft_seconds,
     saturation_point,
-    step_costs,
 )
 from service.domain.engine import EngineProfile
 from service.domain.engines.vllm_v1 import batch_defaults
 from service.domain.gpu import GpuSpec
 from service.domain.latency import Efficiency, Serving
 from service.domain.parameters import ParameterCount
+from service.domain.step_time import StepCosts, step_costs
 
 
 class ServingLatency(msgspec.Struct, frozen=True, kw_only=True):

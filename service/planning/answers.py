@@ -26,7 +26,6 @@ from service.contract.schemas import (
     PlanResponse,
 )
 from service.domain.architecture import Architecture
-from service.domain.batching import step_costs
 from service.domain.calibration import (
     Calibration,
     efficiency_for,
@@ -55,6 +54,7 @@ from service.domain.planner import (
 )
 from service.domain.saturation import replica_queueing
 from service.domain.serving import at_users, step_token_budget
+from service.domain.step_time import step_costs
 from service.domain.weights import WeightsSource, resolve_weight_precision
 from service.planning.engines import engine_settings
 from service.planning.question import checked_layout, checked_modifiers, workload_modifiers

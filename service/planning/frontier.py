@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from service.contract.frontier import FrontierRequest, FrontierResponse
 from service.domain.architecture import Architecture
-from service.domain.batching import step_costs
 from service.domain.calibration import (
     Calibration,
     efficiency_for,
@@ -28,6 +27,7 @@ from service.domain.modifiers_draft import DraftModel
 from service.domain.modifiers_fit import capacity_with_extras
 from service.domain.parameters import ParameterCount
 from service.domain.serving import step_token_budget
+from service.domain.step_time import step_costs
 from service.domain.weights import resolve_weight_precision
 from service.planning.engines import engine_settings
 from service.planning.question import checked_layout, checked_modifiers, workload_modifiers

@@ -11,13 +11,13 @@ from typing import Any
 
 from service.contract.schemas import SpeculativeIn
 from service.domain.architecture import Architecture
-from service.domain.batching import step_costs
 from service.domain.latency import Serving
 from service.domain.modifiers import InvalidModifier, Modifiers, apply
 from service.domain.modifiers_draft import DraftModel, SpeculativeMethod
 from service.domain.moe import expert_parallel_problem
 from service.domain.parameters import ParameterCount
 from service.domain.planner import MOE_VARIANTS
+from service.domain.step_time import step_costs
 from service.planning.errors import InvalidField
 
 

@@ -34,7 +34,7 @@ from typing import Any
 import msgspec
 
 from service.catalog_files import load_engine_profiles
-from service.domain.batching import StepCosts, at_concurrency, step_costs
+from service.domain.batching import at_concurrency
 from service.domain.benchmark_sim import PROMPTS_PER_CLIENT, simulate_closed_loop
 from service.domain.calibration import gpu_generation
 from service.domain.capacity import capacity
@@ -58,6 +58,7 @@ from service.domain.saturation import (
     steady_state_batch,
 )
 from service.domain.serving import step_token_budget
+from service.domain.step_time import StepCosts, step_costs
 from service.domain.weights import weight_memory
 from service.validation.models import resolve_gpu, resolve_model
 

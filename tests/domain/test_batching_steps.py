@@ -13,8 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.domain.batching import StepCosts, at_concurrency, step_seconds
+from service.domain.batching import at_concurrency
 from service.domain.latency import Efficiency, PhaseTerms, phase_seconds
+from service.domain.step_time import StepCosts, step_seconds
 
 seconds = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
 fractions = st.floats(min_value=0.05, max_value=1.0)

@@ -6,13 +6,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.domain.batching import StepCosts, step_costs, step_seconds
 from service.domain.benchmark_sim import (
     SimulationTooLong,
     request_lengths,
     simulate_closed_loop,
 )
 from service.domain.latency import Efficiency, Serving
+from service.domain.step_time import StepCosts, step_costs, step_seconds
 from tests.domain.reference import H100, arch, params
 
 SHEET = Efficiency(prefill_mfu=0.5, decode_mbu=0.75, step_overhead_ms=0.5)

@@ -6,15 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.domain.batching import (
-    Limit,
-    StepCosts,
-    at_arrival_rate,
-    at_concurrency,
-    burst_ttft_seconds,
-    step_costs,
-    step_seconds,
-)
+from service.domain.batching import Limit, at_arrival_rate, at_concurrency, burst_ttft_seconds
 from service.domain.latency import (
     Efficiency,
     Serving,
@@ -23,6 +15,7 @@ from service.domain.latency import (
     prefill_terms,
 )
 from service.domain.precision import Precision
+from service.domain.step_time import StepCosts, step_costs, step_seconds
 from tests.domain.reference import H100, IDEAL, arch, params
 
 LLAMA3_8B_H100 = Serving(gpu=H100)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from service.domain.batching import StepCosts, step_costs, step_seconds
 from service.domain.disaggregation import Disaggregated, disaggregate
 from service.domain.latency import Efficiency, Serving
 from service.domain.planner import SearchSpace, Slo, Workload
+from service.domain.step_time import StepCosts, step_costs, step_seconds
 from tests.domain.reference import H100, arch, params
 from tests.domain.test_planner import plan_for
 

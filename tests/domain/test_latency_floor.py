@@ -5,11 +5,12 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.domain.batching import at_concurrency, burst_ttft_seconds, step_costs
+from service.domain.batching import at_concurrency, burst_ttft_seconds
 from service.domain.flops import prefill_flops
 from service.domain.gpu import GpuSpec
 from service.domain.latency import Efficiency, Serving, estimate_latency
 from service.domain.precision import Precision, compute_precision
+from service.domain.step_time import step_costs
 from service.domain.weights import weight_memory
 from tests.domain.reference import A100_80, H100, H200, arch, params
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from service.domain.batching import StepCosts, saturation_point, step_costs
+from service.domain.batching import saturation_point
 from service.domain.frontier import concurrency_grid, frontier
 from service.domain.latency import Efficiency, Serving
+from service.domain.step_time import StepCosts, step_costs
 from tests.domain.reference import H100, arch, params
 
 SHEET = Efficiency(prefill_mfu=0.5, decode_mbu=0.75, step_overhead_ms=0.5)

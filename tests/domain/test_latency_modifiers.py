@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.domain.batching import StepCosts, at_concurrency, step_costs
+from service.domain.batching import at_concurrency
 from service.domain.latency import Efficiency, Serving
 from service.domain.modifiers import (
     InvalidModifier,
@@ -13,6 +13,7 @@ from service.domain.modifiers import (
     apply,
     check,
 )
+from service.domain.step_time import StepCosts, step_costs
 from tests.domain.reference import H100, arch, params
 
 SHEET = Efficiency(prefill_mfu=0.5, decode_mbu=0.75, step_overhead_ms=0.5)

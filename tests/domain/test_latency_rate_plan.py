@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from service.domain.batching import saturation_point, step_costs
+from service.domain.batching import saturation_point
 from service.domain.latency import Efficiency, Serving
 from service.domain.planner import Plan, SearchSpace, Slo, Workload
 from service.domain.serving import step_token_budget
+from service.domain.step_time import step_costs
 from tests.domain.reference import H100, arch, params
 from tests.domain.test_planner import VLLM_V0, plan_for
 

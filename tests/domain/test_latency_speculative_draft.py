@@ -6,7 +6,7 @@ import pytest
 
 from service.catalog_files import load_engine_profiles
 from service.domain.architecture import Architecture
-from service.domain.batching import StepCosts, at_concurrency, step_costs
+from service.domain.batching import at_concurrency
 from service.domain.capacity import BindingConstraint, Capacity
 from service.domain.deployment import Deployment, MemoryBudget
 from service.domain.hf_config import architecture_from_config
@@ -22,6 +22,7 @@ from service.domain.modifiers_draft import (
 from service.domain.modifiers_fit import capacity_with_extras
 from service.domain.parameters import ParameterCount, count_parameters
 from service.domain.precision import Precision
+from service.domain.step_time import StepCosts, step_costs
 from service.domain.weights import weight_memory
 from tests.domain.reference import (
     DEEPSEEK_V3,

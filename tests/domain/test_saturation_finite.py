@@ -12,9 +12,10 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.domain.batching import StepCosts, at_concurrency, saturation_point, step_costs
+from service.domain.batching import at_concurrency, saturation_point
 from service.domain.frontier import frontier
 from service.domain.latency import Efficiency, Serving
+from service.domain.step_time import StepCosts, step_costs
 from tests.domain.reference import H100, arch, params
 
 SHEET = Efficiency(prefill_mfu=0.5, decode_mbu=0.75, step_overhead_ms=0.5)
