@@ -333,6 +333,8 @@ class MaxBatchRequest(EngineSettings, frozen=True, kw_only=True):
         ]
         | None
     ) = None
+    expert_parallel: ExpertParallel = False
+    attention_data_parallel: AttentionDataParallel = False
 
 
 class MaxBatchResponse(msgspec.Struct, frozen=True, kw_only=True):

@@ -155,6 +155,21 @@ def answer_max_batch(
     request: MaxBatchRequest,
     profile: EngineProfile,
 ) -> MaxBatchResponse:
+    """The capacity answer; with expert or attention data parallelism, the weights per GPU
+    include what the layout adds (:func:`parallel_extra_weight_bytes`), as in ``/v1/latency``."""
+    extras = None
+    if request.expert_parallel or request.attention_data_parallel:
+        checked_layout(arch, request.expert_parallel, request.tensor_parallel)
+        serving = Serving(
+            gpu=gpu,
+            tensor_parallel=request.tensor_parallel,
+            pipeline_parallel=request.pipeline_parallel,
+            weight_precision=resolve_weight_precision(arch, request.weight_dtype),
+            kv_precision=resolve_kv_precision(arch, request.kv_cache_dtype),
+            expert_parallel=request.expert_parallel,
+            attention_data_parallel=request.attention_data_parallel,
+        )
+        extras = (serving, Modifiers())
     result = _fit(
         arch,
         params,
@@ -164,6 +179,7 @@ def answer_max_batch(
         request.context_length,
         utilization=request.gpu_memory_utilization,
         max_model_len=request.max_model_len,
+        extras=extras,
     )
     return MaxBatchResponse(
         fits=result.fits,
