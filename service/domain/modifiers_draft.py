@@ -27,8 +27,7 @@ charged the ``k`` weight reads (the draft prefills in one pass): ``(k − 1)·W_
 small beside a prefill chunk.
 
 Memory per GPU (:func:`draft_memory`): the draft's weights (a draft model at the target's
-TP; MTP: the ``mtp`` parameters the checkpoint stores, :func:`parameters.mtp_parameters`) and
-its KV bytes per token of every sequence.
+TP; MTP: its layers, :func:`mtp_weight_bytes`) and its KV bytes per token of every sequence.
 """
 
 from __future__ import annotations
@@ -51,7 +50,7 @@ from service.domain.latency import (
 )
 from service.domain.parallel import all_reduce_seconds
 from service.domain.parameters import ParameterCount, mtp_parameters, routed_expert_parameters
-from service.domain.precision import bytes_per_element
+from service.domain.precision import Precision, bytes_per_element
 from service.domain.step_time import StepCosts
 from service.domain.units import format_bytes
 from service.domain.weights import resolve_weight_precision, weight_memory
@@ -238,14 +237,55 @@ def draft_memory(
         kv = kv_cache_bytes_per_token(draft.arch, serving.kv_precision, tp, 1)
         return DraftMemory(weight_bytes=int(weights.per_gpu_bytes), kv_bytes_per_token=kv)
     if method is SpeculativeMethod.MTP:
-        element = bytes_per_element(serving.weight_precision)
         per_layer = kv_cache_bytes_per_token_per_layer(arch, serving.kv_precision, tp)
         layers = served_mtp_layers(arch)
         return DraftMemory(
-            weight_bytes=int(mtp_parameters(arch, layers) * element / tp),
+            weight_bytes=mtp_weight_bytes(arch, serving, layers),
             kv_bytes_per_token=layers * per_layer,
         )
     return DraftMemory(weight_bytes=0, kv_bytes_per_token=0)
+
+
+def mtp_weight_bytes(arch: Architecture, serving: Serving, layers: int) -> int:
+    """The MTP proposer's resident weights on one GPU, after the engine has pointed it at the
+    target's embedding and LM head::
+
+        W = mtp_parameters(layers, own_embedding_and_head=False) · bytes / t
+            + (pp > 1) · V · d · 2 B / t        (its own embedding; 16-bit, as the model's)
+
+    The engines keep no copy of their own at one pipeline stage, whichever convention the
+    checkpoint follows (DeepSeek-V3 stores ``embed_tokens`` and ``shared_head.head`` inside
+    ``model.layers.61``, GLM-5 neither):
+
+    - vLLM V1 (``vllm/v1/spec_decode/llm_base_proposer.py`` at 00c4f22d, ``load_model``):
+      ``_maybe_share_embeddings`` deletes the draft's ``embed_tokens`` and binds the
+      target's when ``get_pp_group().world_size == 1`` (a draft without
+      ``has_own_embed_tokens`` is an MTP draft: always shared); ``_maybe_share_lm_head``
+      deletes ``shared_head.head`` of every MTP layer and binds the target's ``lm_head``
+      with no pipeline condition (https://github.com/vllm-project/vllm/pull/34385, opened
+      2026-02-11; before it only ``self.model.lm_head`` was rebound and the DeepSeek
+      layout's head copy stayed: older profiles such as vllm-0.10.1 are priced as today's,
+      V·d·bytes/t low). Both run inside ``GPUModelRunner.load_model``'s
+      ``DeviceMemoryProfiler``, whose closing figure is ``memory_allocated`` after
+      ``gc.collect()``: "Model loading took" and the KV budget of
+      ``determine_available_memory`` (``memory_profiling`` empties the cache first) see
+      the weights without the copies.
+    - SGLang (``python/sglang/srt/models/deepseek_nextn.py``): ``load_weights`` skips
+      ``shared_head.head`` and ``embed_tokens`` ("Use shared head and embed weights from
+      target model") and the EAGLE worker calls ``set_embed_and_head`` with the target's
+      (``del`` of the draft's, then ``torch.cuda.empty_cache()``).
+
+    Under pipeline parallelism vLLM's draft runs on the last stage, which holds the target's
+    head but not its embedding: the draft's own embedding (DeepSeek's and Qwen3-Next's MTP
+    modules both build one) stays.
+    """
+    tp = serving.tensor_parallel
+    element = bytes_per_element(serving.weight_precision)
+    weights = mtp_parameters(arch, layers, own_embedding_and_head=False) * element / tp
+    if layers and serving.pipeline_parallel > 1:
+        small = 4 if serving.weight_precision is Precision.FP32 else 2
+        weights += arch.vocab_size * arch.hidden_size * small / tp
+    return int(weights)
 
 
 def fold(costs: StepCosts, draft: DraftCosts, draft_tokens: int) -> StepCosts:

@@ -318,7 +318,8 @@ def mtp_parameters(
     ``vllm/v1/spec_decode/llm_base_proposer.py`` ``_maybe_share_lm_head``: "If the checkpoint
     omits a copy of the lm_head weights at the MTP layer path ... Always share it").
     No config key says which convention a checkpoint follows: the Hub-total check tries
-    both; the proposer (:mod:`modifiers_draft`) prices the default, DeepSeek's.
+    both. The proposer's resident weights need not know: the engines bind the target's
+    embedding and head in either case (:func:`modifiers_draft.mtp_weight_bytes`).
     """
     count = arch.mtp_layers if layers is None else layers
     if not count or arch.mtp_layout not in ("deepseek", "qwen3_next"):

@@ -131,7 +131,8 @@ def test_draft_memory_is_its_weights_at_the_targets_tp_and_its_kv() -> None:
 
 
 def test_mtp_memory_is_the_mtp_layers_and_one_attention_layers_cache() -> None:
-    """DeepSeek-V3 fp8 TP 8: 13,463,426,304 MTP elements x 1 B / 8; MLA caches 512 + 64
+    """DeepSeek-V3 fp8 TP 8: 13,463,426,304 MTP elements less the embedding and head copies
+    the engine swaps for the target's (2 x 129,280 x 7,168), x 1 B / 8; MLA caches 512 + 64
     latent elements per token in bf16 for its one MTP layer."""
     memory = draft_memory(
         *DSV3,
@@ -139,7 +140,7 @@ def test_mtp_memory_is_the_mtp_layers_and_one_attention_layers_cache() -> None:
         SpeculativeMethod.MTP,
         None,
     )
-    assert memory.weight_bytes == DEEPSEEK_MTP_PARAMETERS // 8
+    assert memory.weight_bytes == (DEEPSEEK_MTP_PARAMETERS - 2 * DEEPSEEK_EMBEDDING) // 8
     assert memory.kv_bytes_per_token == (512 + 64) * 2
 
 
