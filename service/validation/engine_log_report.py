@@ -17,7 +17,8 @@ from typing import Any
 import msgspec
 
 from service.domain.engine import EngineCatalog
-from service.validation.memory_check import EngineLogCheck, check_engine_log
+from service.validation.engine_log_check import check_engine_log
+from service.validation.engine_log_row import EngineLogCheck
 
 ENGINE_LOGS_FILE = "engine_memory_logs.json"
 KV_TOKENS_MEDIAN_TARGET_PCT = 2.0

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from service.catalog_files import load_engine_profiles
+from service.validation.engine_log_check import check_engine_log
 from service.validation.engine_log_report import (
     KV_TOKENS_MEDIAN_TARGET_PCT,
     KV_TOKENS_WORST_TARGET_PCT,
@@ -17,6 +18,7 @@ from service.validation.engine_log_report import (
     check_engine_logs,
     load_engine_logs,
 )
+from service.validation.engine_log_row import EngineLogCheck
 from service.validation.engine_logs import (
     engine_profile,
     prefix_caching,
@@ -24,8 +26,6 @@ from service.validation.engine_logs import (
     utilization,
 )
 from service.validation.memory_check import (
-    EngineLogCheck,
-    check_engine_log,
     check_kv_capacity,
     first_number,
     gpu_total_bytes,
