@@ -147,7 +147,7 @@ _VLLM_READ = _table(
     ("option:enforce_eager", None, ("--enforce-eager",)),
     ("option:enable_chunked_prefill", None, ("--enable-chunked-prefill",)),
     ("option:enable_prefix_caching", None, ("--enable-prefix-caching",)),
-    ("option:enable_expert_parallel", None, ("--enable-expert-parallel",)),
+    ("expert_parallel", None, ("--enable-expert-parallel",)),
     ("option:mm_items_per_prompt", mm_items, ("--limit-mm-per-prompt",)),
 )
 VLLM = EngineFlags(
@@ -205,7 +205,9 @@ _SGLANG_READ = _table(
     ("quantization", str, ("--quantization",)),
     ("option:mem_fraction_static", float, ("--mem-fraction-static",)),
     ("option:chunked_prefill_size", int, ("--chunked-prefill-size",)),
-    ("option:ep_size", int, ("--ep-size", "--ep", "--expert-parallel-size")),
+    ("ep_size", int, ("--ep-size", "--ep", "--expert-parallel-size")),
+    ("expert_parallel", None, ("--enable-ep-moe",)),
+    ("attention_data_parallel", None, ("--enable-dp-attention",)),
     ("option:disable_radix_cache", None, ("--disable-radix-cache",)),
     ("option:disable_cuda_graph", None, ("--disable-cuda-graph",)),
 )
@@ -232,8 +234,7 @@ SGLANG = EngineFlags(
         "--speculative-draft-model-path --speculative-num-steps"
     ),
     not_modelled_switches=_names(
-        "--enable-deepep-moe --enable-dp-attention --enable-ep-moe "
-        "--enable-hierarchical-cache --enable-lora --enable-torch-compile"
+        "--enable-deepep-moe --enable-hierarchical-cache --enable-lora --enable-torch-compile"
     ),
 )
 
@@ -243,7 +244,7 @@ _TRTLLM_READ = _table(
     ("max_model_len", int, ("--max_seq_len",)),
     ("max_num_seqs", int, ("--max_batch_size",)),
     ("option:max_num_batched_tokens", int, ("--max_num_tokens",)),
-    ("option:ep_size", int, ("--ep_size",)),
+    ("ep_size", int, ("--ep_size",)),
     ("option:kv_cache_free_gpu_mem_fraction", float, ("--kv_cache_free_gpu_memory_fraction",)),
 )
 TRTLLM = EngineFlags(

@@ -15,6 +15,7 @@ from service.catalog_files import default_engine_profile
 from service.contract.schemas import LatencyRequest, MaxBatchRequest, MaxBatchResponse
 from service.domain.architecture import Architecture
 from service.domain.capacity import Deployment, sequence_kv_bytes
+from service.domain.moe import expert_parallel_problem
 from service.domain.precision import Precision
 from service.gate.backend import Backend, Rejected
 from service.gate.names import resolve_names
@@ -44,6 +45,10 @@ def _check_layout(target: Target, arch: Architecture) -> None:
     if target.pipeline_parallel > layers:
         message = f"{target.pipeline_parallel} stages exceed the model's {layers} layers"
         raise target.error("pipeline_parallel", message)
+    if target.expert_parallel and (
+        problem := expert_parallel_problem(arch, target.tensor_parallel)
+    ):
+        raise target.error("expert_parallel", problem)
 
 
 def _sequence_bytes(probe: Probe, fit: MaxBatchResponse) -> int:
@@ -113,6 +118,8 @@ def _latency(probe: Probe, fits: bool) -> tuple[Check | None, LatencyOut | None]
             model=t.model, gpu=t.gpu, batch_size=batch,
             input_tokens=workload.input_tokens, output_tokens=workload.output_tokens,
             tensor_parallel=t.tensor_parallel, pipeline_parallel=t.pipeline_parallel,
+            expert_parallel=t.expert_parallel,
+            attention_data_parallel=t.attention_data_parallel,
             weight_dtype=t.weight_dtype, kv_cache_dtype=t.kv_cache_dtype,
             **engine_fields(t, LatencyRequest)[0],
         )
@@ -189,6 +196,8 @@ def evaluate(target: Target, backend: Backend, ignored: Sequence[str] = ()) -> R
             gpu_count=target.gpu_count,
             tensor_parallel=target.tensor_parallel,
             pipeline_parallel=target.pipeline_parallel,
+            expert_parallel=target.expert_parallel,
+            attention_data_parallel=target.attention_data_parallel,
             replicas=target.replicas,
             max_model_len=probe.context,
             max_num_seqs=target.max_num_seqs,

@@ -15,9 +15,14 @@ _MARK = {Status.PASS: "ok  ", Status.FAIL: "FAIL", Status.WARN: "warn", Status.S
 
 
 def describe(report: Report) -> str:
-    """``meta-llama/Llama-3.1-8B on 1x h100-sxm (TP1 PP1), max_model_len 8,192, ...``."""
+    """``meta-llama/Llama-3.1-8B on 1x h100-sxm (TP1 PP1), max_model_len 8,192, ...``;
+    an MoE layout adds ``EP8`` (experts over the TP GPUs) and ``attention-DP``."""
     s = report.setup
     layout = f"TP{s.tensor_parallel} PP{s.pipeline_parallel}"
+    if s.expert_parallel:
+        layout += f" EP{s.tensor_parallel}"
+    if s.attention_data_parallel:
+        layout += " attention-DP"
     if s.replicas > 1:
         layout += f" x{s.replicas} replicas"
     return (

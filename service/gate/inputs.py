@@ -22,7 +22,7 @@ from service.gate.command_line import ServeCommand, parse_command
 from service.gate.kubernetes import Workload, is_kubernetes, workloads
 from service.gate.manifest import target_from_fields
 from service.gate.target import InputError, Target
-from service.gate.vllm_args import SOURCE, manifest_fields, spelling
+from service.gate.vllm_args import SOURCE, manifest_fields, parallel_command_fields, spelling
 
 STDIN = "-"
 _IMAGE_VERSION = ("vllm-openai:v", "sglang:v", "tensorrt-llm/release:")
@@ -97,15 +97,16 @@ def command_target(
     warnings: Sequence[str] = (),
 ) -> Target:
     """A parsed serving command as a target (the engine it runs unless ``--engine``)."""
-    fields = manifest_fields(command, overrides.gpu, overrides.gpu_count)
+    fields = manifest_fields(command, overrides.gpu, overrides.gpu_count, source)
     fields["engine"] = overrides.engine or command.engine
     fields["engine_options"] = dict(command.options)
+    folding = parallel_command_fields(command, source)[1]
     return target_from_fields(
         fields,
         source=source,
         base_dir=base_dir,
         spelling=spelling(command),
-        warnings=[*warnings, *command.warnings],
+        warnings=[*warnings, *command.warnings, *folding],
     )
 
 
@@ -118,7 +119,7 @@ def _workload_input(
     if gpu is None:
         message = "no GPU type: expected a nodeSelector or required node affinity on "
         raise InputError(where, "nodeSelector", message + "nvidia.com/gpu.product, or --gpu ID")
-    per_replica = _gpus_per_replica(command)
+    per_replica = _gpus_per_replica(command, f"{where} command")
     warnings = list(workload.warnings)
     if per_replica > workload.gpus_per_replica:
         message = f"the command uses {per_replica} GPUs per replica (TP x PP x DP), the pod "
@@ -139,8 +140,8 @@ def _workload_input(
     return Input(target=target, ignored=list(command.ignored), file=file)
 
 
-def _gpus_per_replica(command: ServeCommand) -> int:
-    fields = command.fields
+def _gpus_per_replica(command: ServeCommand, source: str) -> int:
+    fields = parallel_command_fields(command, source)[0]
     degree = 1
     for name in ("tensor_parallel", "pipeline_parallel", "data_parallel"):
         value = fields.get(name, 1)

@@ -49,6 +49,8 @@ class ManifestFields(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     gpu_count: Annotated[int, msgspec.Meta(ge=1, le=4096)] | None = None
     tensor_parallel: Degree | None = None
     pipeline_parallel: Degree = 1
+    expert_parallel: bool = False
+    attention_data_parallel: bool = False
     max_model_len: Tokens | None = None
     max_num_seqs: Batch | None = None
     gpu_memory_utilization: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.9
@@ -125,6 +127,8 @@ def target_from_fields(
         tensor_parallel=tp,
         pipeline_parallel=raw.pipeline_parallel,
         replicas=count // per_replica,
+        expert_parallel=raw.expert_parallel,
+        attention_data_parallel=raw.attention_data_parallel,
         max_model_len=raw.max_model_len,
         max_num_seqs=raw.max_num_seqs,
         gpu_memory_utilization=raw.gpu_memory_utilization,

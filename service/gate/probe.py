@@ -39,6 +39,8 @@ class Probe:
             "context_length": self.context,
             "tensor_parallel": t.tensor_parallel,
             "pipeline_parallel": t.pipeline_parallel,
+            "expert_parallel": t.expert_parallel,
+            "attention_data_parallel": t.attention_data_parallel,
             "weight_dtype": t.weight_dtype,
             "kv_cache_dtype": t.kv_cache_dtype,
             "gpu_memory_utilization": t.gpu_memory_utilization,

@@ -47,7 +47,8 @@ class Suggestion(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Setup(msgspec.Struct, frozen=True, kw_only=True):
-    """The deployment as checked, with ``auto`` precisions resolved."""
+    """The deployment as checked, with ``auto`` precisions resolved; ``expert_parallel``:
+    experts spread whole over the ``tensor_parallel`` GPUs (EP degree = TP)."""
 
     model: str
     gpu: str
@@ -56,6 +57,8 @@ class Setup(msgspec.Struct, frozen=True, kw_only=True):
     tensor_parallel: int
     pipeline_parallel: int
     replicas: int
+    expert_parallel: bool = False
+    attention_data_parallel: bool = False
     max_model_len: int
     max_num_seqs: int | None
     gpu_memory_utilization: float

@@ -15,6 +15,7 @@ from typing import cast
 from msgspec.structs import replace
 
 from service.contract.schemas import ConstraintsIn, PlanRequest, WeightDtype, WorkloadIn
+from service.domain.moe import expert_parallel_problem
 from service.domain.parallel import valid_tensor_parallel_degrees
 from service.domain.precision import Precision
 from service.gate.probe import Probe, engine_fields, layout_of
@@ -127,6 +128,8 @@ def wider_tensor_parallel(probe: Probe, need: int) -> Suggestion | None:
     t = probe.target
     for degree in valid_tensor_parallel_degrees(probe.arch, probe.gpu.max_gpus_per_node):
         if degree <= t.tensor_parallel:
+            continue
+        if t.expert_parallel and expert_parallel_problem(probe.arch, degree):
             continue
         result = probe.fit(tensor_parallel=degree)
         if result.max_batch < need:

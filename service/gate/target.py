@@ -33,6 +33,8 @@ class Target(msgspec.Struct, frozen=True, kw_only=True):
     """A validated deployment: what ``vllm serve`` would be asked to run, on which GPUs.
 
     ``replicas`` are data-parallel copies (``gpu_count / (tp · pp)``); each holds the model.
+    ``expert_parallel`` / ``attention_data_parallel`` are the API's fields of those names
+    (EP over the ``tensor_parallel`` GPUs; :mod:`service.gate.expert_parallel`).
     ``spelling`` maps a field to the name the user wrote, for error messages. ``engine`` is
     the engine string for the API's ``engine`` field (``None``: the catalog's default);
     ``engine_options`` are the engine's own knobs (``max_num_batched_tokens`` …) for its
@@ -47,6 +49,8 @@ class Target(msgspec.Struct, frozen=True, kw_only=True):
     tensor_parallel: int = 1
     pipeline_parallel: int = 1
     replicas: int = 1
+    expert_parallel: bool = False
+    attention_data_parallel: bool = False
     max_model_len: int | None = None
     max_num_seqs: int | None = None
     gpu_memory_utilization: float = 0.9

@@ -3,7 +3,9 @@
 Parsing is :mod:`service.gate.command_line`; this module turns the parsed command into the
 field dictionary a manifest would hold. ``--data-parallel-size`` (SGLang ``--dp-size``) adds
 replicas, each holding the whole model on ``tensor_parallel x pipeline_parallel`` GPUs:
-``gpu_count = tp · pp · dp``, and ``tensor_parallel`` is 1 unless a flag sets it.
+``gpu_count = tp · pp · dp``, and ``tensor_parallel`` is 1 unless a flag sets it; with
+expert parallelism or SGLang's DP attention the DP ranks are one replica instead
+(:mod:`service.gate.expert_parallel`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 from service.gate.command_line import SOURCE, ServeCommand, parse_command
 from service.gate.engine_flags import ENGINES, human_int
-from service.gate.target import InputError
+from service.gate.expert_parallel import parallel_fields
 
 __all__ = ["SOURCE", "human_int", "manifest_fields", "parse_vllm_serve", "spelling"]
 
@@ -27,19 +29,28 @@ def parse_vllm_serve(argv: Sequence[str], base_dir: Path | None = None) -> Serve
 
 
 def spelling(command: ServeCommand) -> dict[str, str]:
-    """Field -> the flag that sets it in this command's engine, for errors and fixes."""
-    return {**ENGINES[command.engine].spelling, **_GATE_FLAGS}
+    """Field -> the flag that sets it in this command's engine, for errors and fixes
+    (``expert_parallel`` is the EP size's flag when the command gives one)."""
+    names = {**ENGINES[command.engine].spelling, **_GATE_FLAGS}
+    if "ep_size" in command.fields:
+        names["expert_parallel"] = names["ep_size"]
+    if command.engine == "vllm":
+        names.setdefault("attention_data_parallel", names["data_parallel"])
+    return names
+
+
+def parallel_command_fields(command: ServeCommand, source: str) -> tuple[dict[str, Any], list[str]]:
+    """The command's fields with EP and DP in capplan's terms (:mod:`.expert_parallel`):
+    ``data_parallel`` is then the number of replicas."""
+    return parallel_fields(command.engine, command.fields, spelling(command), source)
 
 
 def manifest_fields(
-    command: ServeCommand, gpu: str | None, gpu_count: int | None
+    command: ServeCommand, gpu: str | None, gpu_count: int | None, source: str = SOURCE
 ) -> dict[str, Any]:
     """The command's fields plus the gate's GPU flags; data-parallel replicas add GPUs."""
-    fields = dict(command.fields)
-    data_parallel = fields.pop("data_parallel", 1)
-    if not isinstance(data_parallel, int) or data_parallel < 1:
-        flag = spelling(command)["data_parallel"]
-        raise InputError(SOURCE, flag, f"must be >= 1, got {data_parallel}")
+    fields, _ = parallel_command_fields(command, source)
+    data_parallel = fields.pop("data_parallel")
     fields.setdefault("tensor_parallel", 1)
     if gpu is not None:
         fields["gpu"] = gpu

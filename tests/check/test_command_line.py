@@ -261,17 +261,3 @@ def test_unknown_engine_exits_2(run_check: Callable[..., Run], backend_args: lis
     argv = ["vllm", "serve", "meta-llama/Llama-3.1-8B", "--max-model-len", "8192"]
     result = run_check(*backend_args, "--engine", "tgi", "--gpu", "h100-sxm", "--", *argv)
     assert (result.code, "tgi" in result.err) == (2, True)
-
-
-@pytest.mark.parametrize(
-    "argv",
-    [
-        ["python", "-m", "sglang.launch_server", "--model-path", "org/m", "--ep-size", "8"],
-        ["trtllm-serve", "org/m", "--ep_size", "8"],
-    ],
-    ids=["sglang", "trtllm"],
-)  # fmt: skip
-def test_an_ep_size_is_a_degree_not_the_expert_parallel_switch(argv: list[str]) -> None:
-    """An EP degree is kept as ``ep_size``: the latency request's boolean ``expert_parallel``
-    (EP over the TP group) does not take it."""
-    assert parse(argv).options == {"ep_size": 8}

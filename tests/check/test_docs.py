@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from service.cli import build_parser
+from service.gate.engine_flags import ENGINES
 from service.gate.manifest import ManifestFields
 from tests.check.catalog import REPO_ROOT
 from tests.check.conftest import Run
@@ -44,6 +45,12 @@ def test_every_check_option_is_documented() -> None:
     flags = [o for a in check._actions for o in a.option_strings if o.startswith("--")]
     missing = [flag for flag in flags if flag != "--help" and f"`{flag}" not in GUIDE]
     assert missing == []
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+def test_every_engine_flag_read_is_documented(engine: str) -> None:
+    """Each flag the gate reads from an engine's command line appears in docs/ci-gate.md."""
+    assert [flag for flag in ENGINES[engine].read if f"`{flag}`" not in GUIDE] == []
 
 
 def test_every_manifest_field_is_documented() -> None:
