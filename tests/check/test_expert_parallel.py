@@ -13,6 +13,7 @@ import pytest
 
 from service.contract.schemas import LatencyRequest
 from service.gate.command_line import parse_command
+from service.gate.inputs import Overrides, read_inputs
 from service.gate.offline import OfflineBackend
 from service.gate.target import InputError
 from service.gate.vllm_args import manifest_fields
@@ -231,3 +232,40 @@ def test_the_layout_changes_the_latency(
         for path in (manifest("tp.yaml", **base), manifest("ep.yaml", **base, expert_parallel=True))
     ]
     assert tpot[0] != tpot[1]
+
+
+def test_vllm_tp_inside_dp_ranks_is_warned(
+    run_check: Callable[..., Run], backend_args: list[str]
+) -> None:
+    """-tp 2 -dp 4 with EP: capplan holds attention whole per GPU, vLLM shards it; said aloud."""
+    serve = [*SERVE_QWEN3, "-tp", "2", "-dp", "4", "--enable-expert-parallel"]
+    result = run_check(*backend_args, "--gpu", "h100-sxm", "--format", "json", "--", *serve)
+    warnings = json.loads(result.out)["warnings"]
+    assert [w for w in warnings if w.startswith("--data-parallel-size 4")] != [], warnings
+
+
+def test_a_pod_with_dp_attention_needs_only_its_tp_gpus(tmp_path: Path) -> None:
+    """SGLang --tp 8 --dp 8 --enable-dp-attention runs on 8 GPUs per pod: one replica each."""
+    args = ["--model-path", QWEN3_MOE, "--tp", "8", "--dp", "8", "--enable-dp-attention"]
+    pod = {
+        "nodeSelector": {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"},
+        "containers": [
+            {
+                "name": "sglang",
+                "image": "lmsysorg/sglang:v0.5.0",
+                "command": ["python", "-m", "sglang.launch_server", *args],
+                "resources": {"limits": {"nvidia.com/gpu": 8}},
+            }
+        ],
+    }
+    body = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "qwen"},
+        "spec": {"replicas": 2, "template": {"spec": pod}},
+    }
+    path = tmp_path / "k8s.yaml"
+    path.write_text(json.dumps(body), encoding="utf-8")
+    (item,) = read_inputs([str(path)], Overrides())
+    target = item.target
+    assert (target.gpu_count, target.replicas, target.attention_data_parallel) == (16, 2, True)
