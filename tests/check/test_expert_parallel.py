@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from service.contract.schemas import LatencyRequest
 from service.gate.command_line import parse_command
@@ -269,3 +271,23 @@ def test_a_pod_with_dp_attention_needs_only_its_tp_gpus(tmp_path: Path) -> None:
     (item,) = read_inputs([str(path)], Overrides())
     target = item.target
     assert (target.gpu_count, target.replicas, target.attention_data_parallel) == (16, 2, True)
+
+
+@given(
+    tp=st.sampled_from([1, 2, 4, 8]),
+    dp=st.sampled_from([1, 2, 4, 8]),
+    pp=st.sampled_from([1, 2]),
+    ep=st.booleans(),
+)
+def test_vllm_expert_parallel_never_changes_the_gpu_count(
+    tp: int, dp: int, pp: int, ep: bool
+) -> None:
+    """vLLM uses TP x PP x DP GPUs with or without EP; EP only regroups them into one replica."""
+    argv = [*VLLM, "-tp", str(tp), "-dp", str(dp), "-pp", str(pp)]
+    argv += ["--enable-expert-parallel"] if ep else []
+    fields = manifest_fields(parse_command(argv, base_dir=Path()), "h100-sxm", None)
+    per_replica = fields["tensor_parallel"] * fields.get("pipeline_parallel", 1)
+    assert (fields["gpu_count"], fields["gpu_count"] // per_replica) == (
+        tp * dp * pp,
+        1 if ep else dp,
+    )
