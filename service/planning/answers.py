@@ -57,7 +57,7 @@ from service.domain.serving import at_users, step_token_budget
 from service.domain.step_time import step_costs
 from service.domain.weights import WeightsSource, resolve_weight_precision
 from service.planning.engines import engine_settings
-from service.planning.question import checked_layout, checked_modifiers, workload_modifiers
+from service.planning.question import checked_modifiers, checked_serving, workload_modifiers
 
 NO_BANDS = ErrorBands(calibrated={}, extrapolated={})
 
@@ -159,17 +159,7 @@ def answer_max_batch(
     include what the layout adds (:func:`parallel_extra_weight_bytes`), as in ``/v1/latency``."""
     extras = None
     if request.expert_parallel or request.attention_data_parallel:
-        checked_layout(arch, request.expert_parallel, request.tensor_parallel)
-        serving = Serving(
-            gpu=gpu,
-            tensor_parallel=request.tensor_parallel,
-            pipeline_parallel=request.pipeline_parallel,
-            weight_precision=resolve_weight_precision(arch, request.weight_dtype),
-            kv_precision=resolve_kv_precision(arch, request.kv_cache_dtype),
-            expert_parallel=request.expert_parallel,
-            attention_data_parallel=request.attention_data_parallel,
-        )
-        extras = (serving, Modifiers())
+        extras = (checked_serving(arch, gpu, request), Modifiers())
     result = _fit(
         arch,
         params,
@@ -217,16 +207,7 @@ def answer_latency(
     (expert parallelism, attention data parallelism) shape both. ``draft`` is the resolved
     ``speculative.draft_model``.
     """
-    checked_layout(arch, request.expert_parallel, request.tensor_parallel)
-    serving = Serving(
-        gpu=gpu,
-        tensor_parallel=request.tensor_parallel,
-        pipeline_parallel=request.pipeline_parallel,
-        weight_precision=resolve_weight_precision(arch, request.weight_dtype),
-        kv_precision=resolve_kv_precision(arch, request.kv_cache_dtype),
-        expert_parallel=request.expert_parallel,
-        attention_data_parallel=request.attention_data_parallel,
-    )
+    serving = checked_serving(arch, gpu, request)
     modifiers = checked_modifiers(
         arch,
         params,

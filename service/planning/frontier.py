@@ -20,17 +20,14 @@ from service.domain.engine import EngineProfile
 from service.domain.engines.model_memory import weights_as_loaded
 from service.domain.frontier import frontier
 from service.domain.gpu import GpuSpec
-from service.domain.kv_cache import resolve_kv_precision
-from service.domain.latency import Serving
 from service.domain.modifiers import apply
 from service.domain.modifiers_draft import DraftModel
 from service.domain.modifiers_fit import capacity_with_extras
 from service.domain.parameters import ParameterCount
 from service.domain.serving import step_token_budget
 from service.domain.step_time import step_costs
-from service.domain.weights import resolve_weight_precision
 from service.planning.engines import engine_settings
-from service.planning.question import checked_layout, checked_modifiers, workload_modifiers
+from service.planning.question import checked_modifiers, checked_serving, workload_modifiers
 
 
 def answer_frontier(
@@ -45,19 +42,9 @@ def answer_frontier(
 ) -> FrontierResponse:
     """The curve, or ``fits`` false with the reasons (an infeasible question is an answer);
     ``draft`` is the resolved ``speculative.draft_model``."""
-    weights = resolve_weight_precision(arch, request.weight_dtype)
-    kv = resolve_kv_precision(arch, request.kv_cache_dtype)
+    serving = checked_serving(arch, gpu, request)
+    weights, kv = serving.weight_precision, serving.kv_precision
     tp, pp = request.tensor_parallel, request.pipeline_parallel
-    checked_layout(arch, request.expert_parallel, tp)
-    serving = Serving(
-        gpu=gpu,
-        tensor_parallel=tp,
-        pipeline_parallel=pp,
-        weight_precision=weights,
-        kv_precision=kv,
-        expert_parallel=request.expert_parallel,
-        attention_data_parallel=request.attention_data_parallel,
-    )
     modifiers = checked_modifiers(
         arch,
         params,

@@ -7,10 +7,12 @@ setting the model cannot run is an :class:`InvalidField` naming its path (a 400)
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from service.contract.schemas import SpeculativeIn
 from service.domain.architecture import Architecture
+from service.domain.gpu import GpuSpec
+from service.domain.kv_cache import resolve_kv_precision
 from service.domain.latency import Serving
 from service.domain.modifiers import InvalidModifier, Modifiers, apply
 from service.domain.modifiers_draft import DraftModel, SpeculativeMethod
@@ -18,6 +20,7 @@ from service.domain.moe import expert_parallel_problem
 from service.domain.parameters import ParameterCount
 from service.domain.planner import MOE_VARIANTS
 from service.domain.step_time import step_costs
+from service.domain.weights import resolve_weight_precision
 from service.planning.errors import InvalidField
 
 
@@ -60,6 +63,37 @@ def checked_layout(arch: Architecture, expert_parallel: bool, tensor_parallel: i
     over the tensor-parallel GPUs (a dense model, more GPUs than experts)."""
     if expert_parallel and (problem := expert_parallel_problem(arch, tensor_parallel)):
         raise InvalidField("expert_parallel", problem)
+
+
+class LayoutQuestion(Protocol):
+    """The request fields a single-deployment question (max-batch, latency, frontier) shares."""
+
+    @property
+    def tensor_parallel(self) -> int: ...
+    @property
+    def pipeline_parallel(self) -> int: ...
+    @property
+    def weight_dtype(self) -> str: ...
+    @property
+    def kv_cache_dtype(self) -> str: ...
+    @property
+    def expert_parallel(self) -> bool: ...
+    @property
+    def attention_data_parallel(self) -> bool: ...
+
+
+def checked_serving(arch: Architecture, gpu: GpuSpec, request: LayoutQuestion) -> Serving:
+    """The deployment a question describes, its layout checked (:func:`checked_layout`)."""
+    checked_layout(arch, request.expert_parallel, request.tensor_parallel)
+    return Serving(
+        gpu=gpu,
+        tensor_parallel=request.tensor_parallel,
+        pipeline_parallel=request.pipeline_parallel,
+        weight_precision=resolve_weight_precision(arch, request.weight_dtype),
+        kv_precision=resolve_kv_precision(arch, request.kv_cache_dtype),
+        expert_parallel=request.expert_parallel,
+        attention_data_parallel=request.attention_data_parallel,
+    )
 
 
 def plan_variants(
