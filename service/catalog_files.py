@@ -30,7 +30,10 @@ def load_engine_profiles(path: Path | None = None) -> EngineCatalog:
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(document, dict):
         raise ValueError(f"{path}: expected a mapping with 'engines' and 'default'")
-    return engine_catalog_from_document(document)
+    try:
+        return engine_catalog_from_document(document)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from error
 
 
 @functools.cache

@@ -138,9 +138,22 @@ def apply(
 
 
 def proposer_memory(
-    modifiers: Modifiers, arch: Architecture, params: ParameterCount, serving: Serving
+    modifiers: Modifiers,
+    arch: Architecture,
+    params: ParameterCount,
+    serving: Serving,
+    *,
+    mtp_shares_lm_head: bool,
 ) -> DraftMemory:
-    """The speculative proposer's weights and KV per token on one GPU (none without one)."""
+    """The speculative proposer's weights and KV per token on one GPU (none without one);
+    ``mtp_shares_lm_head`` is the engine profile's (an MTP head copy stays without it)."""
     if not modifiers.speculative:
         return DraftMemory(weight_bytes=0, kv_bytes_per_token=0)
-    return draft_memory(arch, params, serving, modifiers.method, modifiers.draft)
+    return draft_memory(
+        arch,
+        params,
+        serving,
+        modifiers.method,
+        modifiers.draft,
+        mtp_shares_lm_head=mtp_shares_lm_head,
+    )

@@ -228,8 +228,11 @@ def draft_memory(
     serving: Serving,
     method: SpeculativeMethod,
     draft: DraftModel | None,
+    *,
+    mtp_shares_lm_head: bool = True,
 ) -> DraftMemory:
-    """The proposer's weights and KV per token on one GPU (module doc); zero for ``ngram``."""
+    """The proposer's weights and KV per token on one GPU (module doc); zero for ``ngram``.
+    ``mtp_shares_lm_head``: the engine version's :attr:`EngineProfile.mtp_shares_lm_head`."""
     tp = serving.tensor_parallel
     if method is SpeculativeMethod.DRAFT_MODEL and draft is not None:
         own = _draft_serving(serving, draft)
@@ -240,20 +243,28 @@ def draft_memory(
         per_layer = kv_cache_bytes_per_token_per_layer(arch, serving.kv_precision, tp)
         layers = served_mtp_layers(arch)
         return DraftMemory(
-            weight_bytes=mtp_weight_bytes(arch, serving, layers),
+            weight_bytes=mtp_weight_bytes(arch, serving, layers, shares_lm_head=mtp_shares_lm_head),
             kv_bytes_per_token=layers * per_layer,
         )
     return DraftMemory(weight_bytes=0, kv_bytes_per_token=0)
 
 
-def mtp_weight_bytes(arch: Architecture, serving: Serving, layers: int) -> int:
+def mtp_weight_bytes(
+    arch: Architecture, serving: Serving, layers: int, *, shares_lm_head: bool = True
+) -> int:
     """The MTP proposer's resident weights on one GPU, after the engine has pointed it at the
     target's embedding and LM head::
 
         W = mtp_parameters(layers, own_embedding_and_head=False) · bytes / t
             + (pp > 1) · V · d · 2 B / t        (its own embedding; 16-bit, as the model's)
+            + (not shares_lm_head) · (DeepSeek layout) · layers · V · d · bytes / t
 
-    The engines keep no copy of their own at one pipeline stage, whichever convention the
+    The last term is the head copy (``shared_head.head``, one per MTP layer, a TP-sharded
+    ``ParallelLMHead`` at the weight precision) that engine versions without vllm#34385 keep
+    (``EngineProfile.mtp_shares_lm_head`` false; catalog/engines.yaml gives each version's
+    source).
+
+    Today's engines keep no copy of their own at one pipeline stage, whichever convention the
     checkpoint follows (DeepSeek-V3 stores ``embed_tokens`` and ``shared_head.head`` inside
     ``model.layers.61``, GLM-5 neither):
 
@@ -263,11 +274,11 @@ def mtp_weight_bytes(arch: Architecture, serving: Serving, layers: int) -> int:
       ``has_own_embed_tokens`` is an MTP draft: always shared); ``_maybe_share_lm_head``
       deletes ``shared_head.head`` of every MTP layer and binds the target's ``lm_head``
       with no pipeline condition (https://github.com/vllm-project/vllm/pull/34385, opened
-      2026-02-11; before it only ``self.model.lm_head`` was rebound and the DeepSeek
-      layout's head copy stayed: older profiles such as vllm-0.10.1 are priced as today's,
-      V·d·bytes/t low). Both run inside ``GPUModelRunner.load_model``'s
-      ``DeviceMemoryProfiler``, whose closing figure is ``memory_allocated`` after
-      ``gc.collect()``: "Model loading took" and the KV budget of
+      2026-02-11, merged 2026-02-12; before it only ``self.model.lm_head`` was rebound and
+      the DeepSeek layout's head copy stayed, priced by ``shares_lm_head=False``). Both
+      run inside ``GPUModelRunner.load_model``'s ``DeviceMemoryProfiler``, whose closing
+      figure is ``memory_allocated`` after ``gc.collect()``: "Model loading took" and the
+      KV budget of
       ``determine_available_memory`` (``memory_profiling`` empties the cache first) see
       the weights without the copies.
     - SGLang (``python/sglang/srt/models/deepseek_nextn.py``): ``load_weights`` skips
@@ -285,6 +296,8 @@ def mtp_weight_bytes(arch: Architecture, serving: Serving, layers: int) -> int:
     if layers and serving.pipeline_parallel > 1:
         small = 4 if serving.weight_precision is Precision.FP32 else 2
         weights += arch.vocab_size * arch.hidden_size * small / tp
+    if not shares_lm_head and arch.mtp_layout == "deepseek":
+        weights += layers * arch.vocab_size * arch.hidden_size * element / tp
     return int(weights)
 
 

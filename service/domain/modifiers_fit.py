@@ -47,7 +47,9 @@ def capacity_with_extras(
         expert_parallel=serving.expert_parallel,
         attention_data_parallel=serving.attention_data_parallel,
     )
-    draft = proposer_memory(modifiers, arch, params, serving)
+    draft = proposer_memory(
+        modifiers, arch, params, serving, mtp_shares_lm_head=profile.mtp_shares_lm_head
+    )
     mtp = modifiers.speculative and modifiers.method is SpeculativeMethod.MTP
     if mtp and profile.kind == "vllm-v1":
         # vLLM V1 pages the MTP layers' cache (and the state rows speculation adds) with the

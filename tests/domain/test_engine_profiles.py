@@ -23,7 +23,9 @@ def document(*ids: str, default: str = "vllm-0.6.4") -> dict[str, Any]:
     engines = []
     for engine_id in ids:
         name, _, version = engine_id.partition("-")
-        engines.append({"id": engine_id, "name": name, "version": version})
+        engines.append(
+            {"id": engine_id, "name": name, "version": version, "mtp_shares_lm_head": True}
+        )
     return {"default": default, "engines": engines}
 
 
@@ -81,7 +83,9 @@ def test_profile_kind_must_be_known() -> None:
     """A profile with a kind no budget module handles is refused."""
     doc = {
         "default": "x-1",
-        "engines": [{"id": "x-1", "name": "x", "version": "1", "kind": "magic"}],
+        "engines": [
+            {"id": "x-1", "name": "x", "version": "1", "kind": "magic", "mtp_shares_lm_head": True}
+        ],
     }
     with pytest.raises(ValueError, match="kind 'magic'"):
         engine_catalog_from_document(doc)
@@ -114,7 +118,12 @@ def test_unknown_profile_is_refused_with_the_known_ids() -> None:
     [
         (document("vllm-0.6.4", "vllm-0.6.4"), "must be unique"),
         (
-            {"default": "vllm-1", "engines": [{"id": "vllm-2", "name": "vllm", "version": "1"}]},
+            {
+                "default": "vllm-1",
+                "engines": [
+                    {"id": "vllm-2", "name": "vllm", "version": "1", "mtp_shares_lm_head": True}
+                ],
+            },
             "must be unique and equal 'vllm-1'",
         ),
         (document("vllm-0.6.4", default="vllm-9"), "default engine 'vllm-9'"),
@@ -141,7 +150,8 @@ def test_engines_file_round_trips(tmp_path: Path) -> None:
     path.write_text(
         "default: vllm-0.7\n"
         "engines:\n"
-        "  - {id: vllm-0.7, name: vllm, version: '0.7', non_torch_bytes: 1024}\n",
+        "  - {id: vllm-0.7, name: vllm, version: '0.7', non_torch_bytes: 1024,\n"
+        "     mtp_shares_lm_head: false}\n",
         encoding="utf-8",
     )
     assert load_engine_profiles(path).get().non_torch_bytes == 1024

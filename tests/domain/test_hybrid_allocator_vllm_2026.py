@@ -183,6 +183,7 @@ def test_a_profile_with_an_unmodelled_cache_mode_is_refused() -> None:
                 "name": "vllm",
                 "version": "9.0.0",
                 "kind": "vllm-v1",
+                "mtp_shares_lm_head": True,
                 "mamba_cache_mode_prefix_caching": "all",
             }
         ],

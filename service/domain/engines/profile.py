@@ -109,6 +109,10 @@ class EngineProfile(msgspec.Struct, frozen=True, kw_only=True):
     mem_fraction_static: tuple[MemFractionRule, ...] = ()
     kv_cache_free_gpu_mem_fraction: float = 0.9
     pads_mxfp4_experts: bool = False
+    mtp_shares_lm_head: bool = False
+    """Whether an MTP proposer's own LM-head copy (DeepSeek layout ``shared_head.head``) is
+    replaced by the target's at load, so none stays resident (vLLM from vllm#34385, SGLang
+    ``set_embed_and_head``); False prices the copy. Every engines.yaml entry states it."""
     accounting: str = ""
     fitted: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
@@ -178,12 +182,22 @@ class EngineCatalog(msgspec.Struct, frozen=True, kw_only=True):
         return max(matching, key=lambda p: version_key(p.version))
 
 
+REQUIRED_BOOLEANS = ("mtp_shares_lm_head",)
+"""Profile fields each engines.yaml entry must state (true or false): no default is safe."""
+
+
 def engine_catalog_from_document(document: Mapping[str, Any]) -> EngineCatalog:
-    """Validate a parsed ``engines.yaml``: ids must read ``<name>-<version>`` and be unique."""
+    """Validate a parsed ``engines.yaml``: ids must read ``<name>-<version>`` and be unique,
+    and every entry states :data:`REQUIRED_BOOLEANS` as true or false."""
     entries = msgspec.convert(document.get("engines"), list[dict[str, Any]])
     profiles: dict[str, EngineProfile] = {}
     for entry in entries:
         entry_id = str(entry.pop("id", ""))
+        for field in REQUIRED_BOOLEANS:
+            if not isinstance(entry.get(field), bool):
+                raise ValueError(
+                    f"engine '{entry_id}': {field} must be true or false, got {entry.get(field)!r}"
+                )
         profile = msgspec.convert(entry, EngineProfile)
         if entry_id != profile.id or entry_id in profiles:
             raise ValueError(f"engine id '{entry_id}' must be unique and equal '{profile.id}'")
