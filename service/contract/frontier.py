@@ -13,7 +13,7 @@ from service.contract.schemas import (
     KvPrecision,
     Milliseconds,
     MmItemsPerPrompt,
-    ModelRef,
+    ModelQuestion,
     PipelineParallel,
     PrefixCacheHitRate,
     ServingEngine,
@@ -29,15 +29,7 @@ from service.domain.latency import Efficiency
 class FrontierRequest(msgspec.Struct, frozen=True, kw_only=True):
     """One model on one deployment; the curve runs over concurrency 1 … saturation."""
 
-    model: Annotated[
-        ModelRef,
-        msgspec.Meta(
-            description=(
-                "Catalog model id (Hugging Face repo id, or one of its catalog aliases) or "
-                '{"hf_config": config.json}'
-            )
-        ),
-    ]
+    model: ModelQuestion
     gpu: CatalogGpu
     input_tokens: Annotated[Tokens, msgspec.Meta(description="Prompt tokens per request")]
     output_tokens: Annotated[Tokens, msgspec.Meta(description="Generated tokens per request")]

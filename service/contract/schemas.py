@@ -204,18 +204,20 @@ class InlineModel(msgspec.Struct, frozen=True, kw_only=True):
 
 
 ModelRef = str | InlineModel
+# The model every question names, described once (inspect, max-batch, latency, plan, frontier).
+ModelQuestion = Annotated[
+    ModelRef,
+    msgspec.Meta(
+        description=(
+            "Catalog model id (Hugging Face repo id, or one of its catalog aliases) or "
+            '{"hf_config": config.json}'
+        )
+    ),
+]
 
 
 class InspectRequest(msgspec.Struct, frozen=True, kw_only=True):
-    model: Annotated[
-        ModelRef,
-        msgspec.Meta(
-            description=(
-                "Catalog model id (Hugging Face repo id, or one of its catalog aliases) or "
-                '{"hf_config": config.json}'
-            )
-        ),
-    ]
+    model: ModelQuestion
     kv_cache_dtype: KvPrecision = "auto"
 
 
@@ -280,15 +282,7 @@ class InspectResponse(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class MaxBatchRequest(EngineSettings, frozen=True, kw_only=True):
-    model: Annotated[
-        ModelRef,
-        msgspec.Meta(
-            description=(
-                "Catalog model id (Hugging Face repo id, or one of its catalog aliases) or "
-                '{"hf_config": config.json}'
-            )
-        ),
-    ]
+    model: ModelQuestion
     gpu: CatalogGpu
     context_length: Annotated[
         Tokens,
@@ -433,15 +427,7 @@ class MaxBatchResponse(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class LatencyRequest(EngineSettings, frozen=True, kw_only=True):
-    model: Annotated[
-        ModelRef,
-        msgspec.Meta(
-            description=(
-                "Catalog model id (Hugging Face repo id, or one of its catalog aliases) or "
-                '{"hf_config": config.json}'
-            )
-        ),
-    ]
+    model: ModelQuestion
     gpu: CatalogGpu
     batch_size: Annotated[Batch, msgspec.Meta(description="Sequences decoded together (count)")]
     input_tokens: Annotated[Tokens, msgspec.Meta(description="Prompt tokens per sequence")]
@@ -730,15 +716,7 @@ class ConstraintsIn(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class PlanRequest(EngineSettings, frozen=True, kw_only=True):
-    model: Annotated[
-        ModelRef,
-        msgspec.Meta(
-            description=(
-                "Catalog model id (Hugging Face repo id, or one of its catalog aliases) or "
-                '{"hf_config": config.json}'
-            )
-        ),
-    ]
+    model: ModelQuestion
     workload: Annotated[
         WorkloadIn, msgspec.Meta(description="What the deployment serves: request shape and load")
     ]
