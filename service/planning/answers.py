@@ -13,6 +13,7 @@ from typing import Literal
 
 import msgspec
 
+from service.contract.frontier import FrontierRequest
 from service.contract.schemas import (
     ConfigurationConfidence,
     LatencyConfidence,
@@ -72,11 +73,11 @@ def layout_problem(arch: Architecture, tensor_parallel: int, pipeline_parallel: 
     return None
 
 
-def _fit(
+def fit_request(
     arch: Architecture,
     params: ParameterCount,
     gpu: GpuSpec,
-    request: MaxBatchRequest | LatencyRequest,
+    request: MaxBatchRequest | LatencyRequest | FrontierRequest,
     profile: EngineProfile,
     context: int,
     *,
@@ -160,7 +161,7 @@ def answer_max_batch(
     extras = None
     if request.expert_parallel or request.attention_data_parallel:
         extras = (checked_serving(arch, gpu, request), Modifiers())
-    result = _fit(
+    result = fit_request(
         arch,
         params,
         gpu,
@@ -215,7 +216,7 @@ def answer_latency(
         workload_modifiers(request.prefix_cache_hit_rate, request.speculative, draft),
     )
     context = request.input_tokens + request.output_tokens
-    fit = _fit(
+    fit = fit_request(
         arch,
         params,
         gpu,

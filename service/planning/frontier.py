@@ -15,18 +15,15 @@ from service.domain.calibration import (
     gpu_generation,
     is_calibrated,
 )
-from service.domain.capacity import Deployment
 from service.domain.engine import EngineProfile
-from service.domain.engines.model_memory import weights_as_loaded
 from service.domain.frontier import frontier
 from service.domain.gpu import GpuSpec
 from service.domain.modifiers import apply
 from service.domain.modifiers_draft import DraftModel
-from service.domain.modifiers_fit import capacity_with_extras
 from service.domain.parameters import ParameterCount
 from service.domain.serving import step_token_budget
 from service.domain.step_time import step_costs
-from service.planning.engines import engine_settings
+from service.planning.answers import fit_request
 from service.planning.question import checked_modifiers, checked_serving, workload_modifiers
 
 
@@ -51,36 +48,11 @@ def answer_frontier(
         serving,
         workload_modifiers(request.prefix_cache_hit_rate, request.speculative, draft),
     )
-    deployment = Deployment(
-        gpu_memory_bytes=gpu.memory_bytes,
-        tensor_parallel=tp,
-        pipeline_parallel=pp,
-        weight_precision=weights,
-        kv_precision=kv,
-        gpu_name=gpu.name,
-        **engine_settings(request, profile),
-    )
-    loaded = weights_as_loaded(
-        arch,
-        params,
-        weights,
-        tp,
-        pp,
-        gpu=gpu,
-        profile=profile,
-        mm_items_per_prompt=deployment.mm_items_per_prompt,
-    )
     context = request.input_tokens + request.output_tokens
-    fit = capacity_with_extras(
-        arch,
-        params,
-        serving,
-        modifiers,
-        loaded_weight_bytes=loaded.per_gpu_bytes,
-        deployment=deployment,
-        profile=profile,
-        context_tokens=context,
-    )
+    fit = fit_request(
+        arch, params, gpu, request, profile, context,
+        with_max_context=False, extras=(serving, modifiers),
+    )  # fmt: skip
     efficiency = efficiency_for(calibration, gpu.id, gpu_generation(gpu.compute_capability))
     step_tokens = step_token_budget(profile, request.input_tokens, gpu)
     reasons = list(fit.reasons)
