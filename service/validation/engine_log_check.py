@@ -110,15 +110,7 @@ def check_engine_log(point: dict[str, Any], engines: EngineCatalog) -> EngineLog
     kv_bytes, inputs = _kv_budget(point, profile, arch, weights, deployment)
     layout = kv_layout(arch, deployment, profile, deployment.max_model_len or 1)
     blocks = layout.num_blocks(kv_bytes)
-    concurrency = reported.get("max_concurrency")
-    if isinstance(concurrency, dict) and "tokens_per_request" in concurrency:
-        per_request = int(concurrency["tokens_per_request"])
-        pages = layout.sequence_bytes(per_request)
-        check = replace(
-            check,
-            measured_max_concurrency=float(concurrency["x"]),
-            predicted_max_concurrency=blocks * layout.block_bytes / pages if pages else None,
-        )
+    check = _with_concurrency(check, reported, layout, blocks)
     return replace(
         check,
         inputs_from_log=inputs,
@@ -156,19 +148,28 @@ def _allocator_check(
     )
     layout = kv_layout(arch, deployment, settings.profile, deployment.max_model_len or 1)
     blocks = layout.num_blocks(round(check.measured_kv_gib * GIB))
-    concurrency = point.get("reported", {}).get("max_concurrency")
-    if isinstance(concurrency, dict) and "tokens_per_request" in concurrency:
-        pages = layout.sequence_bytes(int(concurrency["tokens_per_request"]))
-        check = replace(
-            check,
-            measured_max_concurrency=float(concurrency["x"]),
-            predicted_max_concurrency=blocks * layout.block_bytes / pages if pages else None,
-        )
+    check = _with_concurrency(check, point.get("reported", {}), layout, blocks)
     return replace(
         check,
         status=f"allocator only: {gap}",
         inputs_from_log="KV memory from the log",
         allocator_kv_tokens=_logged_tokens(layout, blocks, settings.profile, deployment),
+    )
+
+
+def _with_concurrency(
+    check: EngineLogCheck, reported: dict[str, Any], layout: KvLayout, blocks: int
+) -> EngineLogCheck:
+    """The logged "maximum concurrency" beside the allocator's: ``blocks`` pages over the pages
+    one request of the logged length holds."""
+    concurrency = reported.get("max_concurrency")
+    if not (isinstance(concurrency, dict) and "tokens_per_request" in concurrency):
+        return check
+    pages = layout.sequence_bytes(int(concurrency["tokens_per_request"]))
+    return msgspec.structs.replace(
+        check,
+        measured_max_concurrency=float(concurrency["x"]),
+        predicted_max_concurrency=blocks * layout.block_bytes / pages if pages else None,
     )
 
 
