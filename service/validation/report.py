@@ -245,9 +245,15 @@ LIMITS = """\
   steady state (its prefill is priced fast, not queued).
   The replay's TPOT is the benchmarks' (e2e − TTFT)/(OSL − 1); the steady state folds one
   user's own prompt into its TPOT.
-* AMD: Llama-3.1-405B FP8 on 8xMI300X (vLLM on ROCm) is priced 33-55 % fast: no MI300X
-  row is in the fit, and the factors fitted on NVIDIA GPUs overstate how much of its
-  5.3 TB/s and FP8 peak an engine reaches there.
+* AMD: MI300X has factors of its own, fitted to AMD's published vLLM 0.11.1 latency table
+  (Llama 3.1 70B and 405B FP8 at TP8, batch 1-128). Its fixed costs are larger than the
+  NVIDIA GPUs': at batch 1, 7.9 ms per token for 70B and 23.5 ms for 405B give about 66 us per
+  layer and 63 % of 5.3 TB/s, and the shared per-layer cost (one for every GPU) moved from
+  31 to 67 us with these rows, so small-batch decode on NVIDIA GPUs is priced a little slower
+  than before (H200 reference decode in-sample 9 % median, was 4 %). With the GPU held out,
+  MI300X is priced 14-58 % fast (factors fitted on NVIDIA GPUs only). The table's latency
+  command sets no `--kv-cache-dtype`, so its rows are priced with a 16-bit KV cache. The OCI
+  405B rows (engine version unstated) stay held out.
 * MoE: the grouped-GEMM waste `g(n) = n/(n + min(n½, 128))` is bounded by one kernel tile
   (128 rows) and taken at the rows of the experts a step touches, so decode at a few rows per
   expert stays bound by the experts' weight read. The fit sits at the bound: prompt-heavy

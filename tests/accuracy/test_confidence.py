@@ -54,13 +54,6 @@ def test_exact_answers_have_no_spread(calibration: Calibration) -> None:
     assert (exact.low, exact.high) == (8.03e9, 8.03e9)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the back-test TPOT band is 0.68-2.56 since MoE serving sweeps and MI300X batch "
-    "latencies joined it (gpt-oss-120b on MI300X held out at up to +121 %, DeepSeek-R1 AWQ "
-    "on one H100 at -66 %, docs/validation.md); a model that prices them within 2x makes "
-    "this pass and the marker must go",
-)
 def test_a_tpot_band_reads_like_the_issue_example(calibration: Calibration) -> None:
     """A calibrated 21.4 ms TPOT comes with a range around it (e.g. 18-25 ms)."""
     assert calibration.bands is not None
