@@ -27,7 +27,8 @@ HEADER = """\
 #
 # shared: factors fitted to every measurement (used for GPUs without their own data), plus
 #   the fixed costs per forward pass (step_overhead_ms once, layer_overhead_us per layer).
-#   all_reduce_latency_us is not fitted (kipply's 8 us per message).
+#   Collectives cost all_reduce_latency_us per message plus their bytes at link_efficiency
+#   of the GPU-to-GPU link bandwidth (both fitted).
 # gpus: per GPU, decode MBU (also used for prefill weight reads), decode MFU and prefill
 #   MFU, fitted to that GPU's measurements with ridge shrinkage towards the shared factors
 #   (weight "shrinkage"); "points" lists the measurements each GPU's factors rest on.

@@ -15,8 +15,9 @@ shared ones with weight ``λ`` (ridge shrinkage, so a GPU with two measurements 
 fit them exactly). (3) The same per architecture generation (major CUDA compute
 capability, :func:`gpu_generation`) over that generation's GPUs: a GPU with no data of its
 own borrows its generation's factors, and only a GPU of an unmeasured generation gets the
-shared ones. The overhead and the
-all-reduce latency stay shared: they are the engine's, not the chip's. Prefill reads its
+shared ones. The fixed costs and the collectives' per-message latency and share of
+the link bandwidth (``all_reduce_latency_us``, ``link_efficiency``) stay shared: they are
+the engine's and its communication library's, not the chip's. Prefill reads its
 weights at ``decode_mbu``. Each stage is cyclic coordinate descent with golden-section line
 searches in log space, bounded to ``[0.05, 1]`` (the others by :data:`OVERHEADS`) —
 deterministic.
@@ -41,6 +42,10 @@ OVERHEADS: dict[str, tuple[float, float]] = {
     "layer_overhead_us": (0.0, 200.0),
     # Above one kernel tile the waste describes no kernel (service.domain.moe).
     "moe_half_tokens": (0.0, MAX_TILE_ROWS),
+    # A collective's time is α + bytes/(η·B_link) (NCCL tests doc/PERFORMANCE.md): the
+    # per-message latency α and the share η of the link's bandwidth are both fitted.
+    "all_reduce_latency_us": (0.0, 100.0),
+    "link_efficiency": (0.05, 1.0),
 }
 _GOLDEN = (math.sqrt(5) - 1) / 2
 
@@ -166,7 +171,7 @@ def fit(
     *,
     base: Efficiency,
     shrinkage: float,
-    sweeps: int = 4,
+    sweeps: int = 16,
 ) -> Calibration:
     """The two-stage fit of the module doc (``base`` supplies start values and α)."""
     start = [math.log(getattr(base, name)) for name in FACTORS]
@@ -254,6 +259,7 @@ def calibration_document(calibration: Calibration) -> dict[str, object]:
             "step_overhead_ms": round(shared.step_overhead_ms, 4),
             "layer_overhead_us": round(shared.layer_overhead_us, 3),
             "moe_half_tokens": round(shared.moe_half_tokens, 2),
+            "link_efficiency": round(shared.link_efficiency, 4),
             "all_reduce_latency_us": shared.all_reduce_latency_us,
         },
         "gpus": {
@@ -290,6 +296,7 @@ def calibration_from_document(document: Mapping[str, object]) -> Calibration:
         step_overhead_ms=raw.shared.step_overhead_ms,
         layer_overhead_us=raw.shared.layer_overhead_us,
         moe_half_tokens=raw.shared.moe_half_tokens,
+        link_efficiency=raw.shared.link_efficiency,
         all_reduce_latency_us=raw.shared.all_reduce_latency_us,
         source=f"calibrated ({raw.script}, {raw.fitted_on})",
     )
@@ -331,6 +338,7 @@ class _SharedFile(msgspec.Struct, frozen=True):
     layer_overhead_us: float
     all_reduce_latency_us: float
     moe_half_tokens: float = 0.0
+    link_efficiency: float = 1.0
 
 
 class _GpuFile(msgspec.Struct, frozen=True):

@@ -6,6 +6,7 @@ over the weights, and attention over the KV cache), which run one after the othe
     t_phase = max(W_read/(BW·MBU), F_matmul/(F·MFU))          weight matmuls
             + max(KV_bytes/(BW·MBU), F_attention/(F·MFU))      attention
             + 2·L·all_reduce(tokens·d·2 B) + t_overhead        TP communication, fixed cost
+    all_reduce(S) = α + 2(n − 1)/n · S/(η·B_link)     (α, η: Efficiency, fitted)
     TTFT    = t_prefill(B prompts of S tokens)
     TPOT    = t_decode(B sequences at the mean context S + N_out/2)
     E2E     = TTFT + TPOT · (N_out − 1)            (the first token comes from prefill)
@@ -58,7 +59,9 @@ class Efficiency(msgspec.Struct, frozen=True, kw_only=True):
 
     Defaults from the formula sheet §4.3/§6: end-to-end prefill MFU 0.4-0.6, decode MBU
     0.55-0.8 (Databricks measured 55-60 % at batch 1 with TP), large-GEMM MFU ~0.8;
-    kipply's 8 µs per small all-reduce message. ``moe_half_tokens``: grouped-GEMM
+    kipply's 8 µs per small all-reduce message; a collective moves its bytes at
+    ``link_efficiency`` of the link bandwidth (default 1: the link's rate; NCCL's bus
+    bandwidth is below it, and the fit says how far). ``moe_half_tokens``: grouped-GEMM
     efficiency of routed experts (:mod:`service.domain.moe`). Fixed costs per forward pass:
     ``step_overhead_ms`` once, plus ``layer_overhead_us`` per decoder layer on the GPU
     (kernel launches and small kernels scale with depth). ``catalog/calibration.yaml``
@@ -97,6 +100,15 @@ class Efficiency(msgspec.Struct, frozen=True, kw_only=True):
             )
         ),
     ] = 0.0
+    link_efficiency: Annotated[
+        float,
+        msgspec.Meta(
+            description=(
+                "Share of the GPU-to-GPU link bandwidth a collective (all-reduce, all-to-all) "
+                "moves its bytes at, 0-1"
+            )
+        ),
+    ] = 1.0
     source: Annotated[
         str, msgspec.Meta(description="Where these values come from (calibration fit or defaults)")
     ] = "defaults: formula sheet §4.3 and §6 (uncalibrated)"
@@ -285,7 +297,12 @@ def phase_seconds(terms: PhaseTerms, efficiency: Efficiency, *, mfu: float, mbu:
 
 
 def _communication_s(terms: PhaseTerms, efficiency: Efficiency) -> float:
-    return terms.communication_s + terms.all_reduces * efficiency.all_reduce_latency_us * 1e-6
+    """Collective bytes at the link's bandwidth times ``link_efficiency``, plus each
+    message's latency."""
+    return (
+        terms.communication_s / efficiency.link_efficiency
+        + terms.all_reduces * efficiency.all_reduce_latency_us * 1e-6
+    )
 
 
 def _overhead_s(terms: PhaseTerms, efficiency: Efficiency) -> float:

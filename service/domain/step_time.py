@@ -209,8 +209,8 @@ def step_constants(costs: StepCosts, eff: Efficiency) -> StepConstants:
         kv_s=d.kv_s,
         attention_s=d.attention_s,
         prompt_attention_s=max(p.kv_s / eff.prefill_mbu, p.attention_s / eff.prefill_mfu),
-        decode_communication_s=d.communication_s,
-        prompt_communication_s=p.communication_s,
+        decode_communication_s=d.communication_s / eff.link_efficiency,
+        prompt_communication_s=p.communication_s / eff.link_efficiency,
         all_reduce_s=max(d.all_reduces, p.all_reduces) * eff.all_reduce_latency_us * 1e-6,
         overhead_s=(
             eff.step_overhead_ms / 1e3 + max(d.layers, p.layers) * eff.layer_overhead_us / 1e6

@@ -90,8 +90,9 @@ def factors_table(calibration: Calibration) -> list[str]:
     rows.append("")
     rows.append(
         f"Shared fixed costs per forward pass: {shared.step_overhead_ms:.3f} ms + "
-        f"{shared.layer_overhead_us:.1f} µs per decoder layer; all-reduce latency "
-        f"{shared.all_reduce_latency_us:g} µs per message (not fitted). Shrinkage λ = "
+        f"{shared.layer_overhead_us:.1f} µs per decoder layer; collectives "
+        f"{shared.all_reduce_latency_us:.1f} µs per message plus their bytes at "
+        f"{shared.link_efficiency:.0%} of the link bandwidth. Shrinkage λ = "
         f"{calibration.shrinkage:g}. Fitted on {calibration.fitted_on} by "
         f"`{calibration.script}`."
     )
@@ -213,8 +214,11 @@ profiler; 1.79 GiB with the PR #10511 profiler) and +1.79 GiB once TP > 1 (the T
 this datapoint is therefore in-sample for the NCCL term).
 
 **Fitted to latency measurements (`catalog/calibration.yaml`, `bench/calibrate.py`):** per
-GPU decode MBU, decode MFU and prefill MFU (ridge-shrunk to shared values), and shared fixed
-costs (per step and per layer). No per-model factor exists anywhere.
+GPU decode MBU, decode MFU and prefill MFU (ridge-shrunk to shared values), shared fixed
+costs (per step and per layer), and the collectives' cost `α + bytes/(η·B_link)` per
+all-reduce or all-to-all: the per-message latency α and the share η of the GPU-to-GPU link
+bandwidth the engines' communication library reaches (NCCL's bus bandwidth at the few-MB
+messages of inference is well below the link's). No per-model factor exists anywhere.
 """
 
 LIMITS = """\
@@ -231,38 +235,40 @@ LIMITS = """\
   nearest to their engine (`engine_profile`); NIM's step budget is not stated and is taken
   as TensorRT-LLM's default 8,192 tokens.
 * Closed-loop TTFT above a few users is underestimated by the steady-state formula the
-  answers use (NIM 500/2000 at 5 users: 50 ms predicted, 127 ms measured; Mistral-7B on an
-  RTX 4090 at 16-48 users: -53 % to -82 %). The closed-loop replay
+  answers use (NIM 500/2000 at 5 users: 57 ms predicted, 127 ms measured; Mistral-7B on an
+  RTX 4090 at 16-48 users: -58 % to -85 %). The closed-loop replay
   (`service/domain/benchmark_sim.py`: N clients, `num_prompts` the row's count or ten per
   client, lengths spread by the client's `random_range_ratio`, the engine's scheduler and
   step budget) is reported beside it and does not do better overall: with fixed lengths it
   keeps each wave's prompts together for good, while real runs drift apart, so it
-  overshoots Mistral-7B on the RTX 4090 at 4-16 users by +100 % to +360 % (four 256-token
+  overshoots Mistral-7B on the RTX 4090 at 4-16 users by +80 % to +310 % (four 256-token
   bf16 prompts in one step need 90 ms at the card's 165 TFLOP/s peak; 63 ms was measured;
   that table's output tok/s over req/s gives 100 output tokens per request, not 128, so its
-  lengths varied; replayed with a 0.56-0.8 spread, its TTFT lands 29-67 % low); with InferenceX's
-  spread lengths the waves dissolve and DeepSeek-R1 8xH200 TTFT stays 50-70 % low, as in the
-  steady state (its prefill is priced fast, not queued).
+  lengths varied); with InferenceX's spread lengths the waves dissolve and DeepSeek-R1 8xH200
+  TTFT stays 62-80 % low, as in the steady state (its prefill is priced fast, not queued).
   The replay's TPOT is the benchmarks' (e2e − TTFT)/(OSL − 1); the steady state folds one
   user's own prompt into its TPOT.
 * AMD: MI300X has factors of its own, fitted to AMD's published vLLM 0.11.1 latency table
-  (Llama 3.1 70B and 405B FP8 at TP8, batch 1-128). Its fixed costs are larger than the
-  NVIDIA GPUs': at batch 1, 7.9 ms per token for 70B and 23.5 ms for 405B give about 66 us per
-  layer and 63 % of 5.3 TB/s, and the shared per-layer cost (one for every GPU) moved from
-  31 to 67 us with these rows, so small-batch decode on NVIDIA GPUs is priced a little slower
-  than before (H200 reference decode in-sample 9 % median, was 4 %). With the GPU held out,
-  MI300X is priced 14-58 % fast (factors fitted on NVIDIA GPUs only). The table's latency
-  command sets no `--kv-cache-dtype`, so its rows are priced with a 16-bit KV cache. The OCI
-  405B rows (engine version unstated) stay held out.
+  (Llama 3.1 70B and 405B FP8 at TP8, batch 1-128). With the GPU held out it is priced
+  1-39 % fast (factors fitted on NVIDIA GPUs only). The table's latency command sets no
+  `--kv-cache-dtype`, so its rows are priced with a 16-bit KV cache. The OCI 405B rows
+  (engine version unstated) stay held out.
+* Collectives: with the per-message latency and the link share fitted (about 20 us and 31 %
+  on 2026-12-02), TP layouts stop biasing the other factors: decode MFU rose from 0.31 to
+  0.44, and Llama 3.3 70B at TP1 and Llama 3.1 405B at TP4/TP8 no longer err in opposite
+  directions when one of them is held out. One share for every message size is a
+  simplification: large prefill messages reach more of the link than decode's small ones.
 * MoE: the grouped-GEMM waste `g(n) = n/(n + min(n½, 128))` is bounded by one kernel tile
   (128 rows) and taken at the rows of the experts a step touches, so decode at a few rows per
-  expert stays bound by the experts' weight read. The fit sits at the bound: prompt-heavy
-  TensorRT-LLM Qwen3 MoE rows run slower than priced (2048/128: +58 to +172 %) and DeepSeek-R1
-  TTFT on 8xH200 is priced ~85 % fast, so MoE prefill lacks a cost the model does not have
-  yet. Token routing copies (vLLM `fused_experts_impl` intermediates, priced serially) close
-  most of the Qwen3 gap but move the shared dense fit and worsen the other families, so they
-  are not priced. DeepSeek-R1 AWQ decode on one H100 is flat at ~16 ms whatever the prompt,
-  far above its weight read. MoE "attention DP" layouts follow the tables.
+  expert stays bound by the experts' weight read. The fit sits at the bound: TensorRT-LLM
+  Qwen3-30B-A3B rows on one B200/GB200 run slower than priced, the more so the longer the
+  prompt (2048/128: +210 to +236 % held out; Qwen3-235B-A22B at TP8 is within 17 %), and
+  DeepSeek-R1 TTFT on 8xH200 is priced ~82 % fast, so the prefill of MoE models with few
+  active parameters lacks a cost the model does not have yet. Token routing copies (vLLM
+  `fused_experts_impl` intermediates, priced serially) were tried in an earlier fit: they
+  closed most of the Qwen3 gap but moved the shared dense fit and worsened the other
+  families, so they are not priced. DeepSeek-R1 AWQ decode on 8xH100 is flat at ~16 ms
+  whatever the prompt, far above its weight read. MoE "attention DP" layouts follow the tables.
 * Short prefills in the H200 reference (Llama-3.2-1B at 512 tokens, Llama-3.1-8B at 128)
   run eagerly (prefill is not in CUDA graphs there) and are bound by kernel launches; the
   fixed costs, fitted mostly on graph-captured decode steps, underestimate them.
