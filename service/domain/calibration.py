@@ -142,10 +142,17 @@ def _descend(
     bounds: Sequence[tuple[float, float]],
     sweeps: int,
 ) -> list[float]:
-    """Cyclic coordinate descent; keeps a coordinate's old value if the search is worse."""
+    """Cyclic coordinate descent; keeps a coordinate's old value if the search is worse.
+
+    After each sweep a line search runs along the sweep's net move (a pattern move, as in
+    Powell's method), inside the bounds: coordinates that trade off against each other
+    (a per-layer cost against a per-message latency) lie in a narrow valley that single
+    coordinates cross in many short steps.
+    """
     x = list(start)
     best = objective(x)
     for _ in range(sweeps):
+        before = x.copy()
         for i, (low, high) in enumerate(bounds):
 
             def along(value: float, i: int = i) -> float:
@@ -157,7 +164,37 @@ def _descend(
             value = along(candidate)
             if value < best:
                 x[i], best = candidate, value
+        moved, best = _pattern_move(objective, before, x, best, bounds)
+        x[:] = moved
     return x
+
+
+def _pattern_move(
+    objective: Callable[[list[float]], float],
+    before: list[float],
+    after: list[float],
+    best: float,
+    bounds: Sequence[tuple[float, float]],
+) -> tuple[list[float], float]:
+    """The best point on ``after + t·(after − before)``, ``t`` in [0, t_max] with ``t_max``
+    the largest step that stays inside ``bounds``; ``after`` if none is better."""
+    step = [a - b for a, b in zip(after, before, strict=True)]
+    reach = math.inf
+    for value, move, (low, high) in zip(after, step, bounds, strict=True):
+        if move > 0:
+            reach = min(reach, (high - value) / move)
+        elif move < 0:
+            reach = min(reach, (low - value) / move)
+    if not 0 < reach < math.inf:
+        return after, best
+    reach = min(reach, 16.0)
+
+    def point(t: float) -> list[float]:
+        return [a + t * m for a, m in zip(after, step, strict=True)]
+
+    t = _golden(lambda t: objective(point(t)), 0.0, reach, 1e-4 * reach)
+    value = objective(point(t))
+    return (point(t), value) if value < best else (after, best)
 
 
 def _shared(base: Efficiency, x: Sequence[float]) -> Efficiency:

@@ -262,7 +262,7 @@ LIMITS = """\
   (128 rows) and taken at the rows of the experts a step touches, so decode at a few rows per
   expert stays bound by the experts' weight read. The fit sits at the bound: TensorRT-LLM
   Qwen3-30B-A3B rows on one B200/GB200 run slower than priced, the more so the longer the
-  prompt (2048/128: +210 to +236 % held out; Qwen3-235B-A22B at TP8 is within 17 %), and
+  prompt (2048/128: +212 to +237 % held out; Qwen3-235B-A22B at TP8 is within 22 %), and
   DeepSeek-R1 TTFT on 8xH200 is priced ~82 % fast, so the prefill of MoE models with few
   active parameters lacks a cost the model does not have yet. Token routing copies (vLLM
   `fused_experts_impl` intermediates, priced serially) were tried in an earlier fit: they

@@ -57,6 +57,7 @@ def efficiencies(draw: st.DrawFn) -> Efficiency:
         step_overhead_ms=draw(st.floats(min_value=0.01, max_value=10.0)),
         layer_overhead_us=draw(st.floats(min_value=0.0, max_value=100.0)),
         all_reduce_latency_us=draw(st.floats(min_value=0.0, max_value=50.0)),
+        link_efficiency=draw(fractions),
     )
 
 

@@ -270,6 +270,23 @@ def test_all_reduce_latency_term_is_added() -> None:
     assert all_reduce_seconds(0, 8, 450e9, 8e-6) == pytest.approx(8e-6)
 
 
+def test_collective_bytes_move_at_the_links_share() -> None:
+    """Communication = bytes/(η·B) + α per message: 2 ms of bytes at η = 0.25 is 8 ms, plus
+    10 messages at 20 µs."""
+    terms = PhaseTerms(
+        weight_read_s=0.0,
+        matmul_s=0.0,
+        kv_s=0.0,
+        attention_s=0.0,
+        communication_s=0.002,
+        all_reduces=10,
+    )
+    efficiency = Efficiency(all_reduce_latency_us=20.0, link_efficiency=0.25)
+    phase = phase_time(terms, efficiency, mfu=1.0, mbu=1.0)
+    assert phase.communication_ms == pytest.approx(8 + 10 * 0.02)
+    assert phase.bound is Bound.COMMUNICATION
+
+
 def test_one_rank_has_no_all_reduce() -> None:
     """A single GPU communicates nothing, whatever the message."""
     assert all_reduce_seconds(64 * 2**20, 1, 450e9, 8e-6) == 0.0
