@@ -220,6 +220,15 @@ def matmul_peak_flops(gpu: GpuSpec, weights: Precision) -> float:
     return gpu.peak_flops(execution.compute)
 
 
+def attention_peak_flops(gpu: GpuSpec, kv: Precision) -> float:
+    """Dense peak of attention's own matmuls (Q·Kᵀ and P·V over the KV cache): the FP8 rate
+    where the KV cache is FP8 and the chip computes FP8 (FlashAttention-3, FlashInfer and
+    TensorRT-LLM's FP8 context FMHA read the FP8 cache as it is), else the 16-bit rate. The
+    weight format never reaches attention: an NVFP4 or INT4 checkpoint's attention runs at
+    8 or 16 bit, not at its 4-bit matmul rate."""
+    return gpu.peak_flops(Precision.FP8 if kv is Precision.FP8 else Precision.BF16)
+
+
 class PhaseTerms(msgspec.Struct, frozen=True, kw_only=True):
     """One forward pass on one GPU at 100 % of every peak, in seconds (×pp stages), with
     the all-reduces it issues and the decoder layers it runs (for the fixed costs)."""
@@ -266,7 +275,7 @@ def phase_terms(
         weight_read_s=pp * weight_bytes / bandwidth,
         matmul_s=pp * matmul_flops / peak,
         kv_s=pp * kv_bytes / bandwidth,
-        attention_s=pp * attention_flops / peak,
+        attention_s=pp * attention_flops / attention_peak_flops(gpu, serving.kv_precision),
         communication_s=communication,
         all_reduces=all_reduces + all_to_alls,
         layers=arch.num_layers,

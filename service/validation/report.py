@@ -235,7 +235,7 @@ LIMITS = """\
   nearest to their engine (`engine_profile`); NIM's step budget is not stated and is taken
   as TensorRT-LLM's default 8,192 tokens.
 * Closed-loop TTFT above a few users is underestimated by the steady-state formula the
-  answers use (NIM 500/2000 at 5 users: 57 ms predicted, 127 ms measured; Mistral-7B on an
+  answers use (NIM 500/2000 at 5 users: 58 ms predicted, 127 ms measured; Mistral-7B on an
   RTX 4090 at 16-48 users: -58 % to -85 %). The closed-loop replay
   (`service/domain/benchmark_sim.py`: N clients, `num_prompts` the row's count or ten per
   client, lengths spread by the client's `random_range_ratio`, the engine's scheduler and
@@ -262,7 +262,7 @@ LIMITS = """\
   (128 rows) and taken at the rows of the experts a step touches, so decode at a few rows per
   expert stays bound by the experts' weight read. The fit sits at the bound: TensorRT-LLM
   Qwen3-30B-A3B rows on one B200/GB200 run slower than priced, the more so the longer the
-  prompt (2048/128: +212 to +237 % held out; Qwen3-235B-A22B at TP8 is within 22 %), and
+  prompt (2048/128: +199 to +222 % held out; Qwen3-235B-A22B at TP8 is within 22 %), and
   DeepSeek-R1 TTFT on 8xH200 is priced ~82 % fast, so the prefill of MoE models with few
   active parameters lacks a cost the model does not have yet. Token routing copies (vLLM
   `fused_experts_impl` intermediates, priced serially) were tried in an earlier fit: they
@@ -275,8 +275,10 @@ LIMITS = """\
 * The FLOP count sends every prompt position through `lm_head` (formula sheet §2.4); engines
   compute logits for the last position only, so prefill FLOPs are high by V·d/N (7 % for
   Llama-3.1-8B, 21 % for Llama-3.2-1B, < 2 % above 70B) — absorbed by the fitted prefill MFU.
-* FP4 rows use the FP4 dense peak of B200/GB200 and NVFP4 weight bytes (4.5 bits); FP8 rows
-  the FP8 peak; both with an FP8 KV cache (ModelOpt checkpoints).
+* FP4 rows price their weight matmuls at the FP4 dense peak of B200/GB200 and NVFP4 weight
+  bytes (4.5 bits); FP8 rows at the FP8 peak; both with an FP8 KV cache (ModelOpt
+  checkpoints), so their attention runs at the FP8 rate (attention follows the KV cache's
+  precision, never the weights' 4-bit rate).
 * vLLM V1: the `vllm-0.8.5` profile (chunked prefill always on, 2048-token steps, 0.2 GiB
   non-torch) is built from vLLM defaults and public logs but **not validated**: no V1 start-up
   log is in the reference set. The V0 profiles are validated on two GPUs and two versions.

@@ -140,11 +140,30 @@ def test_int4_weights_read_fewer_bytes_but_compute_at_16_bit_peak() -> None:
 
 
 def test_fp8_weights_compute_at_the_fp8_peak() -> None:
-    """W8A8 fp8 prefill runs at 1979 TF: half of the bf16 66.6 ms, 33.3 ms."""
-    fp8 = Serving(gpu=H100, weight_precision=Precision.FP8)
+    """W8A8 fp8 with an fp8 KV cache: the whole prefill at 1979 TF, half of bf16's 66.6 ms."""
+    fp8 = Serving(gpu=H100, weight_precision=Precision.FP8, kv_precision=Precision.FP8)
     assert ideal_latency("llama3-8b", fp8, 1, 4096, 1).prefill.compute_ms == pytest.approx(
         33.3, abs=0.05
     )
+
+
+@pytest.mark.parametrize(
+    ("weights", "kv", "compute_ms"),
+    [
+        # 61.48 TFLOP of matmuls at 1979 TF + 2·32·4096²·4096 = 4.40 TFLOP of attention at 989.
+        (Precision.FP8, Precision.BF16, 31.07 + 4.45),
+        # NVFP4 on an H100 dequantises to 16 bit; its fp8 KV cache still runs FP8 attention.
+        (Precision.NVFP4, Precision.FP8, 62.16 + 2.22),
+    ],
+    ids=["fp8-weights-bf16-kv", "nvfp4-weights-fp8-kv"],
+)
+def test_attention_runs_at_the_kv_caches_precision(
+    weights: Precision, kv: Precision, compute_ms: float
+) -> None:
+    """Q·Kᵀ and P·V run at the KV cache's rate (FP8 or 16 bit), not the weights' matmul rate."""
+    serving = Serving(gpu=H100, weight_precision=weights, kv_precision=kv)
+    prefill = ideal_latency("llama3-8b", serving, 1, 4096, 1).prefill
+    assert prefill.compute_ms == pytest.approx(compute_ms, abs=0.05)
 
 
 def test_weight_matmuls_and_attention_are_priced_separately_and_added() -> None:
