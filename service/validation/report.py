@@ -256,8 +256,10 @@ LIMITS = """\
 * Collectives: with the per-message latency and the link share fitted (about 20 us and 31 %
   on 2026-12-02), TP layouts stop biasing the other factors: decode MFU rose from 0.31 to
   0.44, and Llama 3.3 70B at TP1 and Llama 3.1 405B at TP4/TP8 no longer err in opposite
-  directions when one of them is held out. One share for every message size is a
-  simplification: large prefill messages reach more of the link than decode's small ones.
+  directions when one of them is held out. The share is an effective figure: NCCL reaches
+  more of the link on large messages than 31 %, so it also carries what tensor parallelism
+  costs beside the bytes (smaller GEMM shards, synchronisation), and one share for every
+  message size overprices long TP8 prefills (DeepSeek-R1 AWQ at 4-8k tokens +60-70 %).
 * MoE: the grouped-GEMM waste `g(n) = n/(n + min(n½, 128))` is bounded by one kernel tile
   (128 rows) and taken at the rows of the experts a step touches, so decode at a few rows per
   expert stays bound by the experts' weight read. The fit sits at the bound: TensorRT-LLM
