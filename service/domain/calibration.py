@@ -13,13 +13,14 @@ in two stages. (1) One shared set ``f_k`` and the overhead over every measuremen
 (2) Per GPU ``g`` its three factors ``f_gk`` on that GPU's measurements, pulled towards the
 shared ones with weight ``λ`` (ridge shrinkage, so a GPU with two measurements does not
 fit them exactly). (3) The same per architecture generation (major CUDA compute
-capability, :func:`gpu_generation`) over that generation's GPUs: a GPU with no data of its
-own borrows its generation's factors, and only a GPU of an unmeasured generation gets the
-shared ones. The fixed costs and the collectives' per-message latency and share of
-the link bandwidth (``all_reduce_latency_us``, ``link_efficiency``) stay shared: they are
-the engine's and its communication library's, not the chip's. Prefill reads its
-weights at ``decode_mbu``. Each stage is cyclic coordinate descent with golden-section line
-searches in log space, bounded to ``[0.05, 1]`` (the others by :data:`OVERHEADS`) —
+capability; for other vendors the vendor, :func:`gpu_generation`) over that generation's
+GPUs: a GPU with no data of its own borrows its generation's factors, and only a GPU of
+an unmeasured generation gets the shared ones. The fixed costs and the collectives'
+per-message latency and share of the link bandwidth (``all_reduce_latency_us``,
+``link_efficiency``) stay shared: they are the engine's and its communication library's,
+not the chip's. Prefill reads its weights at ``decode_mbu``. Each stage is cyclic
+coordinate descent with golden-section line searches in log space, bounded to
+``[0.05, 1]`` (the others by :data:`OVERHEADS`), and a pattern move after each sweep —
 deterministic.
 There are no per-model factors.
 """
@@ -82,9 +83,15 @@ class Calibration(msgspec.Struct, frozen=True, kw_only=True):
     bands: ErrorBands | None = None
 
 
-def gpu_generation(compute_capability: str | None) -> str:
-    """The architecture generation a GPU's factors may be borrowed within: the major CUDA
-    compute capability (``"9.0"`` -> ``"sm9"``: Hopper); empty when unknown."""
+def gpu_generation(compute_capability: str | None, vendor: str = "nvidia") -> str:
+    """The group a GPU's factors may be borrowed within: for NVIDIA the major CUDA compute
+    capability (``"9.0"`` -> ``"sm9"``: Hopper; empty when unknown); for any other vendor
+    the vendor itself (``"amd"``): its GPUs share one software stack (ROCm, hipBLASLt,
+    RCCL, the engines' ROCm kernels), whose fixed costs and reach of peak differ more from
+    CUDA's than one of its chips from another."""
+    vendor = vendor.strip().lower()
+    if vendor != "nvidia":
+        return vendor
     if not compute_capability:
         return ""
     return f"sm{compute_capability.split('.')[0]}"

@@ -235,7 +235,9 @@ def answer_latency(
     runs = gpu.supports(serving.weight_precision)
     if not runs:
         reasons.append(f"{gpu.name}: {gpu.execution(serving.weight_precision).note}")
-    efficiency = efficiency_for(calibration, gpu.id, gpu_generation(gpu.compute_capability))
+    efficiency = efficiency_for(
+        calibration, gpu.id, gpu_generation(gpu.compute_capability, gpu.vendor)
+    )
     estimate = estimate_latency(
         arch,
         params,
@@ -392,7 +394,7 @@ def answer_plan(
         objective=objective,
         profile=profile,
         efficiency_for=lambda gpu: efficiency_for(
-            calibration, gpu.id, gpu_generation(gpu.compute_capability)
+            calibration, gpu.id, gpu_generation(gpu.compute_capability, gpu.vendor)
         ),
     )
     planned = [_planned(c, request, calibration) for c in result.configurations]

@@ -53,7 +53,9 @@ def answer_frontier(
         arch, params, gpu, request, profile, context,
         with_max_context=False, extras=(serving, modifiers),
     )  # fmt: skip
-    efficiency = efficiency_for(calibration, gpu.id, gpu_generation(gpu.compute_capability))
+    efficiency = efficiency_for(
+        calibration, gpu.id, gpu_generation(gpu.compute_capability, gpu.vendor)
+    )
     step_tokens = step_token_budget(profile, request.input_tokens, gpu)
     reasons = list(fit.reasons)
     if fit.fits and fit.max_batch >= 1:

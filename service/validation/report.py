@@ -252,7 +252,11 @@ LIMITS = """\
   (Llama 3.1 70B and 405B FP8 at TP8, batch 1-128). With the GPU held out it is priced
   1-39 % fast (factors fitted on NVIDIA GPUs only). The table's latency command sets no
   `--kv-cache-dtype`, so its rows are priced with a 16-bit KV cache. The OCI 405B rows
-  (engine version unstated) stay held out.
+  (engine version unstated) stay held out. Other AMD GPUs (MI325X, MI350X, MI355X) have no
+  measurement here and borrow the AMD group's factors (one ROCm software stack), never
+  NVIDIA's; no datapoint tests that borrowing yet. Other AMD GPUs (MI325X, MI350X, MI355X) have no
+  measurement here and borrow the AMD group's factors (one ROCm software stack), never
+  NVIDIA's; no datapoint tests that borrowing yet.
 * Collectives: with the per-message latency and the link share fitted (about 20 us and 31 %
   on 2026-12-02), TP layouts stop biasing the other factors: decode MFU rose from 0.31 to
   0.44, and Llama 3.3 70B at TP1 and Llama 3.1 405B at TP4/TP8 no longer err in opposite

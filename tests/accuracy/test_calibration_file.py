@@ -10,7 +10,9 @@ from service.domain.calibration import (
     Calibration,
     calibration_document,
     calibration_from_document,
+    efficiency_for,
     fit,
+    gpu_generation,
 )
 from service.validation.evaluate import (
     SHRINKAGE,
@@ -47,6 +49,27 @@ def test_per_gpu_factors_match_a_fresh_fit(calibration: Calibration, fresh: Cali
                 gpu,
                 name,
             )
+
+
+def test_generation_factors_match_a_fresh_fit(calibration: Calibration, fresh: Calibration) -> None:
+    """The borrowed groups (CUDA majors, and other vendors as a whole) are today's fit."""
+    assert calibration.generations.keys() == fresh.generations.keys()
+    for name, stored in calibration.generations.items():
+        assert stored.points == fresh.generations[name].points, name
+
+
+def test_an_unmeasured_amd_gpu_borrows_the_amd_factors(calibration: Calibration) -> None:
+    """MI325X has no measurement: it is priced with the AMD group's factors (MI300X's ROCm
+    runs), not with the shared ones the NVIDIA rows dominate."""
+    assert "mi325x" not in calibration.gpus
+    amd = calibration.generations["amd"]
+    borrowed = efficiency_for(calibration, "mi325x", gpu_generation(None, "amd"))
+    assert (borrowed.decode_mbu, borrowed.decode_mfu, borrowed.prefill_mfu) == (
+        amd.decode_mbu,
+        amd.decode_mfu,
+        amd.prefill_mfu,
+    )
+    assert all(point.startswith(("amd-rocm-perf:", "oci-")) for point in amd.points)
 
 
 def test_the_file_lists_every_measurement_used(
