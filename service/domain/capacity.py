@@ -10,7 +10,10 @@ one group for uniform models)::
 SGLang pages one token at a time over every layer (``max_total_num_tokens``);
 TensorRT-LLM in blocks of ``tokens_per_block`` over every layer. The budget per engine kind
 comes from :mod:`service.domain.engines`; the byte formulas from
-:mod:`service.domain.kv_cache`.
+:mod:`service.domain.kv_cache`. Under attention data parallelism each of the ``t`` GPUs
+lays out a cache of its own at TP 1 (every KV head, MLA's whole latent) for its own
+sequences: the group holds ``t`` times one rank's batch (and ``max_num_seqs``), one sequence
+at most what one rank holds.
 """
 
 from __future__ import annotations
@@ -215,6 +218,22 @@ def kv_layout(
     )
 
 
+def data_parallel_ranks(deployment: Deployment) -> int:
+    """Ranks that keep caches of their own: the TP group's GPUs under attention data
+    parallelism (:attr:`Deployment.attention_data_parallel`), else 1."""
+    if deployment.attention_data_parallel and deployment.tensor_parallel > 1:
+        return deployment.tensor_parallel
+    return 1
+
+
+def rank_deployment(deployment: Deployment) -> Deployment:
+    """The deployment one cache-holding rank lays its KV cache out for: under attention
+    data parallelism a rank caches its own sequences unsharded (TP 1 for the cache)."""
+    if data_parallel_ranks(deployment) == 1:
+        return deployment
+    return msgspec.structs.replace(deployment, tensor_parallel=1)
+
+
 def sequence_kv_bytes(
     arch: Architecture,
     deployment: Deployment,
@@ -223,7 +242,8 @@ def sequence_kv_bytes(
     max_model_len: int,
 ) -> int:
     """Paged KV bytes one sequence of ``context_tokens`` takes on the busiest GPU."""
-    return kv_layout(arch, deployment, profile, max_model_len).sequence_bytes(context_tokens)
+    layout = kv_layout(arch, rank_deployment(deployment), profile, max_model_len)
+    return layout.sequence_bytes(context_tokens)
 
 
 def capacity(
@@ -243,12 +263,13 @@ def capacity(
     """
     max_model_len = deployment.max_model_len or context_tokens
     budget = memory_budget(arch, weights_per_gpu_bytes, deployment, profile, max_model_len)
-    layout = kv_layout(arch, deployment, profile, max_model_len)
+    ranks = data_parallel_ranks(deployment)
+    layout = kv_layout(arch, rank_deployment(deployment), profile, max_model_len)
     blocks = layout.num_blocks(budget.kv_cache)
-    tokens = layout.tokens(blocks)
+    tokens = ranks * layout.tokens(blocks)
     per_sequence = layout.sequence_bytes(context_tokens)
     kv_capacity = blocks * layout.block_bytes
-    max_batch = kv_capacity // per_sequence if per_sequence else 0
+    max_batch = ranks * (kv_capacity // per_sequence) if per_sequence else 0
     max_context = _max_context(arch, layout, kv_capacity, 1) if with_max_context else 0
     reasons: list[str] = []
     binding = BindingConstraint.KV_CACHE
@@ -278,8 +299,8 @@ def capacity(
             f"one sequence of {context_tokens} tokens needs {format_bytes(per_sequence)} of KV "
             f"cache, {format_bytes(kv_capacity)} available"
         )
-    if deployment.max_num_seqs is not None and max_batch > deployment.max_num_seqs:
-        max_batch = deployment.max_num_seqs
+    if deployment.max_num_seqs is not None and max_batch > ranks * deployment.max_num_seqs:
+        max_batch = ranks * deployment.max_num_seqs
         binding = BindingConstraint.MAX_NUM_SEQS
     return Capacity(
         fits=max_batch >= 1,
@@ -326,5 +347,6 @@ def max_context_for_batch(
 ) -> int:
     """Largest context (<= the model's maximum) for which ``batch`` sequences fit in
     ``kv_capacity_bytes`` of pages; 0 if none."""
-    layout = kv_layout(arch, deployment, profile, max_model_len)
-    return _max_context(arch, layout, kv_capacity_bytes, batch)
+    ranks = data_parallel_ranks(deployment)
+    layout = kv_layout(arch, rank_deployment(deployment), profile, max_model_len)
+    return _max_context(arch, layout, kv_capacity_bytes, -(-batch // ranks))

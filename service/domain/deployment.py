@@ -44,6 +44,12 @@ class Deployment(msgspec.Struct, frozen=True, kw_only=True):
     prefix_caching: bool | None = None
     """vLLM ``--enable-prefix-caching``: None is the engine profile's default for hybrid
     state models; it sets how many state blocks a sequence holds (``mamba_cache_mode``)."""
+    attention_data_parallel: bool = False
+    """Attention data parallelism over the ``tensor_parallel`` GPUs (TensorRT-LLM
+    ``enable_attention_dp``, SGLang ``--enable-dp-attention``, vLLM ``-dp`` with expert
+    parallelism): each rank keeps its own sequences' cache unsharded (every KV head, or MLA's
+    whole latent) and schedules its own batch, so the group holds ``tensor_parallel`` times
+    what one rank holds, while one sequence lives on one rank."""
     num_speculative_tokens: int = 0
     """MTP speculative tokens (vLLM ``speculative_config.num_speculative_tokens``): the
     draft layers cache too and state layers keep one more block and conv row per token."""

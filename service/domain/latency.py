@@ -4,7 +4,7 @@ Formula sheet §2.6, with the forward pass split into its two kernel classes (th
 over the weights, and attention over the KV cache), which run one after the other::
 
     t_phase = max(W_read/(BW·MBU), F_matmul/(F·MFU))          weight matmuls
-            + max(KV_bytes/(BW·MBU), F_attention/(F·MFU))      attention
+            + max(KV_bytes/(BW·MBU), F_attention/(F·MFU))      attention (+ MoE routing bytes)
             + 2·L·all_reduce(tokens·d·2 B) + t_overhead        TP communication, fixed cost
     all_reduce(S) = α + 2(n − 1)/n · S/(η·B_link)     (α, η: Efficiency, fitted)
     TTFT    = t_prefill(B prompts of S tokens)
@@ -39,6 +39,7 @@ from service.domain.moe import (
     grouped_gemm_efficiency,
     moe_layer_count,
     routed_parameters_per_token,
+    routing_bytes_per_token,
 )
 from service.domain.parallel import all_reduce_seconds
 from service.domain.parameters import ParameterCount
@@ -152,7 +153,9 @@ class Serving(msgspec.Struct, frozen=True, kw_only=True):
     ``attention_data_parallel`` (TensorRT-LLM / SGLang attention DP): each GPU runs attention
     for its own share of the sequences with the whole attention weights, so every GPU reads
     all of them (``(1 − 1/t)`` of the attention bytes more than TP) and the attention
-    all-reduce goes away; KV bytes and attention FLOPs per GPU are unchanged.
+    all-reduce goes away; attention FLOPs per GPU are unchanged, and KV bytes per GPU are
+    ``1/t`` of a sequence's whole cache (the same as TP's shard unless TP replicates the
+    cache: MLA's latent, or fewer KV heads than GPUs).
     """
 
     gpu: GpuSpec
@@ -231,7 +234,9 @@ def attention_peak_flops(gpu: GpuSpec, kv: Precision) -> float:
 
 class PhaseTerms(msgspec.Struct, frozen=True, kw_only=True):
     """One forward pass on one GPU at 100 % of every peak, in seconds (×pp stages), with
-    the all-reduces it issues and the decoder layers it runs (for the fixed costs)."""
+    the all-reduces it issues and the decoder layers it runs (for the fixed costs).
+    ``kv_s``: the per-token memory traffic, KV cache bytes plus an MoE model's token routing
+    through its experts (:func:`~service.domain.moe.routing_bytes_per_token`)."""
 
     weight_read_s: float
     matmul_s: float
@@ -269,12 +274,13 @@ def phase_terms(
     if serving.expert_parallel and tp > 1:
         all_to_alls = 2 * moe_layer_count(arch)
         all_reduces -= moe_layer_count(arch)
+    routing = routing_bytes_per_token(arch, tp, serving.expert_parallel)
     communication = all_reduces * all_reduce_seconds(message_bytes, tp, link, 0.0)
     communication += all_to_alls * all_to_all_seconds(arch, tokens_in_step, tp, link)
     return PhaseTerms(
         weight_read_s=pp * weight_bytes / bandwidth,
         matmul_s=pp * matmul_flops / peak,
-        kv_s=pp * kv_bytes / bandwidth,
+        kv_s=(pp * kv_bytes + tokens_in_step * routing) / bandwidth,
         attention_s=pp * attention_flops / attention_peak_flops(gpu, serving.kv_precision),
         communication_s=communication,
         all_reduces=all_reduces + all_to_alls,
@@ -378,12 +384,21 @@ def decode_terms(
     )
 
 
-def _kv_bytes(arch: Architecture, serving: Serving, context: int) -> int:
+def _kv_bytes(arch: Architecture, serving: Serving, context: int) -> float:
+    """KV bytes of one sequence per GPU: its TP shard, or under attention data parallelism
+    its unsharded cache on one of the ``t`` ranks, ``1/t`` of it per GPU on average (MLA and
+    replicated KV heads are not copied onto every GPU there)."""
+    tp = serving.tensor_parallel
+    if serving.attention_data_parallel and tp > 1:
+        whole = kv_cache_bytes(
+            arch, serving.kv_precision, context, pipeline_parallel=serving.pipeline_parallel
+        )
+        return whole / tp
     return kv_cache_bytes(
         arch,
         serving.kv_precision,
         context,
-        tensor_parallel=serving.tensor_parallel,
+        tensor_parallel=tp,
         pipeline_parallel=serving.pipeline_parallel,
     )
 

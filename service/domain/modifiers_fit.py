@@ -58,6 +58,8 @@ def capacity_with_extras(
             deployment, num_speculative_tokens=modifiers.draft_tokens
         )
         draft = msgspec.structs.replace(draft, kv_bytes_per_token=0)
+    if serving.attention_data_parallel:
+        deployment = msgspec.structs.replace(deployment, attention_data_parallel=True)
     weights = loaded_weight_bytes + int(layout) + draft.weight_bytes
     fit = capacity(
         arch, weights, deployment, profile, context_tokens, with_max_context=with_max_context

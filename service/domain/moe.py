@@ -71,6 +71,34 @@ def grouped_gemm_efficiency(tokens_per_expert: float, half_tokens: float) -> flo
     return tokens_per_expert / (tokens_per_expert + min(half_tokens, MAX_TILE_ROWS))
 
 
+ROUTED_ACTIVATION_BYTES = 2
+"""Bytes per element of the tokens' hidden states and intermediates inside an MoE layer
+(bf16/fp16 activations; FP8/FP4 kernels quantise them on the way in, after this traffic)."""
+
+
+def routing_bytes_per_token(
+    arch: Architecture, tensor_parallel: int, expert_parallel: bool
+) -> float:
+    """Activation bytes one token moves through the routed experts of every MoE layer, on one
+    GPU. Each of its ``k`` (token, expert) pairs writes and reads its permuted hidden state and
+    its down projection's output (``2d``) and the gate/up output and the activated
+    intermediate (``2I + I``): vLLM ``fused_experts_impl``'s three intermediate caches,
+    TensorRT-LLM's permute / grouped-GEMM / finalize buffers::
+
+        bytes = L_moe · k · (2d + 3I/t) · 2 B · 2        TP: every GPU runs every pair, I/t wide
+        bytes = L_moe · k · (2d + 3I) · 2 B · 2 / t      EP: a GPU runs 1/t of the pairs, whole
+
+    Memory traffic at the HBM bandwidth: at a few active parameters per token (Qwen3-30B-A3B,
+    d = 2048, I = 768, k = 8) it rivals the expert GEMMs' own time in a long prefill.
+    """
+    if arch.moe is None:
+        return 0.0
+    t = max(tensor_parallel, 1)
+    k, d, width = arch.moe.experts_per_token, arch.hidden_size, arch.moe.expert_intermediate_size
+    per_pair = (2 * d + 3 * width) / t if expert_parallel else 2 * d + 3 * width / t
+    return moe_layer_count(arch) * k * per_pair * ROUTED_ACTIVATION_BYTES * 2
+
+
 def moe_layer_count(arch: Architecture) -> int:
     """Layers with routed experts."""
     return len(arch.moe.moe_layers) if arch.moe is not None else 0

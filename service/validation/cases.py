@@ -239,7 +239,11 @@ def latency_case(point: dict[str, Any], batching: ContinuousBatching | None = No
     }
     engine = batching or load_engine_profiles().batching[SATURATED_ENGINE]
     free = gpu.memory_bytes - weight_memory(arch, params, weights, tp).per_gpu_bytes
-    kv_tokens = engine.kv_memory_fraction * free / kv_cache_bytes_per_token(arch, kv, tp)
+    # Under attention DP every GPU caches its own sequences unsharded (TP 1 for the cache).
+    ranks, cache_tp = (tp, 1) if attention_dp and tp > 1 else (1, tp)
+    kv_tokens = (
+        ranks * engine.kv_memory_fraction * free / kv_cache_bytes_per_token(arch, kv, cache_tp)
+    )
     batch = steady_state_batch(kv_tokens, isl, osl, engine)
     kind = point.get("kind")
     if kind in (Metric.TTFT_AT_CONCURRENCY, Metric.TPOT_AT_CONCURRENCY):
@@ -250,6 +254,7 @@ def latency_case(point: dict[str, Any], batching: ContinuousBatching | None = No
             weight_precision=weights,
             kv_precision=kv,
             gpu_name=gpu.name,
+            attention_data_parallel=attention_dp,
         )
         loaded = loaded_model_bytes(arch, weight_memory(arch, params, weights, tp).per_gpu_bytes)
         fit = capacity(arch, loaded, deployment, profile, isl + osl, with_max_context=False)

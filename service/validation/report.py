@@ -236,45 +236,49 @@ LIMITS = """\
   as TensorRT-LLM's default 8,192 tokens.
 * Closed-loop TTFT above a few users is underestimated by the steady-state formula the
   answers use (NIM 500/2000 at 5 users: 58 ms predicted, 127 ms measured; Mistral-7B on an
-  RTX 4090 at 16-48 users: -58 % to -85 %). The closed-loop replay
+  RTX 4090 at 16-48 users: -59 % to -85 %). The closed-loop replay
   (`service/domain/benchmark_sim.py`: N clients, `num_prompts` the row's count or ten per
   client, lengths spread by the client's `random_range_ratio`, the engine's scheduler and
   step budget) is reported beside it and does not do better overall: with fixed lengths it
   keeps each wave's prompts together for good, while real runs drift apart, so it
-  overshoots Mistral-7B on the RTX 4090 at 4-16 users by +80 % to +310 % (four 256-token
+  overshoots Mistral-7B on the RTX 4090 at 4-16 users by +72 % to +292 % (four 256-token
   bf16 prompts in one step need 90 ms at the card's 165 TFLOP/s peak; 63 ms was measured;
   that table's output tok/s over req/s gives 100 output tokens per request, not 128, so its
   lengths varied); with InferenceX's spread lengths the waves dissolve and DeepSeek-R1 8xH200
-  TTFT stays 62-80 % low, as in the steady state (its prefill is priced fast, not queued).
+  TTFT stays 57-78 % low, as in the steady state (its prefill is priced fast, not queued).
   The replay's TPOT is the benchmarks' (e2e − TTFT)/(OSL − 1); the steady state folds one
   user's own prompt into its TPOT.
 * AMD: MI300X has factors of its own, fitted to AMD's published vLLM 0.11.1 latency table
   (Llama 3.1 70B and 405B FP8 at TP8, batch 1-128). With the GPU held out it is priced
-  1-39 % fast (factors fitted on NVIDIA GPUs only). The table's latency command sets no
+  up to 41 % fast (factors fitted on NVIDIA GPUs only). The table's latency command sets no
   `--kv-cache-dtype`, so its rows are priced with a 16-bit KV cache. The OCI 405B rows
   (engine version unstated) stay held out. Other AMD GPUs (MI325X, MI350X, MI355X) have no
   measurement here and borrow the AMD group's factors (one ROCm software stack), never
   NVIDIA's; no datapoint tests that borrowing yet. Other AMD GPUs (MI325X, MI350X, MI355X) have no
   measurement here and borrow the AMD group's factors (one ROCm software stack), never
   NVIDIA's; no datapoint tests that borrowing yet.
-* Collectives: with the per-message latency and the link share fitted (about 20 us and 31 %
+* Collectives: with the per-message latency and the link share fitted (about 22 us and 33 %
   on 2026-12-02), TP layouts stop biasing the other factors: decode MFU rose from 0.31 to
   0.44, and Llama 3.3 70B at TP1 and Llama 3.1 405B at TP4/TP8 no longer err in opposite
   directions when one of them is held out. The share is an effective figure: NCCL reaches
-  more of the link on large messages than 31 %, so it also carries what tensor parallelism
+  more of the link on large messages than 33 %, so it also carries what tensor parallelism
   costs beside the bytes (smaller GEMM shards, synchronisation), and one share for every
   message size overprices long TP8 prefills (DeepSeek-R1 AWQ at 4-8k tokens +60-70 %).
 * MoE: the grouped-GEMM waste `g(n) = n/(n + min(n½, 128))` is bounded by one kernel tile
   (128 rows) and taken at the rows of the experts a step touches, so decode at a few rows per
-  expert stays bound by the experts' weight read. The fit sits at the bound: TensorRT-LLM
-  Qwen3-30B-A3B rows on one B200/GB200 run slower than priced, the more so the longer the
-  prompt (2048/128: +199 to +222 % held out; Qwen3-235B-A22B at TP8 is within 22 %), and
-  DeepSeek-R1 TTFT on 8xH200 is priced ~82 % fast, so the prefill of MoE models with few
-  active parameters lacks a cost the model does not have yet. Token routing copies (vLLM
-  `fused_experts_impl` intermediates, priced serially) were tried in an earlier fit: they
-  closed most of the Qwen3 gap but moved the shared dense fit and worsened the other
-  families, so they are not priced. DeepSeek-R1 AWQ decode on 8xH100 is flat at ~16 ms
-  whatever the prompt, far above its weight read. MoE "attention DP" layouts follow the tables.
+  expert stays bound by the experts' weight read. Each token's routing through its `k`
+  experts moves `L_moe·k·(2d + 3I/t)` bf16 activations, written and read
+  (`service/domain/moe.py` `routing_bytes_per_token`), priced as memory traffic; with it,
+  TensorRT-LLM's Qwen3 and DeepSeek-R1 DEP rows on B200/GB200 (a newer doc, held out) land
+  within -16 to +28 %, but Qwen3-30B-A3B on one B200 still runs slower than priced the longer
+  the prompt (2048/128: +84 to +115 % held out) and DeepSeek-R1 on H200 DEP8 at 8k-33k
+  outputs is priced +130 to +173 % fast (unexplained). DeepSeek-R1 TTFT on SGLang 8xH200 is
+  priced ~82 % fast. DeepSeek-R1 AWQ decode on 8xH100 is flat at ~16 ms whatever the
+  prompt, far above its weight read. MoE "attention DP" layouts follow the tables.
+* Attention DP: each rank caches its own sequences unsharded (every KV head, MLA's whole
+  latent), so a DP group holds `t` times one rank's batch; the KV bytes a GPU reads per
+  decode step are `1/t` of its sequences' whole caches. Before, MLA models under attention
+  DP were given the TP layout's replicated latent: `t` times too few sequences.
 * Short prefills in the H200 reference (Llama-3.2-1B at 512 tokens, Llama-3.1-8B at 128)
   run eagerly (prefill is not in CUDA graphs there) and are bound by kernel launches; the
   fixed costs, fitted mostly on graph-captured decode steps, underestimate them.
