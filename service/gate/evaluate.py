@@ -63,6 +63,7 @@ def _sequence_bytes(probe: Probe, fit: MaxBatchResponse) -> int:
         weight_precision=Precision(fit.weight_dtype),
         kv_precision=Precision(fit.kv_cache_dtype),
         gpu_memory_utilization=t.gpu_memory_utilization,
+        attention_data_parallel=t.attention_data_parallel,
     )
     return sequence_kv_bytes(
         probe.arch, deployment, default_engine_profile(), probe.context, probe.context
