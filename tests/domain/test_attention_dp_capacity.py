@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from service.domain.capacity import Deployment, capacity
+from service.domain.capacity import Capacity, Deployment, capacity
 from service.domain.kv_cache import kv_cache_bytes
 from service.domain.latency import Serving, decode_terms
 from service.domain.moe import routing_bytes_per_token
@@ -15,7 +17,7 @@ from tests.domain.reference import H200, H200_BYTES, ZERO_OVERHEAD, arch, params
 FP8 = Precision.FP8
 
 
-def fit(model: str, tp: int, *, attention_dp: bool, context: int = 4096) -> object:
+def fit(model: str, tp: int, *, attention_dp: bool, context: int = 4096, **knobs: Any) -> Capacity:
     weights = weight_memory(arch(model), params(model), FP8, tp).per_gpu_bytes
     deployment = Deployment(
         gpu_memory_bytes=H200_BYTES,
@@ -23,6 +25,7 @@ def fit(model: str, tp: int, *, attention_dp: bool, context: int = 4096) -> obje
         weight_precision=FP8,
         kv_precision=FP8,
         attention_data_parallel=attention_dp,
+        **knobs,
     )
     return capacity(arch(model), weights, deployment, ZERO_OVERHEAD, context)
 
@@ -48,16 +51,7 @@ def test_a_sequence_lives_on_one_rank_under_attention_dp() -> None:
 
 def test_max_num_seqs_is_per_rank_under_attention_dp() -> None:
     """Each rank schedules its own batch: the group's cap is t x max_num_seqs."""
-    weights = weight_memory(arch("deepseek-v3"), params("deepseek-v3"), FP8, 8).per_gpu_bytes
-    deployment = Deployment(
-        gpu_memory_bytes=H200_BYTES,
-        tensor_parallel=8,
-        weight_precision=FP8,
-        kv_precision=FP8,
-        attention_data_parallel=True,
-        max_num_seqs=4,
-    )
-    assert capacity(arch("deepseek-v3"), weights, deployment, ZERO_OVERHEAD, 1024).max_batch == 32
+    assert fit("deepseek-v3", 8, attention_dp=True, context=1024, max_num_seqs=4).max_batch == 32
 
 
 def test_decode_reads_an_eighth_of_each_latent_per_gpu_under_attention_dp() -> None:
