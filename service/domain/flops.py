@@ -50,14 +50,30 @@ def _flops_per_attended_position(arch: Architecture, layer: LayerAttention) -> i
     return 2 * arch.num_attention_heads * (qk + v)
 
 
+def _decode_flops_per_attended_position(arch: Architecture, layer: LayerAttention) -> int:
+    """A decode token's attention per cached position. MLA decodes in the absorbed form
+    (DeepSeek-V2 §2.1.2; vLLM's MLA backends and FlashMLA): each head's query is carried
+    into the latent space and attends to the cached latent itself, ``2·H·((r + r_rope) + r)``
+    (QKᵀ over the latent and its RoPE part, AV over the latent), 3.4x the decompressed
+    form's ``2·H·(h_qk + h_v)`` for DeepSeek-V3 (r = 512, r_rope = 64, h_qk = 192,
+    h_v = 128); prefill runs the decompressed form (:func:`prefill_flops`)."""
+    if arch.mla is not None:
+        rank = arch.mla.kv_lora_rank
+        return 2 * arch.num_attention_heads * (rank + arch.mla.qk_rope_head_dim + rank)
+    return _flops_per_attended_position(arch, layer)
+
+
 def attention_flops_per_token(arch: Architecture, context_tokens: int) -> int:
-    """QKᵀ and AV for one new token attending to ``context_tokens`` (windowed per layer).
+    """QKᵀ and AV for one new (decode) token attending to ``context_tokens`` (windowed per
+    layer); MLA in its absorbed form (:func:`_decode_flops_per_attended_position`).
 
     Scales with query heads H, not KV heads: GQA shrinks the cache, not these FLOPs.
     """
     (layers,) = stage_layer_kinds(arch)
     return sum(
-        count * _flops_per_attended_position(arch, layer) * tokens_held(layer, context_tokens)
+        count
+        * _decode_flops_per_attended_position(arch, layer)
+        * tokens_held(layer, context_tokens)
         for layer, count in layers
     )
 

@@ -272,7 +272,7 @@ LIMITS = """\
   TensorRT-LLM's Qwen3 and DeepSeek-R1 DEP rows on B200/GB200 (a newer doc, held out) land
   within -16 to +28 %, but Qwen3-30B-A3B on one B200 still runs slower than priced the longer
   the prompt (2048/128: +84 to +115 % held out) and DeepSeek-R1 on H200 DEP8 at 8k-33k
-  outputs is priced +130 to +173 % fast (unexplained). DeepSeek-R1 TTFT on SGLang 8xH200 is
+  outputs is priced +129 to +136 % fast (unexplained). DeepSeek-R1 TTFT on SGLang 8xH200 is
   priced ~82 % fast. DeepSeek-R1 AWQ decode on 8xH100 is flat at ~16 ms whatever the
   prompt, far above its weight read. MoE "attention DP" layouts follow the tables.
 * Attention DP: each rank caches its own sequences unsharded (every KV head, MLA's whole

@@ -35,9 +35,19 @@ def test_decode_attention_uses_query_heads_not_kv_heads() -> None:
     assert attention_flops_per_token(arch("llama3-8b"), 4096) == 4 * 32 * 4096 * 32 * 128
 
 
-def test_mla_decode_attention_uses_qk_and_v_widths() -> None:
-    """MLA decode attention: 2·L·T·H·(h_nope + h_rope + h_v) = 2·61·1000·128·320."""
-    assert attention_flops_per_token(arch("deepseek-v3"), 1000) == 2 * 61 * 1000 * 128 * 320
+def test_mla_decode_attends_to_the_latent_in_the_absorbed_form() -> None:
+    """MLA decode (absorbed): 2·L·T·H·((r + r_rope) + r) = 2·61·1000·128·(576 + 512), 3.4x
+    the decompressed 2·L·T·H·(h_nope + h_rope + h_v) = 2·61·1000·128·320."""
+    assert attention_flops_per_token(arch("deepseek-v3"), 1000) == 2 * 61 * 1000 * 128 * 1088
+
+
+def test_mla_prefill_attention_runs_decompressed() -> None:
+    """MLA prefill attends with decompressed heads: 2·H·(h_qk + h_v) = 2·128·320 per layer
+    and position, over the S(S+1)/2 causal positions of each of the 61 layers."""
+    model, tokens = arch("deepseek-v3"), 1000
+    matmuls = 2 * matmul_parameters_per_token(model, params("deepseek-v3")) * tokens
+    attention = prefill_flops(model, params("deepseek-v3"), tokens) - matmuls
+    assert attention == 61 * 2 * 128 * 320 * tokens * (tokens + 1) // 2
 
 
 def test_sliding_layers_attend_to_at_most_their_window() -> None:
