@@ -93,7 +93,10 @@ ATTENTION_DATA_PARALLEL = (
     "Attention data parallelism (vLLM --data-parallel-size with expert parallelism, SGLang "
     "--enable-dp-attention, TensorRT-LLM attention DP): each of the tensor_parallel GPUs runs "
     "attention for its share of the sequences with the whole attention weights (held and read "
-    "by every GPU), so the attention all-reduce goes away."
+    "by every GPU), so the attention all-reduce goes away. Each GPU keeps its own "
+    "sequences' KV cache unsharded (every KV head, or an MLA model's whole latent): the "
+    "group holds tensor_parallel times what one GPU holds, one sequence at most what one "
+    "GPU holds."
 )
 
 MmItemsPerPrompt = Annotated[
