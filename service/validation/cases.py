@@ -22,8 +22,8 @@ turns into a prediction with a few multiplications (the fit evaluates thousands)
 
 Conventions: "FP8" rows run fp8 weights and fp8 KV (ModelOpt checkpoints quantise the KV
 cache), "FP4" rows NVFP4 weights with fp8 KV, "MXFP4" / "INT4" rows those weights with a
-16-bit KV cache, and a row saying "bf16 KV cache" keeps its KV in bf16; NeMo rows with
-precision "not stated" are fp16.
+16-bit KV cache; a row saying "bf16 KV cache" keeps its KV in bf16 and one saying "FP8 KV
+cache" (e.g. "MXFP4 (FP8 KV cache)") in fp8; NeMo rows with precision "not stated" are fp16.
 """
 
 from __future__ import annotations
@@ -187,7 +187,7 @@ def replay(case: Case, efficiency: Efficiency) -> float | None:
 
 
 def _precision(text: str) -> tuple[Precision, Precision]:
-    """(weights, KV cache) of a row's precision text (module doc); "bf16 KV" overrides."""
+    """(weights, KV cache) of a row's precision text (module doc); "bf16 KV" / "fp8 KV" override."""
     upper = text.upper()
     weights = Precision.FP16
     kv = Precision.FP16
@@ -203,6 +203,8 @@ def _precision(text: str) -> tuple[Precision, Precision]:
         weights, kv = Precision.BF16, Precision.BF16
     if "BF16 KV" in upper:
         kv = Precision.BF16
+    elif "FP8 KV" in upper:
+        kv = Precision.FP8
     return weights, kv
 
 
