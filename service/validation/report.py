@@ -270,8 +270,11 @@ LIMITS = """\
   experts moves `L_moe·k·(2d + 3I/t)` bf16 activations, written and read
   (`service/domain/moe.py` `routing_bytes_per_token`), priced as memory traffic; with it,
   TensorRT-LLM's Qwen3 and DeepSeek-R1 DEP rows on B200/GB200 (a newer doc, held out) land
-  within -16 to +28 %, but Qwen3-30B-A3B on one B200 still runs slower than priced the longer
-  the prompt (2048/128: +84 to +115 % held out) and DeepSeek-R1 on H200 DEP8 at 8k-33k
+  within -16 to +28 %, but MoE models with few active parameters still run slower than
+  priced the longer the prompt: Qwen3-30B-A3B on one B200 (2048/128: +84 to +115 % held out)
+  and gpt-oss-20b/120b on B200/GB200/H200/H100 (prompt-heavy rows up to +103 %, long-output
+  rows down to -33 %; the doc's columns say FP4/FP8 but list no gpt-oss checkpoint, so the
+  rows price OpenAI's MXFP4 experts) and DeepSeek-R1 on H200 DEP8 at 8k-33k
   outputs is priced +129 to +136 % fast (unexplained). DeepSeek-R1 TTFT on SGLang 8xH200 is
   priced ~82 % fast. DeepSeek-R1 AWQ decode on 8xH100 is flat at ~16 ms whatever the
   prompt, far above its weight read. MoE "attention DP" layouts follow the tables.
