@@ -304,7 +304,7 @@ def calibration_document(calibration: Calibration) -> dict[str, object]:
             "layer_overhead_us": round(shared.layer_overhead_us, 3),
             "moe_half_tokens": round(shared.moe_half_tokens, 2),
             "link_efficiency": round(shared.link_efficiency, 4),
-            "all_reduce_latency_us": shared.all_reduce_latency_us,
+            "all_reduce_latency_us": round(shared.all_reduce_latency_us, 3),
         },
         "gpus": {
             gpu: {
