@@ -33,6 +33,7 @@ from service.domain.kv_cache import (
     LayerKvSpec,
     allocator_tokens,
     blocks_per_sequence,
+    cache_ranks,
     group_blocks_per_sequence,
     group_page_bytes,
     hybrid_kv_groups,
@@ -219,19 +220,18 @@ def kv_layout(
 
 
 def data_parallel_ranks(deployment: Deployment) -> int:
-    """Ranks that keep caches of their own: the TP group's GPUs under attention data
-    parallelism (:attr:`Deployment.attention_data_parallel`), else 1."""
-    if deployment.attention_data_parallel and deployment.tensor_parallel > 1:
-        return deployment.tensor_parallel
-    return 1
+    """GPUs that keep caches of their own (:func:`~service.domain.kv_cache.cache_ranks`)."""
+    ranks, _ = cache_ranks(deployment.tensor_parallel, deployment.attention_data_parallel)
+    return ranks
 
 
 def rank_deployment(deployment: Deployment) -> Deployment:
     """The deployment one cache-holding rank lays its KV cache out for: under attention
     data parallelism a rank caches its own sequences unsharded (TP 1 for the cache)."""
-    if data_parallel_ranks(deployment) == 1:
+    _, cache_tp = cache_ranks(deployment.tensor_parallel, deployment.attention_data_parallel)
+    if cache_tp == deployment.tensor_parallel:
         return deployment
-    return msgspec.structs.replace(deployment, tensor_parallel=1)
+    return msgspec.structs.replace(deployment, tensor_parallel=cache_tp)
 
 
 def sequence_kv_bytes(

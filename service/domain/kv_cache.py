@@ -65,6 +65,17 @@ def kv_bytes_per_element(precision: Precision) -> int:
     raise ValueError(f"{precision} is not a KV cache precision")
 
 
+def cache_ranks(tensor_parallel: int, attention_data_parallel: bool) -> tuple[int, int]:
+    """(GPUs that keep caches of their own, the TP each lays its cache out at).
+
+    TP: one cache sharded over the ``t`` GPUs, ``(1, t)``. Attention data parallelism over
+    the ``t`` GPUs: each rank caches its own sequences unsharded (every KV head, MLA's whole
+    latent), ``(t, 1)``; the group holds ``t`` times one rank's sequences."""
+    if attention_data_parallel and tensor_parallel > 1:
+        return tensor_parallel, 1
+    return 1, tensor_parallel
+
+
 def kv_heads_per_gpu(arch: Architecture, tensor_parallel: int) -> int:
     """``max(1, H_kv // t)``; MLA caches a single latent "head" on every rank."""
     if arch.mla is not None:

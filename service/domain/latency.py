@@ -33,7 +33,7 @@ from service.domain.flops import (
     prefill_flops,
 )
 from service.domain.gpu import GpuSpec
-from service.domain.kv_cache import kv_cache_bytes
+from service.domain.kv_cache import cache_ranks, kv_cache_bytes
 from service.domain.moe import (
     all_to_all_seconds,
     grouped_gemm_efficiency,
@@ -387,20 +387,16 @@ def decode_terms(
 def _kv_bytes(arch: Architecture, serving: Serving, context: int) -> float:
     """KV bytes of one sequence per GPU: its TP shard, or under attention data parallelism
     its unsharded cache on one of the ``t`` ranks, ``1/t`` of it per GPU on average (MLA and
-    replicated KV heads are not copied onto every GPU there)."""
-    tp = serving.tensor_parallel
-    if serving.attention_data_parallel and tp > 1:
-        whole = kv_cache_bytes(
-            arch, serving.kv_precision, context, pipeline_parallel=serving.pipeline_parallel
-        )
-        return whole / tp
-    return kv_cache_bytes(
+    replicated KV heads are not copied onto every GPU there; :func:`cache_ranks`)."""
+    ranks, cache_tp = cache_ranks(serving.tensor_parallel, serving.attention_data_parallel)
+    whole = kv_cache_bytes(
         arch,
         serving.kv_precision,
         context,
-        tensor_parallel=tp,
+        tensor_parallel=cache_tp,
         pipeline_parallel=serving.pipeline_parallel,
     )
+    return whole / ranks
 
 
 def estimate_latency(

@@ -40,7 +40,7 @@ from service.domain.calibration import gpu_generation
 from service.domain.capacity import capacity
 from service.domain.deployment import Deployment
 from service.domain.engine import loaded_model_bytes
-from service.domain.kv_cache import kv_cache_bytes_per_token
+from service.domain.kv_cache import cache_ranks, kv_cache_bytes_per_token
 from service.domain.latency import (
     Efficiency,
     PhaseTerms,
@@ -241,8 +241,7 @@ def latency_case(point: dict[str, Any], batching: ContinuousBatching | None = No
     }
     engine = batching or load_engine_profiles().batching[SATURATED_ENGINE]
     free = gpu.memory_bytes - weight_memory(arch, params, weights, tp).per_gpu_bytes
-    # Under attention DP every GPU caches its own sequences unsharded (TP 1 for the cache).
-    ranks, cache_tp = (tp, 1) if attention_dp and tp > 1 else (1, tp)
+    ranks, cache_tp = cache_ranks(tp, attention_dp)
     kv_tokens = (
         ranks * engine.kv_memory_fraction * free / kv_cache_bytes_per_token(arch, kv, cache_tp)
     )
