@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import msgspec
 
 from service.domain.confidence import ErrorBands
+from service.domain.gpu import GpuSpec
 from service.domain.latency import Efficiency
 from service.domain.moe import MAX_TILE_ROWS
 
@@ -106,6 +107,12 @@ def efficiency_for(calibration: Calibration, gpu_id: str, generation: str = "") 
     return apply_factors(
         calibration.shared, (factors.decode_mbu, factors.decode_mfu, factors.prefill_mfu)
     )
+
+
+def efficiency_for_gpu(calibration: Calibration, gpu: GpuSpec) -> Efficiency:
+    """:func:`efficiency_for` a catalog GPU, its generation read off its compute capability
+    and vendor (:func:`gpu_generation`)."""
+    return efficiency_for(calibration, gpu.id, gpu_generation(gpu.compute_capability, gpu.vendor))
 
 
 def is_calibrated(calibration: Calibration, gpu_id: str) -> bool:

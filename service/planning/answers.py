@@ -29,8 +29,7 @@ from service.contract.schemas import (
 from service.domain.architecture import Architecture
 from service.domain.calibration import (
     Calibration,
-    efficiency_for,
-    gpu_generation,
+    efficiency_for_gpu,
     is_calibrated,
 )
 from service.domain.capacity import Capacity, Deployment, capacity
@@ -235,9 +234,7 @@ def answer_latency(
     runs = gpu.supports(serving.weight_precision)
     if not runs:
         reasons.append(f"{gpu.name}: {gpu.execution(serving.weight_precision).note}")
-    efficiency = efficiency_for(
-        calibration, gpu.id, gpu_generation(gpu.compute_capability, gpu.vendor)
-    )
+    efficiency = efficiency_for_gpu(calibration, gpu)
     estimate = estimate_latency(
         arch,
         params,
@@ -393,9 +390,7 @@ def answer_plan(
         space=space,
         objective=objective,
         profile=profile,
-        efficiency_for=lambda gpu: efficiency_for(
-            calibration, gpu.id, gpu_generation(gpu.compute_capability, gpu.vendor)
-        ),
+        efficiency_for=lambda gpu: efficiency_for_gpu(calibration, gpu),
     )
     planned = [_planned(c, request, calibration) for c in result.configurations]
     ranked = rank(list(planned), objective)

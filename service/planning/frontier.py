@@ -11,8 +11,7 @@ from service.contract.frontier import FrontierRequest, FrontierResponse
 from service.domain.architecture import Architecture
 from service.domain.calibration import (
     Calibration,
-    efficiency_for,
-    gpu_generation,
+    efficiency_for_gpu,
     is_calibrated,
 )
 from service.domain.engine import EngineProfile
@@ -53,9 +52,7 @@ def answer_frontier(
         arch, params, gpu, request, profile, context,
         with_max_context=False, extras=(serving, modifiers),
     )  # fmt: skip
-    efficiency = efficiency_for(
-        calibration, gpu.id, gpu_generation(gpu.compute_capability, gpu.vendor)
-    )
+    efficiency = efficiency_for_gpu(calibration, gpu)
     step_tokens = step_token_budget(profile, request.input_tokens, gpu)
     reasons = list(fit.reasons)
     if fit.fits and fit.max_batch >= 1:
