@@ -5,8 +5,12 @@ peaks (:class:`~service.domain.latency.PhaseTerms`), so that a set of efficiency
 turns into a prediction with a few multiplications (the fit evaluates thousands):
 
 * ``saturated_throughput`` (TensorRT-LLM offline rows): batch from the KV cache
-  (``saturation.steady_state_batch``), one decode step at the mean context, one prefill
-  chunk; ``saturation.saturated_throughput``.
+  (``saturation.steady_state_batch``). A row stating its benchmark's ``num_requests`` is
+  priced as the benchmark ran: that many fixed-length requests queued at once, scheduled
+  step by step within the step budget (:func:`service.domain.benchmark_sim.offline_schedule`:
+  the prefill ramp, decode, the last partial wave), output tokens over the schedule's time;
+  without it, the steady-state formula ``saturation.saturated_throughput`` (one decode step
+  at the mean context, one prefill chunk).
 * ``e2e_latency`` (NeMo rows, a batch of B prompts served together): TTFT + (OSL − 1)·TPOT.
 * ``decode_step`` / ``prefill`` (our H200 PyTorch reference, not an engine): one pass.
 * ``ttft_at_concurrency`` / ``tpot_at_concurrency`` (serving sweeps at a fixed number of
@@ -35,7 +39,13 @@ import msgspec
 
 from service.catalog_files import load_engine_profiles
 from service.domain.batching import at_concurrency
-from service.domain.benchmark_sim import PROMPTS_PER_CLIENT, simulate_closed_loop
+from service.domain.benchmark_sim import (
+    PROMPTS_PER_CLIENT,
+    StepShape,
+    offline_schedule,
+    schedule_seconds,
+    simulate_closed_loop,
+)
 from service.domain.calibration import gpu_generation
 from service.domain.capacity import capacity
 from service.domain.deployment import Deployment
@@ -98,6 +108,13 @@ SATURATED_ENGINE = "trtllm-bench-1.0"
 """The ``batching:`` entry of ``catalog/engines.yaml`` that prices offline throughput rows."""
 
 
+SCHEDULE_RESOLUTION = 1.0
+"""Geometric bin width within which an offline benchmark's steps are priced as one
+(:func:`service.domain.benchmark_sim.offline_schedule`): 2x bins keep every
+saturated-throughput case within 0.1 % of its step-by-step time on the catalog's
+calibration (about 20 shapes a case instead of up to 2,300), so the fit stays fast."""
+
+
 class Case(msgspec.Struct, frozen=True, kw_only=True):
     """One measurement and the passes that predict it."""
 
@@ -124,6 +141,8 @@ class Case(msgspec.Struct, frozen=True, kw_only=True):
     mixed_prefill: bool = True
     chunked_prefill: bool = True
     length_ratio: float = 1.0
+    requests: int = 0
+    schedule: tuple[StepShape, ...] = ()
     in_fit: bool = True
 
     @property
@@ -154,6 +173,9 @@ def predict(case: Case, efficiency: Efficiency) -> float:
         return prefill_ms
     if case.metric is Metric.E2E_LATENCY:
         return prefill_ms + (case.output_tokens - 1) * decode_ms
+    if case.schedule and case.steps is not None:
+        seconds = schedule_seconds(case.schedule, case.steps, eff)
+        return case.requests * case.output_tokens / seconds
     if case.steps is not None:
         state = at_concurrency(
             case.steps,
@@ -170,7 +192,8 @@ def predict(case: Case, efficiency: Efficiency) -> float:
 def replay(case: Case, efficiency: Efficiency) -> float | None:
     """A serving sweep's mean TTFT or TPOT (ms) in its replayed closed-loop benchmark (module
     doc); None for the other cases."""
-    if case.steps is None:
+    serving_sweep = case.metric in (Metric.TTFT_AT_CONCURRENCY, Metric.TPOT_AT_CONCURRENCY)
+    if case.steps is None or not serving_sweep:
         return None
     run = simulate_closed_loop(
         case.steps,
@@ -281,9 +304,28 @@ def latency_case(point: dict[str, Any], batching: ContinuousBatching | None = No
             decode=decode_terms(arch, params, serving, batch=batch, context=isl + osl // 2),
             prefill=prefill_terms(arch, params, serving, prompts=batch, tokens=isl),
         )
+    chunk = prefill_chunk_tokens(batch, isl, osl, engine)
+    if "num_requests" in point and batch > 0:
+        requests = int(point["num_requests"])
+        return Case(
+            **common,
+            metric=Metric.SATURATED_THROUGHPUT,
+            batch=batch,
+            steps=step_costs(arch, params, serving, input_tokens=isl, output_tokens=osl),
+            chunk_tokens=chunk,
+            requests=requests,
+            schedule=offline_schedule(
+                input_tokens=isl,
+                output_tokens=osl,
+                requests=requests,
+                chunk_tokens=chunk,
+                max_batch=batch,
+                resolution=SCHEDULE_RESOLUTION,
+            ),
+        )
     # Whole prompts share a chunk; a prompt longer than the chunk is priced as one pass
     # over all its tokens (its chunks' attention sums to the full causal S²).
-    prompts = max(1, int(prompts_per_chunk(isl, prefill_chunk_tokens(batch, isl, osl, engine))))
+    prompts = max(1, int(prompts_per_chunk(isl, chunk)))
     return Case(
         **common,
         metric=Metric.SATURATED_THROUGHPUT,
