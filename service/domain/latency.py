@@ -4,7 +4,8 @@ Formula sheet §2.6, with the forward pass split into its two kernel classes (th
 over the weights, and attention over the KV cache), which run one after the other::
 
     t_phase = max(W_read/(BW·MBU), F_matmul/(F·MFU))          weight matmuls
-            + max(KV_bytes/(BW·MBU), F_attention/(F·MFU))      attention (+ MoE routing bytes)
+            + max(KV_bytes/(BW·MBU), F_attention/(F·MFU))      attention
+            + routing_bytes/(BW·MBU)                           MoE token routing
             + 2·L·all_reduce(tokens·d·2 B) + t_overhead        TP communication, fixed cost
     all_reduce(S) = α + 2(n − 1)/n · S/(η·B_link)     (α, η: Efficiency, fitted)
     TTFT    = t_prefill(B prompts of S tokens)
@@ -235,8 +236,10 @@ def attention_peak_flops(gpu: GpuSpec, kv: Precision) -> float:
 class PhaseTerms(msgspec.Struct, frozen=True, kw_only=True):
     """One forward pass on one GPU at 100 % of every peak, in seconds (×pp stages), with
     the all-reduces it issues and the decoder layers it runs (for the fixed costs).
-    ``kv_s``: the per-token memory traffic, KV cache bytes plus an MoE model's token routing
-    through its experts (:func:`~service.domain.moe.routing_bytes_per_token`)."""
+    ``kv_s``: the KV cache bytes attention reads and writes; ``routing_s``: an MoE model's
+    token routing through its experts (:func:`~service.domain.moe.routing_bytes_per_token`),
+    memory traffic of kernels of its own (gather, activation, scatter) that overlap
+    neither the matmuls nor attention."""
 
     weight_read_s: float
     matmul_s: float
@@ -245,6 +248,7 @@ class PhaseTerms(msgspec.Struct, frozen=True, kw_only=True):
     communication_s: float
     all_reduces: int
     layers: int = 0
+    routing_s: float = 0.0
     expert_matmul_s: float = 0.0
     tokens_per_expert: float = 0.0
 
@@ -280,7 +284,8 @@ def phase_terms(
     return PhaseTerms(
         weight_read_s=pp * weight_bytes / bandwidth,
         matmul_s=pp * matmul_flops / peak,
-        kv_s=(pp * kv_bytes + tokens_in_step * routing) / bandwidth,
+        kv_s=pp * kv_bytes / bandwidth,
+        routing_s=tokens_in_step * routing / bandwidth,
         attention_s=pp * attention_flops / attention_peak_flops(gpu, serving.kv_precision),
         communication_s=communication,
         all_reduces=all_reduces + all_to_alls,
@@ -307,7 +312,11 @@ def phase_seconds(terms: PhaseTerms, efficiency: Efficiency, *, mfu: float, mbu:
     matmuls = max(terms.weight_read_s / mbu, matmul_compute_s(terms, efficiency, mfu))
     attention = max(terms.kv_s / mbu, terms.attention_s / mfu)
     return (
-        matmuls + attention + _communication_s(terms, efficiency) + _overhead_s(terms, efficiency)
+        matmuls
+        + attention
+        + terms.routing_s / mbu
+        + _communication_s(terms, efficiency)
+        + _overhead_s(terms, efficiency)
     )
 
 
@@ -328,7 +337,7 @@ def phase_time(terms: PhaseTerms, efficiency: Efficiency, *, mfu: float, mbu: fl
     """:func:`phase_seconds` with its parts: compute, memory, communication, overhead."""
     comm_s = _communication_s(terms, efficiency)
     compute_s = matmul_compute_s(terms, efficiency, mfu) + terms.attention_s / mfu
-    memory_s = (terms.weight_read_s + terms.kv_s) / mbu
+    memory_s = (terms.weight_read_s + terms.kv_s + terms.routing_s) / mbu
     parts = {
         Bound.COMPUTE: compute_s,
         Bound.MEMORY_BANDWIDTH: memory_s,

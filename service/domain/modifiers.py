@@ -89,6 +89,7 @@ def _minus(whole: PhaseTerms, cached: PhaseTerms) -> PhaseTerms:
         whole,
         matmul_s=whole.matmul_s - cached.matmul_s,
         kv_s=whole.kv_s - cached.kv_s,
+        routing_s=whole.routing_s - cached.routing_s,
         attention_s=whole.attention_s - cached.attention_s,
         communication_s=whole.communication_s - cached.communication_s,
     )

@@ -142,6 +142,7 @@ class StepConstants(msgspec.Struct, frozen=True):
     prefill_mfu: float
     kv_s: float
     attention_s: float
+    routing_s: float
     prompt_attention_s: float
     decode_communication_s: float
     prompt_communication_s: float
@@ -173,7 +174,7 @@ class StepConstants(msgspec.Struct, frozen=True):
         matmuls = matmuls if matmuls > weights else weights
         kv, attention = b * self.kv_s / self.decode_mbu, run * self.attention_s / self.decode_mfu
         attention = attention if attention > kv else kv
-        attention += share * self.prompt_attention_s
+        attention += share * self.prompt_attention_s + run * self.routing_s
         communication = (
             run * self.decode_communication_s
             + share * self.prompt_communication_s
@@ -208,7 +209,9 @@ def step_constants(costs: StepCosts, eff: Efficiency) -> StepConstants:
         prefill_mfu=eff.prefill_mfu,
         kv_s=d.kv_s,
         attention_s=d.attention_s,
-        prompt_attention_s=max(p.kv_s / eff.prefill_mbu, p.attention_s / eff.prefill_mfu),
+        routing_s=d.routing_s / eff.decode_mbu,
+        prompt_attention_s=max(p.kv_s / eff.prefill_mbu, p.attention_s / eff.prefill_mfu)
+        + p.routing_s / eff.prefill_mbu,
         decode_communication_s=d.communication_s / eff.link_efficiency,
         prompt_communication_s=p.communication_s / eff.link_efficiency,
         all_reduce_s=max(d.all_reduces, p.all_reduces) * eff.all_reduce_latency_us * 1e-6,

@@ -204,7 +204,10 @@ per token (GQA, MLA, sliding windows, TP replication), FLOPs, the vLLM budget fo
 with the weights, MoE experts touched per batch, TP all-reduce bytes, the saturated-batch
 size from the KV cache (TensorRT-LLM `GUARANTEED_NO_EVICT`, trtllm-bench's 4096 cap and
 prefill chunk `clamp(B(1+ISL/OSL), 2048, 32768)`), the steady-state throughput formula and
-the M/D/1 queue (`service/domain/saturation.py`).
+the M/D/1 queue (`service/domain/saturation.py`), and an offline benchmark's schedule: its
+`num_requests` fixed-length requests queued at once, stepped through the scheduler
+(`service/domain/benchmark_sim.py` `offline_schedule`; it never depends on step times, so
+it is computed once and priced under any factors).
 
 **Read off logs (engine constants, `catalog/engines.yaml`):** the forward-pass activation
 slope (6 B per token per unit of f/t + d; the 3090 logs at 20k/29k tokens), the sampler
@@ -254,8 +257,6 @@ LIMITS = """\
   `--kv-cache-dtype`, so its rows are priced with a 16-bit KV cache. The OCI 405B rows
   (engine version unstated) stay held out. Other AMD GPUs (MI325X, MI350X, MI355X) have no
   measurement here and borrow the AMD group's factors (one ROCm software stack), never
-  NVIDIA's; no datapoint tests that borrowing yet. Other AMD GPUs (MI325X, MI350X, MI355X) have no
-  measurement here and borrow the AMD group's factors (one ROCm software stack), never
   NVIDIA's; no datapoint tests that borrowing yet.
 * Collectives: with the per-message latency and the link share fitted (about 22 us and 33 %
   on 2026-12-02), TP layouts stop biasing the other factors: decode MFU rose from 0.31 to
@@ -268,14 +269,17 @@ LIMITS = """\
   (128 rows) and taken at the rows of the experts a step touches, so decode at a few rows per
   expert stays bound by the experts' weight read. Each token's routing through its `k`
   experts moves `L_moe·k·(2d + 3I/t)` bf16 activations, written and read
-  (`service/domain/moe.py` `routing_bytes_per_token`), priced as memory traffic; with it,
-  TensorRT-LLM's Qwen3 and DeepSeek-R1 DEP rows on B200/GB200 (a newer doc, held out) land
-  within -16 to +28 %, but MoE models with few active parameters still run slower than
-  priced the longer the prompt: Qwen3-30B-A3B on one B200 (2048/128: +84 to +115 % held out)
-  and gpt-oss-20b/120b on B200/GB200/H200/H100 (prompt-heavy rows up to +103 %, long-output
-  rows down to -33 %; the doc's columns say FP4/FP8 but list no gpt-oss checkpoint, so the
-  rows price OpenAI's MXFP4 experts) and DeepSeek-R1 on H200 DEP8 at 8k-33k
-  outputs is priced +129 to +136 % fast (unexplained). DeepSeek-R1 TTFT on SGLang 8xH200 is
+  (`service/domain/moe.py` `routing_bytes_per_token`), priced as memory traffic of kernels
+  of its own (gather, activation, scatter), added to attention rather than hidden under its
+  FLOPs; with it, TensorRT-LLM's Qwen3 and DeepSeek-R1 DEP rows on B200/GB200 (a newer doc,
+  held out) land within -16 to +11 %, but MoE models with few active parameters still run
+  slower than priced the longer the prompt: Qwen3-30B-A3B on one B200 (2048/128: +78 to
+  +112 % held out) and gpt-oss-20b/120b on B200/GB200/H200/H100 (prompt-heavy rows up to
+  +86 %, long-output rows down to -56 %; the doc's columns say FP4/FP8 but list no gpt-oss
+  checkpoint, so the rows price OpenAI's MXFP4 experts) and DeepSeek-R1 on H200 DEP8 at
+  8k-33k outputs is priced +42 to +107 % fast (unexplained; +129 to +136 % before the
+  offline rows were priced as their benchmark ran, since 1,500 requests at a batch of
+  1,462 leave a last wave of 38 that decodes alone). DeepSeek-R1 TTFT on SGLang 8xH200 is
   priced ~82 % fast. DeepSeek-R1 AWQ decode on 8xH100 is flat at ~16 ms whatever the
   prompt, far above its weight read. MoE "attention DP" layouts follow the tables.
 * Attention DP: each rank caches its own sequences unsharded (every KV head, MLA's whole

@@ -31,6 +31,7 @@ def phase_terms(draw: st.DrawFn) -> PhaseTerms:
         communication_s=draw(seconds),
         all_reduces=draw(st.integers(0, 200)),
         layers=draw(st.integers(0, 200)),
+        routing_s=draw(seconds),
     )
 
 
@@ -83,6 +84,7 @@ def test_a_decode_only_step_is_the_batchs_decode_pass(
         kv_s=batch * d.kv_s,
         attention_s=run * d.attention_s,
         communication_s=run * d.communication_s,
+        routing_s=run * d.routing_s,
         **fixed_counts(costs),
     )
     expected = phase_seconds(decode_pass, eff, mfu=eff.decode_mfu, mbu=eff.decode_mbu)
@@ -105,6 +107,7 @@ def test_a_prompt_only_step_is_its_share_of_the_prefill_pass(
         kv_s=share * p.kv_s,
         attention_s=share * p.attention_s,
         communication_s=share * p.communication_s,
+        routing_s=share * p.routing_s,
         **fixed_counts(costs),
     )
     expected = phase_seconds(prompt_pass, eff, mfu=eff.prefill_mfu, mbu=eff.prefill_mbu)

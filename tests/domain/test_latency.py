@@ -188,6 +188,24 @@ def test_weight_matmuls_and_attention_are_priced_separately_and_added() -> None:
     assert phase.bound is Bound.COMPUTE
 
 
+def test_moe_routing_traffic_adds_to_attention_not_hidden_under_it() -> None:
+    """MoE routing bytes are kernels of their own: + routing/(BW·MBU), even when attention
+    is compute-bound."""
+    terms = PhaseTerms(
+        weight_read_s=0.004,
+        matmul_s=0.001,
+        kv_s=0.001,
+        attention_s=0.006,
+        communication_s=0.0,
+        all_reduces=0,
+        routing_s=0.003,
+    )
+    phase = phase_time(terms, Efficiency(), mfu=0.5, mbu=0.75)
+    # matmuls: max(4/0.75, 1/0.5) ms; attention: max(1/0.75, 6/0.5 = 12) ms; routing 3/0.75 ms.
+    assert phase.ms == pytest.approx(4 / 0.75 + 12 + 3 / 0.75)
+    assert phase.memory_ms == pytest.approx((4 + 1 + 3) / 0.75)
+
+
 # --- end to end --------------------------------------------------------------------------------
 
 
