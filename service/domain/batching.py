@@ -11,7 +11,7 @@ carries a piece (every step once ``f ≥ 1``, which is the prompt budget's limit
 
     TPOT = (1 − f)·t_step(b, 0) + f·t_step(b, c)  (the stall of others' chunks included)
     λ    = b / ((OSL − 1)·TPOT)                   requests started per second (Little)
-    S    = n·t_step(b_o, ISL/n), n = ⌈ISL/(M − b_o)⌉ one prompt's own chunks
+    S    = n·t_step(b_o, ISL/n), n = max(1, ISL/(M − b_o)) one prompt's own chunks
     ρ    = λ_o·S                                    time share of others' prompts (λ_o: theirs)
     W_q  = ρ·S / (2(1 − ρ))                        M/D/1 wait for the prompt path (Kleinrock §5.7)
     TTFT = min(1, b_o)·TPOT/2 + W_q + S            (an arrival waits for the step in flight)
@@ -19,8 +19,10 @@ carries a piece (every step once ``f ≥ 1``, which is the prompt budget's limit
 Concurrency ``C`` (a closed loop: each user sends the next request when the last one ends,
 as ``vllm bench serve --max-concurrency C``) fixes ``b`` through ``C = b + λ·TTFT``
 (Little's law over requests in decode and in prefill), solved by bisection (``C`` grows
-with ``b``); a request competes only with the others' work, ``b_o = b·(C − 1)/C``, so one
-user alone never queues. ``b`` is capped by the batch the KV cache and ``max_num_seqs``
+with ``b``: the count of a prompt's chunks ``n`` is kept fractional, its last piece priced
+pro rata, because a whole count jumps with ``b`` and let one more user lower the TTFT);
+a request competes only with the others' work, ``b_o = b·(C − 1)/C``, so one user alone
+never queues. ``b`` is capped by the batch the KV cache and ``max_num_seqs``
 allow, and by the prompt budget (``b·(1 + r) < M``). At the cap the loop is bound:
 requests complete at ``X = λ(b_max)`` and each user's cycle is ``C/X``, so
 ``TTFT = C/X − (OSL − 1)·TPOT``. An arrival rate ``λ`` instead of ``C`` (an open loop)
@@ -110,7 +112,7 @@ def _point(steps: StepConstants, chunk: int, b: float, others: float) -> _Point:
     own = chunk - beside * verify
     own = 1.0 if own < 1.0 else own
     own = float(chunk) if float(chunk) < own else own
-    chunks = math.ceil(n_in / own)
+    chunks = n_in / own if n_in > own else 1.0
     prefill = chunks * steps.seconds(beside, n_in / chunks)
     if share >= 1:
         rho = 1.0
