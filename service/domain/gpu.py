@@ -23,7 +23,12 @@ class MemoryBasis(enum.StrEnum):
 class ExecutionMode(enum.StrEnum):
     """How a chip runs matrix maths on weights of a precision.
 
-    ``native``: its tensor cores multiply in that precision (W8A8, W4A4). ``weight_only``:
+    ``native``: its tensor cores multiply in that precision (W8A8, W4A4), or take the narrow
+    weights beside wider activations: MXFP4 checkpoints (gpt-oss) run W4A8 with MXFP8
+    activations at the FP8 rate on chips with MXFP4 tensor cores (TensorRT-LLM
+    ``ModelConfig.get_mxfp4_quant_algo`` picks ``W4A8_MXFP4_MXFP8`` on sm100+, FlashInfer's
+    trtllm-gen MoE likewise; vLLM's default Blackwell backend keeps bf16 activations, half
+    that rate, unless ``VLLM_USE_FLASHINFER_MOE_MXFP4_MXFP8`` is set). ``weight_only``:
     the kernel reads the narrow weights and dequantises them to 16 bit in registers (Marlin,
     Machete: decode reads fewer bytes, the maths runs at the 16-bit rate). ``unsupported``:
     no engine kernel exists for the chip (Marlin needs sm80+).
@@ -121,6 +126,19 @@ class GpuSpec(msgspec.Struct, frozen=True, kw_only=True):
                 note=note,
             )
         native = self._native_tflops(weights)
+        if weights is Precision.MXFP4 and native is not None and self.dense_tflops_fp8:
+            return PrecisionExecution(
+                weights=weights,
+                mode=ExecutionMode.NATIVE,
+                compute=Precision.FP8,
+                peak_flops=self.dense_tflops_fp8 * 1e12,
+                note=(
+                    f"mxfp4 weights with mxfp8 activations (W4A8) at the fp8 rate, "
+                    f"{self.dense_tflops_fp8:g} dense TFLOP/s: the engines' MXFP4 kernels "
+                    f"quantise activations to 8 bit, never to 4 (the chip's W4A4 rate, "
+                    f"{native:g}, is unused)"
+                ),
+            )
         if native is not None:
             return PrecisionExecution(
                 weights=weights,

@@ -274,9 +274,10 @@ LIMITS = """\
   FLOPs; with it, TensorRT-LLM's Qwen3 and DeepSeek-R1 DEP rows on B200/GB200 (a newer doc,
   held out) land within -16 to +11 %, but MoE models with few active parameters still run
   slower than priced the longer the prompt: Qwen3-30B-A3B on one B200 (2048/128: +78 to
-  +112 % held out) and gpt-oss-20b/120b on B200/GB200/H200/H100 (prompt-heavy rows up to
-  +86 %, long-output rows down to -56 %; the doc's columns say FP4/FP8 but list no gpt-oss
-  checkpoint, so the rows price OpenAI's MXFP4 experts) and DeepSeek-R1 on H200 DEP8 at
+  +112 % held out) and gpt-oss-20b/120b, on B200/GB200 within -32 to +35 % (W4A8, below) but
+  on H200/H100 (16-bit maths) prompt-heavy rows up to +86 % and long-output rows down to
+  -56 % (the doc's columns say FP4/FP8 but list no gpt-oss checkpoint, so the rows price
+  OpenAI's MXFP4 experts); DeepSeek-R1 on H200 DEP8 at
   8k-33k outputs is priced +42 to +107 % fast (unexplained; +129 to +136 % before the
   offline rows were priced as their benchmark ran, since 1,500 requests at a batch of
   1,462 leave a last wave of 38 that decodes alone). DeepSeek-R1 TTFT on SGLang 8xH200 is
@@ -295,7 +296,11 @@ LIMITS = """\
 * FP4 rows price their weight matmuls at the FP4 dense peak of B200/GB200 and NVFP4 weight
   bytes (4.5 bits); FP8 rows at the FP8 peak; both with an FP8 KV cache (ModelOpt
   checkpoints), so their attention runs at the FP8 rate (attention follows the KV cache's
-  precision, never the weights' 4-bit rate).
+  precision, never the weights' 4-bit rate). MXFP4 checkpoints (gpt-oss) run W4A8 on
+  Blackwell, MXFP4 weights with MXFP8 activations at the FP8 rate (TensorRT-LLM
+  `ModelConfig.get_mxfp4_quant_algo` picks `W4A8_MXFP4_MXFP8` on sm100+), and weight-only
+  at 16 bit on Hopper; priced at the W4A4 rate before, gpt-oss prompt-heavy rows on
+  B200/GB200 ran up to +64 % faster than measured, now up to +35 %.
 * vLLM V1: the `vllm-0.8.5` profile (chunked prefill always on, 2048-token steps, 0.2 GiB
   non-torch) is built from vLLM defaults and public logs but **not validated**: no V1 start-up
   log is in the reference set. The V0 profiles are validated on two GPUs and two versions.

@@ -93,7 +93,7 @@ def test_precision_support(gpu: GpuSpec, precision: Precision, supported: bool) 
         (H100, Precision.INT4, ExecutionMode.WEIGHT_ONLY, Precision.BF16),
         (H100, Precision.NVFP4, ExecutionMode.WEIGHT_ONLY, Precision.BF16),
         (BLACKWELL_LIKE, Precision.NVFP4, ExecutionMode.NATIVE, Precision.NVFP4),
-        (BLACKWELL_LIKE, Precision.MXFP4, ExecutionMode.NATIVE, Precision.MXFP4),
+        (BLACKWELL_LIKE, Precision.MXFP4, ExecutionMode.NATIVE, Precision.FP8),
         (T4_LIKE, Precision.BF16, ExecutionMode.NATIVE, Precision.FP16),
         (VOLTA_LIKE, Precision.MXFP4, ExecutionMode.UNSUPPORTED, Precision.FP16),
         (VOLTA_LIKE, Precision.INT4, ExecutionMode.WEIGHT_ONLY, Precision.FP16),
@@ -104,7 +104,7 @@ def test_precision_support(gpu: GpuSpec, precision: Precision, supported: bool) 
         "int4-w4a16",
         "h100-nvfp4-marlin",
         "blackwell-nvfp4",
-        "blackwell-mxfp4",
+        "blackwell-mxfp4-w4a8",
         "t4-bf16-as-fp16",
         "volta-no-fp4-kernel",
         "volta-gptq",
@@ -116,6 +116,14 @@ def test_execution_mode_of_stored_weights(
     """Native tensor cores, weight-only dequantisation at 16 bit, or no kernel at all."""
     execution = gpu.execution(weights)
     assert (execution.mode, execution.compute) == (mode, compute)
+
+
+def test_mxfp4_runs_w4a8_at_the_fp8_rate_where_tensor_cores_take_it() -> None:
+    """MXFP4 weights on Blackwell multiply with 8-bit activations: the FP8 peak, said so."""
+    execution = BLACKWELL_LIKE.execution(Precision.MXFP4)
+    assert BLACKWELL_LIKE.dense_tflops_fp8 is not None
+    assert execution.peak_flops == pytest.approx(BLACKWELL_LIKE.dense_tflops_fp8 * 1e12)
+    assert "W4A8" in execution.note
 
 
 def test_weight_only_execution_states_its_cost() -> None:
