@@ -43,7 +43,7 @@ from collections.abc import Callable
 import msgspec
 
 from service.domain.latency import Efficiency
-from service.domain.step_time import StepCosts, step_constants, step_seconds
+from service.domain.step_time import StepCosts, step_seconds
 
 PROMPTS_PER_CLIENT = 10
 """``num_prompts`` when a sweep states none: ten per client, as InferenceMAX's client runs
@@ -71,15 +71,6 @@ class BenchmarkRun(msgspec.Struct, frozen=True, kw_only=True):
     output_tokens: int
     output_tokens_per_s: float
     steps: int
-
-
-class StepShape(msgspec.Struct, frozen=True, kw_only=True):
-    """``count`` scheduler steps each carrying ``decode_batch`` decodes and
-    ``prompt_tokens`` prompt tokens."""
-
-    count: int
-    decode_batch: float
-    prompt_tokens: float
 
 
 class _Cohort:
@@ -159,7 +150,7 @@ def simulate_closed_loop(
             costs, eff, decode_batch=decode_batch, prompt_tokens=prompt_tokens
         )
 
-    return _run(
+    return run_scheduler(
         price,
         isl=costs.input_tokens,
         osl=costs.output_tokens,
@@ -174,79 +165,7 @@ def simulate_closed_loop(
     )
 
 
-def offline_schedule(
-    *,
-    input_tokens: int,
-    output_tokens: int,
-    requests: int,
-    chunk_tokens: int,
-    max_batch: int,
-    chunked_prefill: bool = True,
-    resolution: float = 0.0,
-    max_events: int = MAX_EVENTS,
-) -> tuple[StepShape, ...]:
-    """The steps of an offline throughput benchmark (``trtllm-bench throughput``, ``vllm
-    bench throughput``): ``requests`` fixed-length requests all queued at once, served by
-    the module's scheduler. With every request present from the start, which sequences a
-    step carries never depends on how long steps take, so the schedule is computed once and
-    priced under any efficiencies (:func:`schedule_seconds`); it holds the waves' prefill
-    ramp, the decode stretches and the last, partial wave when ``requests`` is not a
-    multiple of the batch. Steps of equal shape are counted together, and with
-    ``resolution`` > 0 steps of nearly equal shape too (:func:`_merged`)."""
-    shapes: dict[tuple[int, int], int] = {}
-
-    def record(decode_batch: int, prompt_tokens: int, repeats: int) -> float:
-        key = (decode_batch, prompt_tokens)
-        shapes[key] = shapes.get(key, 0) + repeats
-        return float(repeats)
-
-    _run(
-        record,
-        isl=input_tokens,
-        osl=output_tokens,
-        clients=requests,
-        num_prompts=requests,
-        chunk_tokens=chunk_tokens,
-        max_batch=max_batch,
-        chunked_prefill=chunked_prefill,
-        max_events=max_events,
-    )
-    return _merged(shapes, resolution)
-
-
-def _merged(shapes: dict[tuple[int, int], int], resolution: float) -> tuple[StepShape, ...]:
-    """Steps whose decode batch and prompt tokens each lie within one geometric bin of
-    ``1 + resolution`` merged into one shape at their count-weighted means: exact for
-    every term of a step linear in its tokens, and within the bin's width for the
-    weight-read kink and an MoE step's experts touched."""
-    if resolution <= 0:
-        return tuple(
-            StepShape(count=n, decode_batch=b, prompt_tokens=p) for (b, p), n in shapes.items()
-        )
-    step = math.log1p(resolution)
-
-    def bin_of(x: int) -> int:
-        return 0 if x == 0 else 1 + round(math.log(x) / step)
-
-    bins: dict[tuple[int, int], list[float]] = {}
-    for (b, p), n in shapes.items():
-        total = bins.setdefault((bin_of(b), bin_of(p)), [0.0, 0.0, 0.0])
-        total[0] += n
-        total[1] += n * b
-        total[2] += n * p
-    return tuple(
-        StepShape(count=int(n), decode_batch=b / n, prompt_tokens=p / n)
-        for n, b, p in bins.values()
-    )
-
-
-def schedule_seconds(schedule: tuple[StepShape, ...], costs: StepCosts, eff: Efficiency) -> float:
-    """A schedule's wall time: ``Σ count·t_step(decode_batch, prompt_tokens)``."""
-    constants = step_constants(costs, eff)
-    return sum(s.count * constants.seconds(s.decode_batch, s.prompt_tokens) for s in schedule)
-
-
-def _run(
+def run_scheduler(
     price: Callable[[int, int, int], float],
     *,
     isl: int,
@@ -260,8 +179,9 @@ def _run(
     length_ratio: float = 1.0,
     max_events: int = MAX_EVENTS,
 ) -> BenchmarkRun:
-    """The scheduler loop; ``price(decode_batch, prompt_tokens, repeats)`` is the time of
-    ``repeats`` equal steps."""
+    """The module doc's scheduler loop over ``num_prompts`` requests of ``clients`` users;
+    ``price(decode_batch, prompt_tokens, repeats)`` is the time of ``repeats`` equal steps
+    (the cost model here; a recorder in :mod:`service.domain.offline_benchmark`)."""
     if min(clients, num_prompts, chunk_tokens, max_batch) < 1:
         raise ValueError("clients, num_prompts, chunk_tokens and max_batch must be >= 1")
     if not 0 < length_ratio <= 1:

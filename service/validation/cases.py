@@ -7,7 +7,7 @@ turns into a prediction with a few multiplications (the fit evaluates thousands)
 * ``saturated_throughput`` (TensorRT-LLM offline rows): batch from the KV cache
   (``saturation.steady_state_batch``). A row stating its benchmark's ``num_requests`` is
   priced as the benchmark ran: that many fixed-length requests queued at once, scheduled
-  step by step within the step budget (:func:`service.domain.benchmark_sim.offline_schedule`:
+  step by step within the step budget (:func:`service.domain.offline_benchmark.offline_schedule`:
   the prefill ramp, decode, the last partial wave), output tokens over the schedule's time;
   without it, the steady-state formula ``saturation.saturated_throughput`` (one decode step
   at the mean context, one prefill chunk).
@@ -39,13 +39,7 @@ import msgspec
 
 from service.catalog_files import load_engine_profiles
 from service.domain.batching import at_concurrency
-from service.domain.benchmark_sim import (
-    PROMPTS_PER_CLIENT,
-    StepShape,
-    offline_schedule,
-    schedule_seconds,
-    simulate_closed_loop,
-)
+from service.domain.benchmark_sim import PROMPTS_PER_CLIENT, simulate_closed_loop
 from service.domain.calibration import gpu_generation
 from service.domain.capacity import capacity
 from service.domain.deployment import Deployment
@@ -59,6 +53,7 @@ from service.domain.latency import (
     phase_seconds,
     prefill_terms,
 )
+from service.domain.offline_benchmark import StepShape, offline_schedule, schedule_seconds
 from service.domain.precision import Precision
 from service.domain.saturation import (
     ContinuousBatching,
@@ -110,7 +105,7 @@ SATURATED_ENGINE = "trtllm-bench-1.0"
 
 SCHEDULE_RESOLUTION = 1.0
 """Geometric bin width within which an offline benchmark's steps are priced as one
-(:func:`service.domain.benchmark_sim.offline_schedule`): 2x bins keep every
+(:func:`service.domain.offline_benchmark.offline_schedule`): 2x bins keep every
 saturated-throughput case within 0.1 % of its step-by-step time on the catalog's
 calibration (about 20 shapes a case instead of up to 2,300), so the fit stays fast."""
 

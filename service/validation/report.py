@@ -206,7 +206,7 @@ size from the KV cache (TensorRT-LLM `GUARANTEED_NO_EVICT`, trtllm-bench's 4096 
 prefill chunk `clamp(B(1+ISL/OSL), 2048, 32768)`), the steady-state throughput formula and
 the M/D/1 queue (`service/domain/saturation.py`), and an offline benchmark's schedule: its
 `num_requests` fixed-length requests queued at once, stepped through the scheduler
-(`service/domain/benchmark_sim.py` `offline_schedule`; it never depends on step times, so
+(`service/domain/offline_benchmark.py`; it never depends on step times, so
 it is computed once and priced under any factors).
 
 **Read off logs (engine constants, `catalog/engines.yaml`):** the forward-pass activation

@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.domain.benchmark_sim import offline_schedule, schedule_seconds, simulate_closed_loop
+from service.domain.benchmark_sim import simulate_closed_loop
 from service.domain.latency import Efficiency, Serving
+from service.domain.offline_benchmark import offline_schedule, schedule_seconds
 from service.domain.step_time import StepCosts, step_costs
 from tests.domain.reference import H100, arch, params
 
