@@ -27,8 +27,10 @@ class ExecutionMode(enum.StrEnum):
     weights beside wider activations: MXFP4 checkpoints (gpt-oss) run W4A8 with MXFP8
     activations at the FP8 rate on chips with MXFP4 tensor cores (TensorRT-LLM
     ``ModelConfig.get_mxfp4_quant_algo`` picks ``W4A8_MXFP4_MXFP8`` on sm100+, FlashInfer's
-    trtllm-gen MoE likewise; vLLM's default Blackwell backend keeps bf16 activations, half
-    that rate, unless ``VLLM_USE_FLASHINFER_MOE_MXFP4_MXFP8`` is set). ``weight_only``:
+    trtllm-gen MoE likewise), or W4A16 where the engine keeps 16-bit activations (vLLM's
+    default SM100 backend, ``get_mxfp4_backend``: "MXFP4 BF16" unless
+    ``VLLM_USE_FLASHINFER_MOE_MXFP4_MXFP8`` is set): ``EngineProfile.mxfp4_activations``.
+    ``weight_only``:
     the kernel reads the narrow weights and dequantises them to 16 bit in registers (Marlin,
     Machete: decode reads fewer bytes, the maths runs at the 16-bit rate). ``unsupported``:
     no engine kernel exists for the chip (Marlin needs sm80+).
@@ -108,8 +110,12 @@ class GpuSpec(msgspec.Struct, frozen=True, kw_only=True):
             return self.dense_tflops_mxfp4
         return None
 
-    def execution(self, weights: Precision) -> PrecisionExecution:
-        """How weights stored in ``weights`` run here (see :class:`ExecutionMode`)."""
+    def execution(
+        self, weights: Precision, mxfp4_activations: Precision = Precision.FP8
+    ) -> PrecisionExecution:
+        """How weights stored in ``weights`` run here (see :class:`ExecutionMode`);
+        ``mxfp4_activations``: the engine's choice for MXFP4 checkpoints (FP8: W4A8, BF16:
+        dequantised to the 16-bit rate)."""
         sixteen = Precision.BF16 if self.dense_tflops_bf16 > 0 else Precision.FP16
         if not weights.is_quantized:
             compute = weights if weights is Precision.FP32 else sixteen
@@ -126,7 +132,8 @@ class GpuSpec(msgspec.Struct, frozen=True, kw_only=True):
                 note=note,
             )
         native = self._native_tflops(weights)
-        if weights is Precision.MXFP4 and native is not None and self.dense_tflops_fp8:
+        w4a8 = mxfp4_activations is Precision.FP8
+        if weights is Precision.MXFP4 and native is not None and self.dense_tflops_fp8 and w4a8:
             return PrecisionExecution(
                 weights=weights,
                 mode=ExecutionMode.NATIVE,
@@ -137,6 +144,18 @@ class GpuSpec(msgspec.Struct, frozen=True, kw_only=True):
                     f"{self.dense_tflops_fp8:g} dense TFLOP/s: the engines' MXFP4 kernels "
                     f"quantise activations to 8 bit, never to 4 (the chip's W4A4 rate, "
                     f"{native:g}, is unused)"
+                ),
+            )
+        if weights is Precision.MXFP4 and native is not None:
+            return PrecisionExecution(
+                weights=weights,
+                mode=ExecutionMode.WEIGHT_ONLY,
+                compute=sixteen,
+                peak_flops=self.sixteen_bit_tflops * 1e12,
+                note=(
+                    f"mxfp4 weights with {sixteen.value} activations (W4A16, the engine's "
+                    f"default): dequantised in the kernel and multiplied at "
+                    f"{self.sixteen_bit_tflops:g} TFLOP/s"
                 ),
             )
         if native is not None:

@@ -156,7 +156,9 @@ class Serving(msgspec.Struct, frozen=True, kw_only=True):
     all of them (``(1 − 1/t)`` of the attention bytes more than TP) and the attention
     all-reduce goes away; attention FLOPs per GPU are unchanged, and KV bytes per GPU are
     ``1/t`` of a sequence's whole cache (the same as TP's shard unless TP replicates the
-    cache: MLA's latent, or fewer KV heads than GPUs).
+    cache: MLA's latent, or fewer KV heads than GPUs). ``mxfp4_activations``: the
+    precision the engine quantises activations to for MXFP4 weights
+    (:attr:`~service.domain.engines.profile.EngineProfile.mxfp4_activations`).
     """
 
     gpu: GpuSpec
@@ -166,6 +168,7 @@ class Serving(msgspec.Struct, frozen=True, kw_only=True):
     kv_precision: Precision = Precision.BF16
     expert_parallel: bool = False
     attention_data_parallel: bool = False
+    mxfp4_activations: Precision = Precision.FP8
 
 
 def experts_touched(num_experts: int, experts_per_token: int, tokens: float) -> float:
@@ -212,13 +215,16 @@ def weight_bytes_read(
     return memory.per_gpu_bytes + replicated - routed_bytes * (1 - touched / moe.num_experts)
 
 
-def matmul_peak_flops(gpu: GpuSpec, weights: Precision) -> float:
+def matmul_peak_flops(
+    gpu: GpuSpec, weights: Precision, mxfp4_activations: Precision = Precision.FP8
+) -> float:
     """Dense peak of the weight matmuls (:meth:`GpuSpec.execution`): the chip's own rate for
-    the format where its tensor cores take it (FP8 on Hopper and Blackwell, NVFP4 and MXFP4
-    on Blackwell, INT8), else the 16-bit rate at which a weight-only kernel multiplies after
+    the format where its tensor cores take it (FP8 on Hopper and Blackwell, NVFP4 on
+    Blackwell, MXFP4 there as W4A8 at the FP8 rate when the engine quantises activations to
+    8 bit, INT8), else the 16-bit rate at which a weight-only kernel multiplies after
     dequantising (INT4/FP4 on Ampere and Hopper: decode still reads 4-bit weights). A format
     with no kernel at all is priced at 16 bit here; the planner and the answers refuse it."""
-    execution = gpu.execution(weights)
+    execution = gpu.execution(weights, mxfp4_activations)
     if execution.peak_flops > 0:
         return execution.peak_flops
     return gpu.peak_flops(execution.compute)
@@ -267,7 +273,7 @@ def phase_terms(
     """Price a forward pass's bytes and FLOPs (per GPU) at the GPU's peaks."""
     gpu = serving.gpu
     pp = serving.pipeline_parallel
-    peak = matmul_peak_flops(gpu, serving.weight_precision)
+    peak = matmul_peak_flops(gpu, serving.weight_precision, serving.mxfp4_activations)
     bandwidth = gpu.memory_bandwidth_bytes_per_s
     message_bytes = tokens_in_step * arch.hidden_size * 2
     tp, link = serving.tensor_parallel, gpu.interconnect_bandwidth_bytes_per_s

@@ -406,6 +406,7 @@ def evaluate(
         kv_precision=candidate.kv,
         expert_parallel=candidate.expert_parallel,
         attention_data_parallel=candidate.attention_data_parallel,
+        mxfp4_activations=profile.mxfp4_activation_precision,
     )
     cap = capacity_with_extras(
         arch,
@@ -488,7 +489,7 @@ def evaluate(
         meets_slo=_meets(slo, _ttft(slo, timed), steady.tpot_ms),
         bottleneck=f"decode {decode_bound.value}",
         burst_ttft_ms=timed.burst_ttft_ms,
-        weight_execution=gpu.execution(candidate.weights).note,
+        weight_execution=gpu.execution(candidate.weights, serving.mxfp4_activations).note,
         disaggregated=_split(
             arch,
             costs,

@@ -159,7 +159,10 @@ def answer_max_batch(
     include what the layout adds (:func:`parallel_extra_weight_bytes`), as in ``/v1/latency``."""
     extras = None
     if request.expert_parallel or request.attention_data_parallel:
-        extras = (checked_serving(arch, gpu, request), Modifiers())
+        extras = (
+            checked_serving(arch, gpu, request, profile.mxfp4_activation_precision),
+            Modifiers(),
+        )
     result = fit_request(
         arch,
         params,
@@ -207,7 +210,7 @@ def answer_latency(
     (expert parallelism, attention data parallelism) shape both. ``draft`` is the resolved
     ``speculative.draft_model``.
     """
-    serving = checked_serving(arch, gpu, request)
+    serving = checked_serving(arch, gpu, request, profile.mxfp4_activation_precision)
     modifiers = checked_modifiers(
         arch,
         params,

@@ -19,6 +19,7 @@ from service.domain.modifiers_draft import DraftModel, SpeculativeMethod
 from service.domain.moe import expert_parallel_problem
 from service.domain.parameters import ParameterCount
 from service.domain.planner import MOE_VARIANTS
+from service.domain.precision import Precision
 from service.domain.step_time import step_costs
 from service.domain.weights import resolve_weight_precision
 from service.planning.errors import InvalidField
@@ -82,8 +83,14 @@ class LayoutQuestion(Protocol):
     def attention_data_parallel(self) -> bool: ...
 
 
-def checked_serving(arch: Architecture, gpu: GpuSpec, request: LayoutQuestion) -> Serving:
-    """The deployment a question describes, its layout checked (:func:`checked_layout`)."""
+def checked_serving(
+    arch: Architecture,
+    gpu: GpuSpec,
+    request: LayoutQuestion,
+    mxfp4_activations: Precision = Precision.FP8,
+) -> Serving:
+    """The deployment a question describes, its layout checked (:func:`checked_layout`);
+    ``mxfp4_activations`` is the engine profile's."""
     checked_layout(arch, request.expert_parallel, request.tensor_parallel)
     return Serving(
         gpu=gpu,
@@ -93,6 +100,7 @@ def checked_serving(arch: Architecture, gpu: GpuSpec, request: LayoutQuestion) -
         kv_precision=resolve_kv_precision(arch, request.kv_cache_dtype),
         expert_parallel=request.expert_parallel,
         attention_data_parallel=request.attention_data_parallel,
+        mxfp4_activations=mxfp4_activations,
     )
 
 

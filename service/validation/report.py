@@ -297,8 +297,9 @@ LIMITS = """\
   bytes (4.5 bits); FP8 rows at the FP8 peak; both with an FP8 KV cache (ModelOpt
   checkpoints), so their attention runs at the FP8 rate (attention follows the KV cache's
   precision, never the weights' 4-bit rate). MXFP4 checkpoints (gpt-oss) run W4A8 on
-  Blackwell, MXFP4 weights with MXFP8 activations at the FP8 rate (TensorRT-LLM
-  `ModelConfig.get_mxfp4_quant_algo` picks `W4A8_MXFP4_MXFP8` on sm100+), and weight-only
+  Blackwell under TensorRT-LLM, MXFP4 weights with MXFP8 activations at the FP8 rate
+  (`ModelConfig.get_mxfp4_quant_algo` picks `W4A8_MXFP4_MXFP8` on sm100+; vLLM's default
+  keeps bf16 activations, `mxfp4_activations` in `catalog/engines.yaml`), and weight-only
   at 16 bit on Hopper; priced at the W4A4 rate before, gpt-oss prompt-heavy rows on
   B200/GB200 ran up to +64 % faster than measured, now up to +35 %.
 * vLLM V1: the `vllm-0.8.5` profile (chunked prefill always on, 2048-token steps, 0.2 GiB

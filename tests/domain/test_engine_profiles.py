@@ -91,6 +91,24 @@ def test_profile_kind_must_be_known() -> None:
         engine_catalog_from_document(doc)
 
 
+def test_mxfp4_activations_must_be_fp8_or_bf16() -> None:
+    """An MXFP4 activation precision other than fp8 or bf16 is refused, naming the entry."""
+    doc = document("vllm-0.6.4")
+    doc["engines"][0]["mxfp4_activations"] = "fp4"
+    with pytest.raises(ValueError, match=r"'vllm-0\.6\.4': mxfp4_activations not in"):
+        engine_catalog_from_document(doc)
+
+
+@pytest.mark.parametrize(
+    ("engine_id", "activations"),
+    [("vllm-0.24.0", "bf16"), ("sglang-0.5.3", "fp8"), ("trtllm-1.0.0", "fp8")],
+    ids=["vllm-w4a16", "sglang-w4a8", "trtllm-w4a8"],
+)
+def test_todays_engines_state_their_mxfp4_activations(engine_id: str, activations: str) -> None:
+    """vLLM keeps bf16 activations for MXFP4 on Blackwell; TensorRT-LLM and SGLang use MXFP8."""
+    assert load_engine_profiles().get(engine_id).mxfp4_activations == activations
+
+
 @pytest.mark.parametrize(
     "engine_id",
     ["vllm-0.9.2", "vllm-0.19.0", "vllm-0.21.0", "sglang-0.4.6", "sglang-0.5.3", "trtllm-1.0.0"],

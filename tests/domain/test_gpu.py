@@ -126,6 +126,14 @@ def test_mxfp4_runs_w4a8_at_the_fp8_rate_where_tensor_cores_take_it() -> None:
     assert "W4A8" in execution.note
 
 
+def test_mxfp4_with_16_bit_activations_runs_weight_only() -> None:
+    """An engine keeping bf16 activations (vLLM's default) multiplies MXFP4 at 16 bit."""
+    execution = BLACKWELL_LIKE.execution(Precision.MXFP4, Precision.BF16)
+    assert execution.mode is ExecutionMode.WEIGHT_ONLY
+    assert execution.peak_flops == pytest.approx(BLACKWELL_LIKE.sixteen_bit_tflops * 1e12)
+    assert "W4A16" in execution.note
+
+
 def test_weight_only_execution_states_its_cost() -> None:
     """A weight-only answer names the 16-bit rate it runs at (never a silent price)."""
     execution = H100.execution(Precision.NVFP4)

@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from service.domain.precision import Precision
 from service.domain.saturation import ContinuousBatching
 
 ENGINE_KINDS = ("vllm-v0", "vllm-v1", "sglang", "trtllm")
@@ -22,6 +23,7 @@ MAMBA_CACHE_MODES = ("none", "align")
 state kept for prefix caching, is not)."""
 
 LOGGED_KV_TOKENS = ("pool", "concurrency")
+MXFP4_ACTIVATIONS = ("fp8", "bf16")
 """How a vLLM version computes the "GPU KV cache size: N tokens" line: ``pool`` is
 ``num_blocks // groups · block`` (``_report_kv_cache_config`` of 2025), ``concurrency`` is
 ``int(max_concurrency · max_model_len)`` (``get_kv_cache_capacity``)."""
@@ -109,6 +111,12 @@ class EngineProfile(msgspec.Struct, frozen=True, kw_only=True):
     mem_fraction_static: tuple[MemFractionRule, ...] = ()
     kv_cache_free_gpu_mem_fraction: float = 0.9
     pads_mxfp4_experts: bool = False
+    mxfp4_activations: str = "bf16"
+    """What an MXFP4 checkpoint's activations become on chips with MXFP4 tensor cores
+    (Blackwell): ``fp8`` (W4A8 with MXFP8 activations, at the FP8 rate: TensorRT-LLM
+    ``ModelConfig.get_mxfp4_quant_algo`` on sm100+, SGLang's FlashInfer trtllm-gen MoE) or
+    ``bf16`` (W4A16 at the 16-bit rate: vLLM's default SM100 backend; the default, so an
+    entry claims the faster path only with its source)."""
     mtp_shares_lm_head: bool = False
     """Whether an MTP proposer's own LM-head copy (DeepSeek layout ``shared_head.head``) is
     replaced by the target's at load, so none stays resident (vLLM from vllm#34385, SGLang
@@ -121,6 +129,11 @@ class EngineProfile(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def id(self) -> str:
         return f"{self.name}-{self.version}"
+
+    @property
+    def mxfp4_activation_precision(self) -> Precision:
+        """:attr:`mxfp4_activations` as a :class:`Precision`."""
+        return Precision(self.mxfp4_activations)
 
     @property
     def spec(self) -> str:
@@ -207,6 +220,8 @@ def engine_catalog_from_document(document: Mapping[str, Any]) -> EngineCatalog:
             raise ValueError(f"engine '{entry_id}': mamba_cache_mode not in {MAMBA_CACHE_MODES}")
         if profile.logged_kv_tokens not in LOGGED_KV_TOKENS:
             raise ValueError(f"engine '{entry_id}': logged_kv_tokens not in {LOGGED_KV_TOKENS}")
+        if profile.mxfp4_activations not in MXFP4_ACTIVATIONS:
+            raise ValueError(f"engine '{entry_id}': mxfp4_activations not in {MXFP4_ACTIVATIONS}")
         profiles[entry_id] = profile
     default = str(document.get("default", ""))
     if default not in profiles:
