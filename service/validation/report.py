@@ -258,13 +258,17 @@ LIMITS = """\
   (engine version unstated) stay held out. Other AMD GPUs (MI325X, MI350X, MI355X) have no
   measurement here and borrow the AMD group's factors (one ROCm software stack), never
   NVIDIA's; no datapoint tests that borrowing yet.
-* Collectives: with the per-message latency and the link share fitted (about 22 us and 33 %
+* Collectives: with the per-message latency and the link share fitted (about 23 us and 34 %
   on 2026-12-02), TP layouts stop biasing the other factors: decode MFU rose from 0.31 to
   0.44, and Llama 3.3 70B at TP1 and Llama 3.1 405B at TP4/TP8 no longer err in opposite
   directions when one of them is held out. The share is an effective figure: NCCL reaches
-  more of the link on large messages than 33 %, so it also carries what tensor parallelism
-  costs beside the bytes (smaller GEMM shards, synchronisation), and one share for every
-  message size overprices long TP8 prefills (DeepSeek-R1 AWQ at 4-8k tokens +60-70 %).
+  about 82 % of an H100's NVLink on large messages (370 of 450 GB/s, its maintainer in
+  https://github.com/NVIDIA/nccl-tests/issues/212), so it also carries what tensor
+  parallelism costs beside the bytes (smaller GEMM shards, synchronisation, mid-size messages
+  below the bulk rate), and one share for every message size overprices long TP8 prefills
+  (DeepSeek-R1 AWQ TTFT at 3-8k tokens +44 to +101 %). Fixed at 82 % instead, the fit moves
+  that cost into decode MFU (0.44 -> 0.31) and prices TP1 decode slow (gpt-oss-120b on MI300X
+  TPOT +146 to +184 % in-sample); a per-size protocol model is the way out, not yet landed.
 * MoE: the grouped-GEMM waste `g(n) = n/(n + min(n½, 128))` is bounded by one kernel tile
   (128 rows) and taken at the rows of the experts a step touches, so decode at a few rows per
   expert stays bound by the experts' weight read. Each token's routing through its `k`
