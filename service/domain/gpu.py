@@ -96,6 +96,11 @@ class GpuSpec(msgspec.Struct, frozen=True, kw_only=True):
     vendor: str = "nvidia"
 
     @property
+    def sixteen_bit_precision(self) -> Precision:
+        """The 16-bit format the chip multiplies in: bf16, or fp16 where it has no bf16."""
+        return Precision.BF16 if self.dense_tflops_bf16 > 0 else Precision.FP16
+
+    @property
     def sixteen_bit_tflops(self) -> float:
         return max(self.dense_tflops_bf16, self.dense_tflops_fp16)
 
@@ -116,7 +121,7 @@ class GpuSpec(msgspec.Struct, frozen=True, kw_only=True):
         """How weights stored in ``weights`` run here (see :class:`ExecutionMode`);
         ``mxfp4_activations``: the engine's choice for MXFP4 checkpoints (FP8: W4A8, BF16:
         dequantised to the 16-bit rate)."""
-        sixteen = Precision.BF16 if self.dense_tflops_bf16 > 0 else Precision.FP16
+        sixteen = self.sixteen_bit_precision
         if not weights.is_quantized:
             compute = weights if weights is Precision.FP32 else sixteen
             if weights is Precision.FP16:
@@ -132,31 +137,23 @@ class GpuSpec(msgspec.Struct, frozen=True, kw_only=True):
                 note=note,
             )
         native = self._native_tflops(weights)
-        w4a8 = mxfp4_activations is Precision.FP8
-        if weights is Precision.MXFP4 and native is not None and self.dense_tflops_fp8 and w4a8:
-            return PrecisionExecution(
-                weights=weights,
-                mode=ExecutionMode.NATIVE,
-                compute=Precision.FP8,
-                peak_flops=self.dense_tflops_fp8 * 1e12,
-                note=(
-                    f"mxfp4 weights with mxfp8 activations (W4A8) at the fp8 rate, "
-                    f"{self.dense_tflops_fp8:g} dense TFLOP/s: the engines' MXFP4 kernels "
-                    f"quantise activations to 8 bit, never to 4 (the chip's W4A4 rate, "
-                    f"{native:g}, is unused)"
-                ),
-            )
         if weights is Precision.MXFP4 and native is not None:
-            return PrecisionExecution(
-                weights=weights,
-                mode=ExecutionMode.WEIGHT_ONLY,
-                compute=sixteen,
-                peak_flops=self.sixteen_bit_tflops * 1e12,
-                note=(
-                    f"mxfp4 weights with {sixteen.value} activations (W4A16, the engine's "
-                    f"default): dequantised in the kernel and multiplied at "
-                    f"{self.sixteen_bit_tflops:g} TFLOP/s"
-                ),
+            if mxfp4_activations is Precision.FP8 and self.dense_tflops_fp8:
+                return PrecisionExecution(
+                    weights=weights,
+                    mode=ExecutionMode.NATIVE,
+                    compute=Precision.FP8,
+                    peak_flops=self.dense_tflops_fp8 * 1e12,
+                    note=(
+                        f"mxfp4 weights with mxfp8 activations (W4A8) at the fp8 rate, "
+                        f"{self.dense_tflops_fp8:g} dense TFLOP/s: the engines' MXFP4 kernels "
+                        f"quantise activations to 8 bit, never to 4 (the chip's W4A4 rate, "
+                        f"{native:g}, is unused)"
+                    ),
+                )
+            return self._weight_only(
+                weights,
+                f"mxfp4 weights with {sixteen.value} activations (W4A16, the engine's default)",
             )
         if native is not None:
             return PrecisionExecution(
@@ -175,14 +172,19 @@ class GpuSpec(msgspec.Struct, frozen=True, kw_only=True):
                 peak_flops=0.0,
                 note=f"no {weights.value} kernel for compute capability {self.compute_capability}",
             )
+        return self._weight_only(weights, f"no {weights.value} tensor cores")
+
+    def _weight_only(self, weights: Precision, why: str) -> PrecisionExecution:
+        """``weights`` dequantised in the kernel and multiplied at the 16-bit rate."""
+        sixteen = self.sixteen_bit_precision
         return PrecisionExecution(
             weights=weights,
             mode=ExecutionMode.WEIGHT_ONLY,
             compute=sixteen,
             peak_flops=self.sixteen_bit_tflops * 1e12,
             note=(
-                f"no {weights.value} tensor cores: weights are dequantised in the kernel and "
-                f"multiplied in {sixteen.value} at {self.sixteen_bit_tflops:g} TFLOP/s"
+                f"{why}: weights are dequantised in the kernel and multiplied in "
+                f"{sixteen.value} at {self.sixteen_bit_tflops:g} TFLOP/s"
             ),
         )
 

@@ -160,7 +160,7 @@ def answer_max_batch(
     extras = None
     if request.expert_parallel or request.attention_data_parallel:
         extras = (
-            checked_serving(arch, gpu, request, profile.mxfp4_activation_precision),
+            checked_serving(arch, gpu, request, profile),
             Modifiers(),
         )
     result = fit_request(
@@ -210,7 +210,7 @@ def answer_latency(
     (expert parallelism, attention data parallelism) shape both. ``draft`` is the resolved
     ``speculative.draft_model``.
     """
-    serving = checked_serving(arch, gpu, request, profile.mxfp4_activation_precision)
+    serving = checked_serving(arch, gpu, request, profile)
     modifiers = checked_modifiers(
         arch,
         params,

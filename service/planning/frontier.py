@@ -38,7 +38,7 @@ def answer_frontier(
 ) -> FrontierResponse:
     """The curve, or ``fits`` false with the reasons (an infeasible question is an answer);
     ``draft`` is the resolved ``speculative.draft_model``."""
-    serving = checked_serving(arch, gpu, request, profile.mxfp4_activation_precision)
+    serving = checked_serving(arch, gpu, request, profile)
     weights, kv = serving.weight_precision, serving.kv_precision
     tp, pp = request.tensor_parallel, request.pipeline_parallel
     modifiers = checked_modifiers(

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from service.contract.schemas import SpeculativeIn
 from service.domain.architecture import Architecture
+from service.domain.engines.profile import EngineProfile
 from service.domain.gpu import GpuSpec
 from service.domain.kv_cache import resolve_kv_precision
 from service.domain.latency import Serving
@@ -19,7 +20,6 @@ from service.domain.modifiers_draft import DraftModel, SpeculativeMethod
 from service.domain.moe import expert_parallel_problem
 from service.domain.parameters import ParameterCount
 from service.domain.planner import MOE_VARIANTS
-from service.domain.precision import Precision
 from service.domain.step_time import step_costs
 from service.domain.weights import resolve_weight_precision
 from service.planning.errors import InvalidField
@@ -84,13 +84,10 @@ class LayoutQuestion(Protocol):
 
 
 def checked_serving(
-    arch: Architecture,
-    gpu: GpuSpec,
-    request: LayoutQuestion,
-    mxfp4_activations: Precision = Precision.FP8,
+    arch: Architecture, gpu: GpuSpec, request: LayoutQuestion, profile: EngineProfile
 ) -> Serving:
-    """The deployment a question describes, its layout checked (:func:`checked_layout`);
-    ``mxfp4_activations`` is the engine profile's."""
+    """The deployment a question describes on ``profile``'s engine, its layout checked
+    (:func:`checked_layout`)."""
     checked_layout(arch, request.expert_parallel, request.tensor_parallel)
     return Serving(
         gpu=gpu,
@@ -100,7 +97,7 @@ def checked_serving(
         kv_precision=resolve_kv_precision(arch, request.kv_cache_dtype),
         expert_parallel=request.expert_parallel,
         attention_data_parallel=request.attention_data_parallel,
-        mxfp4_activations=mxfp4_activations,
+        mxfp4_activations=profile.mxfp4_activation_precision,
     )
 
 

@@ -7,18 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.domain.benchmark_sim import simulate_closed_loop
-from service.domain.latency import Efficiency, Serving
 from service.domain.offline_benchmark import offline_schedule, schedule_seconds
-from service.domain.step_time import StepCosts, step_costs
-from tests.domain.reference import H100, arch, params
-
-SHEET = Efficiency(prefill_mfu=0.5, decode_mbu=0.75, step_overhead_ms=0.5)
-
-
-def costs(isl: int, osl: int, model: str = "llama3-8b") -> StepCosts:
-    return step_costs(
-        arch(model), params(model), Serving(gpu=H100), input_tokens=isl, output_tokens=osl
-    )
+from tests.domain.test_benchmark_sim import SHEET, costs
 
 
 @settings(max_examples=40, deadline=None)

@@ -23,10 +23,13 @@ MAMBA_CACHE_MODES = ("none", "align")
 state kept for prefix caching, is not)."""
 
 LOGGED_KV_TOKENS = ("pool", "concurrency")
-MXFP4_ACTIVATIONS = ("fp8", "bf16")
 """How a vLLM version computes the "GPU KV cache size: N tokens" line: ``pool`` is
 ``num_blocks // groups · block`` (``_report_kv_cache_config`` of 2025), ``concurrency`` is
 ``int(max_concurrency · max_model_len)`` (``get_kv_cache_capacity``)."""
+
+MXFP4_ACTIVATIONS = ("fp8", "bf16")
+"""What an engine may quantise an MXFP4 checkpoint's activations to
+(:attr:`EngineProfile.mxfp4_activations`)."""
 """How an engine sizes its KV cache; each kind has its own budget module in
 :mod:`service.domain.engines`."""
 
