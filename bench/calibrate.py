@@ -30,8 +30,10 @@ HEADER = """\
 #   Collectives cost all_reduce_latency_us per message plus their bytes at link_efficiency
 #   of the GPU-to-GPU link bandwidth (both fitted).
 # gpus: per GPU, decode MBU (also used for prefill weight reads), decode MFU and prefill
-#   MFU, fitted to that GPU's measurements with ridge shrinkage towards the shared factors
-#   (weight "shrinkage"); "points" lists the measurements each GPU's factors rest on.
+#   MFU (shares of the chip's measured matmul rate, catalog/gpus.yaml achievable_tflops_bf16,
+#   not of its datasheet peak), fitted to that GPU's measurements with ridge shrinkage
+#   towards the shared factors (weight "shrinkage"); "points" lists the measurements each
+#   GPU's factors rest on.
 # error_bands: measured/predicted ratios of held-out predictions (central 80 %), per group:
 #   "calibrated" from leave-one-model-out, "extrapolated" from leave-one-GPU-out; kv capacity
 #   from the vLLM logs. service/domain/confidence.py turns them into expected ranges.

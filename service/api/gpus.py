@@ -20,6 +20,7 @@ from service.contract.catalog import MIN_TFLOPS, GpuCreate, GpuOut, GpuPage, Gpu
 from service.db.gpu_repository import GpuRepository
 from service.db.models import GpuRow, Origin
 from service.db.repository import AlreadyExists, NotFound, StaleVersion
+from service.domain.gpu import achievable_rate_problem
 from service.planning.resolve import gpu_not_found
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
@@ -157,15 +158,19 @@ class GpuController(Controller):
 
 
 def _check_bf16(body: GpuCreate | GpuReplace) -> None:
-    """BF16 is 0 (no BF16 on this chip) or a physical rate, like every other rate."""
+    """BF16 is 0 (no BF16 on this chip) or a physical rate, like every other rate; a measured
+    BF16 matmul rate needs that peak and stays below it."""
     if 0 < body.dense_tflops_bf16 < MIN_TFLOPS:
-        raise ValidationException(
-            detail=f"dense_tflops_bf16 must be 0 (no BF16) or >= {MIN_TFLOPS}",
-            extra=[
-                {
-                    "message": f"0 or >= {MIN_TFLOPS}, got {body.dense_tflops_bf16}",
-                    "key": "dense_tflops_bf16",
-                    "source": "body",
-                }
-            ],
+        _reject(
+            "dense_tflops_bf16",
+            f"dense_tflops_bf16 must be 0 (no BF16) or >= {MIN_TFLOPS}",
+            f"0 or >= {MIN_TFLOPS}, got {body.dense_tflops_bf16}",
         )
+    if why := achievable_rate_problem(body.dense_tflops_bf16, body.achievable_tflops_bf16):
+        _reject("achievable_tflops_bf16", f"achievable_tflops_bf16: {why}", why)
+
+
+def _reject(key: str, detail: str, message: str) -> None:
+    raise ValidationException(
+        detail=detail, extra=[{"message": message, "key": key, "source": "body"}]
+    )

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from service.domain.architecture import Architecture
+from service.domain.gpu import TYPICAL_MATMUL_EFFICIENCY
 
 # Physical bounds on every rate and size, so no 0, denormal or absurd value is stored (a
 # 5e-324 B/s bandwidth made latencies ``null``; a 0 TFLOP/s rate divided by zero).
@@ -120,6 +121,21 @@ class GpuFields(msgspec.Struct, frozen=True, kw_only=True):
     dense_tflops_mxfp4: Annotated[Tflops, msgspec.Meta(description="OCP MXFP4, dense")] | None = (
         None
     )
+    achievable_tflops_bf16: (
+        Annotated[
+            Tflops,
+            msgspec.Meta(
+                description=(
+                    "Fastest BF16 matmul measured on this chip and its software stack, TFLOP/s"
+                    " (at most dense_tflops_bf16); every tensor-core rate is priced at the"
+                    " datasheet peak times this measured share. null: not measured, priced at"
+                    f" the typical share ({TYPICAL_MATMUL_EFFICIENCY:.2%}, the median of"
+                    " stas00/ml-engineering's Maximum Achievable Matmul FLOPS table)"
+                )
+            ),
+        ]
+        | None
+    ) = None
     compute_capability: (
         Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,2}\.[0-9]\Z", description="CUDA sm")] | None
     ) = None

@@ -88,6 +88,7 @@ class GpuRow(Base):
     dense_tops_int8: Mapped[float | None]
     dense_tflops_fp4: Mapped[float | None]
     dense_tflops_mxfp4: Mapped[float | None]
+    achievable_tflops_bf16: Mapped[float | None]
     compute_capability: Mapped[str | None] = mapped_column(String(8))
     interconnect: Mapped[str] = mapped_column(String(200))
     interconnect_bandwidth_bytes_per_s: Mapped[float]

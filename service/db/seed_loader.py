@@ -16,6 +16,7 @@ import yaml
 
 from service.db.seed_schema import GpuSeed, ModelSeed, model_file_stem
 from service.domain.architecture import Architecture, InvalidConfig
+from service.domain.gpu import achievable_rate_problem
 from service.domain.hf_config import architecture_from_config
 from service.domain.parameters import ParameterCount, count_parameters
 
@@ -98,6 +99,9 @@ def _load_gpus(path: Path, problems: list[SeedProblem]) -> list[GpuSeed]:
             gpu = msgspec.convert(raw, GpuSeed)
         except msgspec.ValidationError as exc:
             problems.append(_problem(path, label, exc))
+            continue
+        if why := achievable_rate_problem(gpu.dense_tflops_bf16, gpu.achievable_tflops_bf16):
+            problems.append(SeedProblem(path, label, "achievable_tflops_bf16", why))
             continue
         gpus.append(gpu)
         seen.append((gpu.id, path, label))

@@ -48,6 +48,7 @@ class GpuSeed(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     dense_tops_int8: Positive | None = None
     dense_tflops_fp4: Positive | None = None
     dense_tflops_mxfp4: Positive | None = None
+    achievable_tflops_bf16: Positive | None = None
     compute_capability: ComputeCapability | None = None
     interconnect: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     interconnect_bandwidth_bytes_per_s: Positive

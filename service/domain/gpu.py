@@ -65,6 +65,28 @@ FP8/FP4/MXFP4 weight-only sm80 (``mxfp4.py`` ``get_min_capability`` 80,
 ``marlin_utils_fp4.py``)."""
 
 
+TYPICAL_MATMUL_EFFICIENCY = 0.7945
+"""Measured over datasheet BF16 matmul rate of a chip nobody has measured: the median of the
+12 accelerators in the "Maximum Achievable Matmul FLOPS comparison table" (BF16) of
+stas00/ml-engineering (commit 744d01e, ``compute/accelerator/README.md``; from 51.4 % on an
+MI300X to 96.9 % on a Gaudi 2; median of H100 SXM 80.3 % and B300 SXM 78.6 %)."""
+
+
+def achievable_rate_problem(dense_tflops_bf16: float, achievable_tflops_bf16: float | None) -> str:
+    """Why a measured BF16 matmul rate cannot be (empty when it can): it needs the chip's
+    BF16 peak and cannot exceed it."""
+    if achievable_tflops_bf16 is None:
+        return ""
+    if dense_tflops_bf16 <= 0:
+        return "a measured BF16 rate needs dense_tflops_bf16 (0 says the chip has no BF16)"
+    if achievable_tflops_bf16 > dense_tflops_bf16:
+        return (
+            f"{achievable_tflops_bf16:g} TFLOP/s measured is above the dense BF16 peak "
+            f"{dense_tflops_bf16:g}"
+        )
+    return ""
+
+
 class GpuSpec(msgspec.Struct, frozen=True, kw_only=True):
     """One accelerator type.
 
@@ -73,7 +95,9 @@ class GpuSpec(msgspec.Struct, frozen=True, kw_only=True):
     below the marketing figure (an "80GB" H100 reports 79.19 GiB). Peak rates are **dense**
     (no 2:4 sparsity): ``dense_tflops_fp4`` is NVFP4, ``dense_tflops_mxfp4`` OCP MXFP4, each
     None where the chip has no such tensor-core path. Bandwidths are decimal bytes per
-    second; the interconnect figure is per direction.
+    second; the interconnect figure is per direction. ``achievable_tflops_bf16`` is the
+    fastest BF16 matmul measured on the chip and its software stack (None: not measured;
+    :attr:`matmul_efficiency`).
     """
 
     id: str
@@ -86,6 +110,7 @@ class GpuSpec(msgspec.Struct, frozen=True, kw_only=True):
     dense_tops_int8: float | None = None
     dense_tflops_fp4: float | None = None
     dense_tflops_mxfp4: float | None = None
+    achievable_tflops_bf16: float | None = None
     memory_basis: str = MemoryBasis.NOMINAL
     compute_capability: str | None = None
     interconnect: str = "pcie"
@@ -94,6 +119,17 @@ class GpuSpec(msgspec.Struct, frozen=True, kw_only=True):
     tdp_watts: float | None = None
     price_per_hour_usd: float | None = None
     vendor: str = "nvidia"
+
+    @property
+    def matmul_efficiency(self) -> float:
+        """Share of the datasheet peak the chip's matmuls reach at best:
+        ``achievable_tflops_bf16 / dense_tflops_bf16`` where measured, else
+        :data:`TYPICAL_MATMUL_EFFICIENCY`. Every tensor-core rate the latency model uses is
+        the datasheet peak times this share (:func:`service.domain.latency.matmul_peak_flops`),
+        so the calibrated MFU is a share of what the chip can do, not of its marketing peak."""
+        if self.achievable_tflops_bf16 and self.dense_tflops_bf16 > 0:
+            return self.achievable_tflops_bf16 / self.dense_tflops_bf16
+        return TYPICAL_MATMUL_EFFICIENCY
 
     @property
     def sixteen_bit_precision(self) -> Precision:

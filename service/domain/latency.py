@@ -59,6 +59,9 @@ class Bound(enum.StrEnum):
 class Efficiency(msgspec.Struct, frozen=True, kw_only=True):
     """Achievable fractions of peak and fixed costs: explicit inputs, not hidden constants.
 
+    The MFUs are shares of the chip's measured matmul rate (the datasheet peak times
+    :attr:`~service.domain.gpu.GpuSpec.matmul_efficiency`), not of its marketing peak.
+
     Defaults from the formula sheet §4.3/§6: end-to-end prefill MFU 0.4-0.6, decode MBU
     0.55-0.8 (Databricks measured 55-60 % at batch 1 with TP), large-GEMM MFU ~0.8;
     kipply's 8 µs per small all-reduce message; a collective moves its bytes at
@@ -218,25 +221,28 @@ def weight_bytes_read(
 def matmul_peak_flops(
     gpu: GpuSpec, weights: Precision, mxfp4_activations: Precision = Precision.FP8
 ) -> float:
-    """Dense peak of the weight matmuls (:meth:`GpuSpec.execution`): the chip's own rate for
-    the format where its tensor cores take it (FP8 on Hopper and Blackwell, NVFP4 on
-    Blackwell, MXFP4 there as W4A8 at the FP8 rate when the engine quantises activations to
-    8 bit, INT8), else the 16-bit rate at which a weight-only kernel multiplies after
-    dequantising (INT4/FP4 on Ampere and Hopper: decode still reads 4-bit weights). A format
-    with no kernel at all is priced at 16 bit here; the planner and the answers refuse it."""
+    """Peak of the weight matmuls (:meth:`GpuSpec.execution`) as the chip reaches it: the
+    dense rate of the format where its tensor cores take it (FP8 on Hopper and Blackwell,
+    NVFP4 on Blackwell, MXFP4 there as W4A8 at the FP8 rate when the engine quantises
+    activations to 8 bit, INT8), else the 16-bit rate at which a weight-only kernel
+    multiplies after dequantising (INT4/FP4 on Ampere and Hopper: decode still reads 4-bit
+    weights), times the chip's measured share of its datasheet peak
+    (:attr:`GpuSpec.matmul_efficiency`). A format with no kernel at all is priced at 16 bit
+    here; the planner and the answers refuse it."""
     execution = gpu.execution(weights, mxfp4_activations)
-    if execution.peak_flops > 0:
-        return execution.peak_flops
-    return gpu.peak_flops(execution.compute)
+    peak = execution.peak_flops or gpu.peak_flops(execution.compute)
+    return peak * gpu.matmul_efficiency
 
 
 def attention_peak_flops(gpu: GpuSpec, kv: Precision) -> float:
-    """Dense peak of attention's own matmuls (Q·Kᵀ and P·V over the KV cache): the FP8 rate
+    """Peak of attention's own matmuls (Q·Kᵀ and P·V over the KV cache): the FP8 rate
     where the KV cache is FP8 and the chip computes FP8 (FlashAttention-3, FlashInfer and
-    TensorRT-LLM's FP8 context FMHA read the FP8 cache as it is), else the 16-bit rate. The
+    TensorRT-LLM's FP8 context FMHA read the FP8 cache as it is), else the 16-bit rate, times
+    the chip's measured share of its datasheet peak (:attr:`GpuSpec.matmul_efficiency`). The
     weight format never reaches attention: an NVFP4 or INT4 checkpoint's attention runs at
     8 or 16 bit, not at its 4-bit matmul rate."""
-    return gpu.peak_flops(Precision.FP8 if kv is Precision.FP8 else Precision.BF16)
+    compute = Precision.FP8 if kv is Precision.FP8 else Precision.BF16
+    return gpu.peak_flops(compute) * gpu.matmul_efficiency
 
 
 class PhaseTerms(msgspec.Struct, frozen=True, kw_only=True):

@@ -216,6 +216,13 @@ log's identical 1.26 GiB), non-torch memory per vLLM version (0.35 GiB with the 
 profiler; 1.79 GiB with the PR #10511 profiler) and +1.79 GiB once TP > 1 (the TP2 log:
 this datapoint is therefore in-sample for the NCCL term).
 
+**Measured on the chips, not fitted here (`catalog/gpus.yaml`):** each GPU's fastest BF16
+matmul (`achievable_tflops_bf16`, stas00/ml-engineering's Maximum Achievable Matmul FLOPS
+table: from 51 % of the datasheet peak on an MI300X to 87 % on an A100; the table's median,
+79 %, for a chip nobody measured). Every tensor-core rate is the datasheet peak times that
+share, so the fitted MFUs are shares of what a chip can do and carry across chips: with it,
+held-out TPOT went from 20.3 % to 15.0 % by GPU, end-to-end from 15.7 % to 14.7 %.
+
 **Fitted to latency measurements (`catalog/calibration.yaml`, `bench/calibrate.py`):** per
 GPU decode MBU, decode MFU and prefill MFU (ridge-shrunk to shared values), shared fixed
 costs (per step and per layer), and the collectives' cost `α + bytes/(η·B_link)` per
@@ -238,27 +245,29 @@ LIMITS = """\
   nearest to their engine (`engine_profile`); NIM's step budget is not stated and is taken
   as TensorRT-LLM's default 8,192 tokens.
 * Closed-loop TTFT above a few users is underestimated by the steady-state formula the
-  answers use (NIM 500/2000 at 5 users: 58 ms predicted, 127 ms measured; Mistral-7B on an
-  RTX 4090 at 16-48 users: -59 % to -85 %). The closed-loop replay
+  answers use (NIM 500/2000 at 5 users: 56 ms predicted, 127 ms measured; Mistral-7B on an
+  RTX 4090 at 16-48 users: -58 % to -84 %). The closed-loop replay
   (`service/domain/benchmark_sim.py`: N clients, `num_prompts` the row's count or ten per
   client, lengths spread by the client's `random_range_ratio`, the engine's scheduler and
   step budget) is reported beside it and does not do better overall: with fixed lengths it
   keeps each wave's prompts together for good, while real runs drift apart, so it
-  overshoots Mistral-7B on the RTX 4090 at 4-16 users by +72 % to +292 % (four 256-token
+  overshoots Mistral-7B on the RTX 4090 at 4-16 users by +77 % to +302 % (four 256-token
   bf16 prompts in one step need 90 ms at the card's 165 TFLOP/s peak; 63 ms was measured;
   that table's output tok/s over req/s gives 100 output tokens per request, not 128, so its
   lengths varied); with InferenceX's spread lengths the waves dissolve and DeepSeek-R1 8xH200
-  TTFT stays 57-78 % low, as in the steady state (its prefill is priced fast, not queued).
+  TTFT stays 62-79 % low, as in the steady state (its prefill is priced fast, not queued).
   The replay's TPOT is the benchmarks' (e2e − TTFT)/(OSL − 1); the steady state folds one
   user's own prompt into its TPOT.
 * AMD: MI300X has factors of its own, fitted to AMD's published vLLM 0.11.1 latency table
   (Llama 3.1 70B and 405B FP8 at TP8, batch 1-128). With the GPU held out it is priced
-  up to 41 % fast (factors fitted on NVIDIA GPUs only). The table's latency command sets no
-  `--kv-cache-dtype`, so its rows are priced with a 16-bit KV cache. The OCI 405B rows
+  up to 37 % fast at batch 64-128 (41 % before its measured matmul rate, 51 % of its
+  datasheet peak, was used; the rest of the gap is factors fitted on NVIDIA GPUs only).
+  The table's latency command sets no `--kv-cache-dtype`, so its rows are priced with a
+  16-bit KV cache. The OCI 405B rows
   (engine version unstated) stay held out. Other AMD GPUs (MI325X, MI350X, MI355X) have no
   measurement here and borrow the AMD group's factors (one ROCm software stack), never
   NVIDIA's; no datapoint tests that borrowing yet.
-* Collectives: with the per-message latency and the link share fitted (about 23 us and 34 %
+* Collectives: with the per-message latency and the link share fitted (about 23 us and 39 %
   on 2026-12-02), TP layouts stop biasing the other factors: decode MFU rose from 0.31 to
   0.44, and Llama 3.3 70B at TP1 and Llama 3.1 405B at TP4/TP8 no longer err in opposite
   directions when one of them is held out. The share is an effective figure: NCCL reaches
@@ -266,7 +275,7 @@ LIMITS = """\
   https://github.com/NVIDIA/nccl-tests/issues/212), so it also carries what tensor
   parallelism costs beside the bytes (smaller GEMM shards, synchronisation, mid-size messages
   below the bulk rate), and one share for every message size overprices long TP8 prefills
-  (DeepSeek-R1 AWQ TTFT at 3-8k tokens +44 to +101 %). Fixed at 82 % instead, the fit moves
+  (DeepSeek-R1 AWQ TTFT at 3-8k tokens +34 to +92 %). Fixed at 82 % instead, the fit moves
   that cost into decode MFU (0.44 -> 0.31) and prices TP1 decode slow (gpt-oss-120b on MI300X
   TPOT +146 to +184 % in-sample); a per-size protocol model is the way out, not yet landed.
 * MoE: the grouped-GEMM waste `g(n) = n/(n + min(n½, 128))` is bounded by one kernel tile
@@ -276,17 +285,22 @@ LIMITS = """\
   (`service/domain/moe.py` `routing_bytes_per_token`), priced as memory traffic of kernels
   of its own (gather, activation, scatter), added to attention rather than hidden under its
   FLOPs; with it, TensorRT-LLM's Qwen3 and DeepSeek-R1 DEP rows on B200/GB200 (a newer doc,
-  held out) land within -16 to +11 %, but MoE models with few active parameters still run
-  slower than priced the longer the prompt: Qwen3-30B-A3B on one B200 (2048/128: +78 to
-  +112 % held out) and gpt-oss-20b/120b, on B200/GB200 within -32 to +35 % (W4A8, below) but
-  on H200/H100 (16-bit maths) prompt-heavy rows up to +86 % and long-output rows down to
-  -56 % (the doc's columns say FP4/FP8 but list no gpt-oss checkpoint, so the rows price
+  held out) land within -27 to +13 %, but MoE models with few active parameters still run
+  slower than priced the longer the prompt: Qwen3-30B-A3B on one B200 (2048/128: +82 to
+  +107 % held out) and gpt-oss-20b/120b, on B200/GB200 within -33 to +35 % (W4A8, below) but
+  on H200/H100 (16-bit maths) prompt-heavy rows up to +37 % and long-output rows down to
+  -67 % (the doc's columns say FP4/FP8 but list no gpt-oss checkpoint, so the rows price
   OpenAI's MXFP4 experts); DeepSeek-R1 on H200 DEP8 at
-  8k-33k outputs is priced +42 to +107 % fast (unexplained; +129 to +136 % before the
+  8k-33k outputs is priced +20 to +90 % fast (unexplained; +129 to +136 % before the
   offline rows were priced as their benchmark ran, since 1,500 requests at a batch of
   1,462 leave a last wave of 38 that decodes alone). DeepSeek-R1 TTFT on SGLang 8xH200 is
   priced ~82 % fast. DeepSeek-R1 AWQ decode on 8xH100 is flat at ~16 ms whatever the
-  prompt, far above its weight read. MoE "attention DP" layouts follow the tables.
+  prompt, far above its weight read. gpt-oss-120b on one MI300X at 64-256 users is priced
+  +80 to +197 % slow (TPOT): at two rows per expert the tile-waste term prices its grouped
+  GEMMs as compute, and the MI300X's measured matmul rate (51 % of its peak) makes that
+  worse (+9 to +71 % before it was used); small-M MoE kernels (16-row tiles, swapped
+  operands) are what the term does not yet know. MoE "attention DP" layouts follow the
+  tables.
 * Attention DP: each rank caches its own sequences unsharded (every KV head, MLA's whole
   latent), so a DP group holds `t` times one rank's batch; the KV bytes a GPU reads per
   decode step are `1/t` of its sequences' whole caches. Before, MLA models under attention

@@ -69,6 +69,35 @@ async def test_created_gpu_can_be_read_back(client: AsyncTestClient[Litestar]) -
     assert read.json()["memory_bytes"] == 48 * 2**30
 
 
+async def test_a_measured_matmul_rate_prices_compute_at_that_rate(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    """A GPU whose BF16 matmuls were measured at half its peak is read back with that rate,
+    and its prefill compute takes twice as long as on a twin that reaches its peak."""
+
+    async def prefill_compute_ms(gpu_id: str, achievable_tflops: float) -> float:
+        body = gpu_body(gpu_id, achievable_tflops_bf16=achievable_tflops)
+        created = await client.post("/v1/gpus", json=body, headers=ADMIN)
+        assert created.status_code == 201, created.text
+        assert created.json()["achievable_tflops_bf16"] == achievable_tflops
+        response = await client.post(
+            "/v1/latency",
+            json={
+                "model": "meta-llama/Llama-3.2-1B",
+                "gpu": gpu_id,
+                "batch_size": 1,
+                "input_tokens": 4000,
+                "output_tokens": 10,
+            },
+        )
+        assert response.status_code == 200, response.text
+        return float(response.json()["prefill"]["compute_ms"])
+
+    at_peak = await prefill_compute_ms("test-gpu-peak", 200.0)
+    at_half = await prefill_compute_ms("test-gpu-half", 100.0)
+    assert at_half == pytest.approx(2 * at_peak, rel=1e-3)
+
+
 async def test_creating_an_existing_id_is_409(client: AsyncTestClient[Litestar]) -> None:
     """POST with the id of a seed GPU is a 409 problem; the seed row is untouched."""
     response = await client.post("/v1/gpus", json=gpu_body("h100-sxm"), headers=ADMIN)
@@ -120,8 +149,19 @@ async def test_deleted_gpu_is_gone(client: AsyncTestClient[Litestar]) -> None:
         ({"verified": 0}, "verified"),
         ({"nominal_memory_gb": 0}, "nominal_memory_gb"),
         ({"sources": ["x" * 1001]}, "sources"),
+        ({"achievable_tflops_bf16": 200.5}, "achievable_tflops_bf16"),
+        ({"dense_tflops_bf16": 0, "achievable_tflops_bf16": 100.0}, "achievable_tflops_bf16"),
     ],
-    ids=["string-bytes", "zero-bytes", "id-pattern", "int-as-bool", "zero-optional", "long-source"],
+    ids=[
+        "string-bytes",
+        "zero-bytes",
+        "id-pattern",
+        "int-as-bool",
+        "zero-optional",
+        "long-source",
+        "measured-above-peak",
+        "measured-without-bf16",
+    ],
 )
 async def test_malformed_gpu_is_400_naming_the_field(
     client: AsyncTestClient[Litestar], overrides: dict[str, Any], field: str

@@ -107,3 +107,16 @@ def test_fp4_tensor_cores_only_on_blackwell_and_cdna4(gpus: dict[str, GpuSeed]) 
         gpu.id for gpu in gpus.values() if gpu.dense_tflops_mxfp4 and gpu.vendor == "amd"
     )
     assert amd_mxfp4 == ["mi350x", "mi355x"]
+
+
+def test_measured_matmul_rates_cite_their_measurement(gpus: dict[str, GpuSeed]) -> None:
+    """Every GPU with a measured BF16 matmul rate names the MAMF table it was read from, and
+    the rate lies below the chip's BF16 peak; the big datacentre GPUs all have one."""
+    measured = {gpu_id: gpu for gpu_id, gpu in gpus.items() if gpu.achievable_tflops_bf16}
+    assert {"h100-sxm", "h200-sxm", "b200", "gb200", "mi300x", "a100-sxm-80gb"} <= set(measured)
+    for gpu in measured.values():
+        assert gpu.achievable_tflops_bf16 is not None
+        assert gpu.achievable_tflops_bf16 < gpu.dense_tflops_bf16, gpu.id
+        cited = [s for s in gpu.sources if "Maximum Achievable Matmul FLOPS" in s]
+        assert cited, gpu.id
+        assert f"{gpu.achievable_tflops_bf16:.1f}" in cited[0], gpu.id

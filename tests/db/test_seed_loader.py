@@ -79,6 +79,25 @@ def test_bad_gpu_value_names_the_field(
     assert message in problem.message
 
 
+@pytest.mark.parametrize(
+    ("bf16_tflops", "message"),
+    [(989.0, "above the dense BF16 peak 989"), (0.0, "needs dense_tflops_bf16")],
+    ids=["above-the-peak", "chip-without-bf16"],
+)
+def test_a_measured_matmul_rate_must_lie_under_the_peak(
+    write_catalog: WriteCatalog,
+    gpu_seeds: list[dict[str, Any]],
+    bf16_tflops: float,
+    message: str,
+) -> None:
+    """A measured BF16 rate above the chip's BF16 peak, or on a chip without BF16, is
+    reported against achievable_tflops_bf16."""
+    gpu_seeds[0].update(dense_tflops_bf16=bf16_tflops, achievable_tflops_bf16=1000.0)
+    (problem,) = problems_of(write_catalog(gpus=gpu_seeds))
+    assert (problem.entry, problem.field) == ("#0 'h100-sxm'", "achievable_tflops_bf16")
+    assert message in problem.message
+
+
 def test_duplicate_gpu_id_is_reported_on_the_repeat(
     write_catalog: WriteCatalog, gpu_seeds: list[dict[str, Any]]
 ) -> None:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from service.domain.gpu import ExecutionMode, GpuSpec
+from service.domain.gpu import (
+    TYPICAL_MATMUL_EFFICIENCY,
+    ExecutionMode,
+    GpuSpec,
+    achievable_rate_problem,
+)
 from service.domain.precision import Precision
 from tests.domain.reference import A100_80, H100, L4, T4_LIKE
 
@@ -144,3 +149,36 @@ def test_weight_only_execution_states_its_cost() -> None:
 def test_a_format_without_a_kernel_is_not_supported() -> None:
     """Volta has no Marlin: FP4 weights cannot be served there."""
     assert not VOLTA_LIKE.supports(Precision.NVFP4)
+
+
+@pytest.mark.parametrize(
+    ("achievable_tflops", "efficiency"),
+    [(794.5, 794.5 / 989.0), (494.5, 0.5), (989.0, 1.0), (None, TYPICAL_MATMUL_EFFICIENCY)],
+    ids=["measured", "half-the-peak", "at-the-peak", "unmeasured-typical-share"],
+)
+def test_matmul_efficiency_is_the_measured_share_of_the_peak(
+    achievable_tflops: float | None, efficiency: float
+) -> None:
+    """A chip's matmul efficiency is its measured BF16 rate over the datasheet's, else typical."""
+    gpu = msgspec.structs.replace(H100, achievable_tflops_bf16=achievable_tflops)
+    assert gpu.matmul_efficiency == pytest.approx(efficiency)
+
+
+@pytest.mark.parametrize(
+    ("dense_tflops", "achievable_tflops", "problem"),
+    [
+        (989.0, 794.5, ""),
+        (989.0, None, ""),
+        (989.0, 989.0, ""),
+        (989.0, 990.0, "above the dense BF16 peak 989"),
+        (0.0, 100.0, "needs dense_tflops_bf16"),
+    ],
+    ids=["below-peak", "unmeasured", "at-peak", "above-peak", "chip-without-bf16"],
+)
+def test_a_measured_rate_must_lie_under_the_bf16_peak(
+    dense_tflops: float, achievable_tflops: float | None, problem: str
+) -> None:
+    """A measured BF16 matmul rate needs a BF16 peak and may not exceed it."""
+    found = achievable_rate_problem(dense_tflops, achievable_tflops)
+    assert (problem in found) if problem else found == ""
+    assert bool(found) == bool(problem)

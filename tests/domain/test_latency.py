@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
+from service.domain.gpu import TYPICAL_MATMUL_EFFICIENCY
 from service.domain.latency import (
     Bound,
     Efficiency,
@@ -145,6 +146,23 @@ def test_fp8_weights_compute_at_the_fp8_peak() -> None:
     assert ideal_latency("llama3-8b", fp8, 1, 4096, 1).prefill.compute_ms == pytest.approx(
         33.3, abs=0.05
     )
+
+
+@pytest.mark.parametrize(
+    ("achievable_tflops", "compute_ms"),
+    [(989.0, 66.6), (794.5, 66.6 * 989 / 794.5), (None, 66.6 / TYPICAL_MATMUL_EFFICIENCY)],
+    ids=["at-the-datasheet-peak", "measured-80-percent", "unmeasured-typical-share"],
+)
+def test_compute_runs_at_the_chips_measured_matmul_rate(
+    achievable_tflops: float | None, compute_ms: float
+) -> None:
+    """Prefill compute is priced at the chip's measured matmul rate, not its datasheet peak;
+    the memory time is untouched (Llama-3-8B, 4096 tokens, bf16 on an H100: 66.6 ms at 989 TF)."""
+    gpu = msgspec.structs.replace(H100, achievable_tflops_bf16=achievable_tflops)
+    at_peak = ideal_latency("llama3-8b", Serving(gpu=H100), 1, 4096, 1).prefill
+    prefill = ideal_latency("llama3-8b", Serving(gpu=gpu), 1, 4096, 1).prefill
+    assert prefill.compute_ms == pytest.approx(compute_ms, abs=0.1)
+    assert prefill.memory_ms == pytest.approx(at_peak.memory_ms)
 
 
 @pytest.mark.parametrize(
