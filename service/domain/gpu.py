@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import statistics
 
 import msgspec
 
@@ -65,11 +66,28 @@ FP8/FP4/MXFP4 weight-only sm80 (``mxfp4.py`` ``get_min_capability`` 80,
 ``marlin_utils_fp4.py``)."""
 
 
-TYPICAL_MATMUL_EFFICIENCY = 0.7945
-"""Measured over datasheet BF16 matmul rate of a chip nobody has measured: the median of the
-12 accelerators in the "Maximum Achievable Matmul FLOPS comparison table" (BF16) of
-stas00/ml-engineering (commit 744d01e, ``compute/accelerator/README.md``; from 51.4 % on an
-MI300X to 96.9 % on a Gaudi 2; median of H100 SXM 80.3 % and B300 SXM 78.6 %)."""
+MAMF_BF16_EFFICIENCIES = (
+    0.969,
+    0.869,
+    0.838,
+    0.811,
+    0.803,
+    0.786,
+    0.776,
+    0.741,
+    0.729,
+    0.680,
+    0.604,
+    0.514,
+)
+"""Measured over datasheet BF16 matmul rate of the 12 accelerators in the "Maximum Achievable
+Matmul FLOPS comparison table" (BF16, its "Efficiency" column) of stas00/ml-engineering (commit
+744d01e, ``compute/accelerator/README.md``): Gaudi 2, A100 SXM, GH200, A100 PCIe, H100 SXM,
+B300, B200, Gaudi 3, GB200, MI355X, MI325X, MI300X."""
+
+TYPICAL_MATMUL_EFFICIENCY = statistics.median(MAMF_BF16_EFFICIENCIES)
+"""The share a chip nobody has measured is priced at: the table's median, 78.1 % (between
+B200's 77.6 % and B300's 78.6 %)."""
 
 
 def achievable_rate_problem(dense_tflops_bf16: float, achievable_tflops_bf16: float | None) -> str:
