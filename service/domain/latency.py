@@ -74,7 +74,13 @@ class Efficiency(msgspec.Struct, frozen=True, kw_only=True):
     """
 
     prefill_mfu: Annotated[
-        float, msgspec.Meta(description="Share of peak tensor FLOP/s prefill achieves, 0-1")
+        float,
+        msgspec.Meta(
+            description=(
+                "Share of the chip's measured matmul rate (datasheet peak x its"
+                " achievable_tflops_bf16 share) prefill achieves, 0-1"
+            )
+        ),
     ] = 0.5
     prefill_mbu: Annotated[
         float, msgspec.Meta(description="Share of peak memory bandwidth prefill achieves, 0-1")
@@ -84,7 +90,13 @@ class Efficiency(msgspec.Struct, frozen=True, kw_only=True):
         msgspec.Meta(description="Share of peak memory bandwidth a decode step achieves, 0-1"),
     ] = 0.75
     decode_mfu: Annotated[
-        float, msgspec.Meta(description="Share of peak tensor FLOP/s a decode step achieves, 0-1")
+        float,
+        msgspec.Meta(
+            description=(
+                "Share of the chip's measured matmul rate (datasheet peak x its"
+                " achievable_tflops_bf16 share) a decode step achieves, 0-1"
+            )
+        ),
     ] = 0.5
     step_overhead_ms: Annotated[
         float, msgspec.Meta(description="Fixed cost per forward pass, milliseconds")
