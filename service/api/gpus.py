@@ -93,7 +93,7 @@ class GpuController(Controller):
         db_session: NamedDependency[AsyncSession],
         data: JSONBody[GpuCreate],
     ) -> GpuOut:
-        _check_bf16(data)
+        _check_rates(data)
         try:
             row = await GpuRepository(db_session).create(
                 data.id, _values(data), origin=Origin.OPERATOR
@@ -124,7 +124,7 @@ class GpuController(Controller):
         if not has_precondition(request, data.version) and await repository.get(gpu_id) is None:
             raise missing
         version = expected_version(request, data.version)
-        _check_bf16(data)
+        _check_rates(data)
         try:
             row = await repository.update(
                 gpu_id, _values(data), origin=Origin.OPERATOR, expected_version=version
@@ -157,7 +157,7 @@ class GpuController(Controller):
             raise Problem(409, str(exc)) from exc
 
 
-def _check_bf16(body: GpuCreate | GpuReplace) -> None:
+def _check_rates(body: GpuCreate | GpuReplace) -> None:
     """BF16 is 0 (no BF16 on this chip) or a physical rate, like every other rate; a measured
     BF16 matmul rate needs that peak and stays below it."""
     if 0 < body.dense_tflops_bf16 < MIN_TFLOPS:

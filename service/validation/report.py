@@ -218,7 +218,7 @@ this datapoint is therefore in-sample for the NCCL term).
 
 **Measured on the chips, not fitted here (`catalog/gpus.yaml`):** each GPU's fastest BF16
 matmul (`achievable_tflops_bf16`, stas00/ml-engineering's Maximum Achievable Matmul FLOPS
-table: from 51 % of the datasheet peak on an MI300X to 87 % on an A100; the table's median,
+table: from 51 % of the datasheet peak on an MI300X to 97 % on a Gaudi 2; the table's median,
 78 %, for a chip nobody measured). Every tensor-core rate is the datasheet peak times that
 share, so the fitted MFUs are shares of what a chip can do and carry across chips: with it,
 held-out TPOT went from 20.3 % to 15.0 % by GPU, end-to-end from 15.7 % to 14.7 %.
