@@ -12,6 +12,10 @@ it froze every other request (``/health`` stalled 7 s under four at once). Here:
 * A request not answered within ``CAPPLAN_COMPUTE_DEADLINE_S`` is answered 503 with
   ``Retry-After``. A running computation cannot be interrupted: it finishes in the background
   and keeps its slot until then, so the pool stays bounded however many requests time out.
+* Workers end with the server, however it ends. A worker blocks on its task queue, whose
+  write end it holds itself, so a server killed with SIGKILL (or by the OOM killer) used to
+  leave its workers, and the forkserver they keep alive, running for good: each worker now
+  watches the server's process (:func:`_exit_with`) and exits when it does.
 
 Errors raised in a worker come back as the same exception type with the same attributes
 (:func:`_call` wraps them, since keyword-only constructors do not survive pickling), with the
@@ -26,6 +30,9 @@ import logging
 import math
 import multiprocessing
 import os
+import select
+import threading
+import time
 import traceback
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -72,9 +79,56 @@ def _call(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any])
         return _Failure(exc)
 
 
-def _lower_priority() -> None:
+#: How often a worker without ``os.pidfd_open`` (not Linux) checks that its server lives.
+SERVER_POLL_S = 1.0
+
+
+def _start_worker(server_pid: int) -> None:
+    """A worker's initializer: lower its priority and tie its life to the server's."""
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICENESS)
+    _exit_with(server_pid)
+
+
+def _exit_with(pid: int) -> None:
+    """End this process when process ``pid`` ends, from a daemon thread.
+
+    On Linux the thread blocks on a pidfd of ``pid`` (readable once it has exited,
+    ``pidfd_open(2)``); elsewhere it checks every :data:`SERVER_POLL_S` seconds.
+    """
+    pidfd_open = getattr(os, "pidfd_open", None)
+    try:
+        pidfd = None if pidfd_open is None else pidfd_open(pid)
+    except OSError:  # already gone, or a kernel before 5.3
+        pidfd = None
+    if pidfd is None and not _alive(pid):
+        os._exit(0)
+    target = _poll_until_gone if pidfd is None else _wait_until_readable
+    argument = pid if pidfd is None else pidfd
+    threading.Thread(
+        target=target, args=(argument,), name="capplan-server-watch", daemon=True
+    ).start()
+
+
+def _wait_until_readable(pidfd: int) -> None:
+    select.select([pidfd], [], [])
+    os._exit(0)
+
+
+def _poll_until_gone(pid: int) -> None:
+    while _alive(pid):
+        time.sleep(SERVER_POLL_S)
+    os._exit(0)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
 
 
 class ComputePool:
@@ -96,7 +150,9 @@ class ComputePool:
             return ThreadPoolExecutor(self.workers, thread_name_prefix="capplan-compute")
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["service.planning.answers", "service.api.compute"])
-        return ProcessPoolExecutor(self.workers, mp_context=context, initializer=_lower_priority)
+        return ProcessPoolExecutor(
+            self.workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),)
+        )
 
     async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """``fn(*args, **kwargs)`` in a worker; 503 when the pool is full or past the deadline."""
