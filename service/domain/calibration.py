@@ -158,6 +158,9 @@ def _descend(
 ) -> list[float]:
     """Cyclic coordinate descent; keeps a coordinate's old value if the search is worse.
 
+    Stops after ``sweeps`` sweeps, or at the first sweep that moves nothing (every later one
+    would search from the same point and move nothing either).
+
     After each sweep a line search runs along the sweep's net move (a pattern move, as in
     Powell's method), inside the bounds: coordinates that trade off against each other
     (a per-layer cost against a per-message latency) lie in a narrow valley that single
@@ -180,6 +183,8 @@ def _descend(
                 x[i], best = candidate, value
         moved, best = _pattern_move(objective, before, x, best, bounds)
         x[:] = moved
+        if x == before:  # a sweep from the same point repeats itself exactly: done
+            break
     return x
 
 

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from service.domain.calibration import Observation, fit
+from service.domain.calibration import Observation, _descend, fit
 from service.domain.latency import Efficiency, PhaseTerms, phase_seconds
 
 TRUTH = Efficiency(
@@ -54,3 +54,19 @@ def test_the_fit_recovers_the_generating_factors(name: str) -> None:
     """Measurements priced with known factors are fitted back to those factors (±3 %)."""
     shared = fit(observations(), base=Efficiency(), shrinkage=1.0).shared
     assert getattr(shared, name) == pytest.approx(getattr(TRUTH, name), rel=0.03)
+
+
+def test_the_descent_stops_at_the_first_sweep_that_moves_nothing() -> None:
+    """Sweeps after one that moved nothing are not run: 1,000 allowed cost what 16 do."""
+    counted: list[int] = []
+
+    def bowl(x: list[float], calls: list[int]) -> float:
+        calls.append(1)
+        return (x[0] - 0.3) ** 2 + (x[1] + 0.2) ** 2 + 0.5 * x[0] * x[1]
+
+    few = _descend(lambda x: bowl(x, []), [0.0, 0.0], [(-1.0, 1.0)] * 2, sweeps=16)
+    many = _descend(lambda x: bowl(x, counted), [0.0, 0.0], [(-1.0, 1.0)] * 2, sweeps=1000)
+    one_sweep: list[int] = []
+    _descend(lambda x: bowl(x, one_sweep), [0.0, 0.0], [(-1.0, 1.0)] * 2, sweeps=1)
+    assert many == few
+    assert len(counted) <= 16 * len(one_sweep)
