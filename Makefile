@@ -30,10 +30,12 @@ type:
 
 # pytest-xdist workers: one per core. The suite is ~8 CPU-minutes with coverage, so on an idle
 # 2-core machine only two workers bring it near 5 minutes; on a machine already busy with other
-# work one process is faster: `make pytest PYTEST_WORKERS=0`.
+# work one process is faster: `make pytest PYTEST_WORKERS=0`. Work stealing: each worker starts
+# on its own half of the suite, so the back-test fixture (tests/accuracy, collected first) is
+# computed by one worker, not by both as round-robin dealing does.
 PYTEST_WORKERS ?= auto
 pytest:             ## the suite on SQLite, and on PostgreSQL when CAPPLAN_TEST_POSTGRES_URL is set
-	$(RUN) pytest -n $(PYTEST_WORKERS)
+	$(RUN) pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 coverage:           ## the suite with branch coverage (about twice the CPU time of `make pytest`)
 	$(RUN) pytest -n $(PYTEST_WORKERS) --cov --cov-report=term-missing:skip-covered
