@@ -23,6 +23,7 @@ from service.domain.latency import (
     decode_terms,
     experts_touched,
     prefill_terms,
+    roofline_seconds,
     rows_per_touched_expert,
     weight_bytes_read,
 )
@@ -102,8 +103,9 @@ def step_seconds(
     """One scheduler step: ``decode_batch`` decode tokens and ``prompt_tokens`` prompt tokens.
 
     The matmuls read the weights once for all tokens (decode tokens at decode MFU, prompt
-    tokens at prefill MFU); attention of each kind at its own roofline; all-reduce latency
-    and fixed costs once per step. With no prompt tokens this is
+    tokens at prefill MFU; weight read and math joined at the roofline's rounded knee,
+    :func:`~service.domain.latency.roofline_seconds`); attention of each kind at its own
+    roofline; all-reduce latency and fixed costs once per step. With no prompt tokens this is
     :func:`~service.domain.latency.phase_seconds` of a decode step, with no decodes that of
     a prefill pass over ``prompt_tokens``. (:meth:`StepConstants.seconds`.)
     """
@@ -151,7 +153,8 @@ class StepConstants(msgspec.Struct, frozen=True):
 
     def seconds(self, decode_batch: float, prompt_tokens: float) -> float:
         """:func:`step_seconds` (its doc); ``max(x, y)`` written ``y if y > x else x``, what
-        the builtin returns, ties and NaN included."""
+        the builtin returns, ties and NaN included; the matmuls' knee is
+        :func:`~service.domain.latency.roofline_seconds`."""
         b, share = decode_batch, prompt_tokens / self.input_tokens
         run = b * self.verify_tokens
         costs = self.costs
@@ -171,7 +174,7 @@ class StepConstants(msgspec.Struct, frozen=True):
                 self.prompt_per_token,
             )
         matmuls = run * decode_k / self.decode_mfu + share * prompt_k / self.prefill_mfu
-        matmuls = matmuls if matmuls > weights else weights
+        matmuls = roofline_seconds(weights, matmuls)
         kv, attention = b * self.kv_s / self.decode_mbu, run * self.attention_s / self.decode_mfu
         attention = attention if attention > kv else kv
         attention += share * self.prompt_attention_s + run * self.routing_s
