@@ -20,6 +20,7 @@ from service.domain.planner import (
     BURST_TTFT_MS,
     TPOT_MS,
     TTFT_MS,
+    WEIGHT_EXECUTION,
     Configuration,
     Rejection,
 )
@@ -526,6 +527,7 @@ class LatencyResponse(msgspec.Struct, frozen=True, kw_only=True):
             )
         ),
     ] = "config"
+    weight_execution: Annotated[str | None, msgspec.Meta(description=WEIGHT_EXECUTION)] = None
 
 
 class LatencyConfidence(msgspec.Struct, frozen=True, kw_only=True):

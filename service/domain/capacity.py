@@ -66,6 +66,7 @@ class BindingConstraint(enum.StrEnum):
     WEIGHTS = "weights_exceed_memory"
     MODEL_CONTEXT = "model_max_context"
     MAX_NUM_SEQS = "max_num_seqs"
+    MAX_MODEL_LEN = "max_model_len"
 
 
 class Capacity(msgspec.Struct, frozen=True, kw_only=True):
@@ -270,9 +271,11 @@ def capacity(
     per_sequence = layout.sequence_bytes(context_tokens)
     kv_capacity = blocks * layout.block_bytes
     max_batch = ranks * (kv_capacity // per_sequence) if per_sequence else 0
-    max_context = _max_context(arch, layout, kv_capacity, 1) if with_max_context else 0
+    longest = min(arch.max_context_tokens, deployment.max_model_len or arch.max_context_tokens)
+    max_context = _max_context(arch, layout, kv_capacity, 1, longest) if with_max_context else 0
     reasons: list[str] = []
     binding = BindingConstraint.KV_CACHE
+    fixed_kv_overflow = _fixed_kv_overflow(budget, deployment, profile)
     if budget.usable < budget.weights:
         binding = BindingConstraint.WEIGHTS
         reasons.append(
@@ -287,11 +290,21 @@ def capacity(
             f"{format_bytes(budget.non_torch + budget.cudagraph)} exceed "
             f"{format_bytes(budget.usable)} usable"
         )
+    elif fixed_kv_overflow:
+        reasons.append(fixed_kv_overflow)
+        max_batch = 0
     if context_tokens > arch.max_context_tokens:
         binding = BindingConstraint.MODEL_CONTEXT
         reasons.append(
             f"context {context_tokens} tokens exceeds the model's maximum of "
             f"{arch.max_context_tokens}"
+        )
+        max_batch = 0
+    elif deployment.max_model_len is not None and context_tokens > deployment.max_model_len:
+        binding = BindingConstraint.MAX_MODEL_LEN
+        reasons.append(
+            f"context {context_tokens} tokens exceeds max_model_len {deployment.max_model_len}: "
+            "the engine refuses longer sequences"
         )
         max_batch = 0
     elif max_batch == 0 and not reasons:
@@ -308,7 +321,7 @@ def capacity(
         kv_cache_tokens=tokens,
         kv_cache_blocks=blocks,
         max_context_for_batch_1=max_context,
-        memory=budget,
+        memory=msgspec.structs.replace(budget, kv_cache=max(budget.kv_cache, 0)),
         binding_constraint=binding,
         reasons=tuple(reasons),
         kv_cache_bytes_per_sequence=per_sequence,
@@ -325,9 +338,33 @@ def _usable_share(deployment: Deployment, profile: EngineProfile) -> str:
     return "the total less the runtime, of "
 
 
-def _max_context(arch: Architecture, layout: KvLayout, kv_capacity_bytes: int, batch: int) -> int:
-    """Binary search: paged bytes per sequence never decrease as the context grows."""
-    low, high = 0, arch.max_context_tokens
+def _fixed_kv_overflow(budget: MemoryBudget, deployment: Deployment, profile: EngineProfile) -> str:
+    """Why vLLM V1 cannot allocate the ``kv_cache_memory_bytes`` asked for (empty: it can):
+    the cache must fit in the GPU's memory beside the weights, the profile run's activations,
+    the runtime's memory and the CUDA graphs (gpu_memory_utilization no longer applies)."""
+    if profile.kind != "vllm-v1" or deployment.kv_cache_memory_bytes is None:
+        return ""
+    others = budget.weights + budget.activation + budget.non_torch + budget.cudagraph
+    room = budget.total - others
+    if deployment.kv_cache_memory_bytes <= room:
+        return ""
+    return (
+        f"kv_cache_memory_bytes {format_bytes(deployment.kv_cache_memory_bytes)} does not fit: "
+        f"{format_bytes(max(room, 0))} of the GPU's {format_bytes(budget.total)} is left beside "
+        f"weights, activations and runtime ({format_bytes(others)})"
+    )
+
+
+def _max_context(
+    arch: Architecture,
+    layout: KvLayout,
+    kv_capacity_bytes: int,
+    batch: int,
+    longest: int | None = None,
+) -> int:
+    """Binary search: paged bytes per sequence never decrease as the context grows; at most
+    ``longest`` (default: the model's maximum)."""
+    low, high = 0, arch.max_context_tokens if longest is None else longest
     while low < high:
         middle = (low + high + 1) // 2
         if batch * layout.sequence_bytes(middle) <= kv_capacity_bytes:

@@ -265,6 +265,15 @@ class GpuSpec(msgspec.Struct, frozen=True, kw_only=True):
             tflops = self.dense_tflops_bf16 or self.dense_tflops_fp16
         return (tflops or self.sixteen_bit_tflops) * 1e12
 
+    def runs_weights(self, weights: Precision) -> bool:
+        """Whether weights stored in ``weights`` can be served here: natively or weight-only
+        (dequantised in the kernel, an emulation cost stated in :meth:`execution`'s note,
+        not a refusal); only a format with no kernel for the chip is refused. A 16-bit
+        format needs the chip's own units (:meth:`supports`)."""
+        if weights.is_quantized:
+            return self.execution(weights).mode is not ExecutionMode.UNSUPPORTED
+        return self.supports(weights)
+
     def supports(self, precision: Precision) -> bool:
         """Whether the chip can hold and compute with weights or KV in ``precision``.
 

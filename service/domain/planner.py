@@ -252,7 +252,7 @@ def _layouts(arch: Architecture, gpu: GpuSpec, max_gpus: int) -> list[tuple[int,
 
 def _precision_problem(gpu: GpuSpec, weights: Precision, kv: Precision) -> str | None:
     """Why the chip cannot run these precisions (weights: the execution's own reason)."""
-    if not gpu.supports(weights):
+    if not gpu.runs_weights(weights):
         if weights.is_quantized:
             return f"{gpu.name}: {gpu.execution(weights).note}"
         return f"{gpu.name} has no {weights.value} support for weights"

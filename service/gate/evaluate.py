@@ -14,7 +14,7 @@ from typing import TypeVar
 from service.catalog_files import default_engine_profile
 from service.contract.schemas import LatencyRequest, MaxBatchRequest, MaxBatchResponse
 from service.domain.architecture import Architecture
-from service.domain.capacity import Deployment, sequence_kv_bytes
+from service.domain.capacity import Deployment, MemoryBudget, sequence_kv_bytes
 from service.domain.moe import expert_parallel_problem
 from service.domain.precision import Precision
 from service.gate.backend import Backend, Rejected
@@ -158,6 +158,15 @@ def _latency(probe: Probe, fits: bool) -> tuple[Check | None, LatencyOut | None]
     return Check(name="slo", status=Status.PASS if met else Status.FAIL, summary=summary), out
 
 
+def _kv_room(memory: MemoryBudget) -> int:
+    """The KV pool per GPU; when nothing is left (reported as 0), the negative remainder
+    of the usable memory after weights, activations and runtime: the shortfall."""
+    if memory.kv_cache > 0:
+        return memory.kv_cache
+    others = memory.weights + memory.activation + memory.non_torch + memory.cudagraph
+    return min(0, memory.usable - others)
+
+
 def evaluate(target: Target, backend: Backend, ignored: Sequence[str] = ()) -> Report:
     """Run every check on ``target``; when one fails, find the cheapest fixes."""
     target = resolve_names(target, backend)
@@ -167,7 +176,7 @@ def evaluate(target: Target, backend: Backend, ignored: Sequence[str] = ()) -> R
     probe = Probe(target, backend, arch, gpu, target.max_model_len or arch.max_context_tokens)
     fit = probe.fit()
     per_sequence = _sequence_bytes(probe, fit)
-    available = fit.memory.kv_cache  # the engine's pool per GPU (negative: the shortfall)
+    available = _kv_room(fit.memory)  # the engine's pool per GPU (negative: the shortfall)
     short = 0 if fit.max_batch >= 1 else max(0, per_sequence - available)
     checks = [_fits_check(fit, probe.context, short)]
     concurrency = _concurrency_check(target, fit, probe.context)

@@ -52,6 +52,7 @@ from service.domain.planner import (
     plan,
     rank,
 )
+from service.domain.precision import Precision
 from service.domain.saturation import replica_queueing
 from service.domain.serving import at_users, step_token_budget
 from service.domain.step_time import step_costs
@@ -112,7 +113,7 @@ def fit_request(
     )
     if extras is not None:
         serving, modifiers = extras
-        return capacity_with_extras(
+        fit = capacity_with_extras(
             arch,
             params,
             serving,
@@ -123,9 +124,20 @@ def fit_request(
             context_tokens=context,
             with_max_context=with_max_context,
         )
-    return capacity(
+        return _refused_precision(fit, gpu, weights)
+    fit = capacity(
         arch, loaded.per_gpu_bytes, deployment, profile, context, with_max_context=with_max_context
     )
+    return _refused_precision(fit, gpu, weights)
+
+
+def _refused_precision(fit: Capacity, gpu: GpuSpec, weights: Precision) -> Capacity:
+    """``fit``, refused when the chip has no kernel for the weight format at all (a
+    weight-only format is served, its emulation cost stated apart: ``weight_execution``)."""
+    if gpu.runs_weights(weights):
+        return fit
+    reason = f"{gpu.name}: {gpu.execution(weights).note}"
+    return msgspec.structs.replace(fit, fits=False, max_batch=0, reasons=(*fit.reasons, reason))
 
 
 def _weights_source(
@@ -234,9 +246,6 @@ def answer_latency(
             f"batch_size {request.batch_size} exceeds the {fit.max_batch} sequences of "
             f"{context} tokens the KV cache holds"
         )
-    runs = gpu.supports(serving.weight_precision)
-    if not runs:
-        reasons.append(f"{gpu.name}: {gpu.execution(serving.weight_precision).note}")
     efficiency = efficiency_for_gpu(calibration, gpu)
     estimate = estimate_latency(
         arch,
@@ -269,7 +278,7 @@ def answer_latency(
         return assess(value, quantity, calibrated=calibrated, bands=bands)
 
     return LatencyResponse(
-        fits=fit.fits and fit.max_batch >= request.batch_size and runs,
+        fits=fit.fits and fit.max_batch >= request.batch_size,
         reasons=reasons,
         ttft_ms=steady.ttft_ms,
         burst_ttft_ms=timed.burst_ttft_ms,
@@ -293,6 +302,7 @@ def answer_latency(
         engine=profile.name,
         engine_version=profile.version,
         weights_source=_weights_source(arch, params, gpu, request, profile),
+        weight_execution=gpu.execution(serving.weight_precision, serving.mxfp4_activations).note,
     )
 
 

@@ -69,10 +69,15 @@ def test_json_report_of_a_fit(check_as: CheckAs) -> None:
 
 
 def test_json_report_of_a_failure_counts_the_bytes_short(check_as: CheckAs) -> None:
-    """Short = one sequence's KV bytes minus the (negative) KV budget."""
+    """Short = one sequence's KV bytes plus the usable memory's overdraft (kv_cache is 0)."""
     report = json.loads(check_as(NO_FIT, "json")[0].out)
+    memory = report["memory"]
+    left = memory["usable"] - sum(
+        memory[k] for k in ("weights", "activation", "non_torch", "cudagraph")
+    )
     assert report["verdict"] == "fail"
-    assert report["short_bytes"] == report["sequence_kv_bytes"] - report["memory"]["kv_cache"]
+    assert memory["kv_cache"] == 0
+    assert report["short_bytes"] == report["sequence_kv_bytes"] - min(left, 0)
     assert report["suggestions"]
 
 

@@ -142,7 +142,8 @@ def test_llama3_70b_tp4_with_replicated_norms() -> None:
 
 def test_llama3_70b_bf16_does_not_fit_one_h200() -> None:
     """0.9·150,109,880,320 − 141,107,412,992 = −6,008,520,704 B: the weights alone exceed
-    the usable memory, and the reason says so in GB (sheet §3.3)."""
+    the usable memory, the reason says so in GB (sheet §3.3), and the KV cache is 0 bytes,
+    never a negative size."""
     cap = capacity(
         arch("llama3-70b"),
         weights_per_gpu("llama3-70b"),
@@ -153,7 +154,7 @@ def test_llama3_70b_bf16_does_not_fit_one_h200() -> None:
     assert not cap.fits
     assert cap.max_batch == 0
     assert cap.kv_cache_blocks == 0
-    assert cap.memory.kv_cache == -6_008_520_704
+    assert cap.memory.kv_cache == 0
     assert cap.binding_constraint is BindingConstraint.WEIGHTS
     assert len(cap.reasons) == 1
     assert "141.1 GB" in cap.reasons[0]
