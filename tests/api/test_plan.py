@@ -183,3 +183,23 @@ async def test_state_space_model_is_422_naming_the_feature(
     response = await client.post("/v1/plan", json=request(model={"hf_config": config}))
     problem = assert_problem(response, 422)
     assert "mamba" in problem["detail"].lower()
+
+
+@pytest.mark.parametrize(
+    ("field", "values"),
+    [
+        (
+            "weight_dtypes",
+            ["auto", "fp32", "bf16", "fp16", "fp8", "int8", "int4", "mxfp4", "nvfp4"],
+        ),
+        ("kv_cache_dtypes", ["auto", "bf16", "fp16", "fp8"]),
+    ],
+    ids=["every-weight-dtype", "every-kv-dtype"],
+)
+async def test_a_constraint_may_list_every_precision(
+    client: AsyncTestClient[Litestar], field: str, values: list[str]
+) -> None:
+    """A precision list naming each value of its enum once is accepted (not capped below it)."""
+    constraints = {"gpus": ["h100-sxm"], "max_gpus": 1, field: values}
+    response = await client.post("/v1/plan", json=request(constraints=constraints))
+    assert response.status_code == 200, response.text
