@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import MultiDict
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.params import JSONBody, Parameter
@@ -48,17 +49,57 @@ async def _answer(
     )
 
 
-def _from_query(query: dict[str, Any]) -> FrontierRequest:
-    """The query as a :class:`FrontierRequest`; a bad value is a 400 naming its parameter."""
+def _scalar(info: msgspec.inspect.Type) -> bool:
+    """Whether a value of this type can be written as one query parameter."""
+    if isinstance(info, msgspec.inspect.Metadata):
+        return _scalar(info.type)
+    if isinstance(info, msgspec.inspect.UnionType):
+        return any(
+            _scalar(arm) for arm in info.types if not isinstance(arm, msgspec.inspect.NoneType)
+        )
+    return isinstance(info, _SCALARS)
+
+
+_SCALARS = (
+    msgspec.inspect.IntType,
+    msgspec.inspect.FloatType,
+    msgspec.inspect.StrType,
+    msgspec.inspect.BoolType,
+    msgspec.inspect.LiteralType,
+)
+_INFO = cast(msgspec.inspect.StructType, msgspec.inspect.type_info(FrontierRequest))
+QUERY_FIELDS = frozenset(field.name for field in _INFO.fields if _scalar(field.type))
+"""The POST body's fields the SVG's query takes: every one a scalar (not ``speculative``)."""
+
+
+def _bad_query(key: str, message: str) -> ValidationException:
+    return ValidationException(
+        detail=f"invalid query parameter '{key}': {message}",
+        extra=[{"message": message, "key": key, "source": "query"}],
+    )
+
+
+def _from_query(query: MultiDict[str]) -> FrontierRequest:
+    """The raw query as a :class:`FrontierRequest`, the POST body's struct (same fields, bounds
+    and effect); an unknown, repeated or bad parameter is a 400 naming it."""
+    unknown = sorted(set(query) - QUERY_FIELDS)
+    if unknown:
+        raise _bad_query(
+            unknown[0],
+            f"unknown parameter; GET /v1/frontier.svg takes {', '.join(sorted(QUERY_FIELDS))}",
+        )
+    values: dict[str, str] = {}
+    for key in query:
+        given = query.getall(key)
+        if len(given) > 1:
+            raise _bad_query(key, "given more than once")
+        values[key] = given[0]
     try:
-        return msgspec.convert(query, FrontierRequest, strict=False)
+        return msgspec.convert(values, FrontierRequest, strict=False)
     except msgspec.ValidationError as exc:
         text, _, where = str(exc).rpartition(_AT)
         key = where.rstrip("`") or "query"
-        raise ValidationException(
-            detail=f"invalid query parameter '{key}': {text or exc}",
-            extra=[{"message": text or str(exc), "key": key, "source": "query"}],
-        ) from exc
+        raise _bad_query(key, text or str(exc)) from exc
 
 
 class FrontierController(Controller):
@@ -92,6 +133,7 @@ class FrontierController(Controller):
     )
     async def frontier_svg(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         engine_catalog: NamedDependency[EngineCatalog],
         calibration: NamedDependency[Calibration],
@@ -117,20 +159,33 @@ class FrontierController(Controller):
         slo_tpot_ms: Annotated[
             float | None, Parameter(ge=0.001, le=3_600_000, description="TPOT target, ms")
         ] = None,
+        prefix_cache_hit_rate: Annotated[
+            float,
+            Parameter(
+                ge=0,
+                lt=1,
+                schema_extra={"minimum": 0},  # restated: Litestar drops a falsy bound
+                description="Share of each prompt already in the prefix cache, 0-1",
+            ),
+        ] = 0.0,
+        expert_parallel: Annotated[
+            bool, Parameter(description="MoE only: experts spread whole over the GPUs")
+        ] = False,
+        attention_data_parallel: Annotated[
+            bool, Parameter(description="Attention data parallelism over the GPUs")
+        ] = False,
+        mm_items_per_prompt: Annotated[
+            int | None,
+            Parameter(
+                ge=0,
+                le=1024,
+                schema_extra={"minimum": 0},  # restated: Litestar drops a falsy bound
+                description="vLLM --limit-mm-per-prompt: multimodal items per prompt",
+            ),
+        ] = None,
     ) -> Response[str]:
-        query = {
-            "model": model,
-            "gpu": gpu,
-            "input_tokens": input_tokens,
-            "output_tokens": output_tokens,
-            "tensor_parallel": tensor_parallel,
-            "pipeline_parallel": pipeline_parallel,
-            "weight_dtype": weight_dtype,
-            "kv_cache_dtype": kv_cache_dtype,
-            "engine": engine,
-            "slo_ttft_ms": slo_ttft_ms,
-            "slo_tpot_ms": slo_tpot_ms,
-        }
-        data = _from_query(query)
+        # The parameters above document the query (and Litestar checks them); the request is
+        # built from the raw query as the POST body's struct, so the two cannot drift.
+        data = _from_query(request.query_params)
         answer = await _answer(data, db_session, engine_catalog, calibration, gpu_cache)
         return Response(frontier_svg(answer), media_type="image/svg+xml")

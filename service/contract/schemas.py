@@ -6,7 +6,7 @@ throughput is tokens per second. Numeric inputs are bounded so no request comput
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 
@@ -687,7 +687,9 @@ class ConstraintsIn(msgspec.Struct, frozen=True, kw_only=True):
         msgspec.Meta(description="Most GPUs one configuration may use (all replicas together)"),
     ] = 16
     weight_dtypes: Annotated[
-        Annotated[list[WeightDtype], msgspec.Meta(min_length=1, max_length=8)],
+        Annotated[
+            list[WeightDtype], msgspec.Meta(min_length=1, max_length=len(get_args(WeightDtype)))
+        ],
         msgspec.Meta(
             description=(
                 "Weight precisions to try (auto: the checkpoint's, plus natively run low "
@@ -696,7 +698,7 @@ class ConstraintsIn(msgspec.Struct, frozen=True, kw_only=True):
         ),
     ] = msgspec.field(default_factory=lambda: ["auto"])
     kv_cache_dtypes: Annotated[
-        Annotated[list[KvDtype], msgspec.Meta(min_length=1, max_length=4)],
+        Annotated[list[KvDtype], msgspec.Meta(min_length=1, max_length=len(get_args(KvDtype)))],
         msgspec.Meta(description="KV cache precisions to try"),
     ] = msgspec.field(default_factory=lambda: ["auto"])
     gpu_memory_utilization: Annotated[

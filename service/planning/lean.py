@@ -9,7 +9,8 @@ listed dtype). :func:`lean_plan`:
 2. prunes dominated configurations: B is dropped when some A uses fewer GPUs and is no worse
    on TTFT, TPOT, throughput, cost and meeting the SLO ("more GPUs for no better anything");
 3. keeps the best ``limit`` in rank order;
-4. counts rejections by reason, numbers replaced by ``#`` so that "needs 151 GB" and
+4. counts rejections by reason, standalone numbers replaced by ``#`` (digits attached to
+   letters, as in "A100" or "fp8", are kept) so that "needs 151 GB" and
    "needs 160 GB" are one reason; every rejection is listed only with ``include_rejected="all"``.
 """
 
@@ -23,7 +24,8 @@ import msgspec
 from service.contract.schemas import PlannedConfiguration, PlanResponse, RejectionGroup
 from service.domain.planner import Rejection
 
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*(?:e[+-]?\d+)?")
+# A standalone number (whole, so no digit of "A100", "SXM4", "80GB" or "fp8" is masked).
+_NUMBER = re.compile(r"(?<![\w.,])(?>\d+(?:[.,]\d+)*(?:e[+-]?\d+)?)(?!\w)")
 
 
 def lean_plan(response: PlanResponse, limit: int, include_rejected: str) -> PlanResponse:
@@ -112,7 +114,8 @@ def _strictly_better(a: PlannedConfiguration, b: PlannedConfiguration) -> bool:
 
 
 def reason_kind(reason: str) -> str:
-    """A rejection reason with its numbers as ``#``: the key rejections are counted by."""
+    """A rejection reason with its standalone numbers as ``#``: the key rejections are counted
+    by. Digits attached to letters belong to a name ("A100", "fp8") and are kept."""
     return _NUMBER.sub("#", reason)
 
 

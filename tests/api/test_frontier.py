@@ -135,3 +135,46 @@ async def test_parallelism_flags_are_priced(client: AsyncTestClient[Litestar], f
     flagged = (await client.post("/v1/frontier", json={**moe, flag: True})).json()
     assert flagged["points"][0]["concurrency"] == 1
     assert flagged["points"][0]["tpot_ms"] != plain["points"][0]["tpot_ms"]
+
+
+async def test_an_svg_modifier_changes_the_chart_as_it_changes_the_post_answer(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    """prefix_cache_hit_rate in the query moves the drawn TTFTs to those of the POST answer."""
+    plain = await client.get("/v1/frontier.svg", params=body())
+    cached = await client.get("/v1/frontier.svg", params=body(prefix_cache_hit_rate=0.9))
+    assert cached.status_code == 200, cached.text
+    assert cached.text != plain.text
+    points = (await client.post("/v1/frontier", json=body(prefix_cache_hit_rate=0.9))).json()
+    first_ttft = f"1 users: TTFT {points['points'][0]['ttft_ms']:,.1f} ms"
+    assert first_ttft in cached.text
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"bogus": "1"}, "bogus"),
+        ({"speculative": "ngram"}, "speculative"),
+        ({"prefix_cache_hit_rate": "5"}, "prefix_cache_hit_rate"),
+        ({"mm_items_per_prompt": "-1"}, "mm_items_per_prompt"),
+        ({"expert_parallel": "maybe"}, "expert_parallel"),
+    ],
+    ids=["unknown", "object-field", "hit-rate-out-of-range", "negative-mm-items", "not-a-bool"],
+)
+async def test_an_unknown_or_bad_svg_parameter_is_a_400_naming_it(
+    client: AsyncTestClient[Litestar], params: dict[str, str], field: str
+) -> None:
+    """A parameter the POST body lacks (or cannot take as a scalar), or a value out of its
+    range: problem+json 400 naming it."""
+    response = await client.get("/v1/frontier.svg", params={**body(), **params})
+    assert field in error_keys(assert_problem(response, 400))
+
+
+async def test_the_svg_documents_every_scalar_field_of_the_post_body(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    """The OpenAPI query parameters of GET /v1/frontier.svg are the POST body's scalar fields."""
+    schema = (await client.get("/schema/openapi.json")).json()
+    documented = {p["name"] for p in schema["paths"]["/v1/frontier.svg"]["get"]["parameters"]}
+    post = schema["components"]["schemas"]["FrontierRequest"]["properties"]
+    assert documented == set(post) - {"speculative"}

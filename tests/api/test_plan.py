@@ -8,6 +8,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from service.planning.lean import reason_kind
 from tests.api.conftest import (
     ADMIN,
     assert_problem,
@@ -183,3 +184,50 @@ async def test_state_space_model_is_422_naming_the_feature(
     response = await client.post("/v1/plan", json=request(model={"hf_config": config}))
     problem = assert_problem(response, 422)
     assert "mamba" in problem["detail"].lower()
+
+
+@pytest.mark.parametrize(
+    ("field", "values"),
+    [
+        (
+            "weight_dtypes",
+            ["auto", "fp32", "bf16", "fp16", "fp8", "int8", "int4", "mxfp4", "nvfp4"],
+        ),
+        ("kv_cache_dtypes", ["auto", "bf16", "fp16", "fp8"]),
+    ],
+    ids=["every-weight-dtype", "every-kv-dtype"],
+)
+async def test_a_constraint_may_list_every_precision(
+    client: AsyncTestClient[Litestar], field: str, values: list[str]
+) -> None:
+    """A precision list naming each value of its enum once is accepted (not capped below it)."""
+    constraints = {"gpus": ["h100-sxm"], "max_gpus": 1, field: values}
+    response = await client.post("/v1/plan", json=request(constraints=constraints))
+    assert response.status_code == 200, response.text
+
+
+async def test_rejection_summary_keeps_the_digits_of_names(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    """Summary reasons mask standalone numbers only: GPU names and dtypes (A100, fp8) survive."""
+    constraints = {"gpus": ["a100-sxm-80gb"], "max_gpus": 1, "weight_dtypes": ["fp8"]}
+    response = await client.post("/v1/plan", json=request(constraints=constraints))
+    reasons = [group["reason"] for group in response.json()["rejections"]]
+    assert reasons, response.text
+    assert any("A100" in reason and "fp8" in reason for reason in reasons), reasons
+    assert all("A#" not in reason and "fp#" not in reason for reason in reasons), reasons
+
+
+@pytest.mark.parametrize(
+    ("reason", "kind"),
+    [
+        ("weights need 151.2 GB, over 80 GB", "weights need # GB, over # GB"),
+        ("NVIDIA A100 SXM4 80GB: bf16 at 312 TFLOP/s", "NVIDIA A100 SXM4 80GB: bf16 at # TFLOP/s"),
+        ("1e+06 requests/s saturate 4 replicas", "# requests/s saturate # replicas"),
+        ("each holds 1,024.", "each holds #."),
+    ],
+    ids=["sizes", "names-kept", "exponent", "thousands"],
+)
+def test_reason_kind_masks_standalone_numbers_only(reason: str, kind: str) -> None:
+    """Standalone numbers become #; digits attached to letters (A100, 80GB, bf16) stay."""
+    assert reason_kind(reason) == kind

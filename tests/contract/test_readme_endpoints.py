@@ -44,3 +44,49 @@ def test_every_documented_route_exists(tmp_path: Path) -> None:
     documented = documented_routes()
     assert documented, "the README's '## Endpoints' table has no `METHOD` | `/path` rows"
     assert documented - app_routes(tmp_path) == set()
+
+
+ENGINE_ROW = re.compile(r"^\|\s*`POST (?P<path>/v1/[a-z-]+)`[^|]*\|(?P<knobs>[^|]*)\|$")
+REQUESTS = {
+    "/v1/max-batch": "MaxBatchRequest",
+    "/v1/latency": "LatencyRequest",
+    "/v1/plan": "PlanRequest",
+    "/v1/frontier": "FrontierRequest",
+}
+
+
+def engine_knob_names() -> set[str]:
+    """Every engine setting a computing request may take: /v1/max-batch's body (which takes
+    them all, at its top level) less the question's own fields."""
+    properties = set(app_openapi()["components"]["schemas"]["MaxBatchRequest"]["properties"])
+    return properties - {
+        "model",
+        "gpu",
+        "context_length",
+        "tensor_parallel",
+        "pipeline_parallel",
+        "weight_dtype",
+        "kv_cache_dtype",
+        "engine",
+        "expert_parallel",
+        "attention_data_parallel",
+    }
+
+
+def test_the_readme_engine_settings_table_matches_the_request_bodies() -> None:
+    """Each row of the README's engine-settings table names exactly the settings (top level,
+    or dotted where nested) the request body of that endpoint accepts."""
+    schemas = app_openapi()["components"]["schemas"]
+    knobs = engine_knob_names()
+    rows = [ENGINE_ROW.match(line.strip()) for line in README.read_text("utf-8").splitlines()]
+    documented = {
+        row["path"]: set(re.findall(r"`([a-z_.]+)`", row["knobs"])) for row in rows if row
+    }
+    assert set(documented) == set(REQUESTS)
+    for path, name in REQUESTS.items():
+        accepted = knobs & set(schemas[name]["properties"])
+        if path == "/v1/plan":
+            accepted |= {
+                f"constraints.{k}" for k in knobs & set(schemas["ConstraintsIn"]["properties"])
+            }
+        assert documented[path] == accepted, path
