@@ -210,7 +210,7 @@ async def test_rejection_summary_keeps_the_digits_of_names(
     client: AsyncTestClient[Litestar],
 ) -> None:
     """Summary reasons mask standalone numbers only: GPU names and dtypes (A100, fp8) survive."""
-    constraints = {"gpus": ["a100-sxm-80gb"], "max_gpus": 1, "weight_dtypes": ["fp8"]}
+    constraints = {"gpus": ["a100-sxm-80gb"], "max_gpus": 1, "kv_cache_dtypes": ["fp8"]}
     response = await client.post("/v1/plan", json=request(constraints=constraints))
     reasons = [group["reason"] for group in response.json()["rejections"]]
     assert reasons, response.text
