@@ -672,13 +672,16 @@ class ConstraintsIn(msgspec.Struct, frozen=True, kw_only=True):
             Annotated[
                 list[GpuId],
                 msgspec.Meta(
+                    min_length=1,
                     max_length=100,
                     extra_json_schema={
                         "extra": {"items": {"type": "string", "minLength": 1, "maxLength": 64}}
                     },
                 ),
             ],
-            msgspec.Meta(description="Catalog GPU ids to consider; default: every catalog GPU"),
+            msgspec.Meta(
+                description="Catalog GPU ids to consider (at least one); default: every catalog GPU"
+            ),
         ]
         | None
     ) = None

@@ -299,4 +299,18 @@ def _checkpoint_dtype(config: Mapping[str, Any]) -> str:
     raw = config.get("torch_dtype") or config.get("dtype") or "bfloat16"
     if not isinstance(raw, str):
         raise InvalidConfig("torch_dtype", f"expected a string, got {raw!r}")
-    return {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16"}.get(raw, "bf16")
+    stored = _CHECKPOINT_DTYPES.get(raw.removeprefix("torch."))
+    if stored is None:
+        known = ", ".join(sorted(_CHECKPOINT_DTYPES))
+        raise InvalidConfig("torch_dtype", f"unknown dtype {raw!r}; expected one of {known}")
+    return stored
+
+
+#: ``torch_dtype`` spellings (with or without ``torch.``) and the precision they store.
+_CHECKPOINT_DTYPES = {
+    "float32": "fp32",
+    "float": "fp32",
+    "float16": "fp16",
+    "half": "fp16",
+    "bfloat16": "bf16",
+}

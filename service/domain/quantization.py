@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from service.domain.architecture import Quantization
+from service.domain.architecture import InvalidConfig, Quantization
 from service.domain.compressed_tensors import compressed_tensors_scheme
 from service.domain.precision import DEFAULT_INT4_GROUP_SIZE, Precision
 from service.domain.quant_errors import UnsupportedQuantization, config_int, positive_int
@@ -111,8 +111,11 @@ def _quantization_config(config: Mapping[str, Any]) -> Mapping[str, Any] | None:
         if not isinstance(scope, Mapping):
             continue
         for key in ("quantization_config", "compression_config"):
-            if isinstance(block := scope.get(key), Mapping):
+            block = scope.get(key)
+            if isinstance(block, Mapping):
                 return block
+            if block is not None:
+                raise InvalidConfig(key, f"expected an object, got {type(block).__name__}")
     return None
 
 

@@ -155,6 +155,7 @@ async def test_unknown_gpu_in_constraints_is_404_problem(
         ({"objective": "fastest"}, "objective"),
         ({"slo": {"ttft_ms": 0}}, "slo.ttft_ms"),
         ({"constraints": {"weight_dtypes": []}}, "constraints.weight_dtypes"),
+        ({"constraints": {"gpus": []}}, "constraints.gpus"),
         ({"constraints": {"max_gpus": True}}, "constraints.max_gpus"),
     ],
     ids=[
@@ -163,6 +164,7 @@ async def test_unknown_gpu_in_constraints_is_404_problem(
         "unknown-objective",
         "zero-slo",
         "empty-dtypes",
+        "no-gpus",
         "bool-as-int",
     ],
 )

@@ -32,3 +32,40 @@ async def test_unmodelled_quantization_is_422_naming_the_method(
 
     problem = assert_problem(response, 422)
     assert f"quant_method={method}" in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"torch_dtype": "int3"}, "torch_dtype"),
+        ({"torch_dtype": "float8"}, "torch_dtype"),
+        ({"quantization_config": "fp8"}, "quantization_config"),
+        ({"compression_config": ["int4"]}, "compression_config"),
+    ],
+    ids=["unknown-dtype", "dtype-without-format", "quantization-as-text", "compression-as-list"],
+)
+async def test_unreadable_dtype_or_quantization_block_is_400_naming_it(
+    client: AsyncTestClient[Litestar], changes: dict[str, Any], field: str
+) -> None:
+    """An unknown torch_dtype or a quantization block that is not an object: 400, no bf16 guess."""
+    config = {**LLAMA_LIKE, "model_type": "llama", **changes}
+    response = await client.post("/v1/inspect", json={"model": {"hf_config": config}})
+
+    problem = assert_problem(response, 400)
+    assert field in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    ("dtype", "stored"),
+    [("float16", "fp16"), ("torch.bfloat16", "bf16"), ("half", "fp16"), ("float32", "fp32")],
+    ids=["float16", "torch-prefix", "half", "float32"],
+)
+async def test_torch_dtype_spellings_are_read(
+    client: AsyncTestClient[Litestar], dtype: str, stored: str
+) -> None:
+    """torch_dtype's spellings, with or without "torch.", name the checkpoint's precision."""
+    config = {**LLAMA_LIKE, "model_type": "llama", "torch_dtype": dtype}
+    response = await client.post("/v1/inspect", json={"model": {"hf_config": config}})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["architecture"]["checkpoint_dtype"] == stored

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.domain.architecture import UnsupportedArchitecture
+from service.domain.architecture import InvalidConfig, UnsupportedArchitecture
 from service.domain.hf_config import architecture_from_config
 from service.domain.kernel_layout import vllm_mxfp4_expert_padding
 from service.domain.parameters import count_parameters
@@ -195,14 +195,27 @@ def test_unmodelled_quantization_is_an_unsupported_feature() -> None:
     assert issubclass(UnsupportedQuantization, UnsupportedArchitecture)
 
 
+def test_config_without_a_quantization_block_is_unquantised() -> None:
+    """No quantization_config, no Quantization."""
+    assert quantization_from_config(config("llama3-8b")) is None
+
+
 @pytest.mark.parametrize(
-    "cfg",
-    [config("llama3-8b"), {"quantization_config": "gptq"}],
-    ids=["no-block", "not-an-object"],
+    ("cfg", "field"),
+    [
+        ({"quantization_config": "gptq"}, "quantization_config"),
+        ({"compression_config": 8}, "compression_config"),
+        ({"text_config": {"quantization_config": ["fp8"]}}, "quantization_config"),
+    ],
+    ids=["text", "number", "nested-list"],
 )
-def test_config_without_a_quantization_block_is_unquantised(cfg: dict[str, Any]) -> None:
-    """No quantization_config object, no Quantization."""
-    assert quantization_from_config(cfg) is None
+def test_quantization_block_that_is_not_an_object_is_invalid(
+    cfg: dict[str, Any], field: str
+) -> None:
+    """A quantization block that is not an object is an error naming it, never "unquantised"."""
+    with pytest.raises(InvalidConfig) as caught:
+        quantization_from_config(cfg)
+    assert caught.value.field == field
 
 
 @pytest.mark.parametrize(
