@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -149,11 +150,27 @@ def _response(
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+_MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
+
+
+def _named(error: dict[str, Any]) -> dict[str, Any]:
+    """A body error as Litestar words it, with its key naming the field: Litestar keys
+    every top-level body error ``data`` (its parameter's name), and reports an empty body
+    as the KeyError ``'data'``."""
+    if error.get("source") != "body" or error.get("key") != "data":
+        return error
+    message = str(error.get("message", ""))
+    if message == "'data'":
+        return {**error, "message": "the request body is empty: send a JSON object", "key": "body"}
+    missing = _MISSING_FIELD.search(message)
+    return {**error, "key": missing.group(1) if missing else "body"}
+
+
 def problem_from_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ProblemDetails]:
     """Any ``HTTPException`` (ours, routing 404/405, validation 400) as problem+json."""
     errors = None
     if isinstance(exc, ValidationException | Problem) and isinstance(exc.extra, list):
-        errors = [dict(item) for item in exc.extra if isinstance(item, dict)]
+        errors = [_named(dict(item)) for item in exc.extra if isinstance(item, dict)]
     headers = dict(exc.headers) if exc.headers else None
     return _response(exc.status_code, exc.detail, errors, headers)
 

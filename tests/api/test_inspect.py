@@ -96,7 +96,7 @@ async def test_config_missing_a_field_is_400_naming_it(client: AsyncTestClient[L
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({}, "data"),
+        ({}, "model"),
         ({"model": LLAMA_8B, "kv_cache_dtype": "int3"}, "kv_cache_dtype"),
         ({"model": 42}, "model"),
         ({"model": {"config": {}}}, "model"),

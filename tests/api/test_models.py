@@ -136,7 +136,7 @@ async def test_mamba_config_is_422_naming_the_feature(client: AsyncTestClient[Li
     ("body", "field"),
     [
         ({"id": "no-slash", "config": {}}, "id"),
-        ({"id": NEW_ID}, "data"),
+        ({"id": NEW_ID}, "config"),
         ({"id": NEW_ID, "config": []}, "config"),
         ({"id": NEW_ID, "config": {"model_type": "llama"}}, "config.num_hidden_layers"),
     ],

@@ -66,3 +66,23 @@ async def test_unhandled_error_is_500_without_a_trace(db_url: str) -> None:
     assert "hunter2" not in response.text
     assert "RuntimeError" not in response.text
     assert problem["detail"] == "internal error; see the service log"
+
+
+@pytest.mark.parametrize(
+    ("body", "key", "message"),
+    [
+        (b"", "body", "the request body is empty"),
+        (b"{}", "model", "missing required field `model`"),
+        (b"[]", "body", "Expected `object`"),
+    ],
+    ids=["empty", "missing-field", "not-an-object"],
+)
+async def test_top_level_body_error_names_the_field_not_the_parameter(
+    client: AsyncTestClient[Litestar], body: bytes, key: str, message: str
+) -> None:
+    """A body error at the top names the missing field, or the body: never Litestar's 'data'."""
+    response = await client.post(
+        "/v1/latency", content=body, headers={"content-type": "application/json"}
+    )
+    problem = assert_problem(response, 400)
+    assert [(e["key"], message in e["message"]) for e in problem["errors"]] == [(key, True)]
