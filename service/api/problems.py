@@ -154,10 +154,10 @@ _MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
 
 
 def _named(error: dict[str, Any]) -> dict[str, Any]:
-    """A body error as Litestar words it, with its key naming the field: Litestar keys
-    every top-level body error ``data`` (its parameter's name), and reports an empty body
-    as the KeyError ``'data'``."""
-    if error.get("source") != "body" or error.get("key") != "data":
+    """A top-level body error with its key naming the field: Litestar keys these ``data``
+    (its parameter's name) and reports an empty body as the KeyError ``'data'``; the strict
+    decoder (:mod:`service.api.strict_body`) keys them ``body``."""
+    if error.get("source") != "body" or error.get("key") not in ("data", "body"):
         return error
     message = str(error.get("message", ""))
     if message == "'data'":

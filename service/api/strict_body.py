@@ -101,7 +101,7 @@ def _decode(body: bytes) -> Any:
 
 def _invalid(detail: str, message: str | None = None) -> ValidationException:
     return ValidationException(
-        detail=detail, extra=[{"message": message or detail, "key": "data", "source": "body"}]
+        detail=detail, extra=[{"message": message or detail, "key": "body", "source": "body"}]
     )
 
 
@@ -163,6 +163,6 @@ def _error(message: str) -> dict[str, str]:
     """msgspec's ``Expected `int` - at `$.workload.input_tokens``` as Litestar's error item."""
     text, sep, path = message.rpartition(_AT)
     if not sep:
-        return {"message": message, "key": "data", "source": "body"}
-    key = path.rstrip("`").lstrip(".") or "data"
+        return {"message": message, "key": "body", "source": "body"}
+    key = path.rstrip("`").lstrip(".") or "body"
     return {"message": text, "key": key, "source": "body"}
