@@ -77,7 +77,9 @@ class ModelController(Controller):
         self,
         db_session: NamedDependency[AsyncSession],
         model_type: Annotated[str | None, QueryParameter(max_length=64)] = None,
-        origin: Annotated[str | None, QueryParameter(max_length=16)] = None,
+        origin: Annotated[
+            Origin | None, QueryParameter(description="only models written by this origin")
+        ] = None,
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> ModelPage:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, func
 
 from service.db.models import GpuRow
 from service.db.repository import Page, Repository
@@ -25,10 +25,11 @@ class GpuRepository(Repository[GpuRow]):
         limit: int = 50,
         offset: int = 0,
     ) -> Page[GpuRow]:
-        """GPUs ordered by id, optionally of one vendor and with at least this much memory."""
+        """GPUs ordered by id, optionally of one vendor (any letter case: NVIDIA, nvidia) and
+        with at least this much memory."""
         where: list[ColumnElement[bool]] = []
         if vendor is not None:
-            where.append(GpuRow.vendor == vendor)
+            where.append(func.lower(GpuRow.vendor) == vendor.lower())
         if min_memory_bytes is not None:
             where.append(GpuRow.memory_bytes >= min_memory_bytes)
         return await self._page(where, limit=limit, offset=offset)

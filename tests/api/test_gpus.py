@@ -34,9 +34,12 @@ async def test_pages_cover_the_seed_catalog_once(client: AsyncTestClient[Litesta
     assert ids == catalog_gpu_ids()
 
 
-async def test_vendor_filter_lists_only_that_vendor(client: AsyncTestClient[Litestar]) -> None:
-    """?vendor=amd returns exactly the AMD entries of gpus.yaml."""
-    response = await client.get("/v1/gpus", params={"vendor": "amd", "limit": 500})
+@pytest.mark.parametrize("vendor", ["amd", "AMD", "Amd"])
+async def test_vendor_filter_lists_only_that_vendor(
+    client: AsyncTestClient[Litestar], vendor: str
+) -> None:
+    """?vendor=amd, in any letter case, returns exactly the AMD entries of gpus.yaml."""
+    response = await client.get("/v1/gpus", params={"vendor": vendor, "limit": 500})
     assert response.status_code == 200, response.text
     expected = [g for g in catalog_gpu_ids() if catalog_gpu(g)["vendor"] == "amd"]
     assert expected

@@ -46,6 +46,23 @@ async def test_model_type_filter(client: AsyncTestClient[Litestar]) -> None:
     assert "meta-llama/Llama-3.1-8B" in {item["id"] for item in items}
 
 
+async def test_origin_filter_lists_only_that_origin(client: AsyncTestClient[Litestar]) -> None:
+    """?origin=seed lists the seeded catalog; ?origin=operator none of it."""
+    seeded = await client.get("/v1/models", params={"origin": "seed", "limit": 500})
+    assert seeded.status_code == 200, seeded.text
+    assert {item["origin"] for item in seeded.json()["items"]} == {"seed"}
+    operator = await client.get("/v1/models", params={"origin": "operator"})
+    assert (operator.status_code, operator.json()["total"]) == (200, 0)
+
+
+async def test_unknown_origin_is_400_naming_the_parameter(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    """?origin=bogus is a 400 naming origin, not an empty page."""
+    problem = assert_problem(await client.get("/v1/models", params={"origin": "bogus"}), 400)
+    assert "origin" in error_keys(problem), problem
+
+
 async def test_repo_id_with_a_slash_reads_back(client: AsyncTestClient[Litestar]) -> None:
     """GET /v1/models/meta-llama/Llama-3.1-8B: its config and published parameter total."""
     response = await client.get("/v1/models/meta-llama/Llama-3.1-8B")
