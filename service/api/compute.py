@@ -23,7 +23,7 @@ from service.api.deps import provide_calibration, provide_engine_catalog, settin
 from service.api.examples import answer, body
 from service.api.limits import PLAN_LIMITS, charge, check_plan_cells, plan_cells, plan_cost
 from service.api.outage import provide_gpu_cache
-from service.api.problems import COMPUTE_PROBLEMS, Problem
+from service.api.problems import COMPUTE_PROBLEMS, layout_problem_400
 from service.api.strict_body import strict_json_body
 from service.contract.schemas import (
     ConstraintsIn,
@@ -110,7 +110,7 @@ def _lean_answer_plan(
 def _check_layout(model: ResolvedModel, tensor_parallel: int, pipeline_parallel: int) -> None:
     problem = layout_problem(model.architecture, tensor_parallel, pipeline_parallel)
     if problem:
-        raise Problem(400, problem)
+        raise layout_problem_400(problem)
 
 
 class PlanningController(Controller):

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.api.examples import answer, body, svg
 from service.api.frontier_svg import frontier_svg
-from service.api.problems import COMPUTE_PROBLEMS, Problem
+from service.api.problems import COMPUTE_PROBLEMS, layout_problem_400
 from service.api.strict_body import strict_json_body
 from service.contract.frontier import FrontierRequest, FrontierResponse
 from service.contract.schemas import KvDtype, WeightDtype
@@ -41,7 +41,7 @@ async def _answer(
     gpu = await resolve_gpu(db_session, data.gpu, gpu_cache)
     problem = layout_problem(model.architecture, data.tensor_parallel, data.pipeline_parallel)
     if problem:
-        raise Problem(400, problem)
+        raise layout_problem_400(problem)
     profile = resolve_engine(engine_catalog, data.engine)
     draft = await resolve_draft(db_session, data.speculative)
     return answer_frontier(

@@ -74,6 +74,13 @@ class Problem(HTTPException):
         super().__init__(status_code=status, detail=detail, headers=headers, extra=errors)
 
 
+def layout_problem_400(problem: str) -> Problem:
+    """:func:`~service.planning.answers.layout_problem`'s refusal as a 400 whose errors name
+    the field the text starts with."""
+    field = problem.split(" ", 1)[0]
+    return Problem(400, problem, errors=[{"message": problem, "key": field, "source": "body"}])
+
+
 def problem(description: str, status: int, **example: Any) -> ResponseSpec:
     """A documented problem+json response; its example has ``status`` and ``example``'s
     fields (``detail`` defaults to ``description``)."""

@@ -64,7 +64,8 @@ NO_BANDS = ErrorBands(calibrated={}, extrapolated={})
 
 
 def layout_problem(arch: Architecture, tensor_parallel: int, pipeline_parallel: int) -> str | None:
-    """Why vLLM would refuse this layout (the API's 400), or None."""
+    """Why vLLM would refuse this layout (the API's 400), or None; the text starts with the
+    field it is about (``tensor_parallel`` or ``pipeline_parallel``)."""
     heads = arch.num_attention_heads
     if heads % tensor_parallel:
         return f"tensor_parallel {tensor_parallel} must divide the {heads} attention heads"

@@ -21,13 +21,25 @@ def _did_you_mean(suggestions: Sequence[str]) -> str:
     return f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
 
 
+#: Longest id quoted back in a refusal: a catalog id is at most 200 characters.
+QUOTED_ID_CHARS = 200
+
+
+def _quoted(name: str) -> str:
+    """``name`` for a message: cut to :data:`QUOTED_ID_CHARS` (with its length) when longer,
+    so a refusal never echoes an arbitrarily long id."""
+    if len(name) <= QUOTED_ID_CHARS:
+        return name
+    return f"{name[:QUOTED_ID_CHARS]}… ({len(name):,} characters)"
+
+
 class ModelNotFound(PlanningError):
     """A model id that is not in the catalog; ``suggestions`` are the nearest catalog ids."""
 
     def __init__(self, model_id: str, suggestions: Sequence[str] = ()) -> None:
         super().__init__(
-            f"model '{model_id}' is not in the catalog{_did_you_mean(suggestions)}; POST it to "
-            f'/v1/models, import it with POST /v1/imports, or pass {{"hf_config": ...}}'
+            f"model '{_quoted(model_id)}' is not in the catalog{_did_you_mean(suggestions)}; "
+            'POST it to /v1/models, import it with POST /v1/imports, or pass {"hf_config": ...}'
         )
         self.model_id = model_id
         self.suggestions = list(suggestions)
@@ -38,7 +50,7 @@ class GpuNotFound(PlanningError):
 
     def __init__(self, gpu_id: str, suggestions: Sequence[str] = ()) -> None:
         super().__init__(
-            f"GPU '{gpu_id}' is not in the catalog{_did_you_mean(suggestions)}; "
+            f"GPU '{_quoted(gpu_id)}' is not in the catalog{_did_you_mean(suggestions)}; "
             "GET /v1/gpus lists them"
         )
         self.gpu_id = gpu_id

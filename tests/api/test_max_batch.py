@@ -90,11 +90,21 @@ async def test_malformed_body_is_400_naming_the_field(
     assert field in error_keys(problem), problem
 
 
-async def test_tensor_parallel_must_divide_the_heads(client: AsyncTestClient[Litestar]) -> None:
-    """TP=3 cannot shard Llama-3.1-8B's 32 attention heads: a 400 saying so."""
+@pytest.mark.parametrize(
+    ("path", "extra"),
+    [
+        ("/v1/max-batch", {"context_length": 4096}),
+        ("/v1/frontier", {"input_tokens": 1000, "output_tokens": 100}),
+    ],
+    ids=["max-batch", "frontier"],
+)
+async def test_tensor_parallel_must_divide_the_heads(
+    client: AsyncTestClient[Litestar], path: str, extra: dict[str, Any]
+) -> None:
+    """TP=3 cannot shard Llama-3.1-8B's 32 attention heads: a 400 saying so, naming the field."""
     response = await client.post(
-        "/v1/max-batch",
-        json={"model": LLAMA_8B, "gpu": "h100-sxm", "context_length": 4096, "tensor_parallel": 3},
+        path, json={"model": LLAMA_8B, "gpu": "h100-sxm", "tensor_parallel": 3, **extra}
     )
     problem = assert_problem(response, 400)
     assert "32 attention heads" in problem["detail"]
+    assert error_keys(problem) == {"tensor_parallel"}

@@ -86,3 +86,18 @@ async def test_top_level_body_error_names_the_field_not_the_parameter(
     )
     problem = assert_problem(response, 400)
     assert [(e["key"], message in e["message"]) for e in problem["errors"]] == [(key, True)]
+
+
+@pytest.mark.parametrize(
+    ("path", "extra"),
+    [("/v1/inspect", {}), ("/v1/max-batch", {"gpu": "h100-sxm", "context_length": 1024})],
+    ids=["inspect", "max-batch"],
+)
+async def test_an_unknown_overlong_model_id_is_quoted_cut_short(
+    client: AsyncTestClient[Litestar], path: str, extra: dict[str, Any]
+) -> None:
+    """A 100,000-character model id is a 404 that quotes 200 of them and says how many."""
+    response = await client.post(path, json={"model": "x" * 100_000, **extra})
+    problem = assert_problem(response, 404)
+    assert "x" * 200 + "… (100,000 characters)" in problem["detail"]
+    assert len(response.content) < 2_000
