@@ -292,7 +292,9 @@ def capacity(
         )
     elif fixed_kv_overflow:
         reasons.append(fixed_kv_overflow)
-        max_batch = 0
+        # The engine cannot start with this cache: no pool, no tokens, no sequence.
+        max_batch = blocks = tokens = kv_capacity = max_context = 0
+        budget = msgspec.structs.replace(budget, kv_cache=0)
     if context_tokens > arch.max_context_tokens:
         binding = BindingConstraint.MODEL_CONTEXT
         reasons.append(

@@ -61,10 +61,14 @@ async def test_context_within_max_model_len_still_fits(
 async def test_kv_cache_larger_than_the_gpu_does_not_fit(
     client: AsyncTestClient[Litestar],
 ) -> None:
-    """1 PiB of KV cache on an 80 GB GPU cannot be allocated: fits false, reason names it."""
+    """1 PiB of KV cache on an 80 GB GPU cannot be allocated: fits false, reason names it, and
+    no pool is reported (no tokens, blocks, bytes or longest context)."""
     body = await max_batch(client, model=LLAMA_8B, context_length=8192, kv_cache_memory_bytes=PIB)
     assert (body["fits"], body["max_batch"]) == (False, 0)
     assert any("kv_cache_memory_bytes" in r for r in body["reasons"])
+    pool = (body["kv_cache_tokens"], body["kv_cache_blocks"], body["memory"]["kv_cache"])
+    assert pool == (0, 0, 0)
+    assert body["max_context_for_batch_1"] == 0
 
 
 async def test_kv_cache_that_fits_beside_the_weights_is_honoured(
