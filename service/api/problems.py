@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 from litestar import Request, Response
@@ -24,6 +24,9 @@ from service.planning.errors import (
     UnknownEngineName,
     UnsupportedModel,
 )
+
+if TYPE_CHECKING:
+    from service.planning.answers import LayoutProblem
 
 PROBLEM_JSON = "application/problem+json"
 ABOUT_BLANK = "about:blank"
@@ -74,11 +77,10 @@ class Problem(HTTPException):
         super().__init__(status_code=status, detail=detail, headers=headers, extra=errors)
 
 
-def layout_problem_400(problem: str) -> Problem:
-    """:func:`~service.planning.answers.layout_problem`'s refusal as a 400 whose errors name
-    the field the text starts with."""
-    field = problem.split(" ", 1)[0]
-    return Problem(400, problem, errors=[{"message": problem, "key": field, "source": "body"}])
+def layout_problem_400(problem: LayoutProblem) -> Problem:
+    """:func:`~service.planning.answers.layout_problem`'s refusal as a 400 naming its field."""
+    error = {"message": problem.message, "key": problem.field, "source": "body"}
+    return Problem(400, problem.message, errors=[error])
 
 
 def problem(description: str, status: int, **example: Any) -> ResponseSpec:

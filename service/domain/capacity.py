@@ -346,7 +346,7 @@ def _fixed_kv_overflow(budget: MemoryBudget, deployment: Deployment, profile: En
     the runtime's memory and the CUDA graphs (gpu_memory_utilization no longer applies)."""
     if profile.kind != "vllm-v1" or deployment.kv_cache_memory_bytes is None:
         return ""
-    others = budget.weights + budget.activation + budget.non_torch + budget.cudagraph
+    others = budget.beside_kv_bytes
     room = budget.total - others
     if deployment.kv_cache_memory_bytes <= room:
         return ""

@@ -82,3 +82,9 @@ class MemoryBudget(msgspec.Struct, frozen=True, kw_only=True):
     ]
     cudagraph: Annotated[int, msgspec.Meta(description="Bytes per GPU of captured CUDA graphs")]
     kv_cache: Annotated[int, msgspec.Meta(description="Bytes per GPU left for the KV cache")]
+
+    @property
+    def beside_kv_bytes(self) -> int:
+        """What the engine holds per GPU besides the KV cache: weights, activations, memory
+        outside PyTorch and CUDA graphs."""
+        return self.weights + self.activation + self.non_torch + self.cudagraph

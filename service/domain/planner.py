@@ -250,12 +250,20 @@ def _layouts(arch: Architecture, gpu: GpuSpec, max_gpus: int) -> list[tuple[int,
     return layouts
 
 
+def weights_problem(gpu: GpuSpec, weights: Precision) -> str | None:
+    """Why the chip cannot serve weights in ``weights`` (a quantised format: the execution's
+    own reason), or None (:meth:`GpuSpec.runs_weights`: weight-only emulation is served)."""
+    if gpu.runs_weights(weights):
+        return None
+    if weights.is_quantized:
+        return f"{gpu.name}: {gpu.execution(weights).note}"
+    return f"{gpu.name} has no {weights.value} support for weights"
+
+
 def _precision_problem(gpu: GpuSpec, weights: Precision, kv: Precision) -> str | None:
-    """Why the chip cannot run these precisions (weights: the execution's own reason)."""
-    if not gpu.runs_weights(weights):
-        if weights.is_quantized:
-            return f"{gpu.name}: {gpu.execution(weights).note}"
-        return f"{gpu.name} has no {weights.value} support for weights"
+    """Why the chip cannot run these precisions: :func:`weights_problem`, then the KV cache."""
+    if problem := weights_problem(gpu, weights):
+        return problem
     if not gpu.supports(kv):
         return f"{gpu.name} has no {kv.value} support for KV cache"
     return None

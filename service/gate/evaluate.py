@@ -163,8 +163,7 @@ def _kv_room(memory: MemoryBudget) -> int:
     of the usable memory after weights, activations and runtime: the shortfall."""
     if memory.kv_cache > 0:
         return memory.kv_cache
-    others = memory.weights + memory.activation + memory.non_torch + memory.cudagraph
-    return min(0, memory.usable - others)
+    return min(0, memory.usable - memory.beside_kv_bytes)
 
 
 def evaluate(target: Target, backend: Backend, ignored: Sequence[str] = ()) -> Report:

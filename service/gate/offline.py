@@ -113,7 +113,7 @@ class OfflineBackend:
     def _laid_out(self, ref: ModelRef, tp: int, pp: int) -> tuple[Architecture, ParameterCount]:
         arch, params = self._model(ref)
         if problem := layout_problem(arch, tp, pp):
-            raise Rejected(problem)
+            raise Rejected(problem.message)
         return arch, params
 
     def model_ids(self) -> list[str]:

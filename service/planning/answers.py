@@ -51,6 +51,7 @@ from service.domain.planner import (
     Workload,
     plan,
     rank,
+    weights_problem,
 )
 from service.domain.precision import Precision
 from service.domain.saturation import replica_queueing
@@ -63,14 +64,28 @@ from service.planning.question import checked_modifiers, checked_serving, worklo
 NO_BANDS = ErrorBands(calibrated={}, extrapolated={})
 
 
-def layout_problem(arch: Architecture, tensor_parallel: int, pipeline_parallel: int) -> str | None:
-    """Why vLLM would refuse this layout (the API's 400), or None; the text starts with the
-    field it is about (``tensor_parallel`` or ``pipeline_parallel``)."""
+class LayoutProblem(msgspec.Struct, frozen=True, kw_only=True):
+    """Why vLLM would refuse a layout: the ``field`` at fault and the ``message``."""
+
+    field: Literal["tensor_parallel", "pipeline_parallel"]
+    message: str
+
+
+def layout_problem(
+    arch: Architecture, tensor_parallel: int, pipeline_parallel: int
+) -> LayoutProblem | None:
+    """Why vLLM would refuse this layout (the API's 400), or None."""
     heads = arch.num_attention_heads
     if heads % tensor_parallel:
-        return f"tensor_parallel {tensor_parallel} must divide the {heads} attention heads"
+        return LayoutProblem(
+            field="tensor_parallel",
+            message=f"tensor_parallel {tensor_parallel} must divide the {heads} attention heads",
+        )
     if pipeline_parallel > arch.num_layers:
-        return f"pipeline_parallel {pipeline_parallel} exceeds the {arch.num_layers} layers"
+        return LayoutProblem(
+            field="pipeline_parallel",
+            message=f"pipeline_parallel {pipeline_parallel} exceeds the {arch.num_layers} layers",
+        )
     return None
 
 
@@ -133,11 +148,12 @@ def fit_request(
 
 
 def _refused_precision(fit: Capacity, gpu: GpuSpec, weights: Precision) -> Capacity:
-    """``fit``, refused when the chip has no kernel for the weight format at all (a
-    weight-only format is served, its emulation cost stated apart: ``weight_execution``)."""
-    if gpu.runs_weights(weights):
+    """``fit``, refused as the planner refuses (:func:`weights_problem`) when the chip cannot
+    serve the weight format at all (a weight-only format is served, its emulation cost stated
+    apart: ``weight_execution``)."""
+    reason = weights_problem(gpu, weights)
+    if reason is None:
         return fit
-    reason = f"{gpu.name}: {gpu.execution(weights).note}"
     return msgspec.structs.replace(fit, fits=False, max_batch=0, reasons=(*fit.reasons, reason))
 
 

@@ -106,7 +106,7 @@ def fit_reply(
 ) -> Reply:
     arch, tp = model.architecture, query.gpu_count or 1
     if problem := layout_problem(arch, tp, 1):
-        return blocks.error_message(problem)
+        return blocks.error_message(problem.message)
     context, _ = fit_context(query)
     request = MaxBatchRequest(
         model=model.name, gpu=gpu.id, context_length=context, tensor_parallel=tp, **_dtypes(query)
@@ -136,7 +136,7 @@ def latency_reply(
 ) -> Reply:
     arch, tp = model.architecture, query.gpu_count or 1
     if problem := layout_problem(arch, tp, 1):
-        return blocks.error_message(problem)
+        return blocks.error_message(problem.message)
     load = workload(query)
     request = LatencyRequest(
         model=model.name, gpu=gpu.id, batch_size=load.concurrency, input_tokens=load.input_tokens,
