@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.api.examples import answer, body, svg
 from service.api.frontier_svg import frontier_svg
-from service.api.problems import COMPUTE_PROBLEMS, layout_problem_400
+from service.api.problems import COMPUTE_PROBLEMS, layout_problem_400, msgspec_error
 from service.api.strict_body import strict_json_body
 from service.contract.frontier import FrontierRequest, FrontierResponse
 from service.contract.schemas import KvDtype, WeightDtype
@@ -26,8 +26,6 @@ from service.planning.engines import resolve_engine
 from service.planning.frontier import answer_frontier
 from service.planning.resolve import resolve_gpu, resolve_model
 from service.planning.speculative import resolve_draft
-
-_AT = " - at `$."
 
 
 async def _answer(
@@ -97,9 +95,8 @@ def _from_query(query: MultiDict[str]) -> FrontierRequest:
     try:
         return msgspec.convert(values, FrontierRequest, strict=False)
     except msgspec.ValidationError as exc:
-        text, _, where = str(exc).rpartition(_AT)
-        key = where.rstrip("`") or "query"
-        raise _bad_query(key, text or str(exc)) from exc
+        message, key = msgspec_error(str(exc), "query")
+        raise _bad_query(key, message) from exc
 
 
 class FrontierController(Controller):

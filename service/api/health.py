@@ -1,12 +1,19 @@
-"""Liveness and readiness: /health never touches I/O; /ready checks the database."""
+"""Liveness and readiness: /health never touches I/O; /ready checks the database.
+
+Both answer GET and HEAD (load balancers and probes often send HEAD): one handler per path
+serves the two methods, so Litestar's automatic OPTIONS and its 405s list GET and HEAD (a
+second handler on the path would leave HEAD out of ``Allow``: Litestar 2 bug #4169, see
+schemathesis.toml). A HEAD answer has GET's status and headers; the ASGI server (uvicorn)
+sends no body for it, as HTTP requires.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import msgspec
-from litestar import Controller, get
+from litestar import Controller, HttpMethod, route
 from litestar.datastructures import State
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -16,6 +23,25 @@ from service.api.deps import settings_from
 from service.api.examples import answer
 from service.api.problems import Problem, problem
 from service.db.session import is_at_head
+
+if TYPE_CHECKING:
+    from litestar.handlers import HTTPRouteHandler
+    from litestar.types import Method, OperationIDCreator
+    from litestar.types.internal_types import PathParameterDefinition
+
+_READS = [HttpMethod.GET, HttpMethod.HEAD]
+
+
+def _operation_ids(get: str) -> OperationIDCreator:
+    """``get`` for the GET operation (the id it had before HEAD was served), ``Head`` + ``get``
+    for HEAD: Litestar would otherwise rename GET's id once the handler serves two methods."""
+
+    def operation_id(
+        handler: HTTPRouteHandler, method: Method, path: list[str | PathParameterDefinition]
+    ) -> str:
+        return get if method == HttpMethod.GET else f"Head{get}"
+
+    return operation_id
 
 
 class Health(msgspec.Struct, frozen=True, kw_only=True):
@@ -36,16 +62,20 @@ class Readiness(msgspec.Struct, frozen=True, kw_only=True):
 class HealthController(Controller):
     tags = ["operations"]
 
-    @get(
+    @route(
         "/health",
+        http_method=_READS,
+        operation_id=_operation_ids("HealthHealth"),
         summary="The process is alive",
         responses=answer(Health, "health", "Alive"),
     )
     async def health(self) -> Health:
         return Health(status="ok")
 
-    @get(
+    @route(
         "/ready",
+        http_method=_READS,
+        operation_id=_operation_ids("ReadyReady"),
         summary="The database is reachable and migrated to head",
         responses={
             **answer(Readiness, "ready", "Ready"),

@@ -160,6 +160,17 @@ def _response(
 
 
 _MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
+_AT = " - at `$"
+
+
+def msgspec_error(message: str, whole: str) -> tuple[str, str]:
+    """msgspec's ``Expected `int` - at `$.workload.input_tokens``` as (message, key):
+    ``("Expected `int`", "workload.input_tokens")``. A message without a location (the
+    input as a whole, such as a missing top-level field) is returned as is, keyed ``whole``."""
+    text, at, path = message.rpartition(_AT)
+    if not at:
+        return message, whole
+    return text, path.rstrip("`").lstrip(".") or whole
 
 
 def _named(error: dict[str, Any]) -> dict[str, Any]:

@@ -28,11 +28,10 @@ from litestar import Request
 from litestar.exceptions import ValidationException
 from litestar.utils.scope.state import ScopeState
 
-from service.api.problems import Problem
+from service.api.problems import Problem, msgspec_error
 
 #: Deepest nesting accepted: far beyond any schema here (an inline config.json nests ~4 levels).
 MAX_DEPTH = 64
-_AT = " - at `$"
 _NON_FINITE = (b"Infinity", b"NaN")
 
 
@@ -57,9 +56,10 @@ async def strict_json_body(request: Request[Any, Any, Any]) -> None:
     try:
         msgspec.convert(document_as_schema, data.annotation, strict=True)
     except msgspec.ValidationError as exc:
+        message, key = msgspec_error(str(exc), "body")
         raise ValidationException(
             detail=f"Validation failed for {request.method} {request.url.path}",
-            extra=[_error(str(exc))],
+            extra=[{"message": message, "key": key, "source": "body"}],
         ) from exc
     # An empty key is a field name too: compare with None, never on truthiness.
     if (unknown := _unknown_field(document, _type_info(data.annotation), "")) is not None:
@@ -157,12 +157,3 @@ def _unknown_field(value: Any, kind: msgspec.inspect.Type, path: str) -> str | N
             if (found := _unknown_field(item, kind.value_type, f"{path}.{key}")) is not None:
                 return found
     return None
-
-
-def _error(message: str) -> dict[str, str]:
-    """msgspec's ``Expected `int` - at `$.workload.input_tokens``` as Litestar's error item."""
-    text, sep, path = message.rpartition(_AT)
-    if not sep:
-        return {"message": message, "key": "body", "source": "body"}
-    key = path.rstrip("`").lstrip(".") or "body"
-    return {"message": text, "key": key, "source": "body"}

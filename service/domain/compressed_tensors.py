@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from service.domain.precision import Precision
-from service.domain.quant_errors import UnsupportedQuantization, config_int, positive_int
+from service.domain.quant_errors import UnsupportedQuantization, block_shape, config_int
 from service.domain.quant_scheme import EVERY_LINEAR, ModuleRule, QuantScheme
 from service.domain.weight_format import (
     WeightFormat,
@@ -28,9 +28,12 @@ from service.domain.weight_format import (
 )
 
 
-def compressed_tensors_scheme(quant: Mapping[str, Any], ignore: tuple[str, ...]) -> QuantScheme:
+def compressed_tensors_scheme(
+    quant: Mapping[str, Any], ignore: tuple[str, ...], where: str
+) -> QuantScheme:
     """One rule per ``config_groups`` entry, in order (compressed-tensors
-    ``QuantizationConfig``); a 2:4 ``sparsity_config`` is not modelled."""
+    ``QuantizationConfig``); a 2:4 ``sparsity_config`` is not modelled. ``where`` is the
+    block's key, to name a malformed field."""
     sparsity = quant.get("sparsity_config")
     if isinstance(sparsity, Mapping) and sparsity.get("format") not in (None, "dense"):
         raise UnsupportedQuantization(
@@ -45,7 +48,13 @@ def compressed_tensors_scheme(quant: Mapping[str, Any], ignore: tuple[str, ...])
             continue
         targets = tuple(str(t) for t in group.get("targets") or (EVERY_LINEAR,))
         layout = str(group.get("format") or quant.get("format") or "").lower()
-        fmt = _weights_format(str(name), group["weights"], group.get("input_activations"), layout)
+        fmt = _weights_format(
+            f"{where}.config_groups.{name}.weights",
+            str(name),
+            group["weights"],
+            group.get("input_activations"),
+            layout,
+        )
         rules.append(ModuleRule(targets=targets, format=fmt))
     if not rules:
         raise UnsupportedQuantization("compressed-tensors", "no group quantises weights")
@@ -53,9 +62,10 @@ def compressed_tensors_scheme(quant: Mapping[str, Any], ignore: tuple[str, ...])
 
 
 def _weights_format(
-    group: str, weights: Mapping[str, Any], inputs: Any, layout: str
+    where: str, group: str, weights: Mapping[str, Any], inputs: Any, layout: str
 ) -> WeightFormat:
-    """compressed-tensors ``QuantizationArgs`` of the weights -> a stored format."""
+    """compressed-tensors ``QuantizationArgs`` of the weights (at ``where``) -> a stored
+    format."""
     bits = config_int(weights.get("num_bits"))
     is_float = weights.get("type") == "float"
     strategy = str(weights.get("strategy") or "tensor").lower()
@@ -68,8 +78,7 @@ def _weights_format(
     if bits == 8 and is_float:
         if strategy == "block":
             block = weights.get("block_structure") or [128, 128]
-            rows, cols = (positive_int(v, "compressed-tensors", "block_structure") for v in block)
-            return fp8_block(rows, cols)
+            return fp8_block(*block_shape(block, f"{where}.block_structure"))
         if strategy == "channel":
             return int8_or_fp8_per_channel(Precision.FP8, static_input_scale=static_input)
         if strategy == "tensor":

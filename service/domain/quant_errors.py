@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from service.domain.architecture import UnsupportedArchitecture
+import reprlib
+
+from service.domain.architecture import InvalidConfig, UnsupportedArchitecture
 
 
 class UnsupportedQuantization(UnsupportedArchitecture):
@@ -19,9 +21,16 @@ def config_int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def positive_int(value: object, method: str, field: str) -> int:
-    """A positive integer, else :class:`UnsupportedQuantization` naming ``field``."""
-    number = config_int(value)
-    if number is None or number <= 0:
-        raise UnsupportedQuantization(method, f"{field} must hold positive integers")
-    return number
+def block_shape(value: object, field: str) -> tuple[int, int]:
+    """A 2-D scale block ``[rows, cols]`` of positive integers, else :class:`InvalidConfig`
+    naming ``field`` (malformed input, a 400: vLLM refuses any other shape too)."""
+    if isinstance(value, list | tuple) and len(value) == 2:
+        rows, cols = (config_int(number) for number in value)
+        if rows is not None and cols is not None and rows > 0 and cols > 0:
+            return rows, cols
+    raise InvalidConfig(field, f"expected [rows, cols], two positive integers, got {_short(value)}")
+
+
+def _short(value: object) -> str:
+    """``value`` quoted, shortened when long (a hostile config may hold a huge list)."""
+    return reprlib.repr(value)

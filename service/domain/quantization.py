@@ -3,8 +3,9 @@
 The single place that reads quantisation from a config: the catalog, the API and the Hub
 importer all use :func:`quantization_from_config` / :func:`detect_quantization`. A method
 or scheme capplan does not model raises :class:`UnsupportedQuantization` (an API 422 naming
-the method), never a silent 16-bit guess. Formats and their byte formulas are in
-:mod:`service.domain.weight_format`.
+the method), never a silent 16-bit guess; a malformed field (a scale block that is not
+``[rows, cols]``) raises :class:`InvalidConfig` (an API 400 naming it). Formats and their byte
+formulas are in :mod:`service.domain.weight_format`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from service.domain.architecture import InvalidConfig, Quantization
 from service.domain.compressed_tensors import compressed_tensors_scheme
 from service.domain.precision import DEFAULT_INT4_GROUP_SIZE, Precision
-from service.domain.quant_errors import UnsupportedQuantization, config_int, positive_int
+from service.domain.quant_errors import UnsupportedQuantization, block_shape, config_int
 from service.domain.quant_scheme import EVERY_LINEAR, ModuleRule, QuantScheme
 from service.domain.weight_format import (
     WeightFormat,
@@ -45,10 +46,10 @@ def quantization_from_config(config: Mapping[str, Any]) -> Quantization | None:
     ``attention_quantized`` is False when the scheme keeps every attention projection in
     16 bit (gpt-oss: experts-only MXFP4). ``group_size`` is the int4 scale group.
     """
-    quant = _quantization_config(config)
-    if quant is None:
+    found = _quantization_config(config)
+    if found is None:
         return None
-    scheme = scheme_from_config(quant)
+    scheme = scheme_from_config(found[1], where=found[0])
     precision = _widest(scheme)
     attention_format = scheme.format_of("model.layers.0.self_attn.q_proj", is_expert=False)
     return Quantization(
@@ -66,16 +67,19 @@ def detect_quantization(config: Mapping[str, Any]) -> Precision | None:
     Precision is a str enum, so results compare equal to ``"fp8"``, ``"int4"``... None
     means unquantised; an unmodelled method raises :class:`UnsupportedQuantization`.
     """
-    quant = _quantization_config(config)
-    return None if quant is None else _widest(scheme_from_config(quant))
+    found = _quantization_config(config)
+    return None if found is None else _widest(scheme_from_config(found[1], where=found[0]))
 
 
-def scheme_from_config(quant: Mapping[str, Any]) -> QuantScheme:
-    """Parse one ``quantization_config`` block into a :class:`QuantScheme`."""
+def scheme_from_config(
+    quant: Mapping[str, Any], *, where: str = "quantization_config"
+) -> QuantScheme:
+    """Parse one ``quantization_config`` block into a :class:`QuantScheme`; a malformed
+    field is :class:`InvalidConfig` naming ``<where>.<field>``."""
     method = str(quant.get("quant_method", "")).lower()
     ignore = _ignore_list(quant)
     if method in ("fp8", "fbgemm_fp8"):
-        return _single(method, _fp8(method, quant), ignore)
+        return _single(method, _fp8(method, quant, where), ignore)
     if method == "mxfp4":
         return QuantScheme(
             method=method,
@@ -91,7 +95,7 @@ def scheme_from_config(quant: Mapping[str, Any]) -> QuantScheme:
     if method == "modelopt":
         return _single(method, _modelopt(quant), ignore)
     if method == "compressed-tensors":
-        return compressed_tensors_scheme(quant, ignore)
+        return compressed_tensors_scheme(quant, ignore, where)
     raise UnsupportedQuantization(
         method or "(none)",
         "capplan models fp8, fbgemm_fp8, mxfp4, gptq, awq, bitsandbytes, modelopt "
@@ -105,15 +109,16 @@ def _single(method: str, fmt: WeightFormat, ignore: tuple[str, ...]) -> QuantSch
     )
 
 
-def _quantization_config(config: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """The quantization block, also under its legacy name or a multimodal ``text_config``."""
+def _quantization_config(config: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
+    """The quantization block and its key, also under its legacy name or a multimodal
+    ``text_config``."""
     for scope in (config, config.get("text_config")):
         if not isinstance(scope, Mapping):
             continue
         for key in ("quantization_config", "compression_config"):
             block = scope.get(key)
             if isinstance(block, Mapping):
-                return block
+                return key, block
             if block is not None:
                 raise InvalidConfig(key, f"expected an object, got {type(block).__name__}")
     return None
@@ -131,16 +136,16 @@ def _ignore_list(quant: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _fp8(method: str, quant: Mapping[str, Any]) -> WeightFormat:
-    """HF/vLLM ``fp8``: 2-D block scales when ``weight_block_size`` is set, else one scale
-    per tensor (static ``activation_scheme`` adds an input scale); ``fbgemm_fp8`` scales
-    per output channel (vLLM ``fbgemm_fp8.py``)."""
+def _fp8(method: str, quant: Mapping[str, Any], where: str) -> WeightFormat:
+    """HF/vLLM ``fp8``: 2-D block scales when ``weight_block_size`` is set (``[rows, cols]``,
+    any other shape is malformed, as vLLM's ``Fp8Config`` says), else one scale per tensor
+    (static ``activation_scheme`` adds an input scale); ``fbgemm_fp8`` scales per output
+    channel (vLLM ``fbgemm_fp8.py``)."""
     if method == "fbgemm_fp8":
         return int8_or_fp8_per_channel(Precision.FP8)
     block = quant.get("weight_block_size")
-    if isinstance(block, list | tuple) and len(block) == 2:
-        rows, cols = (positive_int(value, method, "weight_block_size") for value in block)
-        return fp8_block(rows, cols)
+    if block is not None:
+        return fp8_block(*block_shape(block, f"{where}.weight_block_size"))
     return fp8_per_tensor(static_input_scale=quant.get("activation_scheme") == "static")
 
 

@@ -1,4 +1,5 @@
-"""A checkpoint quantised with a method capplan does not model is a 422 naming the method."""
+"""A checkpoint quantised with a method capplan does not model is a 422 naming the method; a
+malformed quantization field is a 400 naming it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from tests.api.conftest import assert_problem
+from tests.api.conftest import assert_problem, error_keys
 from tests.domain.reference import LLAMA_LIKE
 
 pytestmark = pytest.mark.anyio
@@ -53,6 +54,40 @@ async def test_unreadable_dtype_or_quantization_block_is_400_naming_it(
 
     problem = assert_problem(response, 400)
     assert field in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    "block",
+    [[128], "x", [128, "a"], [0, 128], {}, [128, 128, 128]],
+    ids=["one-number", "text", "text-entry", "zero", "object", "three-numbers"],
+)
+async def test_malformed_fp8_weight_block_size_is_400_naming_it(
+    client: AsyncTestClient[Litestar], block: Any
+) -> None:
+    """weight_block_size that is not [rows, cols] of positive integers is bad input, not 422."""
+    quant = {"quant_method": "fp8", "activation_scheme": "dynamic", "weight_block_size": block}
+    config = {**LLAMA_LIKE, "model_type": "llama", "quantization_config": quant}
+    response = await client.post("/v1/inspect", json={"model": {"hf_config": config}})
+
+    problem = assert_problem(response, 400)
+    assert error_keys(problem) == {"model.hf_config.quantization_config.weight_block_size"}
+
+
+@pytest.mark.parametrize(
+    "block", [[128], 128, [128, 128, 128]], ids=["one-number", "bare-number", "three-numbers"]
+)
+async def test_malformed_compressed_tensors_block_structure_is_400_naming_it(
+    client: AsyncTestClient[Litestar], block: Any
+) -> None:
+    """A block_structure of another shape is a 400 naming it (it was a 500)."""
+    weights = {"num_bits": 8, "type": "float", "strategy": "block", "block_structure": block}
+    quant = {"quant_method": "compressed-tensors", "config_groups": {"g": {"weights": weights}}}
+    config = {**LLAMA_LIKE, "model_type": "llama", "quantization_config": quant}
+    response = await client.post("/v1/inspect", json={"model": {"hf_config": config}})
+
+    problem = assert_problem(response, 400)
+    field = "model.hf_config.quantization_config.config_groups.g.weights.block_structure"
+    assert error_keys(problem) == {field}
 
 
 @pytest.mark.parametrize(

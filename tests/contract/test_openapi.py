@@ -107,13 +107,14 @@ def test_operations_document_the_errors_they_can_give(
 
 
 def test_every_write_and_no_read_requires_the_admin_token(tmp_path: Path) -> None:
-    """Every operation but GETs and the planning POSTs declares the adminToken bearer scheme."""
+    """Every operation but reads (GET, HEAD) and the planning POSTs declares the adminToken
+    bearer scheme."""
     schema = app_schema(tmp_path)
     assert schema["components"]["securitySchemes"]["adminToken"]["scheme"] == "bearer"
     writes = {
         f"{method} {path}"
         for method, path, _ in operations(schema)
-        if method != "GET" and path not in PLANNING
+        if method not in {"GET", "HEAD"} and path not in PLANNING
     }
     secured = {f"{m} {p}" for m, p, op in operations(schema) if op.get("security")}
     assert {"POST /v1/gpus", "DELETE /v1/models/{model_id}"} <= writes
