@@ -160,6 +160,7 @@ def _response(
 
 
 _MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
+_MISSING_PARAMETER = re.compile(r"^Missing required (query|header|cookie|path) parameter '([^']+)'")
 _AT = " - at `$"
 
 
@@ -186,11 +187,26 @@ def _named(error: dict[str, Any]) -> dict[str, Any]:
     return {**error, "key": missing.group(1) if missing else "body"}
 
 
+def _missing_parameter(detail: str) -> dict[str, Any] | None:
+    """Litestar's "Missing required query parameter 'model' for path ..." (a 400 without an
+    error list) as an error naming the parameter."""
+    found = _MISSING_PARAMETER.match(detail)
+    if found is None:
+        return None
+    return {
+        "message": "missing required parameter",
+        "key": found.group(2),
+        "source": found.group(1),
+    }
+
+
 def problem_from_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ProblemDetails]:
     """Any ``HTTPException`` (ours, routing 404/405, validation 400) as problem+json."""
     errors = None
     if isinstance(exc, ValidationException | Problem) and isinstance(exc.extra, list):
         errors = [_named(dict(item)) for item in exc.extra if isinstance(item, dict)]
+    elif isinstance(exc, ValidationException) and (missing := _missing_parameter(exc.detail)):
+        errors = [missing]
     headers = dict(exc.headers) if exc.headers else None
     return _response(exc.status_code, exc.detail, errors, headers)
 

@@ -178,3 +178,13 @@ async def test_the_svg_documents_every_scalar_field_of_the_post_body(
     documented = {p["name"] for p in schema["paths"]["/v1/frontier.svg"]["get"]["parameters"]}
     post = schema["components"]["schemas"]["FrontierRequest"]["properties"]
     assert documented == set(post) - {"speculative"}
+
+
+@pytest.mark.parametrize("missing", ["model", "gpu", "input_tokens", "output_tokens"])
+async def test_a_missing_svg_parameter_is_a_400_naming_it(
+    client: AsyncTestClient[Litestar], missing: str
+) -> None:
+    """A required query parameter left out: problem+json 400 whose errors name it."""
+    params = {key: value for key, value in body().items() if key != missing}
+    response = await client.get("/v1/frontier.svg", params=params)
+    assert error_keys(assert_problem(response, 400)) == {missing}
