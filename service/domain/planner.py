@@ -474,7 +474,7 @@ def evaluate(
         throughput = workload.requests_per_s * workload.output_tokens
     steady = timed.steady
     decode_bound = _decode_bound(arch, params, serving, workload, batch, efficiency)
-    cost = gpu.price_per_hour_usd * count if gpu.price_per_hour_usd else None
+    cost = None if gpu.price_per_hour_usd is None else gpu.price_per_hour_usd * count
     return Configuration(
         gpu=gpu.id,
         gpu_count=count,

@@ -42,6 +42,14 @@ async def test_question_prices_cost_every_setup(client: AsyncTestClient[Litestar
     assert rates.get("l4") == listed.get("l4")
 
 
+async def test_a_price_of_zero_is_free_not_unknown(client: AsyncTestClient[Litestar]) -> None:
+    """Owned hardware at 0 USD/h costs 0 and ranks first by cost, not last as unpriced."""
+    body = (await client.post("/v1/plan", json={**PLAN, "prices": {"h100-sxm": 0}})).json()
+    first = body["configurations"][0]
+    assert (first["gpu"], first["cost_per_hour"]) == ("h100-sxm", 0)
+    assert hourly_rates(body)["h100-sxm"] == {0}
+
+
 async def test_price_for_an_unknown_gpu_is_404(client: AsyncTestClient[Litestar]) -> None:
     """A typo in ``prices`` is never silently ignored."""
     response = await client.post("/v1/plan", json={**PLAN, "prices": {"h100-sx": 1.0}})
