@@ -711,7 +711,9 @@ class ConstraintsIn(msgspec.Struct, frozen=True, kw_only=True):
         bool,
         msgspec.Meta(
             description="Also size separate prefill and decode pools for each layout "
-            "(needs workload.requests_per_s); see configurations[].disaggregated."
+            "(needs workload.requests_per_s); see configurations[].disaggregated. A "
+            "configuration whose pools beat aggregated serving says serving: disaggregated "
+            "and is ranked by the pools' figures."
         ),
     ] = False
     expert_parallel: Annotated[
@@ -748,7 +750,8 @@ class PlanRequest(EngineSettings, frozen=True, kw_only=True):
         msgspec.Meta(
             description=(
                 "Ranking: cost (USD per million output tokens), latency (e2e_ms) or throughput "
-                "(output tokens/s)"
+                "(output tokens/s), each of the arrangement a configuration recommends "
+                "(configurations[].serving: the top-level figures, or disaggregated's)"
             )
         ),
     ] = "cost"
@@ -847,7 +850,13 @@ class ConfigurationConfidence(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class PlannedConfiguration(Configuration, frozen=True, kw_only=True):
-    """A ranked configuration with its confidence and, given an arrival rate, its load."""
+    """A ranked configuration with its confidence and, given an arrival rate, its load.
+
+    The top-level figures (gpu_count, replicas, ttft_ms, tpot_ms, e2e_ms,
+    output_tokens_per_s, cost_per_hour, cost_per_million_output_tokens, meets_slo, load,
+    confidence) describe the aggregated arrangement. ``serving`` names the arrangement capplan
+    recommends and ranks by: ``disaggregated`` exactly when disaggregated.beats_aggregated,
+    then the disaggregated block's figures rank; else ``aggregated``."""
 
     calibrated: Annotated[
         bool,
@@ -857,14 +866,19 @@ class PlannedConfiguration(Configuration, frozen=True, kw_only=True):
     ]
     confidence: Annotated[
         ConfigurationConfidence,
-        msgspec.Meta(description="Each estimate with its provenance and expected range"),
+        msgspec.Meta(
+            description=(
+                "Each top-level (aggregated) estimate with its provenance and expected range"
+            )
+        ),
     ]
     load: (
         Annotated[
             Load,
             msgspec.Meta(
                 description=(
-                    "Queueing at workload.arrival_rate_per_s, per replica; null without a rate"
+                    "Queueing at workload.arrival_rate_per_s, per replica of the aggregated "
+                    "arrangement; null without a rate"
                 )
             ),
         ]
@@ -896,13 +910,19 @@ class PlanResponse(msgspec.Struct, frozen=True, kw_only=True):
         str,
         msgspec.Meta(
             description=(
-                "The ranking used: cost (USD per million output tokens), latency or throughput"
+                "The ranking used: cost (USD per million output tokens), latency or throughput, "
+                "each of the arrangement a configuration recommends (configurations[].serving)"
             )
         ),
     ]
     configurations: Annotated[
         list[PlannedConfiguration],
-        msgspec.Meta(description="Feasible configurations, best first (at most limit)"),
+        msgspec.Meta(
+            description=(
+                "Feasible configurations, best first (at most limit), each ranked by the "
+                "arrangement it recommends (serving)"
+            )
+        ),
     ]
     rejected: Annotated[
         list[Rejection],

@@ -11,7 +11,9 @@ instance, Kleinrock §5.7) and the finished KV cache crosses to a decode instanc
 Decode instances only decode: ``TPOT = t_step(b, 0)`` with no prompt chunks in the steps,
 and each holds ``b = λ/n_d · (OSL − 1) · TPOT(b)`` sequences (Little's law, solved by
 bisection), which must fit its KV cache. Each pool gets the fewest instances that keep it
-below saturation and within its target; the plan compares the GPUs with aggregated serving.
+below saturation and within its target. The pools deliver ``λ · OSL`` output tokens per
+second and are priced as the aggregated configuration is (:mod:`service.domain.pricing`),
+from their own GPUs; :func:`judged_against` says whether they beat aggregated serving.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Annotated
 import msgspec
 
 from service.domain.latency import Efficiency
+from service.domain.pricing import deployment_cost
 from service.domain.step_time import StepCosts, step_seconds
 
 MAX_INSTANCES = 256
@@ -37,12 +40,31 @@ class Disaggregated(msgspec.Struct, frozen=True, kw_only=True):
     decode_instances: Annotated[
         int, msgspec.Meta(description="Instances in the decode pool (count)")
     ]
-    gpu_count: Annotated[int, msgspec.Meta(description="GPUs of both pools")]
+    gpu_count: Annotated[
+        int,
+        msgspec.Meta(
+            description=(
+                "GPUs of both pools: (prefill_instances + decode_instances) x tensor_parallel "
+                "x pipeline_parallel. The GPU count of the disaggregated arrangement, which "
+                "ranks when serving is disaggregated"
+            )
+        ),
+    ]
     ttft_ms: Annotated[
         float, msgspec.Meta(description="Time to first token in milliseconds, KV hand-off included")
     ]
     tpot_ms: Annotated[
         float, msgspec.Meta(description="Time per output token in the decode pool, milliseconds")
+    ]
+    e2e_ms: Annotated[
+        float,
+        msgspec.Meta(
+            description=(
+                "End-to-end time of one request in the pools, milliseconds: ttft_ms + "
+                "max(output_tokens - 1, 1) x tpot_ms, as for the aggregated e2e_ms (ranks "
+                "under objective latency when serving is disaggregated)"
+            )
+        ),
     ]
     kv_transfer_ms: Annotated[
         float,
@@ -51,13 +73,69 @@ class Disaggregated(msgspec.Struct, frozen=True, kw_only=True):
         ),
     ]
     decode_batch: Annotated[float, msgspec.Meta(description="Mean sequences per decode instance")]
+    output_tokens_per_s: Annotated[
+        float,
+        msgspec.Meta(
+            description=(
+                "Generated tokens per second the pools deliver: workload.requests_per_s x "
+                "output_tokens"
+            )
+        ),
+    ]
+    cost_per_hour: (
+        Annotated[
+            float,
+            msgspec.Meta(
+                description=(
+                    "USD per hour for the pools' gpu_count GPUs (the GPU's hourly price x "
+                    "gpu_count); null when the GPU has no price"
+                )
+            ),
+        ]
+        | None
+    )
+    cost_per_million_output_tokens: (
+        Annotated[
+            float,
+            msgspec.Meta(
+                description=(
+                    "USD per million generated tokens: cost_per_hour over output_tokens_per_s "
+                    "x 3600 tokens, x 10^6 (ranks under objective cost when serving is "
+                    "disaggregated); null without a price"
+                )
+            ),
+        ]
+        | None
+    )
     meets_slo: Annotated[
-        bool, msgspec.Meta(description="Whether ttft_ms and tpot_ms are within the SLO")
+        bool,
+        msgspec.Meta(
+            description=(
+                "Whether the pools' ttft_ms and tpot_ms are within the SLO (with slo.burst only "
+                "tpot_ms is judged); ranks when serving is disaggregated"
+            )
+        ),
     ]
     beats_aggregated: Annotated[
         bool,
-        msgspec.Meta(description="Whether the pools use fewer GPUs than the aggregated layout"),
+        msgspec.Meta(
+            description=(
+                "Whether the pools beat the aggregated arrangement of the same layout: they "
+                "meet the SLO and either use fewer GPUs than the configuration's top-level "
+                "gpu_count or the aggregated arrangement misses the SLO (its meets_slo is "
+                "false). Exactly when true, the configuration's serving is disaggregated"
+            )
+        ),
     ] = False
+
+
+def judged_against(
+    pools: Disaggregated, aggregated_gpu_count: int, aggregated_meets_slo: bool
+) -> Disaggregated:
+    """``pools`` with ``beats_aggregated`` set: they meet the SLO, and need fewer GPUs than
+    aggregated serving or meet an SLO it misses."""
+    beats = pools.meets_slo and (not aggregated_meets_slo or pools.gpu_count < aggregated_gpu_count)
+    return msgspec.structs.replace(pools, beats_aggregated=beats)
 
 
 def _decode_batch(costs: StepCosts, eff: Efficiency, rate: float, max_batch: int) -> float | None:
@@ -87,8 +165,11 @@ def disaggregate(
     gpus_per_instance: int,
     ttft_target_ms: float | None = None,
     tpot_target_ms: float | None = None,
+    price_per_gpu_hour_usd: float | None = None,
 ) -> Disaggregated | None:
-    """The fewest instances per pool (module doc); None when no pool size keeps up."""
+    """The fewest instances per pool (module doc), priced at ``price_per_gpu_hour_usd``;
+    None when no pool size keeps up. ``beats_aggregated`` is left false
+    (:func:`judged_against` sets it)."""
     isl = costs.input_tokens
     chunks = math.ceil(isl / chunk_tokens)
     alone_s = chunks * step_seconds(costs, eff, decode_batch=0, prompt_tokens=isl / chunks)
@@ -115,14 +196,21 @@ def disaggregate(
     if prefill is None or decode is None:
         return None
     ttft_ms, tpot_ms = prefill[1] * 1e3, decode[1] * 1e3
+    gpu_count = (prefill[0] + decode[0]) * gpus_per_instance
+    output_tokens_per_s = requests_per_s * costs.output_tokens
+    cost = deployment_cost(price_per_gpu_hour_usd, gpu_count, output_tokens_per_s)
     return Disaggregated(
         prefill_instances=prefill[0],
         decode_instances=decode[0],
-        gpu_count=(prefill[0] + decode[0]) * gpus_per_instance,
+        gpu_count=gpu_count,
         ttft_ms=ttft_ms,
         tpot_ms=tpot_ms,
+        e2e_ms=ttft_ms + max(costs.output_tokens - 1, 1) * tpot_ms,
         kv_transfer_ms=kv_transfer_s * 1e3,
         decode_batch=decode[2],
+        output_tokens_per_s=output_tokens_per_s,
+        cost_per_hour=cost.per_hour_usd,
+        cost_per_million_output_tokens=cost.per_million_output_tokens_usd,
         meets_slo=(ttft_target_ms is None or ttft_ms <= ttft_target_ms)
         and (tpot_target_ms is None or tpot_ms <= tpot_target_ms),
     )

@@ -8,6 +8,11 @@ model's multi-GPU layouts are also tried with expert parallelism, and with exper
 parallelism plus attention data parallelism (:mod:`service.domain.moe`): three candidates
 per layout, which the API's search-space count includes.
 An infeasible question is an answer: empty ``configurations`` and the reasons.
+
+A configuration's top-level figures are its aggregated arrangement; with
+``SearchSpace.disaggregated`` and a request rate it also carries prefill and decode pools,
+and ``serving`` says which of the two it recommends (:mod:`service.domain.arrangement`).
+:func:`rank` orders by the recommended arrangement's figures.
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ from typing import Annotated, Any
 import msgspec
 
 from service.domain.architecture import Architecture
+from service.domain.arrangement import Arrangement, Figures, pool_figures, recommended
 from service.domain.capacity import Deployment, MemoryBudget
-from service.domain.disaggregation import Disaggregated, disaggregate
+from service.domain.disaggregation import Disaggregated, disaggregate, judged_against
 from service.domain.engine import EngineProfile
 from service.domain.engines.model_memory import weights_as_loaded
 from service.domain.gpu import ExecutionMode, GpuSpec
@@ -33,6 +39,7 @@ from service.domain.moe import expert_parallel_problem
 from service.domain.parallel import valid_tensor_parallel_degrees
 from service.domain.parameters import ParameterCount
 from service.domain.precision import Precision
+from service.domain.pricing import deployment_cost
 from service.domain.serving import (
     ServingLatency,
     at_users,
@@ -58,15 +65,28 @@ WEIGHT_EXECUTION = (
     "16-bit rate, the emulation cost priced in)."
 )
 DISAGGREGATED = (
-    "With constraints.disaggregated and workload.requests_per_s: separate prefill and decode "
-    "pools of this layout sized for the TTFT and TPOT targets, the KV cache handed over the "
-    "interconnect; beats_aggregated says whether it needs fewer GPUs (or meets an SLO the "
-    "aggregated plan misses)."
+    "The disaggregated arrangement, with constraints.disaggregated and "
+    "workload.requests_per_s (null otherwise, or when the pools exceed max_gpus or cannot "
+    "keep up): separate prefill and decode pools of this layout sized for the rate and the "
+    "TTFT and TPOT targets, the KV cache handed over the interconnect, with their own GPU "
+    "count, latency, throughput and cost. beats_aggregated says whether they meet the SLO "
+    "with fewer GPUs than the top-level (aggregated) gpu_count, or meet an SLO the aggregated "
+    "arrangement misses; exactly then serving is disaggregated and these figures rank."
 )
+SERVING = (
+    "The arrangement capplan recommends for this configuration, and the one it is ranked by: "
+    "'disaggregated' exactly when disaggregated.beats_aggregated is true, and then the "
+    "ranking (objective, meeting the SLO, fewer GPUs first) and the pruning of dominated "
+    "configurations use disaggregated.gpu_count, cost_per_million_output_tokens, e2e_ms, "
+    "output_tokens_per_s and meets_slo; otherwise 'aggregated', ranked by the top-level "
+    "figures. The top-level figures always describe the aggregated arrangement."
+)
+AGGREGATED = " Aggregated arrangement (see serving)."
 TPOT_MS = (
     "Steady-state time per output token (ms), including the stall of other requests' "
     "prompt chunks interleaved into decode steps."
 )
+E2E_MS = "End-to-end time of one request in milliseconds."
 
 
 class Objective(enum.StrEnum):
@@ -117,23 +137,37 @@ class SearchSpace(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Configuration(msgspec.Struct, frozen=True, kw_only=True):
+    """One layout and its precisions. The top-level figures describe its aggregated
+    arrangement (every replica runs prompts and decodes); ``disaggregated`` holds the
+    prefill/decode pools when asked for, and ``serving`` the arrangement it recommends and is
+    ranked by (:meth:`served`)."""
+
     gpu: Annotated[str, msgspec.Meta(description="Catalog GPU id")]
     gpu_count: Annotated[
         int,
         msgspec.Meta(
             description=(
-                "GPUs of the whole configuration: tensor_parallel x pipeline_parallel x replicas"
+                "GPUs of the aggregated arrangement: tensor_parallel x pipeline_parallel x "
+                "replicas. When serving is disaggregated, the recommended deployment and the "
+                "ranking use disaggregated.gpu_count instead"
             )
         ),
     ]
     tensor_parallel: Annotated[
-        int, msgspec.Meta(description="Tensor-parallel degree of each replica")
+        int, msgspec.Meta(description="Tensor-parallel degree of each replica (and pool instance)")
     ]
     pipeline_parallel: Annotated[
-        int, msgspec.Meta(description="Pipeline-parallel degree of each replica")
+        int,
+        msgspec.Meta(description="Pipeline-parallel degree of each replica (and pool instance)"),
     ]
     replicas: Annotated[
-        int, msgspec.Meta(description="Copies of the model serving side by side (data parallel)")
+        int,
+        msgspec.Meta(
+            description=(
+                "Copies of the model serving side by side (data parallel) in the aggregated "
+                "arrangement"
+            )
+        ),
     ]
     weight_dtype: Annotated[str, msgspec.Meta(description="Weight precision of this configuration")]
     kv_cache_dtype: Annotated[
@@ -143,7 +177,12 @@ class Configuration(msgspec.Struct, frozen=True, kw_only=True):
         int, msgspec.Meta(description="Most sequences one replica's KV cache holds at once")
     ]
     batch_per_replica: Annotated[
-        int, msgspec.Meta(description="Sequences each replica runs at the workload's concurrency")
+        int,
+        msgspec.Meta(
+            description=(
+                "Sequences each aggregated replica runs at the workload's concurrency or rate"
+            )
+        ),
     ]
     memory: Annotated[
         MemoryBudget,
@@ -151,22 +190,27 @@ class Configuration(msgspec.Struct, frozen=True, kw_only=True):
             description="Memory per GPU, in bytes, as the engine divides it (one GPU of a replica)"
         ),
     ]
-    ttft_ms: Annotated[float, msgspec.Meta(description=TTFT_MS)]
-    tpot_ms: Annotated[float, msgspec.Meta(description=TPOT_MS)]
-    e2e_ms: Annotated[
-        float, msgspec.Meta(description="End-to-end time of one request in milliseconds")
-    ]
+    ttft_ms: Annotated[float, msgspec.Meta(description=TTFT_MS + AGGREGATED)]
+    tpot_ms: Annotated[float, msgspec.Meta(description=TPOT_MS + AGGREGATED)]
+    e2e_ms: Annotated[float, msgspec.Meta(description=E2E_MS + AGGREGATED)]
     output_tokens_per_s: Annotated[
         float,
         msgspec.Meta(
-            description="Generated tokens per second of the whole configuration (all replicas)"
+            description=(
+                "Generated tokens per second of all the aggregated replicas (with "
+                "workload.requests_per_s: that rate x output_tokens)." + AGGREGATED
+            )
         ),
     ]
     cost_per_hour: (
         Annotated[
             float,
             msgspec.Meta(
-                description="USD per hour for all gpu_count GPUs; null when the GPU has no price"
+                description=(
+                    "USD per hour for the aggregated arrangement's gpu_count GPUs (the GPU's "
+                    "hourly price x gpu_count); null when the GPU has no price. When serving "
+                    "is disaggregated the recommended cost is disaggregated.cost_per_hour"
+                )
             ),
         ]
         | None
@@ -176,7 +220,10 @@ class Configuration(msgspec.Struct, frozen=True, kw_only=True):
             float,
             msgspec.Meta(
                 description=(
-                    "USD per million generated tokens at this throughput; null without a price"
+                    "USD per million generated tokens of the aggregated arrangement: "
+                    "cost_per_hour over output_tokens_per_s x 3600 tokens, x 10^6; null "
+                    "without a price. Objective cost ranks by it when serving is aggregated, "
+                    "by disaggregated.cost_per_million_output_tokens when disaggregated"
                 )
             ),
         ]
@@ -185,13 +232,18 @@ class Configuration(msgspec.Struct, frozen=True, kw_only=True):
     meets_slo: Annotated[
         bool,
         msgspec.Meta(
-            description="Whether ttft_ms and tpot_ms are within the SLO (true without one)"
+            description=(
+                "Whether the aggregated arrangement's ttft_ms (burst_ttft_ms with slo.burst) "
+                "and tpot_ms are within the SLO (true without one); the pools' verdict is "
+                "disaggregated.meets_slo"
+            )
         ),
     ]
     bottleneck: Annotated[
         str,
         msgspec.Meta(description="What bounds the decode step: compute, memory or communication"),
     ]
+    serving: Annotated[Arrangement, msgspec.Meta(description=SERVING)]
     burst_ttft_ms: Annotated[float | None, msgspec.Meta(description=BURST_TTFT_MS)] = None
     weight_execution: Annotated[str | None, msgspec.Meta(description=WEIGHT_EXECUTION)] = None
     disaggregated: Annotated[Disaggregated | None, msgspec.Meta(description=DISAGGREGATED)] = None
@@ -209,6 +261,22 @@ class Configuration(msgspec.Struct, frozen=True, kw_only=True):
             "whole attention weights and runs attention for its share of the sequences"
         ),
     ] = False
+
+    def served(self) -> Figures:
+        """The figures of the arrangement ``serving`` recommends: the disaggregated pools'
+        when it says so, else the top-level (aggregated) ones. What :func:`rank` orders by."""
+        if self.serving == "disaggregated" and self.disaggregated is not None:
+            return pool_figures(self.disaggregated)
+        return Figures(
+            gpu_count=self.gpu_count,
+            cost_per_hour=self.cost_per_hour,
+            cost_per_million_output_tokens=self.cost_per_million_output_tokens,
+            ttft_ms=self.ttft_ms,
+            tpot_ms=self.tpot_ms,
+            e2e_ms=self.e2e_ms,
+            output_tokens_per_s=self.output_tokens_per_s,
+            meets_slo=self.meets_slo,
+        )
 
 
 class Rejection(msgspec.Struct, frozen=True, kw_only=True):
@@ -474,7 +542,18 @@ def evaluate(
         throughput = workload.requests_per_s * workload.output_tokens
     steady = timed.steady
     decode_bound = _decode_bound(arch, params, serving, workload, batch, efficiency)
-    cost = None if gpu.price_per_hour_usd is None else gpu.price_per_hour_usd * count
+    cost = deployment_cost(gpu.price_per_hour_usd, count, throughput)
+    meets = _meets(slo, _ttft(slo, timed), steady.tpot_ms)
+    pools = _split(
+        arch,
+        costs,
+        efficiency,
+        (workload, slo, space),
+        candidate,
+        step_tokens,
+        cap.max_batch,
+        (count, meets),
+    )
     return Configuration(
         gpu=gpu.id,
         gpu_count=count,
@@ -490,24 +569,14 @@ def evaluate(
         tpot_ms=steady.tpot_ms,
         e2e_ms=steady.e2e_ms,
         output_tokens_per_s=throughput,
-        cost_per_hour=cost,
-        cost_per_million_output_tokens=(
-            cost / (throughput * 3600) * 1e6 if cost is not None else None
-        ),
-        meets_slo=_meets(slo, _ttft(slo, timed), steady.tpot_ms),
+        cost_per_hour=cost.per_hour_usd,
+        cost_per_million_output_tokens=cost.per_million_output_tokens_usd,
+        meets_slo=meets,
         bottleneck=f"decode {decode_bound.value}",
+        serving=recommended(pools),
         burst_ttft_ms=timed.burst_ttft_ms,
         weight_execution=gpu.execution(candidate.weights, serving.mxfp4_activations).note,
-        disaggregated=_split(
-            arch,
-            costs,
-            efficiency,
-            (workload, slo, space),
-            candidate,
-            step_tokens,
-            cap.max_batch,
-            (count, _meets(slo, _ttft(slo, timed), steady.tpot_ms)),
-        ),
+        disaggregated=pools,
         expert_parallel=candidate.expert_parallel,
         attention_data_parallel=candidate.attention_data_parallel,
     )
@@ -562,12 +631,22 @@ def _split(
         gpus_per_instance=tp * pp,
         ttft_target_ms=None if slo.burst else slo.ttft_ms,
         tpot_target_ms=slo.tpot_ms,
+        price_per_gpu_hour_usd=candidate.gpu.price_per_hour_usd,
     )
     if pools is None or pools.gpu_count > space.max_gpus:
         return None
-    gpus, meets = aggregated
-    beats = pools.meets_slo and (not meets or pools.gpu_count < gpus)
-    return msgspec.structs.replace(pools, beats_aggregated=beats)
+    return judged_against(pools, *aggregated)
+
+
+def with_aggregated_verdict(configuration: Configuration, meets_slo: bool) -> Configuration:
+    """``configuration`` with its aggregated SLO verdict replaced (the API adds queueing at an
+    arrival rate), the pools judged against it again and ``serving`` to match."""
+    pools = configuration.disaggregated
+    if pools is not None:
+        pools = judged_against(pools, configuration.gpu_count, meets_slo)
+    return msgspec.structs.replace(
+        configuration, meets_slo=meets_slo, disaggregated=pools, serving=recommended(pools)
+    )
 
 
 def _ttft(slo: Slo, timed: ServingLatency) -> float:
@@ -583,16 +662,18 @@ def _meets(slo: Slo, ttft_ms: float, tpot_ms: float) -> bool:
 
 
 def rank(configurations: list[Configuration], objective: Objective) -> list[Configuration]:
-    """Best first: configurations meeting the SLO before those that do not, then by objective."""
+    """Best first, each judged by its recommended arrangement (:meth:`Configuration.served`):
+    those meeting the SLO before those that do not, then by objective, then fewer GPUs."""
 
     def key(c: Configuration) -> tuple[bool, float, int]:
+        served = c.served()
         if objective is Objective.COST:
-            metric = c.cost_per_million_output_tokens
+            metric = served.cost_per_million_output_tokens
             value = metric if metric is not None else math.inf
         elif objective is Objective.LATENCY:
-            value = c.e2e_ms
+            value = served.e2e_ms
         else:
-            value = -c.output_tokens_per_s
-        return (not c.meets_slo, value, c.gpu_count)
+            value = -served.output_tokens_per_s
+        return (not served.meets_slo, value, served.gpu_count)
 
     return sorted(configurations, key=key)

@@ -13,7 +13,9 @@ from service.gate.report import Suggestion
 def slo_alternatives(probe: Probe, weights: str, limit: int = 3) -> list[Suggestion]:
     """Up to ``limit`` planned configurations that meet the SLO and hold one sequence of
     ``max_model_len``, cheapest per hour first (``/v1/plan`` on up to 8 GPUs, or the count),
-    on GPUs a fix may move to (:meth:`Probe.permitted`)."""
+    on GPUs a fix may move to (:meth:`Probe.permitted`). The plan is asked for aggregated
+    serving only, so every configuration's ``serving`` is aggregated and its top-level GPU
+    count and cost are the ones the suggestion quotes."""
     t = probe.target
     if t.workload is None or t.slo is None:
         return []
@@ -28,6 +30,7 @@ def slo_alternatives(probe: Probe, weights: str, limit: int = 3) -> list[Suggest
             kv_cache_dtypes=[t.kv_cache_dtype],
             gpu_memory_utilization=t.gpu_memory_utilization,
             expert_parallel=False,  # a fix is a GPU and TP x PP change to the same command
+            disaggregated=False,  # nor does it split the command into prefill and decode pools
         ),
     )
     configurations = probe.backend.plan(request).configurations

@@ -52,6 +52,7 @@ from service.domain.planner import (
     plan,
     rank,
     weights_problem,
+    with_aggregated_verdict,
 )
 from service.domain.precision import Precision
 from service.domain.saturation import replica_queueing
@@ -370,7 +371,7 @@ def _planned(
         queued = load.ttft_with_queueing_ms
         meets = meets and not load.saturated
         meets = meets and (ttft_target is None or (queued is not None and queued <= ttft_target))
-    fields = msgspec.structs.asdict(configuration) | {"meets_slo": meets}
+    fields = msgspec.structs.asdict(with_aggregated_verdict(configuration, meets))
     return PlannedConfiguration(**fields, calibrated=calibrated, confidence=confidence, load=load)
 
 

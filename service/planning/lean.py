@@ -7,7 +7,9 @@ listed dtype). :func:`lean_plan`:
 1. merges duplicates: same GPU, layout (expert and attention-DP settings included),
    replicas and resolved dtypes (the better-ranked one stays);
 2. prunes dominated configurations: B is dropped when some A uses fewer GPUs and is no worse
-   on TTFT, TPOT, throughput, cost and meeting the SLO ("more GPUs for no better anything");
+   on TTFT, TPOT, throughput, cost and meeting the SLO ("more GPUs for no better anything"),
+   each compared by the arrangement it recommends (``serving``: the disaggregated pools'
+   figures when they beat aggregated serving, as the ranking does);
 3. keeps the best ``limit`` in rank order;
 4. counts rejections by reason, standalone numbers replaced by ``#`` (digits attached to
    letters, as in "A100" or "fp8", are kept) so that "needs 151 GB" and
@@ -62,8 +64,10 @@ def _merge_duplicates(ranked: Sequence[PlannedConfiguration]) -> list[PlannedCon
     return unique
 
 
-def _no_worse(a: PlannedConfiguration, b: PlannedConfiguration) -> bool:
-    """Whether ``a`` is at least as good as ``b`` on every measure a user ranks by."""
+def _no_worse(first: PlannedConfiguration, second: PlannedConfiguration) -> bool:
+    """Whether ``first`` is at least as good as ``second`` on every measure a user ranks by,
+    each by its recommended arrangement."""
+    a, b = first.served(), second.served()
     if a.cost_per_hour is None or b.cost_per_hour is None:
         cost_ok = a.cost_per_hour is None and b.cost_per_hour is None
     else:
@@ -78,7 +82,8 @@ def _no_worse(a: PlannedConfiguration, b: PlannedConfiguration) -> bool:
 
 
 def _prune_dominated(ranked: list[PlannedConfiguration]) -> list[PlannedConfiguration]:
-    """Drop every configuration some configuration with fewer GPUs is no worse than.
+    """Drop every configuration some configuration with fewer GPUs is no worse than (GPUs of
+    the recommended arrangement).
 
     Only the Pareto frontier of the smaller deployments needs checking (dominance is
     transitive), so it is built up GPU count by GPU count.
@@ -87,7 +92,7 @@ def _prune_dominated(ranked: list[PlannedConfiguration]) -> list[PlannedConfigur
     frontier: list[PlannedConfiguration] = []
     by_count: dict[int, list[int]] = {}
     for index, c in enumerate(ranked):
-        by_count.setdefault(c.gpu_count, []).append(index)
+        by_count.setdefault(c.served().gpu_count, []).append(index)
     for count in sorted(by_count):
         group = [ranked[i] for i in by_count[count]]
         for index, c in zip(by_count[count], group, strict=True):
@@ -103,14 +108,13 @@ def _prune_dominated(ranked: list[PlannedConfiguration]) -> list[PlannedConfigur
 
 def _strictly_better(a: PlannedConfiguration, b: PlannedConfiguration) -> bool:
     """``a`` no worse than ``b`` and not the same on every measure (frontier upkeep)."""
-    same = (a.cost_per_hour, a.ttft_ms, a.tpot_ms, a.output_tokens_per_s, a.meets_slo) == (
-        b.cost_per_hour,
-        b.ttft_ms,
-        b.tpot_ms,
-        b.output_tokens_per_s,
-        b.meets_slo,
-    )
-    return _no_worse(a, b) and not same
+    return _no_worse(a, b) and _measures(a) != _measures(b)
+
+
+def _measures(c: PlannedConfiguration) -> tuple[float | None, float, float, float, bool]:
+    """What :func:`_no_worse` compares, of the recommended arrangement."""
+    s = c.served()
+    return (s.cost_per_hour, s.ttft_ms, s.tpot_ms, s.output_tokens_per_s, s.meets_slo)
 
 
 def reason_kind(reason: str) -> str:

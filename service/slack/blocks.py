@@ -7,9 +7,16 @@ questions back and errors are ``ephemeral`` (only the caller sees them).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from service.contract.schemas import LatencyResponse, MaxBatchResponse, PlanResponse, SloIn
+from service.contract.schemas import (
+    LatencyResponse,
+    MaxBatchResponse,
+    PlannedConfiguration,
+    PlanResponse,
+    SloIn,
+)
 from service.domain.capacity import MemoryBudget
 from service.gate.text import gb, tokens
 
@@ -120,12 +127,23 @@ def _money(value: float | None) -> str:
     return "-" if value is None else f"{value:,.2f}"
 
 
+#: Under the table when a row recommends disaggregated serving.
+DISAGGREGATED_LEGEND = (
+    "`2p+1d`: disaggregated serving, recommended where separate prefill and decode pools meet "
+    "the SLO on fewer GPUs than serving both together (or meet an SLO it misses): 2 prefill + "
+    "1 decode instances of TP x PP GPUs; batch is per decode instance, and every figure of the "
+    "row is the pools'."
+)
+
+
 def _table(response: PlanResponse) -> str:
-    """One row per setup: GPUs in all (n) = TP x PP x replicas (rep), TP marked ``e`` with
-    expert parallelism and ``ed`` with attention data parallelism too; batch per replica;
-    $/h for all n GPUs and $/Mtok, the cost of a million output tokens at the workload."""
+    """One row per setup, in the arrangement it recommends (``serving``): GPUs in all (n) =
+    TP x PP x replicas (rep), or x (prefill + decode) instances (``2p+1d``) when disaggregated;
+    TP marked ``e`` with expert parallelism and ``ed`` with attention data parallelism too;
+    batch per replica (per decode instance); $/h for all n GPUs and $/Mtok, the cost of a
+    million output tokens at the workload."""
     header = (
-        f"{'GPU':<12}{'n':>3}{'TP':>5}{'PP':>3}{'rep':>4}  {'w/kv':<10}{'batch':>6}"
+        f"{'GPU':<12}{'n':>3}{'TP':>5}{'PP':>3}{'rep':>8}  {'w/kv':<10}{'batch':>6}"
         f"{'TTFT ms':>9}{'TPOT ms':>9}{'$/h':>8}{'$/Mtok':>8}"
     )
     rows = [header]
@@ -133,11 +151,17 @@ def _table(response: PlanResponse) -> str:
         dtypes = f"{c.weight_dtype}/{c.kv_cache_dtype}"
         tp = f"{c.tensor_parallel}{'e' if c.expert_parallel else ''}"
         tp += "d" if c.attention_data_parallel else ""
+        served = c.served()
+        pools = c.disaggregated if c.serving == "disaggregated" else None
+        copies = (
+            f"{pools.prefill_instances}p+{pools.decode_instances}d" if pools else str(c.replicas)
+        )
+        batch = math.ceil(pools.decode_batch) if pools else c.batch_per_replica
         rows.append(
-            f"{c.gpu[:12]:<12}{c.gpu_count:>3}{tp:>5}{c.pipeline_parallel:>3}"
-            f"{c.replicas:>4}  {dtypes:<10}{c.batch_per_replica:>6}{c.ttft_ms:>9,.0f}"
-            f"{c.tpot_ms:>9,.1f}{_money(c.cost_per_hour):>8}"
-            f"{_money(c.cost_per_million_output_tokens):>8}"
+            f"{c.gpu[:12]:<12}{served.gpu_count:>3}{tp:>5}{c.pipeline_parallel:>3}"
+            f"{copies:>8}  {dtypes:<10}{batch:>6}{served.ttft_ms:>9,.0f}"
+            f"{served.tpot_ms:>9,.1f}{_money(served.cost_per_hour):>8}"
+            f"{_money(served.cost_per_million_output_tokens):>8}"
         )
     return "```\n" + "\n".join(rows) + "\n```"
 
@@ -148,16 +172,30 @@ def setup_label(gpu: str, count: int, tp: int, pp: int, replicas: int, dtypes: s
     return f"{count}x {gpu} (TP{tp} PP{pp}, {replicas} replica{plural}), {dtypes}"
 
 
+def recommended_label(c: PlannedConfiguration) -> str:
+    """:func:`setup_label` of the arrangement ``c`` recommends; disaggregated:
+    ``3x h100-sxm disaggregated (2 prefill + 1 decode instances of TP1 PP1; 4 GPUs
+    aggregated), bf16/bf16``."""
+    dtypes = f"{c.weight_dtype}/{c.kv_cache_dtype}"
+    pools = c.disaggregated
+    if c.serving != "disaggregated" or pools is None:
+        return setup_label(
+            c.gpu, c.gpu_count, c.tensor_parallel, c.pipeline_parallel, c.replicas, dtypes
+        )
+    return (
+        f"{pools.gpu_count}x {c.gpu} disaggregated ({pools.prefill_instances} prefill + "
+        f"{pools.decode_instances} decode instances of TP{c.tensor_parallel} "
+        f"PP{c.pipeline_parallel}; {c.gpu_count} GPUs aggregated), {dtypes}"
+    )
+
+
 def plan_message(asked: str, response: PlanResponse, base_url: str) -> dict[str, Any]:
     """Verdict, the top configurations as a table, the best one's memory, the API link."""
     found = response.configurations
-    meeting = sum(c.meets_slo for c in found)
+    meeting = sum(c.served().meets_slo for c in found)
     if found:
         best = found[0]
-        label = setup_label(
-            best.gpu, best.gpu_count, best.tensor_parallel, best.pipeline_parallel,
-            best.replicas, f"{best.weight_dtype}/{best.kv_cache_dtype}",
-        )  # fmt: skip
+        label = recommended_label(best)
         ranked = OBJECTIVES.get(response.objective, response.objective)
         verdict = (
             f":white_check_mark: *{len(found)} setups serve {response.model}* ({asked}); "
@@ -165,9 +203,16 @@ def plan_message(asked: str, response: PlanResponse, base_url: str) -> dict[str,
         )
         if meeting < len(found):
             verdict += f". {meeting} meet the SLO"
+        shown = response.configurations[:TABLE_ROWS]
+        legend = (
+            [context(DISAGGREGATED_LEGEND)]
+            if any(c.serving == "disaggregated" for c in shown)
+            else []
+        )
         blocks = [
             section(verdict),
             section(_table(response)),
+            *legend,
             *memory_fields(best.memory, f"the best setup, {label}"),
         ]
     else:

@@ -8,7 +8,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from tests.api.conftest import assert_problem, error_keys
+from tests.api.conftest import assert_problem, catalog_gpu, error_keys
 
 pytestmark = pytest.mark.anyio
 
@@ -97,3 +97,64 @@ async def test_disaggregated_pools_are_offered_for_a_rate(
         assert pool["prefill_instances"] >= 1
         assert pool["decode_instances"] >= 1
         assert isinstance(pool["beats_aggregated"], bool)
+
+
+def recommended(configuration: dict[str, Any]) -> dict[str, Any]:
+    """The figures of the arrangement a configuration says it recommends."""
+    if configuration["serving"] == "disaggregated":
+        pools: dict[str, Any] = configuration["disaggregated"]
+        return pools
+    return configuration
+
+
+async def disaggregated_plan(
+    client: AsyncTestClient[Litestar], shape: dict[str, int], rate: float, slo: dict[str, float]
+) -> list[dict[str, Any]]:
+    """Llama-3.1-8B bf16 on H100s (up to 32) at ``rate`` requests/s, with pools asked for."""
+    body = request()
+    body["workload"] = {**shape, "requests_per_s": rate}
+    body["constraints"] = {**body["constraints"], "disaggregated": True, "max_gpus": 32}
+    body["slo"] = slo
+    response = await client.post("/v1/plan", json=body)
+    assert response.status_code == 200, response.text
+    configurations: list[dict[str, Any]] = response.json()["configurations"]
+    return configurations
+
+
+async def test_a_plan_disaggregation_beats_ranks_by_the_pools(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    """8k in / 1k out at 20 requests/s, TPOT 15 ms: configurations whose pools beat aggregated
+    serving say serving: disaggregated, their pools are priced at the H100's rate, and the
+    answer is ordered by the recommended $/Mtok (the aggregated $/Mtok is out of order)."""
+    shape = {"input_tokens": 8000, "output_tokens": 1000}
+    found = await disaggregated_plan(client, shape, 20, {"tpot_ms": 15})
+    price = catalog_gpu("h100-sxm")["price_per_hour_usd"]
+    assert any(c["serving"] == "disaggregated" for c in found)
+    for c in found:
+        pools = c["disaggregated"]
+        beats = pools is not None and pools["beats_aggregated"]
+        assert c["serving"] == ("disaggregated" if beats else "aggregated")
+        if beats:
+            assert pools["cost_per_hour"] == pytest.approx(price * pools["gpu_count"])
+            assert pools["cost_per_million_output_tokens"] == pytest.approx(
+                price * pools["gpu_count"] / (20 * 1000 * 3600) * 1e6
+            )
+    assert all(recommended(c)["meets_slo"] for c in found)
+    ranked = [recommended(c)["cost_per_million_output_tokens"] for c in found]
+    assert ranked == sorted(ranked)
+    top_level = [c["cost_per_million_output_tokens"] for c in found]
+    assert top_level != sorted(top_level)
+
+
+async def test_a_plan_disaggregation_does_not_beat_stays_aggregated(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    """1k in / 200 out at 10 requests/s: every layout's pools need more GPUs than serving
+    together, so every configuration says serving: aggregated, ranked by its own $/Mtok."""
+    shape = {"input_tokens": 1000, "output_tokens": 200}
+    found = await disaggregated_plan(client, shape, 10, {"ttft_ms": 800, "tpot_ms": 30})
+    assert any(c["disaggregated"] is not None for c in found)
+    assert all(c["serving"] == "aggregated" for c in found)
+    top_level = [c["cost_per_million_output_tokens"] for c in found]
+    assert top_level == sorted(top_level)

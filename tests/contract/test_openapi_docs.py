@@ -115,3 +115,26 @@ def test_each_example_is_a_valid_body(name: str) -> None:
     if request_type is not None:
         msgspec.convert(document["request"], request_type, strict=False)
     msgspec.convert(document["response"], response_type, strict=False)
+
+
+def test_plan_fields_say_which_arrangement_they_describe_and_what_ranks(tmp_path: Path) -> None:
+    """serving is a required aggregated/disaggregated enum saying what ranks; the top-level
+    GPUs, costs and SLO verdict say they are the aggregated arrangement's and name the pools'
+    own; the pools carry their cost; the ranking's descriptions point at serving."""
+    schemas = app_schema(tmp_path)["components"]["schemas"]
+    planned = schemas["PlannedConfiguration"]
+    pools = schemas["Disaggregated"]["properties"]
+    serving = planned["properties"]["serving"]
+    assert serving["enum"] == ["aggregated", "disaggregated"]
+    assert "serving" in planned["required"]
+    assert "beats_aggregated" in serving["description"]
+    assert "ranking" in serving["description"]
+    for field in ("gpu_count", "cost_per_hour", "cost_per_million_output_tokens", "meets_slo"):
+        described = planned["properties"][field]["description"]
+        assert "aggregated arrangement" in described, field
+        assert f"disaggregated.{field}" in described, field
+    for field in ("cost_per_hour", "cost_per_million_output_tokens", "output_tokens_per_s"):
+        assert pools[field]["description"], field
+    assert "serving" in pools["beats_aggregated"]["description"]
+    assert "serving" in schemas["PlanResponse"]["properties"]["configurations"]["description"]
+    assert "serving" in schemas["PlanRequest"]["properties"]["objective"]["description"]

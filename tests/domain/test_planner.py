@@ -206,6 +206,7 @@ def configuration(
         cost_per_million_output_tokens=cost,
         meets_slo=slo,
         bottleneck="decode memory_bandwidth",
+        serving="aggregated",
     )
 
 

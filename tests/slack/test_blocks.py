@@ -206,3 +206,33 @@ def test_plan_table_marks_expert_parallel_layouts(backend: OfflineBackend) -> No
     rows = table.strip("`\n").splitlines()[1:]
     assert any(mark.endswith(("e", "ed")) for mark in marks)
     assert [row.split()[2] for row in rows] == marks
+
+
+def test_plan_says_when_it_recommends_disaggregated_serving(backend: OfflineBackend) -> None:
+    """Pools that beat serving together: the verdict names them, and the best row shows their
+    GPUs, instances (``2p+1d``) and $/Mtok, with a legend under the table."""
+    response = backend.plan(
+        PlanRequest(
+            model=LLAMA_8B,
+            workload=WorkloadIn(input_tokens=8000, output_tokens=1000, requests_per_s=20),
+            slo=SloIn(tpot_ms=15),
+            constraints=ConstraintsIn(
+                gpus=["h100-sxm"], weight_dtypes=["bf16"], disaggregated=True, max_gpus=32
+            ),
+        )
+    )
+    best = response.configurations[0]
+    pools = best.disaggregated
+    assert best.serving == "disaggregated"
+    assert pools is not None
+    payload = blocks.plan_message("8k in / 1k out, 20/s", response, BASE_URL)
+    assert_valid_message(payload, public=True)
+    assert (
+        f"best, {blocks.OBJECTIVES['cost']}: {pools.gpu_count}x h100-sxm disaggregated "
+        f"({pools.prefill_instances} prefill + {pools.decode_instances} decode instances"
+    ) in first_text(payload)
+    row = payload["blocks"][1]["text"]["text"].strip("`\n").splitlines()[1].split()
+    assert row[1] == str(pools.gpu_count)
+    assert row[4] == f"{pools.prefill_instances}p+{pools.decode_instances}d"
+    assert row[-1] == f"{pools.cost_per_million_output_tokens:,.2f}"
+    assert payload["blocks"][2] == blocks.context(blocks.DISAGGREGATED_LEGEND)
