@@ -60,14 +60,19 @@ WeightPrecision = Annotated[
     WeightDtype,
     msgspec.Meta(
         description=(
-            "Weight precision; auto: the checkpoint's own (its quantization, else its torch_dtype)"
+            "Weight precision; auto: the checkpoint's own (its quantization, else its torch_dtype"
+            " as vLLM's --dtype auto serves it on the GPU: bf16 as fp16 on a GPU without bf16,"
+            " fp32 downcast to 16 bit)"
         )
     ),
 ]
 KvPrecision = Annotated[
     KvDtype,
     msgspec.Meta(
-        description="KV cache precision; auto: the model's activation dtype (bf16 or fp16)"
+        description=(
+            "KV cache precision; auto: the model dtype the deployment runs in (fp16 weights"
+            " asked for, or a bf16 checkpoint on a GPU without bf16, cache in fp16)"
+        )
     ),
 ]
 ServingEngine = Annotated[

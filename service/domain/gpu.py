@@ -66,6 +66,11 @@ FP8/FP4/MXFP4 weight-only sm80 (``mxfp4.py`` ``get_min_capability`` 80,
 ``marlin_utils_fp4.py``)."""
 
 
+BF16_MIN_CAPABILITY = 8.0
+"""vLLM ``CudaPlatformBase.supported_dtypes`` (``vllm/platforms/cuda.py``): bf16 from sm80
+(Ampere); "Pascal, Volta and Turing NVIDIA GPUs, BF16 is not supported"."""
+
+
 MAMF_BF16_EFFICIENCIES = (
     0.969,
     0.869,
@@ -150,9 +155,17 @@ class GpuSpec(msgspec.Struct, frozen=True, kw_only=True):
         return TYPICAL_MATMUL_EFFICIENCY
 
     @property
+    def has_bf16(self) -> bool:
+        """Whether the chip computes in bf16: a bf16 rate (the catalog writes 0 for none)
+        and, on NVIDIA, compute capability 8.0 or above (:data:`BF16_MIN_CAPABILITY`)."""
+        capability = self._capability()
+        too_old = capability is not None and capability < BF16_MIN_CAPABILITY
+        return self.dense_tflops_bf16 > 0 and not too_old
+
+    @property
     def sixteen_bit_precision(self) -> Precision:
         """The 16-bit format the chip multiplies in: bf16, or fp16 where it has no bf16."""
-        return Precision.BF16 if self.dense_tflops_bf16 > 0 else Precision.FP16
+        return Precision.BF16 if self.has_bf16 else Precision.FP16
 
     @property
     def sixteen_bit_tflops(self) -> float:
@@ -281,7 +294,7 @@ class GpuSpec(msgspec.Struct, frozen=True, kw_only=True):
         W8A8 paths); other formats need a native or weight-only kernel.
         """
         if precision is Precision.BF16:
-            return self.dense_tflops_bf16 > 0
+            return self.has_bf16
         if precision is Precision.FP8:
             return self.dense_tflops_fp8 is not None
         return self.execution(precision).mode is not ExecutionMode.UNSUPPORTED

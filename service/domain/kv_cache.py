@@ -21,7 +21,9 @@ from typing import Annotated
 import msgspec
 
 from service.domain.architecture import Architecture, AttentionKind, LayerAttention, MixerKind
+from service.domain.gpu import GpuSpec
 from service.domain.precision import Precision, parse_dtype
+from service.domain.served_dtype import served_precision
 
 MLA_BLOCK_ALIGNMENT_TOKENS = 64
 """vLLM ``HybridAttentionMambaModelConfig``: "Other MLA backends: kernel_block_size 64
@@ -46,12 +48,13 @@ class KvLayerGroup(msgspec.Struct, frozen=True, kw_only=True):
     ]
 
 
-def resolve_kv_precision(arch: Architecture, requested: str) -> Precision:
-    """``auto`` caches in the model's activation dtype (bf16/fp16; fp32 models run in bf16)."""
-    if requested != "auto":
-        return parse_dtype(requested)
-    dtype = parse_dtype(arch.checkpoint_dtype)
-    return Precision.FP16 if dtype is Precision.FP16 else Precision.BF16
+def resolve_kv_precision(
+    arch: Architecture, requested: str, gpu: GpuSpec | None = None, weight_dtype: str = "auto"
+) -> Precision:
+    """``auto`` caches in the model dtype the deployment runs in
+    (:func:`~service.domain.served_dtype.served_precision`: fp32 checkpoints run in bf16, a
+    bf16 one in fp16 on a chip without bf16, fp16 weights asked for are ``--dtype half``)."""
+    return served_precision(arch, gpu, weight_dtype, requested).kv
 
 
 def kv_bytes_per_element(precision: Precision) -> int:

@@ -134,7 +134,7 @@ def _draft_serving(serving: Serving, draft: DraftModel) -> Serving:
     return msgspec.structs.replace(
         serving,
         pipeline_parallel=1,
-        weight_precision=resolve_weight_precision(draft.arch, "auto"),
+        weight_precision=resolve_weight_precision(draft.arch, "auto", serving.gpu),
         expert_parallel=False,
         attention_data_parallel=False,
     )

@@ -31,7 +31,7 @@ from service.domain.disaggregation import Disaggregated, disaggregate, judged_ag
 from service.domain.engine import EngineProfile
 from service.domain.engines.model_memory import weights_as_loaded
 from service.domain.gpu import ExecutionMode, GpuSpec
-from service.domain.kv_cache import kv_cache_bytes_per_token, resolve_kv_precision
+from service.domain.kv_cache import kv_cache_bytes_per_token
 from service.domain.latency import Bound, Efficiency, Serving, decode_terms, phase_time
 from service.domain.modifiers import Modifiers, apply
 from service.domain.modifiers_fit import capacity_with_extras
@@ -40,6 +40,7 @@ from service.domain.parallel import valid_tensor_parallel_degrees
 from service.domain.parameters import ParameterCount
 from service.domain.precision import Precision
 from service.domain.pricing import deployment_cost
+from service.domain.served_dtype import served_precision, weight_execution
 from service.domain.serving import (
     ServingLatency,
     at_users,
@@ -62,7 +63,9 @@ BURST_TTFT_MS = (
 WEIGHT_EXECUTION = (
     "How the chip runs the weight format: on its own tensor cores at that rate, or weight-only "
     "(dequantised in the kernel: decode reads the narrow weights, the maths runs at the "
-    "16-bit rate, the emulation cost priced in)."
+    "16-bit rate, the emulation cost priced in). When auto weights are not the checkpoint's "
+    "dtype, it first says why (a bf16 checkpoint is served in fp16 on a GPU without bf16, as "
+    "vLLM's --dtype auto does)."
 )
 DISAGGREGATED = (
     "The disaggregated arrangement, with constraints.disaggregated and "
@@ -116,7 +119,10 @@ class Slo(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class SearchSpace(msgspec.Struct, frozen=True, kw_only=True):
-    """What the search may vary. ``auto`` weights are the checkpoint's own format; with
+    """What the search may vary. ``auto`` weights are the checkpoint's own format, served as
+    vLLM's ``--dtype auto`` serves it on each GPU (a bf16 checkpoint in fp16 where the chip has
+    no bf16: :func:`~service.domain.served_dtype.served_precision`); ``auto`` KV is that
+    model dtype. With
     ``native_low_precision`` a 16-bit checkpoint is also tried in fp8 (and nvfp4) on each GPU
     whose tensor cores run that format natively (``GpuSpec.execution``), since serving it so
     is a flag away (``--quantization fp8``). List ``bf16`` instead of ``auto`` to search
@@ -325,6 +331,15 @@ def weights_problem(gpu: GpuSpec, weights: Precision) -> str | None:
         return None
     if weights.is_quantized:
         return f"{gpu.name}: {gpu.execution(weights).note}"
+    if weights is Precision.BF16:
+        capability = (
+            f"compute capability {gpu.compute_capability}; " if gpu.compute_capability else ""
+        )
+        return (
+            f"{gpu.name} has no bf16 support for weights ({capability}vLLM refuses --dtype "
+            "bfloat16 below 8.0): ask for fp16 (--dtype half), or auto, which serves a bf16 "
+            "checkpoint in fp16"
+        )
     return f"{gpu.name} has no {weights.value} support for weights"
 
 
@@ -366,6 +381,8 @@ class Candidate(msgspec.Struct, frozen=True, kw_only=True):
     kv: Precision
     expert_parallel: bool = False
     attention_data_parallel: bool = False
+    # Why ``auto`` weights are not the checkpoint's dtype (ServedPrecision.note), or "".
+    cast_note: str = ""
 
     def reject(self, reason: str, gpu_count: int | None = None) -> Rejection:
         return Rejection(
@@ -414,9 +431,9 @@ def plan(
     for gpu in gpus:
         efficiency = efficiency_for(gpu) if efficiency_for else Efficiency()
         for w_name in weight_names(arch, gpu, space):
-            weights = resolve_weight_precision(arch, w_name)
             for kv_name in space.kv_cache_dtypes:
-                kv = resolve_kv_precision(arch, kv_name)
+                served = served_precision(arch, gpu, w_name, kv_name)
+                weights, kv = served.weights, served.kv
                 problem = _precision_problem(gpu, weights, kv)
                 if problem:
                     rejected.append(Candidate(gpu=gpu, tensor_parallel=1, pipeline_parallel=1,
@@ -427,6 +444,7 @@ def plan(
                         candidate = Candidate(
                             gpu=gpu, tensor_parallel=tp, pipeline_parallel=pp, weights=weights,
                             kv=kv, expert_parallel=ep, attention_data_parallel=attention_dp,
+                            cast_note=served.note,
                         )  # fmt: skip
                         outcome = evaluate(
                             arch, params, candidate, workload, slo or Slo(), space, profile,
@@ -575,7 +593,9 @@ def evaluate(
         bottleneck=f"decode {decode_bound.value}",
         serving=recommended(pools),
         burst_ttft_ms=timed.burst_ttft_ms,
-        weight_execution=gpu.execution(candidate.weights, serving.mxfp4_activations).note,
+        weight_execution=weight_execution(
+            gpu, candidate.weights, serving.mxfp4_activations, candidate.cast_note
+        ),
         disaggregated=pools,
         expert_parallel=candidate.expert_parallel,
         attention_data_parallel=candidate.attention_data_parallel,

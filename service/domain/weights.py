@@ -9,9 +9,11 @@ import math
 import msgspec
 
 from service.domain.architecture import Architecture
+from service.domain.gpu import GpuSpec
 from service.domain.kernel_layout import ExpertPadding
 from service.domain.parameters import ParameterCount, attention_weights_per_layer
 from service.domain.precision import Precision, parse_dtype
+from service.domain.served_dtype import served_precision
 from service.domain.weight_rates import expert_padding_factor, role_rates
 
 
@@ -37,18 +39,26 @@ class WeightMemory(msgspec.Struct, frozen=True, kw_only=True):
     padding_bytes: int = 0
 
 
-def resolve_weight_precision(arch: Architecture, requested: str) -> Precision:
-    """``auto`` is the checkpoint's own format: its quantisation, else its 16/32-bit dtype."""
-    if requested != "auto":
-        return parse_dtype(requested)
-    if arch.quantization is not None:
-        return parse_dtype(arch.quantization.weight_dtype)
-    return parse_dtype(arch.checkpoint_dtype)
+def resolve_weight_precision(
+    arch: Architecture, requested: str, gpu: GpuSpec | None = None
+) -> Precision:
+    """``auto`` is the checkpoint's own format: its quantisation, else the dtype vLLM serves
+    its 16/32-bit tensors in on ``gpu`` (:func:`~service.domain.served_dtype.served_precision`:
+    fp32 downcast, bf16 as fp16 on a chip without bf16; no GPU: a bf16 chip)."""
+    return served_precision(arch, gpu, requested).weights
+
+
+_SIXTEEN_BIT = frozenset({Precision.BF16, Precision.FP16})
 
 
 def is_checkpoint_precision(arch: Architecture, precision: Precision) -> bool:
-    """Whether ``precision`` is what the checkpoint stores (so its safetensors apply)."""
-    return resolve_weight_precision(arch, "auto") is precision
+    """Whether the checkpoint's tensors keep their stored size in ``precision`` (so its
+    safetensors bytes apply): its own format, or the other 16-bit float a 16-bit checkpoint
+    is cast to at load (bf16 served as fp16 on a chip without bf16: the same bytes)."""
+    if arch.quantization is not None:
+        return parse_dtype(arch.quantization.weight_dtype) is precision
+    stored = parse_dtype(arch.checkpoint_dtype)
+    return stored is precision or {stored, precision} <= _SIXTEEN_BIT
 
 
 @functools.lru_cache(maxsize=4096)

@@ -37,7 +37,6 @@ from service.domain.confidence import Assessed, ErrorBands, Quantity, assess
 from service.domain.engine import EngineProfile
 from service.domain.engines.model_memory import weights_as_loaded
 from service.domain.gpu import GpuSpec
-from service.domain.kv_cache import resolve_kv_precision
 from service.domain.latency import Serving, estimate_latency
 from service.domain.modifiers import Modifiers, apply
 from service.domain.modifiers_draft import DraftModel
@@ -56,9 +55,10 @@ from service.domain.planner import (
 )
 from service.domain.precision import Precision
 from service.domain.saturation import replica_queueing
+from service.domain.served_dtype import served_precision, weight_execution
 from service.domain.serving import at_users, step_token_budget
 from service.domain.step_time import step_costs
-from service.domain.weights import WeightsSource, resolve_weight_precision
+from service.domain.weights import WeightsSource
 from service.planning.engines import engine_settings
 from service.planning.question import checked_modifiers, checked_serving, workload_modifiers
 
@@ -105,14 +105,15 @@ def fit_request(
 ) -> Capacity:
     """The capacity answer with the request's engine knobs (:func:`engine_settings`); with
     ``extras``, the layout's and the modifiers' memory too (:func:`capacity_with_extras`)."""
-    weights = resolve_weight_precision(arch, request.weight_dtype)
+    served = served_precision(arch, gpu, request.weight_dtype, request.kv_cache_dtype)
+    weights = served.weights
     tp, pp = request.tensor_parallel, request.pipeline_parallel
     deployment = Deployment(
         gpu_memory_bytes=gpu.memory_bytes,
         tensor_parallel=tp,
         pipeline_parallel=pp,
         weight_precision=weights,
-        kv_precision=resolve_kv_precision(arch, request.kv_cache_dtype),
+        kv_precision=served.kv,
         gpu_memory_utilization=utilization,
         gpu_name=gpu.name,
         max_model_len=max_model_len,
@@ -169,7 +170,7 @@ def _weights_source(
     loaded = weights_as_loaded(
         arch,
         params,
-        resolve_weight_precision(arch, request.weight_dtype),
+        served_precision(arch, gpu, request.weight_dtype).weights,
         request.tensor_parallel,
         request.pipeline_parallel,
         gpu=gpu,
@@ -204,6 +205,7 @@ def answer_max_batch(
         max_model_len=request.max_model_len,
         extras=extras,
     )
+    served = served_precision(arch, gpu, request.weight_dtype, request.kv_cache_dtype)
     return MaxBatchResponse(
         fits=result.fits,
         max_batch=result.max_batch,
@@ -213,8 +215,8 @@ def answer_max_batch(
         memory=result.memory,
         binding_constraint=result.binding_constraint.value,
         reasons=list(result.reasons),
-        weight_dtype=resolve_weight_precision(arch, request.weight_dtype).value,
-        kv_cache_dtype=resolve_kv_precision(arch, request.kv_cache_dtype).value,
+        weight_dtype=served.weights.value,
+        kv_cache_dtype=served.kv.value,
         engine=profile.name,
         engine_version=profile.version,
         kv_cache_bytes_per_sequence=result.kv_cache_bytes_per_sequence,
@@ -320,7 +322,12 @@ def answer_latency(
         engine=profile.name,
         engine_version=profile.version,
         weights_source=_weights_source(arch, params, gpu, request, profile),
-        weight_execution=gpu.execution(serving.weight_precision, serving.mxfp4_activations).note,
+        weight_execution=weight_execution(
+            gpu,
+            serving.weight_precision,
+            serving.mxfp4_activations,
+            served_precision(arch, gpu, request.weight_dtype).note,
+        ),
     )
 
 

@@ -13,15 +13,14 @@ from service.contract.schemas import SpeculativeIn
 from service.domain.architecture import Architecture
 from service.domain.engines.profile import EngineProfile
 from service.domain.gpu import GpuSpec
-from service.domain.kv_cache import resolve_kv_precision
 from service.domain.latency import Serving
 from service.domain.modifiers import InvalidModifier, Modifiers, apply
 from service.domain.modifiers_draft import DraftModel, SpeculativeMethod
 from service.domain.moe import expert_parallel_problem
 from service.domain.parameters import ParameterCount
 from service.domain.planner import MOE_VARIANTS
+from service.domain.served_dtype import served_precision
 from service.domain.step_time import step_costs
-from service.domain.weights import resolve_weight_precision
 from service.planning.errors import InvalidField
 
 
@@ -89,12 +88,13 @@ def checked_serving(
     """The deployment a question describes on ``profile``'s engine, its layout checked
     (:func:`checked_layout`)."""
     checked_layout(arch, request.expert_parallel, request.tensor_parallel)
+    served = served_precision(arch, gpu, request.weight_dtype, request.kv_cache_dtype)
     return Serving(
         gpu=gpu,
         tensor_parallel=request.tensor_parallel,
         pipeline_parallel=request.pipeline_parallel,
-        weight_precision=resolve_weight_precision(arch, request.weight_dtype),
-        kv_precision=resolve_kv_precision(arch, request.kv_cache_dtype),
+        weight_precision=served.weights,
+        kv_precision=served.kv,
         expert_parallel=request.expert_parallel,
         attention_data_parallel=request.attention_data_parallel,
         mxfp4_activations=profile.mxfp4_activation_precision,

@@ -63,11 +63,26 @@ def test_infeasible_request_is_an_answer_not_an_exception() -> None:
     assert "weights need 141.1 GB" in rejection.reason
 
 
-def test_gpu_without_bf16_is_rejected_for_bf16_with_a_reason() -> None:
-    """A T4-like chip has no bf16: the bf16 checkpoint is refused there, by name."""
-    result = plan_for("llama3-8b", [T4_LIKE])
+def test_gpu_without_bf16_plans_a_bf16_checkpoint_in_fp16_with_the_note() -> None:
+    """A T4-like chip has no bf16: auto serves the bf16 checkpoint in fp16 (vLLM's --dtype
+    auto), weights and KV, and each configuration says why."""
+    result = plan_for("llama3.2-1b", [T4_LIKE], space=SearchSpace(max_gpus=1))
+    assert [(c.weight_dtype, c.kv_cache_dtype) for c in result.configurations] == [("fp16", "fp16")]
+    assert all(
+        (c.weight_execution or "").startswith("bf16 checkpoint served in fp16")
+        for c in result.configurations
+    )
+
+
+def test_gpu_without_bf16_refuses_bf16_asked_for_with_a_reason() -> None:
+    """Asking for bf16 on a T4-like chip is refused there, by name, with the way out."""
+    space = SearchSpace(weight_dtypes=("bf16",), max_gpus=1)
+    result = plan_for("llama3.2-1b", [T4_LIKE], space=space)
     assert result.configurations == ()
-    assert [r.reason for r in result.rejected] == ["T4 has no bf16 support for weights"]
+    assert [r.reason.split(" (")[0] for r in result.rejected] == [
+        "T4 has no bf16 support for weights"
+    ]
+    assert "ask for fp16 (--dtype half), or auto" in result.rejected[0].reason
 
 
 def test_gpu_without_fp8_is_rejected_for_an_fp8_kv_cache() -> None:
