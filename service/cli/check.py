@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 from msgspec.structs import replace
 
 from service.gate.backend import Backend, Rejected, Unavailable
@@ -77,8 +79,38 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     check.add_argument("--format", choices=FORMATS, default="human", help="output format")
     check.add_argument("--output", type=Path, help="write the report here instead of stdout")
-    check.add_argument("--timeout", type=float, default=30.0, help="HTTP timeout in seconds")
+    check.add_argument(
+        "--timeout", type=_seconds, default=30.0, help="HTTP timeout in seconds (at most a day)"
+    )
     check.set_defaults(func=run_check)
+
+
+MAX_TIMEOUT_S = 86_400.0
+"""``--timeout``'s ceiling, a day: far larger values overflow the socket's clock."""
+
+
+def _seconds(text: str) -> float:
+    """``--timeout``: seconds, more than 0 and at most a day (httpx fails late on the rest:
+    a negative or NaN timeout is a ``ValueError`` and a huge one an ``OverflowError``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= MAX_TIMEOUT_S:  # NaN compares false, so it lands here too
+        expected = f"a number of seconds more than 0 and at most {MAX_TIMEOUT_S:,.0f}"
+        raise argparse.ArgumentTypeError(f"expected {expected}, got '{text}'")
+    return value
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why ``--output PATH`` cannot be written, found before any work, else ``None``."""
+    if path.is_dir():
+        return f"cannot write {path}: it is a directory"
+    parent = path.parent
+    if not parent.is_dir():
+        missing = "is not a directory" if parent.exists() else "does not exist"
+        return f"cannot write {path}: the directory {parent} {missing}"
+    return None
 
 
 def _gpu_list(text: str) -> tuple[str, ...]:
@@ -97,7 +129,10 @@ def open_backend(args: argparse.Namespace) -> Backend:
     url = args.url or os.environ.get("CAPPLAN_URL", "")
     if not url:
         raise InputError(PROGRAM, "--url", "give --url URL (or set CAPPLAN_URL), or --offline")
-    return HttpBackend.connect(url, args.timeout)
+    try:
+        return HttpBackend.connect(url, args.timeout)
+    except httpx.InvalidURL as exc:
+        raise InputError(PROGRAM, "--url", f"invalid URL '{url}': {exc}") from exc
 
 
 def check(args: argparse.Namespace) -> list[tuple[Report | ErrorReport, str | None]]:
@@ -135,6 +170,8 @@ def _evaluate(item: Input, backend: Backend) -> Report | ErrorReport:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    if args.output is not None and (problem := _unwritable(args.output)):
+        return _output_error(problem)
     results = check(args)
     text = render_many([result for result, _ in results], args.format, results[0][1])
     errors = [result for result, _ in results if isinstance(result, ErrorReport)]
@@ -144,7 +181,17 @@ def run_check(args: argparse.Namespace) -> int:
     if errors and args.format == "human" and len(results) == 1:
         return code
     if args.output is not None:
-        args.output.write_text(text, encoding="utf-8")
+        try:
+            args.output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            return _output_error(f"cannot write {args.output}: {exc.strerror}")
     else:
         sys.stdout.write(text)
     return code
+
+
+def _output_error(message: str) -> int:
+    """``--output`` is bad input (exit 2): said on stderr, where errors always go."""
+    error = ErrorReport(source=PROGRAM, field="--output", message=message)
+    sys.stderr.write(render(error, "human"))
+    return 2

@@ -10,8 +10,9 @@ Accepted, after optional leading ``VAR=value`` words (or ``env VAR=value``) and 
 
 ``--config FILE`` (vLLM, SGLang) is a YAML mapping of the engine's flags; flags given on
 the command line override it, as in the engines. Every word ends up read, listed as
-ignored (no effect on memory or speed), or named in a warning; an engine flag the engine
-does not have is an :class:`InputError` (exit 2), since the engine would refuse to start.
+ignored (no effect on memory or speed), or named in a warning; another engine's flag, or a
+misspelt vLLM flag (``--max-modle-len``), is an :class:`InputError` (exit 2), since the
+engine would refuse to start (:mod:`service.gate.engine_flags`).
 """
 
 from __future__ import annotations
@@ -191,8 +192,11 @@ def parse_command(argv: Sequence[str], *, source: str = SOURCE, base_dir: Path) 
                 raise InputError(source, flag, f"invalid value '{value}'") from None
             continue
         error = _unknown_flag(flag, engine, source)
-        if error is not None and not engine.knows(flag):
+        if error is not None and not engine.has(flag):
             raise error
+        if (typo := engine.typo_of(flag)) is not None:
+            message = f"{engine.program} has no such flag and would refuse to start"
+            raise InputError(source, flag, f"{message}; did you mean {typo}?")
         takes_value = not equals and not engine.is_switch(flag) and following is not None
         takes_value = takes_value and not following.startswith("-")  # type: ignore[union-attr]
         said = f"{word} {following}" if takes_value else word
@@ -201,6 +205,8 @@ def parse_command(argv: Sequence[str], *, source: str = SOURCE, base_dir: Path) 
             ignored.append(said)
         elif engine.knows(flag):
             warnings.append(f"{said}: changes memory or speed; capplan does not model it")
+        elif engine.has(flag):
+            warnings.append(f"{said}: a {engine.program} flag capplan does not read")
         else:
             warnings.append(f"{said}: not a {engine.program} flag capplan knows; not read")
     if "model" not in fields:

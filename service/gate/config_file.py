@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 
+from service.gate.input_files import DuplicateKey, load_document, read_text
 from service.gate.target import InputError
 
 
@@ -23,11 +24,15 @@ def config_words(path_text: str, program: str, source: str, base_dir: Path) -> l
         path = base_dir / path
     expected = f"expected a YAML mapping of {program} flags"
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = load_document(read_text(path))
     except OSError as exc:
         raise InputError(source, "--config", f"cannot read {path}: {exc.strerror}") from exc
     except yaml.YAMLError as exc:
         raise InputError(source, "--config", f"{path} is not YAML ({exc}); {expected}") from exc
+    except DuplicateKey as exc:
+        raise InputError(source, "--config", f"{path}: key '{exc.field}': {exc.message}") from exc
+    except ValueError as exc:
+        raise InputError(source, "--config", f"{path}: {exc}") from exc
     if not isinstance(document, dict):
         raise InputError(source, "--config", f"{path}: {expected}")
     words: list[str] = []

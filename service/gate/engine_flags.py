@@ -8,16 +8,24 @@ Each engine's table says, per flag, what the gate does with it:
 * **not modelled** though it changes memory or speed (``--speculative-config``): a warning.
 
 A flag in none of an engine's lists but in another engine's is an error (exit 2): the
-engine would refuse to start. A flag in no table at all is a warning naming it.
+engine would refuse to start. A flag in no table at all is a warning naming it, except a
+misspelling: vLLM lists its other flags too (``other``: real, neither read nor classified),
+so an unknown vLLM flag close to one of them (``--max-modle-len``) is an error with the
+flag it resembles (:meth:`EngineFlags.typo_of`); without the whole list (SGLang,
+TensorRT-LLM) a real flag could be taken for a typo, so theirs stay warnings.
 
 Sources (flag spellings): vLLM ``vllm/engine/arg_utils.py`` and
 ``vllm/entrypoints/openai/cli_args.py`` (0.10–0.11); SGLang
 ``python/sglang/srt/server_args.py`` (0.4–0.5); TensorRT-LLM
-``tensorrt_llm/commands/serve.py`` (1.0, click options spelled with underscores).
+``tensorrt_llm/commands/serve.py`` (1.0, click options spelled with underscores). vLLM's
+``other`` flags: ``arg_utils.py`` of about 0.7 and of 0.11, a later ``cli_args.py`` and
+``argparse_utils.py`` (``--optimization-level``), and a few newer ones (context parallelism,
+KV offloading): flags come and go between versions, and a deployment may run any of them.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -87,6 +95,12 @@ class Read:
     read: Callable[[str], Any] | None
 
 
+TYPO_CUTOFF = 0.8
+"""How alike (``difflib`` ratio) an unknown flag and a real one must be for the unknown one
+to be taken for a typo: ``--max-modle-len`` is 0.93, ``--gpu-memory-utilisation`` 0.96,
+``--frobnicate``'s nearest 0.57."""
+
+
 @dataclass(frozen=True)
 class EngineFlags:
     engine: str
@@ -97,6 +111,29 @@ class EngineFlags:
     not_modelled: frozenset[str] = frozenset()
     not_modelled_switches: frozenset[str] = frozenset()
     spelling: dict[str, str] = field(default_factory=dict)
+    other: frozenset[str] = frozenset()
+
+    def has(self, flag: str) -> bool:
+        """Is ``flag`` the engine's: in a table, in ``other``, or a ``--no-`` switch of one
+        (vLLM's boolean flags) or a key of a JSON one (``--compilation-config.level``)?"""
+        base = flag.split(".", 1)[0]
+        names = [base, "--" + base[5:]] if base.startswith("--no-") else [base]
+        return any(self.knows(name) or name in self.other for name in names)
+
+    def typo_of(self, flag: str) -> str | None:
+        """The engine's flag that ``flag``, not one of them, is a misspelling of, else ``None``.
+
+        Only for an engine with its whole flag list (``other``), only long flags, and never
+        for the start of a real flag: argparse takes an unambiguous prefix as the flag.
+        """
+        if not self.other or not flag.startswith("--") or self.has(flag):
+            return None
+        tables = (self.read, self.no_effect, self.no_effect_switches, self.not_modelled)
+        flags = sorted({*self.not_modelled_switches, *self.other}.union(*tables))
+        if any(name.startswith(flag) for name in flags):
+            return None
+        close = difflib.get_close_matches(flag, flags, n=1, cutoff=TYPO_CUTOFF)
+        return close[0] if close else None
 
     def knows(self, flag: str) -> bool:
         return (
@@ -190,6 +227,65 @@ VLLM = EngineFlags(
     not_modelled_switches=_names(
         "--disable-cascade-attn --disable-custom-all-reduce --disable-sliding-window "
         "--enable-dbo --enable-eplb --enable-lora --enable-sleep-mode"
+    ),
+    other=_names(
+        "--additional-config --aggregate-engine-logging --allow-credentials "
+        "--allowed-local-media-path --allowed-media-domains --attention-backend "
+        "--cohere-format --cohere-is-reasoning-model --config --convert "
+        "--cp-kv-cache-interleave-size --cudagraph-capture-sizes "
+        "--data-parallel-backend --data-parallel-external-lb "
+        "--data-parallel-hybrid-lb --data-parallel-multi-port-external-lb "
+        "--data-parallel-rank --data-parallel-supervisor-port "
+        "--dbo-decode-token-threshold --dbo-prefill-token-threshold "
+        "--dcp-kv-cache-interleave-size --decode-context-parallel-size "
+        "--default-chat-template-kwargs --default-mm-loras --device "
+        "--disable-access-log-for-endpoints --disable-async-output-proc "
+        "--disable-chunked-mm-input --disable-hybrid-kv-cache-manager "
+        "--disable-logprobs-during-spec-decoding --disable-mm-preprocessor-cache "
+        "--disable-nccl-for-dp-synchronization "
+        "--dp-supervisor-probe-failure-threshold --dp-supervisor-probe-interval-s "
+        "--dp-supervisor-probe-timeout-s --enable-elastic-ep "
+        "--enable-flash-late-interaction --enable-log-deltas --enable-log-outputs "
+        "--enable-lora-bias --enable-mm-embeds "
+        "--enable-multimodal-encoder-data-parallel --enable-offline-docs "
+        "--enable-per-request-metrics --enable-prompt-adapter --enable-prompt-embeds "
+        "--enable-return-routed-experts --enable-ssl-refresh "
+        "--enable-tokenizer-info-endpoint --eplb-config --eplb-log-balancedness "
+        "--eplb-step-interval --eplb-window-size "
+        "--exclude-tools-when-tool-choice-none --fingerprint-mode "
+        "--fingerprint-value --fully-sharded-loras --grpc "
+        "--guided-decoding-disable-additional-properties "
+        "--guided-decoding-disable-any-whitespace --guided-decoding-disable-fallback "
+        "--h11-max-header-count --h11-max-incomplete-event-size --hf-config-path "
+        "--hf-token --ignore-patterns --interleave-mm-strings "
+        "--intial-incremental-detokenization-offset --io-processor-plugin "
+        "--kv-offloading-backend --kv-offloading-size --kv-sharing-fast-prefill "
+        "--log-error-stack --logits-processor-pattern --logprobs-mode "
+        "--long-lora-scaling-factors --lora-dtype --lora-extra-vocab-size "
+        "--mamba-block-size --mamba-cache-dtype --mamba-ssm-cache-dtype "
+        "--max-cudagraph-capture-size --max-long-partial-prefills "
+        "--max-prompt-adapter-token --max-prompt-adapters --media-io-kwargs "
+        "--mm-encoder-attn-backend --mm-encoder-tp-mode --mm-processor-cache-gb "
+        "--mm-processor-cache-type --mm-shm-cache-max-object-size-mb --model-impl "
+        "--model-loader-extra-config --multi-step-stream-outputs "
+        "--ngram-prompt-lookup-max --ngram-prompt-lookup-min --num-lookahead-slots "
+        "--num-redundant-experts --num-speculative-tokens --optimization-level "
+        "--override-attention-dtype --override-neuron-config "
+        "--override-pooler-config --pooler-config --prefill-context-parallel-size "
+        "--prefix-caching-hash-algo --prompt-adapters --pt-load-map-location "
+        "--qlora-adapter-name-or-path --ray-workers-use-nsight --runner "
+        "--safetensors-load-strategy --scheduler-cls --scheduler-delay-factor "
+        "--show-hidden-metrics-for-version --skip-mm-profiling "
+        "--spec-decoding-acceptance-method --speculative-disable-by-batch-size "
+        "--speculative-disable-mqa-scorer --speculative-draft-tensor-parallel-size "
+        "--speculative-max-model-len --speculative-model "
+        "--speculative-model-quantization --ssl-ca-certs --ssl-cert-reqs "
+        "--ssl-ciphers --task --tokenizer-pool-extra-config --tokenizer-pool-size "
+        "--tokenizer-pool-type --tokens-only --tool-server "
+        "--trust-request-chat-template --typical-acceptance-sampler-posterior-alpha "
+        "--typical-acceptance-sampler-posterior-threshold --uds --use-tqdm-on-load "
+        "--use-v2-block-manager --video-pruning-rate --worker-extension-cls -asc "
+        "-dcp -dpa -dpb -dpl -dpn -dpp -dpr -pcp"
     ),
 )
 

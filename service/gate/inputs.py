@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import msgspec
 import yaml
 
 from service.gate.command_line import ServeCommand, parse_command
+from service.gate.input_files import DuplicateKey, load_documents, read_stdin, read_text
 from service.gate.kubernetes import Workload, is_kubernetes, workloads
 from service.gate.manifest import target_from_fields
 from service.gate.target import InputError, Target
@@ -51,10 +51,22 @@ def is_file_input(inputs: Sequence[str]) -> bool:
     return name == STDIN or name.endswith((".yaml", ".yml", ".json")) or Path(name).is_file()
 
 
+def _is_plain_directory(inputs: Sequence[str]) -> bool:
+    """One word naming a directory that is not a model's (a ``config.json`` inside makes it
+    a bare ``vllm serve`` argument: the model, read from there)."""
+    if len(inputs) != 1:
+        return False
+    path = Path(inputs[0])
+    return path.is_dir() and not (path / "config.json").is_file()
+
+
 def read_inputs(inputs: Sequence[str], overrides: Overrides) -> list[Input]:
     """Every target the inputs describe (module doc); bad input is an :class:`InputError`."""
     if not inputs:
         raise InputError("capplan check", "(arguments)", "give a manifest, - or -- COMMAND ...")
+    if _is_plain_directory(inputs):
+        message = "is a directory: expected a manifest file (YAML/JSON), - for stdin, or -- COMMAND"
+        raise InputError(inputs[0], "(file)", message)
     if not is_file_input(inputs):
         command = parse_command(inputs, source=SOURCE, base_dir=Path.cwd())
         target = command_target(command, overrides, SOURCE, Path.cwd())
@@ -77,13 +89,17 @@ def read_inputs(inputs: Sequence[str], overrides: Overrides) -> list[Input]:
 
 def _documents(name: str, source: str) -> list[Any]:
     try:
-        text = sys.stdin.read() if name == STDIN else Path(name).read_text(encoding="utf-8")
+        text = read_stdin() if name == STDIN else read_text(Path(name))
     except OSError as exc:
         raise InputError(source, "(file)", f"cannot read: {exc.strerror}") from exc
+    except ValueError as exc:
+        raise InputError(source, "(file)", str(exc)) from exc
     try:
-        documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
+        documents = [doc for doc in load_documents(text) if doc is not None]
     except yaml.YAMLError as exc:
         raise InputError(source, "(file)", f"invalid YAML/JSON: {exc}") from exc
+    except DuplicateKey as exc:
+        raise InputError(source, exc.field, exc.message) from exc
     if not documents:
         raise InputError(source, "(file)", "empty: expected a manifest or Kubernetes objects")
     return documents

@@ -16,6 +16,7 @@ import yaml
 
 from service.contract.schemas import KvDtype, SloIn, WeightDtype, WorkloadIn
 from service.gate.dtypes import parse_kv_cache_dtype, parse_quantization, weight_dtype
+from service.gate.input_files import DuplicateKey, load_document, read_text
 from service.gate.target import InputError, Target, model_reference
 
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
@@ -85,7 +86,8 @@ def _field_of(error: msgspec.ValidationError, fields: Mapping[str, Any]) -> tupl
     for key in path.split(".") if path else ():
         value = value.get(key) if isinstance(value, Mapping) else None
     if path and value is not None:
-        reason = f"{reason}, got {value!r}"
+        # msgspec names the type it got (``Expected `int`, got `str```); add the value.
+        reason = f"{reason} {value!r}" if ", got `" in reason else f"{reason}, got {value!r}"
     return path or "(manifest)", reason
 
 
@@ -177,11 +179,15 @@ def load_manifest(path: Path, overrides: Mapping[str, Any] | None = None) -> Tar
     """Read a YAML/JSON manifest; ``overrides`` (command-line flags) replace its fields."""
     source = str(path)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = load_document(read_text(path))
     except OSError as exc:
         raise InputError(source, "(file)", f"cannot read: {exc.strerror}") from exc
     except yaml.YAMLError as exc:
         raise InputError(source, "(file)", f"invalid YAML/JSON: {exc}") from exc
+    except DuplicateKey as exc:
+        raise InputError(source, exc.field, exc.message) from exc
+    except ValueError as exc:
+        raise InputError(source, "(file)", str(exc)) from exc
     if not isinstance(document, dict):
         raise InputError(source, "(file)", "expected a mapping of deployment fields")
     fields = {**document, **(overrides or {})}

@@ -68,9 +68,20 @@ class HttpBackend:
             except msgspec.DecodeError as exc:
                 raise Unavailable(f"{method} {path}: unexpected response: {exc}") from exc
         detail = _problem_detail(response)
+        if response.status_code == 404 and _no_route(response):
+            raise Unavailable(self._wrong_url(method, path))
         if response.status_code in _REJECTIONS:
             raise Rejected(detail)
         raise Unavailable(f"{method} {path}: HTTP {response.status_code}: {detail}")
+
+    def _wrong_url(self, method: str, path: str) -> str:
+        """A 404 without a capplan answer: the route is not there, so the URL is not the
+        service root (``--url http://host:8000/v1`` asks for ``/v1/v1/inspect``)."""
+        hint = "; drop the trailing /v1" if self.label.endswith("/v1") else ""
+        return (
+            f"{method} {self.label}{path}: 404 Not Found, no capplan API there: --url is the "
+            f"capplan service root (e.g. http://capplan:8000){hint}"
+        )
 
     def architecture(self, model: ModelRef) -> Architecture:
         return self._send(
@@ -110,6 +121,17 @@ class HttpBackend:
         backend sees them, so both rank the same remedies."""
         whole = msgspec.structs.replace(request, limit=1000)
         return self._send("POST", "/v1/plan", whole, PlanResponse)
+
+
+def _no_route(response: httpx.Response) -> bool:
+    """Is this 404 "no such route" rather than capplan's "no such model/GPU"? capplan's own
+    404s always carry a ``detail`` saying which id; a missing route has none (capplan), says
+    only "Not Found" (FastAPI, vLLM's server among them) or is not JSON at all."""
+    try:
+        problem = msgspec.json.decode(response.content, type=Problem)
+    except msgspec.DecodeError:
+        return True
+    return problem.detail in (None, "", "Not Found")
 
 
 def _problem_detail(response: httpx.Response) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from service.contract.schemas import InlineModel, KvDtype, ModelRef, SloIn, WeightDtype, WorkloadIn
+from service.gate.input_files import read_text
 
 
 class InputError(ValueError):
@@ -92,11 +93,13 @@ def model_reference(value: str, base_dir: Path) -> tuple[ModelRef, str]:
     if path.is_dir():
         path = path / "config.json"
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
+        config = json.loads(read_text(path))
     except OSError as exc:
         raise ValueError(f"cannot read model config {path}: {exc.strerror}") from exc
     except json.JSONDecodeError as exc:
         raise ValueError(f"model config {path} is not valid JSON: {exc}") from exc
+    except ValueError as exc:
+        raise ValueError(f"model config {path}: {exc}") from exc
     if not isinstance(config, dict):
         raise ValueError(f"model config {path} must hold a JSON object")
     return InlineModel(hf_config=config), value

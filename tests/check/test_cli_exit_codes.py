@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -9,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from service.cli import main
 from tests.check.catalog import reference_config
 from tests.check.conftest import Run
 
@@ -158,3 +161,80 @@ def test_no_backend_exits_2(
     monkeypatch.delenv("CAPPLAN_URL", raising=False)
     result = run_check(str(manifest(**FITS)))
     assert (result.code, "--url" in result.err) == (2, True)
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "nan", "inf", "1e308", "soon"])
+def test_a_timeout_that_is_not_positive_finite_seconds_is_refused_at_parse_time(
+    manifest: Callable[..., Path], value: str
+) -> None:
+    """``--timeout`` is checked as it is parsed (exit 2 naming it), not when httpx fails."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), pytest.raises(SystemExit) as caught:
+        main(["check", "--url", "http://127.0.0.1:9", "--timeout", value, str(manifest(**FITS))])
+    assert (
+        caught.value.code,
+        "argument --timeout: expected a number of seconds" in err.getvalue(),
+    ) == (2, True)
+
+
+@pytest.mark.parametrize(
+    ("output", "reason"),
+    [
+        pytest.param("missing/x.json", "the directory {tmp}/missing does not exist", id="no-dir"),
+        pytest.param(".", "it is a directory", id="a-directory"),
+        pytest.param("deploy.yaml/x.json", "the directory {tmp}/deploy.yaml is not a directory",
+                     id="parent-is-a-file"),
+    ],
+)  # fmt: skip
+def test_an_output_that_cannot_be_written_exits_2_before_checking(
+    run_check: Callable[..., Run],
+    manifest: Callable[..., Path],
+    tmp_path: Path,
+    output: str,
+    reason: str,
+) -> None:
+    """``--output`` is bad input named on stderr, found before the input is even read."""
+    manifest(**FITS)
+    path = tmp_path / output
+    result = run_check("--offline", "--output", str(path), str(tmp_path / "absent.yaml"))
+    message = f"cannot write {path}: {reason.format(tmp=tmp_path)}"
+    assert (result.code, result.out, result.err) == (
+        2,
+        "",
+        f"ERROR  capplan check: --output: {message}\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "hint"),
+    [
+        pytest.param("/v1", "; drop the trailing /v1", id="trailing-v1"),
+        pytest.param("/api", "", id="other-prefix"),
+    ],
+)
+def test_a_url_that_is_not_the_service_root_says_so(
+    run_check: Callable[..., Run],
+    manifest: Callable[..., Path],
+    server_url: str,
+    path: str,
+    hint: str,
+) -> None:
+    """A 404 from a route the server does not have is a wrong --url, not an unknown model."""
+    source = manifest(**FITS)
+    result = run_check("--url", server_url + path, str(source))
+    message = (
+        f"POST {server_url}{path}/v1/inspect: 404 Not Found, no capplan API there: --url is "
+        f"the capplan service root (e.g. http://capplan:8000){hint}"
+    )
+    assert (result.code, result.err) == (2, f"ERROR  {source}: {message}\n")
+
+
+def test_an_invalid_url_exits_2_naming_the_option(
+    run_check: Callable[..., Run], manifest: Callable[..., Path]
+) -> None:
+    """A URL httpx cannot parse (``http://[::1``) is bad input on ``--url``."""
+    result = run_check("--url", "http://[::1", str(manifest(**FITS)))
+    assert (result.code, result.err.startswith("ERROR  capplan check: --url: invalid URL")) == (
+        2,
+        True,
+    )

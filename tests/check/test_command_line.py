@@ -261,3 +261,75 @@ def test_unknown_engine_exits_2(run_check: Callable[..., Run], backend_args: lis
     argv = ["vllm", "serve", "meta-llama/Llama-3.1-8B", "--max-model-len", "8192"]
     result = run_check(*backend_args, "--engine", "tgi", "--gpu", "h100-sxm", "--", *argv)
     assert (result.code, "tgi" in result.err) == (2, True)
+
+
+@pytest.mark.parametrize(
+    ("word", "flag", "meant"),
+    [
+        pytest.param("--max-modle-len", "--max-modle-len", "--max-model-len", id="transposed"),
+        pytest.param("--max_modle_len", "--max-modle-len", "--max-model-len", id="underscores"),
+        pytest.param("--gpu-memory-utilisation", "--gpu-memory-utilisation",
+                     "--gpu-memory-utilization", id="british-spelling"),
+        pytest.param("--enable-prefix-cache", "--enable-prefix-cache", "--enable-prefix-caching",
+                     id="switch"),
+        pytest.param("--mamba-cahce-dtype", "--mamba-cahce-dtype", "--mamba-cache-dtype",
+                     id="flag-capplan-does-not-read"),
+    ],
+)  # fmt: skip
+def test_a_misspelt_vllm_flag_is_an_error_naming_the_flag_it_resembles(
+    word: str, flag: str, meant: str
+) -> None:
+    """vLLM refuses an unknown flag, so a typo of a real one is exit 2, never a warning."""
+    with pytest.raises(InputError) as caught:
+        parse(["vllm", "serve", "org/m", word, "4096"])
+    assert (caught.value.field, caught.value.message) == (
+        flag,
+        f"vllm serve has no such flag and would refuse to start; did you mean {meant}?",
+    )
+
+
+def test_a_misspelt_flag_exits_2(run_check: Callable[..., Run], backend_args: list[str]) -> None:
+    """``--max-modle-len 4096`` is not checked at the model's full context and passed."""
+    argv = ["vllm", "serve", "meta-llama/Llama-3.1-8B", "--max-modle-len", "4096"]
+    result = run_check(*backend_args, "--gpu", "h100-sxm", "--", *argv)
+    assert (
+        result.code,
+        "command line: --max-modle-len: vllm serve has no such flag" in result.err,
+    ) == (2, True)
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        pytest.param(["--max-long-partial-prefills", "2"], id="near-max-num-partial-prefills"),
+        pytest.param(["--data-parallel-rank", "0"], id="near-data-parallel-start-rank"),
+        pytest.param(["--mamba-cache-dtype", "float32"], id="near-kv-cache-dtype"),
+        pytest.param(["--device", "cuda"], id="also-an-sglang-flag"),
+        pytest.param(["--no-enable-lora"], id="negated-switch"),
+        pytest.param(["--compilation-config.level", "3"], id="json-flag-key"),
+        pytest.param(["--max-model", "4096"], id="abbreviation"),
+        pytest.param(["--frobnicate", "3"], id="like-no-flag"),
+    ],
+)
+def test_real_or_unlike_flags_are_not_taken_for_typos(words: list[str]) -> None:
+    """vLLM flags capplan does not read, abbreviations argparse accepts and flags like none
+    stay warnings: only a near miss of a real flag is an error."""
+    command = parse(["vllm", "serve", "org/m", *words])
+    assert len(command.warnings) == 1
+
+
+def test_a_flag_capplan_does_not_read_is_warned_as_vllms() -> None:
+    """``--mamba-cache-dtype`` is vLLM's own, so the warning does not call it unknown."""
+    command = parse(["vllm", "serve", "org/m", "--mamba-cache-dtype", "float32"])
+    assert command.warnings == (
+        "--mamba-cache-dtype float32: a vllm serve flag capplan does not read",
+    )
+
+
+def test_sglang_misspellings_stay_warnings() -> None:
+    """Without SGLang's whole flag list a real flag could look like a typo, so none is one."""
+    argv = ["python", "-m", "sglang.launch_server", "--model-path", "org/m"]
+    command = parse([*argv, "--context-lenght", "8192"])
+    assert command.warnings == (
+        "--context-lenght 8192: not a python -m sglang.launch_server flag capplan knows; not read",
+    )

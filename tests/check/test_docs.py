@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +33,24 @@ def test_example_manifest_exits_as_it_says(
     assert expected is not None, f"{path.name} has no '# expect: exit N' line"
     result = run_check("--offline", "--catalog-dir", str(catalog_dir), str(path))
     assert result.code == int(expected["code"]), result.out + result.err
+
+
+SUGGESTS = re.compile(r"^# suggests: (?P<kinds>.+)$", re.MULTILINE)
+SUGGESTING = [p for p in MANIFESTS if SUGGESTS.search(p.read_text(encoding="utf-8"))]
+
+
+@pytest.mark.parametrize("path", SUGGESTING, ids=[p.stem for p in SUGGESTING])
+def test_example_manifest_suggests_what_it_says(
+    run_check: Callable[..., Run], catalog_dir: Path, path: Path
+) -> None:
+    """Each example's ``# suggests: KIND, ...`` line is the gate's fixes, by kind, in order."""
+    expected = SUGGESTS.search(path.read_text(encoding="utf-8"))
+    assert expected is not None
+    result = run_check(
+        "--offline", "--catalog-dir", str(catalog_dir), "--format", "json", str(path)
+    )
+    kinds = [suggestion["kind"] for suggestion in json.loads(result.out)["suggestions"]]
+    assert kinds == [kind.strip() for kind in expected["kinds"].split(",")]
 
 
 def test_every_check_option_is_documented() -> None:

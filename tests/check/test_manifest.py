@@ -128,3 +128,22 @@ def test_unparsable_file_is_an_input_error(tmp_path: Path) -> None:
 def test_overrides_replace_manifest_fields(manifest: Callable[..., Path]) -> None:
     """``--gpu`` on the command line wins over the manifest's ``gpu``."""
     assert load_manifest(manifest(**BASE), {"gpu": "l4"}).gpu == "l4"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        pytest.param({"max_model_len": "8192"}, "Expected `int | null`, got `str` '8192'",
+                     id="quoted-number"),
+        pytest.param({"max_model_len": -5}, "Expected `int` >= 1, got -5", id="out-of-range"),
+        pytest.param({"expert_parallel": "yes"}, "Expected `bool`, got `str` 'yes'",
+                     id="string-for-bool"),
+    ],
+)  # fmt: skip
+def test_a_bad_value_is_quoted_once_after_its_type(
+    manifest: Callable[..., Path], fields: dict[str, Any], message: str
+) -> None:
+    """msgspec names the type it got; the value follows it, without a second "got"."""
+    with pytest.raises(InputError) as caught:
+        load_manifest(manifest(**BASE, **fields))
+    assert caught.value.message == message
