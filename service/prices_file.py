@@ -30,6 +30,11 @@ def load_prices(path: Path) -> dict[str, float]:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise PricesFileError(f"CAPPLAN_PRICES_FILE {path}: cannot read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise PricesFileError(
+            f"CAPPLAN_PRICES_FILE {path}: not UTF-8 text: byte 0x{exc.object[exc.start]:02x} "
+            f"at offset {exc.start}; save it as UTF-8"
+        ) from exc
     except yaml.YAMLError as exc:
         raise PricesFileError(f"CAPPLAN_PRICES_FILE {path}: not YAML/JSON: {exc}") from exc
     if isinstance(document, dict) and isinstance(document.get("prices"), dict):

@@ -50,6 +50,14 @@ def test_bad_prices_file_names_the_problem(tmp_path: Path, text: str | None, fra
     )
 
 
+def test_a_prices_file_that_is_not_utf8_names_the_byte(tmp_path: Path) -> None:
+    """A Latin-1 prices file is a PricesFileError naming file and byte, not a traceback."""
+    path = tmp_path / "prices.yaml"
+    path.write_bytes("l4: 0.5  # \u00e9tage\n".encode("latin-1"))
+    with pytest.raises(PricesFileError, match=r"prices.yaml: not UTF-8 text: byte 0xe9"):
+        load_prices(path)
+
+
 def test_later_price_lists_win() -> None:
     """The question's prices override the file's, which override nothing else."""
     assert merged({"l4": 1.0, "t4": 0.3}, None, {"l4": 0.5}) == {"l4": 0.5, "t4": 0.3}
