@@ -64,8 +64,10 @@ DISAGGREGATED = (
     "aggregated plan misses)."
 )
 TPOT_MS = (
-    "Steady-state time per output token (ms), including the stall of other requests' "
-    "prompt chunks interleaved into decode steps."
+    "Steady-state time per output token (ms) of one request: the decode step of the "
+    "sequences decoding at once, with the stall of other requests' prompt chunks interleaved "
+    "into decode steps, over the tokens a step keeps per sequence (1; more with speculative "
+    "decoding)."
 )
 
 
