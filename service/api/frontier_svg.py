@@ -151,10 +151,23 @@ def _latency(points: Sequence[FrontierPoint], ttft_slo: float | None,
     return out
 
 
+def saturation_summary(answer: FrontierResponse) -> str:
+    """The subtitle's first clause: the most the replica delivers and the users it takes,
+    which count those in prefill or waiting beside the decode batch (so 82 users can keep
+    an 81-sequence batch full)."""
+    top = f"max {answer.max_output_tokens_per_s:,.0f} output tok/s"
+    users = answer.saturation_concurrency
+    if answer.saturation_limit == "max_batch":
+        return (f"{top}: {users:,} users keep the {answer.max_batch:,}-sequence batch full "
+                "(the others in prefill or queued)")  # fmt: skip
+    return f"{top}: {users:,} users fill the {answer.step_tokens:,}-token step budget with prompts"
+
+
 def frontier_svg(answer: FrontierResponse) -> str:
     """The chart of the module doc (a notice instead when nothing fits)."""
     head = (f"{answer.model} on {answer.gpu_count}x {answer.gpu} ({answer.weight_dtype} "
-            f"weights, {answer.kv_cache_dtype} KV, {answer.engine})")  # fmt: skip
+            f"weights, {answer.kv_cache_dtype} KV, {answer.engine} "
+            f"{answer.engine_version})")  # fmt: skip
     body = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12">',
@@ -165,8 +178,7 @@ def frontier_svg(answer: FrontierResponse) -> str:
         body.append(_text(WIDTH / 2, HEIGHT / 2, "Does not fit: " + "; ".join(answer.reasons),
                           text_anchor="middle", fill=SLO_COLOUR))  # fmt: skip
         return "\n".join([*body, "</svg>"])
-    summary = (f"max {answer.max_output_tokens_per_s:,.0f} output tok/s at "
-               f"{answer.saturation_concurrency} users ({answer.saturation_limit})")  # fmt: skip
+    summary = saturation_summary(answer)
     if answer.best_meeting_slo is not None:
         best = answer.best_meeting_slo
         summary += (f"; best within SLO: {best.concurrency} users, "

@@ -75,11 +75,18 @@ class FrontierResponse(msgspec.Struct, frozen=True, kw_only=True):
     kv_cache_dtype: Annotated[
         str, msgspec.Meta(description="KV cache precision assumed (auto resolved)")
     ]
-    engine: Annotated[str, msgspec.Meta(description="Engine profile used")]
+    engine: Annotated[
+        str, msgspec.Meta(description="Engine profile the answer used (GET /v1/engines)")
+    ]
+    engine_version: Annotated[str, msgspec.Meta(description="That engine profile's version")]
     fits: Annotated[bool, msgspec.Meta(description="Whether the weights and one sequence fit")]
     reasons: Annotated[list[str], msgspec.Meta(description="Why not, when fits is false")]
     max_batch: Annotated[
-        int, msgspec.Meta(description="Most sequences the KV cache holds at once (per replica)")
+        int,
+        msgspec.Meta(
+            description="Most sequences one replica decodes at once: what the KV cache "
+            "(and max_num_seqs) holds for sequences of input_tokens + output_tokens"
+        ),
     ]
     step_tokens: Annotated[
         int,
@@ -89,13 +96,29 @@ class FrontierResponse(msgspec.Struct, frozen=True, kw_only=True):
         list[FrontierPoint], msgspec.Meta(description="The curve, concurrency 1 to saturation")
     ]
     max_output_tokens_per_s: Annotated[
-        float, msgspec.Meta(description="Generated tokens per second at saturation (one replica)")
+        float,
+        msgspec.Meta(
+            description="Generated tokens per second at saturation (one replica): the most it "
+            "delivers; /v1/latency answers this figure for any batch_size at or past "
+            "saturation_concurrency"
+        ),
     ]
     saturation_concurrency: Annotated[
-        int, msgspec.Meta(description="Concurrency where throughput stops growing (count)")
+        int,
+        msgspec.Meta(
+            description="Users (requests in flight, count) that keep the replica saturated, "
+            "where throughput stops growing: those decoding plus those in prefill or waiting "
+            "for a slot, so it can exceed max_batch (e.g. 82 users keep an 81-sequence "
+            "batch full); more users only wait longer"
+        ),
     ]
     saturation_limit: Annotated[
-        str, msgspec.Meta(description="What saturates: KV cache memory, compute or the step budget")
+        str,
+        msgspec.Meta(
+            description="What stops the decode batch growing: max_batch (the KV cache or "
+            "max_num_seqs holds no more sequences), prefill_budget (prompt chunks fill the "
+            "step budget, step_tokens) or 'does not fit'"
+        ),
     ]
     best_meeting_slo: (
         Annotated[

@@ -438,7 +438,16 @@ class MaxBatchResponse(msgspec.Struct, frozen=True, kw_only=True):
 class LatencyRequest(EngineSettings, frozen=True, kw_only=True):
     model: ModelQuestion
     gpu: CatalogGpu
-    batch_size: Annotated[Batch, msgspec.Meta(description="Sequences decoded together (count)")]
+    batch_size: Annotated[
+        Batch,
+        msgspec.Meta(
+            description="Requests in flight on one replica (count): concurrent users, each "
+            "sending the next request when the last one ends (vllm bench serve "
+            "--max-concurrency), the concurrency of a /v1/frontier point. At any step some "
+            "are in prefill (or, past max_batch, waiting for a slot) and decode_batch of them "
+            "decode."
+        ),
+    ]
     input_tokens: Annotated[Tokens, msgspec.Meta(description="Prompt tokens per sequence")]
     output_tokens: Annotated[Tokens, msgspec.Meta(description="Generated tokens per sequence")]
     tensor_parallel: TensorParallel = 1
@@ -458,7 +467,11 @@ class LatencyResponse(msgspec.Struct, frozen=True, kw_only=True):
         bool,
         msgspec.Meta(
             description=(
-                "Whether the weights and the batch's KV cache fit (the times assume they do)"
+                "Whether the weights and the KV cache of batch_size sequences fit. When fewer "
+                "fit, the times are the saturated replica's (decode_batch capped at what the "
+                "KV cache holds, the other requests waiting for a slot: ttft_ms grows, "
+                "output_tokens_per_s stays the saturation figure); when not even the weights "
+                "or one sequence fit, the times assume they do"
             )
         ),
     ] = True
@@ -478,20 +491,61 @@ class LatencyResponse(msgspec.Struct, frozen=True, kw_only=True):
     ]
     output_tokens_per_s: Annotated[
         float,
-        msgspec.Meta(description="Generated tokens per second across the batch (one replica)"),
+        msgspec.Meta(
+            description="Generated tokens per second of all batch_size requests (one replica, "
+            "steady state); at or past saturation the replica's most, /v1/frontier's "
+            "max_output_tokens_per_s"
+        ),
+    ]
+    decode_batch: Annotated[
+        float,
+        msgspec.Meta(
+            description="Sequences decoding in a step at the steady state (an average, so "
+            "fractional): batch_size less the requests in prefill or waiting for a slot, at "
+            "most what the KV cache holds. The decode phase is a step of this many"
+        ),
+    ]
+    saturated: Annotated[
+        bool,
+        msgspec.Meta(
+            description="Whether batch_size is at or past the replica's saturation (the "
+            "decode batch at its ceiling: max_batch or the prefill budget): more requests "
+            "only wait longer"
+        ),
     ]
     burst_ttft_ms: Annotated[float, msgspec.Meta(description=BURST_TTFT_MS)]
     prefill_bound: Annotated[
-        str, msgspec.Meta(description="What bounds prefill: compute, memory or communication")
+        str,
+        msgspec.Meta(
+            description="What bounds the prefill phase: compute, memory_bandwidth or communication"
+        ),
     ]
     decode_bound: Annotated[
-        str, msgspec.Meta(description="What bounds a decode step: compute, memory or communication")
+        str,
+        msgspec.Meta(
+            description="What bounds the decode phase's step: compute, memory_bandwidth or "
+            "communication"
+        ),
     ]
     prefill: Annotated[
-        Phase, msgspec.Meta(description="The prefill phase's time split (milliseconds)")
+        Phase,
+        msgspec.Meta(
+            description="All batch_size prompts prefilled in one step, no decodes beside them "
+            "(the cached prefix left out, a draft model's prefill in), its time split in "
+            "milliseconds: the work burst_ttft_ms prices in chunks of the engine's step "
+            "budget. ttft_ms is one prompt's chunks among the others' decodes, plus the wait"
+        ),
     ]
     decode: Annotated[
-        Phase, msgspec.Meta(description="One decode step's time split (milliseconds)")
+        Phase,
+        msgspec.Meta(
+            description="One decode step of the steady state, per step not per token: "
+            "decode_batch sequences (not batch_size), no prompt chunk, each verifying "
+            "draft_tokens + 1 tokens with the proposer's passes under speculative decoding; "
+            "its time split in milliseconds. tpot_ms is per output token: this step plus "
+            "the stall of others' prompt chunks, over the tokens a step keeps per sequence "
+            "(1, or the accepted tokens with speculative decoding)"
+        ),
     ]
     weight_dtype: Annotated[
         str, msgspec.Meta(description="Weight precision the answer assumed (auto resolved)")

@@ -86,8 +86,10 @@ SERVING = (
 )
 AGGREGATED = " Aggregated arrangement (see serving)."
 TPOT_MS = (
-    "Steady-state time per output token (ms), including the stall of other requests' "
-    "prompt chunks interleaved into decode steps."
+    "Steady-state time per output token (ms) of one request: the decode step of the "
+    "sequences decoding at once, with the stall of other requests' prompt chunks interleaved "
+    "into decode steps, over the tokens a step keeps per sequence (1; more with speculative "
+    "decoding)."
 )
 E2E_MS = "End-to-end time of one request in milliseconds."
 

@@ -17,7 +17,9 @@ import msgspec
 
 from service.domain.architecture import Architecture
 from service.domain.latency import (
+    Bound,
     Efficiency,
+    Phase,
     PhaseTerms,
     Serving,
     decode_terms,
@@ -112,6 +114,37 @@ def step_seconds(
     return step_constants(costs, eff).seconds(decode_batch, prompt_tokens)
 
 
+def step_phase(
+    costs: StepCosts, eff: Efficiency, *, decode_batch: float, prompt_tokens: float
+) -> Phase:
+    """One scheduler step as :func:`step_seconds` prices it (``decode_batch`` decodes, with
+    speculative decoding ``verify_tokens`` each and the proposer's passes; ``prompt_tokens``
+    prompt tokens, the cached prefix left out), split into its parts: the matmuls' and
+    attention's maths (compute, a prompt's attention counted there), the weight, KV and
+    routing reads (memory), the collectives (communication) and the fixed costs (overhead).
+    ``ms`` joins them as the step does (the weight read and the matmuls at their roofline's
+    knee, attention at its own), so it is at most their sum; ``bound`` is the largest of
+    the first three."""
+    steps = step_constants(costs, eff)
+    weights, matmuls, kv, attention, prompt_attention, routing, communication = steps.terms(
+        decode_batch, prompt_tokens
+    )
+    compute, memory = matmuls + attention + prompt_attention, weights + kv + routing
+    parts = {
+        Bound.COMPUTE: compute,
+        Bound.MEMORY_BANDWIDTH: memory,
+        Bound.COMMUNICATION: communication,
+    }
+    return Phase(
+        ms=steps.seconds(decode_batch, prompt_tokens) * 1e3,
+        compute_ms=compute * 1e3,
+        memory_ms=memory * 1e3,
+        communication_ms=communication * 1e3,
+        overhead_ms=steps.overhead_s * 1e3,
+        bound=max(parts, key=lambda key: parts[key]),
+    )
+
+
 class StepConstants(msgspec.Struct, frozen=True):
     """:func:`step_seconds` of one deployment and workload, and what its steady state
     (:mod:`service.domain.batching`) reads: what depends only on the costs and efficiencies
@@ -155,6 +188,20 @@ class StepConstants(msgspec.Struct, frozen=True):
         """:func:`step_seconds` (its doc); ``max(x, y)`` written ``y if y > x else x``, what
         the builtin returns, ties and NaN included; the matmuls' knee is
         :func:`~service.domain.latency.roofline_seconds`."""
+        weights, matmuls, kv, attention, prompt_attention, routing, communication = self.terms(
+            decode_batch, prompt_tokens
+        )
+        matmuls = roofline_seconds(weights, matmuls)
+        attention = (attention if attention > kv else kv) + (prompt_attention + routing)
+        return matmuls + attention + communication + self.overhead_s
+
+    def terms(
+        self, decode_batch: float, prompt_tokens: float
+    ) -> tuple[float, float, float, float, float, float, float]:
+        """The step's parts before :meth:`seconds` joins them, in seconds: the weight read,
+        the matmuls' maths, the decodes' KV read, their attention maths, the prompt's
+        attention (at its own roofline), the MoE routing and the communication (bytes and
+        the all-reduces' latency); the fixed costs are ``overhead_s``."""
         b, share = decode_batch, prompt_tokens / self.input_tokens
         run = b * self.verify_tokens
         costs = self.costs
@@ -174,16 +221,21 @@ class StepConstants(msgspec.Struct, frozen=True):
                 self.prompt_per_token,
             )
         matmuls = run * decode_k / self.decode_mfu + share * prompt_k / self.prefill_mfu
-        matmuls = roofline_seconds(weights, matmuls)
         kv, attention = b * self.kv_s / self.decode_mbu, run * self.attention_s / self.decode_mfu
-        attention = attention if attention > kv else kv
-        attention += share * self.prompt_attention_s + run * self.routing_s
         communication = (
             run * self.decode_communication_s
             + share * self.prompt_communication_s
             + self.all_reduce_s
         )
-        return matmuls + attention + communication + self.overhead_s
+        return (
+            weights,
+            matmuls,
+            kv,
+            attention,
+            share * self.prompt_attention_s,
+            run * self.routing_s,
+            communication,
+        )
 
 
 @functools.lru_cache(maxsize=256)

@@ -32,12 +32,12 @@ from service.domain.calibration import (
     efficiency_for_gpu,
     is_calibrated,
 )
-from service.domain.capacity import Capacity, Deployment, capacity
+from service.domain.capacity import BindingConstraint, Capacity, Deployment, capacity
 from service.domain.confidence import Assessed, ErrorBands, Quantity, assess
 from service.domain.engine import EngineProfile
 from service.domain.engines.model_memory import weights_as_loaded
 from service.domain.gpu import GpuSpec
-from service.domain.latency import Serving, estimate_latency
+from service.domain.latency import Efficiency, Serving
 from service.domain.modifiers import Modifiers, apply
 from service.domain.modifiers_draft import DraftModel
 from service.domain.modifiers_fit import capacity_with_extras
@@ -56,8 +56,8 @@ from service.domain.planner import (
 from service.domain.precision import Precision
 from service.domain.saturation import replica_queueing
 from service.domain.served_dtype import served_precision, weight_execution
-from service.domain.serving import at_users, step_token_budget
-from service.domain.step_time import step_costs
+from service.domain.serving import ServingLatency, at_users, step_token_budget
+from service.domain.step_time import StepCosts, step_costs, step_phase
 from service.domain.weights import WeightsSource
 from service.planning.engines import engine_settings
 from service.planning.question import checked_modifiers, checked_serving, workload_modifiers
@@ -225,23 +225,41 @@ def answer_max_batch(
     )
 
 
-def answer_latency(
+class Replica(msgspec.Struct, frozen=True, kw_only=True):
+    """One replica a latency or frontier question describes, ready for its steady state:
+    the deployment, what it holds (``fit``, the layout's and the modifiers' memory in), the
+    efficiencies, the engine's step budget and the step costs with the modifiers applied.
+    Both answers start here, so the same question gets the same numbers from each."""
+
+    serving: Serving
+    fit: Capacity
+    efficiency: Efficiency
+    step_tokens: int
+    costs: StepCosts
+
+    def at_users(self, users: int) -> ServingLatency:
+        """The closed loop at ``users`` concurrent users (:func:`at_users`). The decode batch
+        is capped at ``fit.max_batch``: past what the KV cache (and ``max_num_seqs``) holds
+        the rest wait for a slot, so TTFT grows and the throughput stays the saturated
+        replica's. When not one sequence fits (``fit.fits`` false) there is no replica to
+        saturate: the times assume the ``users`` sequences fit, as ``fits`` false says."""
+        cap = self.fit.max_batch if self.fit.fits else users
+        return at_users(self.costs, self.efficiency, self.step_tokens, max(cap, 1), users)
+
+
+def replica(
     arch: Architecture,
     params: ParameterCount,
     gpu: GpuSpec,
-    request: LatencyRequest,
+    request: LatencyRequest | FrontierRequest,
     profile: EngineProfile,
     calibration: Calibration,
     draft: DraftModel | None = None,
-) -> LatencyResponse:
-    """Times with calibrated efficiency for ``gpu``; ``fits`` says whether they can happen.
-
-    A latency is only meaningful if the deployment holds the weights and the batch's KV
-    cache; an infeasible one is still answered, with ``fits`` false and the reasons. The
-    modifiers (prefix cache, speculative decoding with its proposer) and the MoE layout
-    (expert parallelism, attention data parallelism) shape both. ``draft`` is the resolved
-    ``speculative.draft_model``.
-    """
+) -> Replica:
+    """The :class:`Replica` of a ``/v1/latency`` or ``/v1/frontier`` question: layout and
+    modifiers checked (400s naming the field), sized for sequences of ``input_tokens +
+    output_tokens`` with the layout's and the modifiers' memory (:func:`fit_request`);
+    ``draft`` is the resolved ``speculative.draft_model``."""
     serving = checked_serving(arch, gpu, request, profile)
     modifiers = checked_modifiers(
         arch,
@@ -251,31 +269,9 @@ def answer_latency(
     )
     context = request.input_tokens + request.output_tokens
     fit = fit_request(
-        arch,
-        params,
-        gpu,
-        request,
-        profile,
-        context,
-        with_max_context=False,
-        extras=(serving, modifiers),
-    )
-    reasons = list(fit.reasons)
-    if fit.fits and fit.max_batch < request.batch_size:
-        reasons.append(
-            f"batch_size {request.batch_size} exceeds the {fit.max_batch} sequences of "
-            f"{context} tokens the KV cache holds"
-        )
-    efficiency = efficiency_for_gpu(calibration, gpu)
-    estimate = estimate_latency(
-        arch,
-        params,
-        serving,
-        batch_size=request.batch_size,
-        input_tokens=request.input_tokens,
-        output_tokens=request.output_tokens,
-        efficiency=efficiency,
-    )
+        arch, params, gpu, request, profile, context,
+        with_max_context=False, extras=(serving, modifiers),
+    )  # fmt: skip
     plain = step_costs(
         arch,
         params,
@@ -283,14 +279,60 @@ def answer_latency(
         input_tokens=request.input_tokens,
         output_tokens=request.output_tokens,
     )
-    timed = at_users(
-        apply(plain, modifiers, arch, params, serving),
-        efficiency,
-        step_token_budget(profile, request.input_tokens, gpu),
-        max(fit.max_batch, request.batch_size, 1),
-        request.batch_size,
+    return Replica(
+        serving=serving,
+        fit=fit,
+        efficiency=efficiency_for_gpu(calibration, gpu),
+        step_tokens=step_token_budget(profile, request.input_tokens, gpu),
+        costs=apply(plain, modifiers, arch, params, serving),
     )
+
+
+def _over_capacity(fit: Capacity, batch_size: int, context: int) -> str:
+    """Why ``batch_size`` sequences cannot all run at once on a replica that holds fewer."""
+    held = (
+        f"the {fit.max_batch} sequences max_num_seqs allows"
+        if fit.binding_constraint is BindingConstraint.MAX_NUM_SEQS
+        else f"the {fit.max_batch} sequences of {context} tokens the KV cache holds"
+    )
+    return (
+        f"batch_size {batch_size} exceeds {held}: the times are the saturated replica's, "
+        f"{fit.max_batch} decoding at once and the rest waiting for a slot"
+    )
+
+
+def answer_latency(
+    arch: Architecture,
+    params: ParameterCount,
+    gpu: GpuSpec,
+    request: LatencyRequest,
+    profile: EngineProfile,
+    calibration: Calibration,
+    draft: DraftModel | None = None,
+) -> LatencyResponse:
+    """The steady state of ``batch_size`` concurrent users on one replica, as one point of
+    ``/v1/frontier`` (:class:`Replica`); ``fits`` says whether they can all run at once.
+
+    A latency is only meaningful if the deployment holds the weights and the batch's KV
+    cache. Past what the KV cache holds the answer is the saturated replica's (its decode
+    batch capped, the rest queued: TTFT grows, the throughput stays the saturation
+    figure), with ``fits`` false and the reason; when not even one sequence fits, the times
+    assume the batch does. The modifiers (prefix cache, speculative decoding with its
+    proposer) and the MoE layout (expert parallelism, attention data parallelism) shape
+    both. ``draft`` is the resolved ``speculative.draft_model``.
+    """
+    question = replica(arch, params, gpu, request, profile, calibration, draft)
+    serving, fit, efficiency = question.serving, question.fit, question.efficiency
+    context = request.input_tokens + request.output_tokens
+    reasons = list(fit.reasons)
+    if fit.fits and fit.max_batch < request.batch_size:
+        reasons.append(_over_capacity(fit, request.batch_size, context))
+    timed = question.at_users(request.batch_size)
     steady = timed.steady
+    costs = question.costs
+    prompts = request.batch_size * costs.input_tokens
+    prefill = step_phase(costs, efficiency, decode_batch=0.0, prompt_tokens=prompts)
+    decode = step_phase(costs, efficiency, decode_batch=steady.decode_batch, prompt_tokens=0.0)
     calibrated = is_calibrated(calibration, gpu.id)
     bands = calibration.bands or NO_BANDS
 
@@ -305,10 +347,12 @@ def answer_latency(
         tpot_ms=steady.tpot_ms,
         e2e_ms=steady.e2e_ms,
         output_tokens_per_s=steady.output_tokens_per_s,
-        prefill_bound=estimate.prefill.bound.value,
-        decode_bound=estimate.decode.bound.value,
-        prefill=estimate.prefill,
-        decode=estimate.decode,
+        decode_batch=steady.decode_batch,
+        saturated=steady.saturated,
+        prefill_bound=prefill.bound.value,
+        decode_bound=decode.bound.value,
+        prefill=prefill,
+        decode=decode,
         weight_dtype=serving.weight_precision.value,
         kv_cache_dtype=serving.kv_precision.value,
         assumptions=efficiency,

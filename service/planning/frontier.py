@@ -9,21 +9,13 @@ from __future__ import annotations
 
 from service.contract.frontier import FrontierRequest, FrontierResponse
 from service.domain.architecture import Architecture
-from service.domain.calibration import (
-    Calibration,
-    efficiency_for_gpu,
-    is_calibrated,
-)
+from service.domain.calibration import Calibration, is_calibrated
 from service.domain.engine import EngineProfile
 from service.domain.frontier import frontier
 from service.domain.gpu import GpuSpec
-from service.domain.modifiers import apply
 from service.domain.modifiers_draft import DraftModel
 from service.domain.parameters import ParameterCount
-from service.domain.serving import step_token_budget
-from service.domain.step_time import step_costs
-from service.planning.answers import fit_request
-from service.planning.question import checked_modifiers, checked_serving, workload_modifiers
+from service.planning.answers import replica
 
 
 def answer_frontier(
@@ -37,37 +29,18 @@ def answer_frontier(
     draft: DraftModel | None = None,
 ) -> FrontierResponse:
     """The curve, or ``fits`` false with the reasons (an infeasible question is an answer);
-    ``draft`` is the resolved ``speculative.draft_model``."""
-    serving = checked_serving(arch, gpu, request, profile)
-    weights, kv = serving.weight_precision, serving.kv_precision
+    ``draft`` is the resolved ``speculative.draft_model``. Each point is what
+    ``/v1/latency`` answers at ``batch_size`` = its concurrency (:func:`replica`)."""
+    question = replica(arch, params, gpu, request, profile, calibration, draft)
+    serving, fit = question.serving, question.fit
     tp, pp = request.tensor_parallel, request.pipeline_parallel
-    modifiers = checked_modifiers(
-        arch,
-        params,
-        serving,
-        workload_modifiers(request.prefix_cache_hit_rate, request.speculative, draft),
-    )
     context = request.input_tokens + request.output_tokens
-    fit = fit_request(
-        arch, params, gpu, request, profile, context,
-        with_max_context=False, extras=(serving, modifiers),
-    )  # fmt: skip
-    efficiency = efficiency_for_gpu(calibration, gpu)
-    step_tokens = step_token_budget(profile, request.input_tokens, gpu)
     reasons = list(fit.reasons)
     if fit.fits and fit.max_batch >= 1:
-        plain = step_costs(
-            arch,
-            params,
-            serving,
-            input_tokens=request.input_tokens,
-            output_tokens=request.output_tokens,
-        )
-        costs = apply(plain, modifiers, arch, params, serving)
         curve = frontier(
-            costs,
-            efficiency,
-            chunk_tokens=step_tokens,
+            question.costs,
+            question.efficiency,
+            chunk_tokens=question.step_tokens,
             max_batch=fit.max_batch,
             gpus=tp * pp,
             slo_ttft_ms=request.slo_ttft_ms,
@@ -86,13 +59,14 @@ def answer_frontier(
         model=model_name,
         gpu=gpu.id,
         gpu_count=tp * pp,
-        weight_dtype=weights.value,
-        kv_cache_dtype=kv.value,
-        engine=profile.id,
+        weight_dtype=serving.weight_precision.value,
+        kv_cache_dtype=serving.kv_precision.value,
+        engine=profile.name,
+        engine_version=profile.version,
         fits=bool(points),
         reasons=reasons,
         max_batch=fit.max_batch,
-        step_tokens=step_tokens,
+        step_tokens=question.step_tokens,
         points=points,
         max_output_tokens_per_s=top,
         saturation_concurrency=saturation,
@@ -101,5 +75,5 @@ def answer_frontier(
         slo_ttft_ms=request.slo_ttft_ms,
         slo_tpot_ms=request.slo_tpot_ms,
         calibrated=is_calibrated(calibration, gpu.id),
-        assumptions=efficiency,
+        assumptions=question.efficiency,
     )

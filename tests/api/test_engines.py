@@ -26,7 +26,14 @@ PLAN = {
     "workload": {"input_tokens": 1000, "output_tokens": 200, "concurrency": 4},
     "constraints": {"gpus": ["h100-sxm"], "weight_dtypes": ["bf16"]},
 }
-ROUTES = [("/v1/max-batch", MAX_BATCH), ("/v1/latency", LATENCY), ("/v1/plan", PLAN)]
+FRONTIER = {"model": LLAMA_8B, "gpu": "h100-sxm", "input_tokens": 1000, "output_tokens": 100}
+ROUTES = [
+    ("/v1/max-batch", MAX_BATCH),
+    ("/v1/latency", LATENCY),
+    ("/v1/plan", PLAN),
+    ("/v1/frontier", FRONTIER),
+]
+ROUTE_IDS = ["max-batch", "latency", "plan", "frontier"]
 
 ENGINE_ANSWERS = [
     ({}, "vllm", "0.24.0"),
@@ -55,7 +62,7 @@ async def test_max_batch_echoes_the_engine_and_the_sequence_bytes(
     assert answer["kv_cache_bytes_per_sequence"] == 8192 * 131_072
 
 
-@pytest.mark.parametrize(("path", "body"), ROUTES, ids=["max-batch", "latency", "plan"])
+@pytest.mark.parametrize(("path", "body"), ROUTES, ids=ROUTE_IDS)
 async def test_every_computing_route_echoes_the_engine(
     client: AsyncTestClient[Litestar], path: str, body: dict[str, Any]
 ) -> None:
@@ -66,7 +73,7 @@ async def test_every_computing_route_echoes_the_engine(
     assert (answer["engine"], answer["engine_version"]) == ("sglang", "0.5.3")
 
 
-@pytest.mark.parametrize(("path", "body"), ROUTES, ids=["max-batch", "latency", "plan"])
+@pytest.mark.parametrize(("path", "body"), ROUTES, ids=ROUTE_IDS)
 @pytest.mark.parametrize("engine", ["tgi", "vllm==0.7.0", "sglang==9.9"], ids=["name", "v", "s"])
 async def test_unknown_engine_is_400_naming_the_field_and_the_known_ones(
     client: AsyncTestClient[Litestar], path: str, body: dict[str, Any], engine: str

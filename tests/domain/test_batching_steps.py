@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.domain.batching import at_concurrency
-from service.domain.latency import Efficiency, PhaseTerms, phase_seconds
-from service.domain.step_time import StepCosts, step_seconds
+from service.domain.latency import Efficiency, PhaseTerms, phase_seconds, phase_time
+from service.domain.step_time import StepCosts, step_phase, step_seconds
 
 seconds = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
 fractions = st.floats(min_value=0.05, max_value=1.0)
@@ -71,14 +71,10 @@ def fixed_counts(costs: StepCosts) -> dict[str, int]:
     }
 
 
-@settings(max_examples=300, deadline=None)
-@given(dense_costs(), efficiencies(), st.floats(min_value=0.0, max_value=4096.0))
-def test_a_decode_only_step_is_the_batchs_decode_pass(
-    costs: StepCosts, eff: Efficiency, batch: float
-) -> None:
-    """b sequences, v tokens each, no prompt: the decode pass over b·v tokens (weights once)."""
+def decode_pass(costs: StepCosts, batch: float) -> PhaseTerms:
+    """b sequences, v tokens each: one pass over b·v tokens, the weights read once."""
     d, run = costs.decode, batch * costs.verify_tokens
-    decode_pass = PhaseTerms(
+    return PhaseTerms(
         weight_read_s=costs.dense_weight_read_s,
         matmul_s=run * d.matmul_s,
         kv_s=batch * d.kv_s,
@@ -87,9 +83,49 @@ def test_a_decode_only_step_is_the_batchs_decode_pass(
         routing_s=run * d.routing_s,
         **fixed_counts(costs),
     )
-    expected = phase_seconds(decode_pass, eff, mfu=eff.decode_mfu, mbu=eff.decode_mbu)
+
+
+@settings(max_examples=300, deadline=None)
+@given(dense_costs(), efficiencies(), st.floats(min_value=0.0, max_value=4096.0))
+def test_a_decode_only_step_is_the_batchs_decode_pass(
+    costs: StepCosts, eff: Efficiency, batch: float
+) -> None:
+    """b sequences, v tokens each, no prompt: the decode pass over b·v tokens (weights once)."""
+    expected = phase_seconds(decode_pass(costs, batch), eff, mfu=eff.decode_mfu, mbu=eff.decode_mbu)
     got = step_seconds(costs, eff, decode_batch=batch, prompt_tokens=0)
     assert got == pytest.approx(expected, rel=1e-12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(dense_costs(), efficiencies(), st.floats(min_value=0.0, max_value=4096.0))
+def test_a_decode_only_step_phase_is_the_decode_pass_split(
+    costs: StepCosts, eff: Efficiency, batch: float
+) -> None:
+    """step_phase of b decodes: the decode pass's time and parts (latency.phase_time)."""
+    expected = phase_time(decode_pass(costs, batch), eff, mfu=eff.decode_mfu, mbu=eff.decode_mbu)
+    got = step_phase(costs, eff, decode_batch=batch, prompt_tokens=0.0)
+    times = ("ms", "compute_ms", "memory_ms", "communication_ms", "overhead_ms")
+    assert [getattr(got, key) for key in times] == pytest.approx(
+        [getattr(expected, key) for key in times], rel=1e-12, abs=1e-12
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    dense_costs(),
+    efficiencies(),
+    st.floats(min_value=0.0, max_value=4096.0),
+    st.floats(min_value=0.0, max_value=1e6),
+)
+def test_a_step_phase_is_the_steps_time_at_most_its_parts(
+    costs: StepCosts, eff: Efficiency, batch: float, prompt_tokens: float
+) -> None:
+    """Any step: ms is step_seconds, no more than compute + memory + communication + overhead."""
+    phase = step_phase(costs, eff, decode_batch=batch, prompt_tokens=prompt_tokens)
+    step = step_seconds(costs, eff, decode_batch=batch, prompt_tokens=prompt_tokens)
+    parts = phase.compute_ms + phase.memory_ms + phase.communication_ms + phase.overhead_ms
+    assert phase.ms == step * 1e3
+    assert phase.ms <= parts * (1 + 1e-12)
 
 
 @settings(max_examples=300, deadline=None)
