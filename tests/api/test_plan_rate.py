@@ -97,3 +97,15 @@ async def test_disaggregated_pools_are_offered_for_a_rate(
         assert pool["prefill_instances"] >= 1
         assert pool["decode_instances"] >= 1
         assert isinstance(pool["beats_aggregated"], bool)
+
+
+async def test_disaggregated_without_a_rate_is_a_400_naming_it(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    """Pools are sized for a rate: constraints.disaggregated without workload.requests_per_s
+    is refused naming it (it was silently ignored)."""
+    body = request()
+    body["constraints"] = {**body["constraints"], "disaggregated": True}
+    problem = assert_problem(await client.post("/v1/plan", json=body), 400)
+    assert error_keys(problem) == {"constraints.disaggregated"}
+    assert "workload.requests_per_s" in problem["errors"][0]["message"]
