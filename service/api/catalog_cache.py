@@ -24,6 +24,7 @@ from service.db.catalog_generation import catalog_generation, watch_catalog_writ
 from service.db.outage import GpuCache
 from service.domain.gpu import GpuSpec
 from service.planning.errors import CatalogUnavailable
+from service.planning.names import same_id
 from service.planning.resolve import ResolvedModel, resolve_gpu, resolve_gpus, resolve_model
 from service.settings import Settings
 
@@ -43,6 +44,13 @@ class GpuCatalog:
     @classmethod
     def of(cls, gpus: list[GpuSpec]) -> GpuCatalog:
         return cls(tuple(gpus), {gpu.id: gpu for gpu in gpus})
+
+    def get(self, gpu_id: str) -> GpuSpec | None:
+        """The GPU ``gpu_id`` names, in any letter case (:func:`same_id`)."""
+        found = self.by_id.get(gpu_id)
+        if found is None and (same := same_id(gpu_id, self.by_id)) is not None:
+            found = self.by_id[same]
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +88,13 @@ class CatalogCache:
     async def gpu(self, reads: CatalogReads, gpu_id: str) -> tuple[GpuSpec, GpuCatalog | None]:
         """A catalog GPU, and the cached catalog it came from; None when it came from a read
         of its own (added since, by another replica; or the database is down and only the
-        outage cache has it). :class:`GpuNotFound` when there is none."""
+        outage cache has it). :class:`GpuNotFound` when there is none. The id may be in
+        any letter case (:func:`~service.planning.names.same_id`)."""
         try:
             catalog = await self.catalog(reads)
         except CatalogUnavailable:
             catalog = None
-        known = catalog.by_id.get(gpu_id) if catalog is not None else None
+        known = catalog.get(gpu_id) if catalog is not None else None
         if known is not None:
             return known, catalog
         return await resolve_gpu(reads.sessions.session, gpu_id, reads.gpu_cache), None

@@ -23,7 +23,7 @@ from service.api.deps import provide_calibration, provide_engine_catalog, settin
 from service.api.examples import answer, body
 from service.api.limits import PLAN_LIMITS, charge, check_plan_cells, plan_cells, plan_cost
 from service.api.outage import provide_gpu_cache
-from service.api.problems import COMPUTE_PROBLEMS, layout_problem_400
+from service.api.problems import COMPUTE_PROBLEMS, layout_problem_400, unknown_ids_named
 from service.api.strict_body import strict_json_body
 from service.contract.schemas import (
     ConstraintsIn,
@@ -39,6 +39,7 @@ from service.contract.schemas import (
     ParametersOut,
     PlanRequest,
     PlanResponse,
+    SpeculativeIn,
 )
 from service.db.outage import GpuCache
 from service.db.session import sessionmaker_from
@@ -49,7 +50,7 @@ from service.domain.kv_cache import kv_cache_bytes_per_token, kv_layer_groups, r
 from service.domain.modifiers_draft import DraftModel
 from service.planning.answers import answer_latency, answer_max_batch, answer_plan, layout_problem
 from service.planning.engines import resolve_engine
-from service.planning.errors import CatalogUnavailable, ModelNotFound
+from service.planning.errors import CatalogUnavailable, InvalidField, ModelNotFound
 from service.planning.lean import lean_plan
 from service.planning.prices import merged, priced_all
 from service.planning.question import plan_variants
@@ -68,7 +69,20 @@ async def _model(session: AsyncSession, ref: ModelRef, pool: ComputePool) -> Res
     """A catalog model, or an inline config normalised in the pool (up to 1024 layers)."""
     if isinstance(ref, InlineModel):
         return await pool.run(normalise, ref.hf_config, "inline hf_config")
-    return await resolve_model(session, ref)
+    with unknown_ids_named("model"):
+        return await resolve_model(session, ref)
+
+
+async def _gpu(session: AsyncSession, gpu_id: str, cache: GpuCache) -> GpuSpec:
+    with unknown_ids_named("gpu"):
+        return await resolve_gpu(session, gpu_id, cache)
+
+
+async def _draft(
+    session: AsyncSession, speculative: SpeculativeIn | None, prefix: str = ""
+) -> DraftModel | None:
+    with unknown_ids_named(f"{prefix}speculative.draft_model"):
+        return await resolve_draft(session, speculative, prefix)
 
 
 def _inspect(model: ResolvedModel, kv_cache_dtype: Any) -> InspectResponse:
@@ -154,7 +168,7 @@ class PlanningController(Controller):
     ) -> MaxBatchResponse:
         charge(request)
         model = await _model(db_session, data.model, compute_pool)
-        gpu = await resolve_gpu(db_session, data.gpu, gpu_cache)
+        gpu = await _gpu(db_session, data.gpu, gpu_cache)
         _check_layout(model, data.tensor_parallel, data.pipeline_parallel)
         profile = resolve_engine(engine_catalog, data.engine)
         return await compute_pool.run(
@@ -180,10 +194,10 @@ class PlanningController(Controller):
     ) -> LatencyResponse:
         charge(request)
         model = await _model(db_session, data.model, compute_pool)
-        gpu = await resolve_gpu(db_session, data.gpu, gpu_cache)
+        gpu = await _gpu(db_session, data.gpu, gpu_cache)
         _check_layout(model, data.tensor_parallel, data.pipeline_parallel)
         profile = resolve_engine(engine_catalog, data.engine)
-        draft = await resolve_draft(db_session, data.speculative)
+        draft = await _draft(db_session, data.speculative)
         return await compute_pool.run(
             answer_latency,
             model.architecture,
@@ -219,13 +233,17 @@ async def _plan(
 ) -> Response[PlanResponse]:
     """The answer to ``data``: from the answer cache when the question and the catalog objects
     it reads are the same as last time, else computed in the pool (and cached)."""
+    _check_disaggregated(data)
     state = request.app.state
     settings = settings_from(state)
     catalog = catalog_cache(state)
     reads = catalog.reads(sessions, provide_gpu_cache(request))
     constraints = data.constraints
     gpus, gpu_catalog = await _plan_gpus(catalog, reads, constraints.gpus if constraints else None)
-    model = None if isinstance(data.model, InlineModel) else await catalog.model(reads, data.model)
+    model = None
+    if not isinstance(data.model, InlineModel):
+        with unknown_ids_named("model"):
+            model = await catalog.model(reads, data.model)
     cells = plan_cells(
         len(gpus),
         len(set(constraints.weight_dtypes)) if constraints else 1,
@@ -258,12 +276,23 @@ async def _plan(
     speculative = data.workload.speculative
     draft = None
     if speculative is not None and (speculative.method == "draft_model" or speculative.draft_model):
-        draft = await resolve_draft(sessions.session, speculative, "workload.")
+        draft = await _draft(sessions.session, speculative, "workload.")
     answer = await pool.run(_lean_answer_plan, model, gpus, data, profile, calibration, draft)
     encoded = encode_json(answer, get_serializer(request.route_handler.resolve_type_encoders()))
     if cacheable and all(source is gpu_catalog for source in price_sources):
         answers.put(key, inputs, encoded)
     return _json(encoded)
+
+
+def _check_disaggregated(data: PlanRequest) -> None:
+    """Disaggregated pools are sized for a request rate: without one the flag would be
+    silently ignored, so it is a 400 naming it."""
+    if data.constraints and data.constraints.disaggregated and data.workload.requests_per_s is None:
+        raise InvalidField(
+            "constraints.disaggregated",
+            "needs workload.requests_per_s: the prefill and decode pools are sized for a "
+            "request rate",
+        )
 
 
 async def _draft_input(
@@ -290,27 +319,47 @@ def _json(body: bytes) -> Response[PlanResponse]:
 async def _plan_gpus(
     catalog: CatalogCache, reads: CatalogReads, gpu_ids: list[str] | None
 ) -> tuple[list[GpuSpec], GpuCatalog | None]:
-    """The named GPUs (:class:`GpuNotFound` naming any unknown id), or the whole catalog; and
-    the cached catalog they all came from (None when some did not: no answer is cached)."""
+    """The named GPUs, each once (:class:`GpuNotFound` naming ``constraints.gpus[i]`` for an
+    unknown id), or the whole catalog; and the cached catalog they all came from (None when
+    some did not: no answer is cached). An id may be in any letter case."""
     if gpu_ids is None:
         whole = await catalog.catalog(reads)
         return list(whole.gpus), whole
-    found = [await catalog.gpu(reads, gpu_id) for gpu_id in dict.fromkeys(gpu_ids)]
-    return [gpu for gpu, _ in found], _common([source for _, source in found])
+    first: dict[str, int] = {}  # each id looked up once, named by where it first appears
+    for index, gpu_id in enumerate(gpu_ids):
+        first.setdefault(gpu_id, index)
+    found: dict[str, tuple[GpuSpec, GpuCatalog | None]] = {}
+    for gpu_id, index in first.items():
+        with unknown_ids_named(f"constraints.gpus[{index}]"):
+            gpu, source = await catalog.gpu(reads, gpu_id)
+        found.setdefault(gpu.id, (gpu, source))
+    return [gpu for gpu, _ in found.values()], _common([source for _, source in found.values()])
 
 
 async def _prices(
     catalog: CatalogCache, reads: CatalogReads, settings: Settings, data: PlanRequest
 ) -> tuple[dict[str, float], list[GpuCatalog | None]]:
-    """The deployment's price file over the catalog, then the question's ``prices``; a price
-    for a GPU the catalog lacks is a 404 naming it (a typo is never silently ignored). And
-    where each priced GPU came from (see :meth:`CatalogCache.gpu`)."""
-    found = [await catalog.gpu(reads, gpu_id) for gpu_id in data.prices or {}]
+    """The deployment's price file over the catalog, then the question's ``prices`` keyed by
+    catalog id (a key may be in any letter case); a price for a GPU the catalog lacks is a
+    404 naming ``prices.<id>`` (a typo is never silently ignored), two keys naming one GPU a
+    400. And where each priced GPU came from (see :meth:`CatalogCache.gpu`)."""
+    asked: dict[str, float] = {}
+    keys: dict[str, str] = {}
+    sources: list[GpuCatalog | None] = []
+    for key, price in (data.prices or {}).items():
+        with unknown_ids_named(f"prices.{key}"):
+            gpu, source = await catalog.gpu(reads, key)
+        if gpu.id in keys:
+            raise InvalidField(
+                f"prices.{key}", f"names {gpu.id}, priced already by prices.{keys[gpu.id]}"
+            )
+        asked[gpu.id], keys[gpu.id] = price, key
+        sources.append(source)
     try:
         file_prices = load_prices(settings.prices_file) if settings.prices_file else None
     except PricesFileError as exc:
         raise CatalogUnavailable(str(exc)) from exc
-    return merged(file_prices, data.prices), [source for _, source in found]
+    return merged(file_prices, asked), sources
 
 
 def _common(sources: list[GpuCatalog | None]) -> GpuCatalog | None:

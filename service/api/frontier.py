@@ -8,16 +8,21 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import MultiDict
 from litestar.di import NamedDependency
-from litestar.exceptions import ValidationException
 from litestar.params import JSONBody, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.api.examples import answer, body, svg
 from service.api.frontier_svg import frontier_svg
-from service.api.problems import COMPUTE_PROBLEMS, layout_problem_400, msgspec_error
+from service.api.problems import (
+    COMPUTE_PROBLEMS,
+    layout_problem_400,
+    msgspec_error,
+    unknown_ids_named,
+)
+from service.api.query import bad_query, check_query
 from service.api.strict_body import strict_json_body
 from service.contract.frontier import FrontierRequest, FrontierResponse
-from service.contract.schemas import KvDtype, WeightDtype
+from service.contract.schemas import MODEL_ID_MAX_LENGTH, KvDtype, WeightDtype
 from service.db.outage import GpuCache
 from service.domain.calibration import Calibration
 from service.domain.engine import EngineCatalog
@@ -34,14 +39,19 @@ async def _answer(
     engine_catalog: EngineCatalog,
     calibration: Calibration,
     gpu_cache: GpuCache,
+    source: str = "body",
 ) -> FrontierResponse:
-    model = await resolve_model(db_session, data.model)
-    gpu = await resolve_gpu(db_session, data.gpu, gpu_cache)
+    """The answer; an unknown id's 404 names its field, in the body or (``source``) query."""
+    with unknown_ids_named("model", source):
+        model = await resolve_model(db_session, data.model)
+    with unknown_ids_named("gpu", source):
+        gpu = await resolve_gpu(db_session, data.gpu, gpu_cache)
     problem = layout_problem(model.architecture, data.tensor_parallel, data.pipeline_parallel)
     if problem:
         raise layout_problem_400(problem)
     profile = resolve_engine(engine_catalog, data.engine)
-    draft = await resolve_draft(db_session, data.speculative)
+    with unknown_ids_named("speculative.draft_model", source):
+        draft = await resolve_draft(db_session, data.speculative)
     return answer_frontier(
         model.architecture, model.parameters, gpu, data, profile, model.name, calibration, draft
     )
@@ -70,33 +80,16 @@ QUERY_FIELDS = frozenset(field.name for field in _INFO.fields if _scalar(field.t
 """The POST body's fields the SVG's query takes: every one a scalar (not ``speculative``)."""
 
 
-def _bad_query(key: str, message: str) -> ValidationException:
-    return ValidationException(
-        detail=f"invalid query parameter '{key}': {message}",
-        extra=[{"message": message, "key": key, "source": "query"}],
-    )
-
-
 def _from_query(query: MultiDict[str]) -> FrontierRequest:
     """The raw query as a :class:`FrontierRequest`, the POST body's struct (same fields, bounds
     and effect); an unknown, repeated or bad parameter is a 400 naming it."""
-    unknown = sorted(set(query) - QUERY_FIELDS)
-    if unknown:
-        raise _bad_query(
-            unknown[0],
-            f"unknown parameter; GET /v1/frontier.svg takes {', '.join(sorted(QUERY_FIELDS))}",
-        )
-    values: dict[str, str] = {}
-    for key in query:
-        given = query.getall(key)
-        if len(given) > 1:
-            raise _bad_query(key, "given more than once")
-        values[key] = given[0]
+    check_query(query, QUERY_FIELDS, "GET /v1/frontier.svg")
+    values = {key: query.getall(key)[0] for key in query}
     try:
         return msgspec.convert(values, FrontierRequest, strict=False)
     except msgspec.ValidationError as exc:
         message, key = msgspec_error(str(exc), "query")
-        raise _bad_query(key, message) from exc
+        raise bad_query(key, message) from exc
 
 
 class FrontierController(Controller):
@@ -135,8 +128,11 @@ class FrontierController(Controller):
         engine_catalog: NamedDependency[EngineCatalog],
         calibration: NamedDependency[Calibration],
         gpu_cache: NamedDependency[GpuCache],
-        model: Annotated[str, Parameter(description="Catalog model id")],
-        gpu: Annotated[str, Parameter(description="Catalog GPU id")],
+        model: Annotated[
+            str,
+            Parameter(min_length=1, max_length=MODEL_ID_MAX_LENGTH, description="Catalog model id"),
+        ],
+        gpu: Annotated[str, Parameter(min_length=1, max_length=64, description="Catalog GPU id")],
         input_tokens: Annotated[int, Parameter(ge=1, le=10_000_000, description="Prompt tokens")],
         output_tokens: Annotated[
             int, Parameter(ge=1, le=10_000_000, description="Generated tokens per request")
@@ -184,5 +180,5 @@ class FrontierController(Controller):
         # The parameters above document the query (and Litestar checks them); the request is
         # built from the raw query as the POST body's struct, so the two cannot drift.
         data = _from_query(request.query_params)
-        answer = await _answer(data, db_session, engine_catalog, calibration, gpu_cache)
+        answer = await _answer(data, db_session, engine_catalog, calibration, gpu_cache, "query")
         return Response(frontier_svg(answer), media_type="image/svg+xml")

@@ -15,6 +15,7 @@ from service.api.auth import ADMIN_SECURITY, require_admin
 from service.api.examples import answer, body
 from service.api.preconditions import expected_version, has_precondition
 from service.api.problems import READ_PROBLEMS, REPLACE_PROBLEMS, WRITE_PROBLEMS, Problem
+from service.api.query import strict_query
 from service.api.strict_body import strict_json_body
 from service.contract.catalog import MIN_TFLOPS, GpuCreate, GpuOut, GpuPage, GpuReplace
 from service.db.gpu_repository import GpuRepository
@@ -52,11 +53,14 @@ class GpuController(Controller):
         "/",
         responses={**READ_PROBLEMS, **answer(GpuPage, "gpu_list", "AMD GPUs, two per page")},
         summary="List GPUs (paginated)",
+        before_request=strict_query,
     )
     async def list_gpus(
         self,
         db_session: NamedDependency[AsyncSession],
-        vendor: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        vendor: Annotated[
+            str | None, QueryParameter(max_length=64, description="any letter case: NVIDIA, nvidia")
+        ] = None,
         # Not Optional: Litestar 2.25 drops ``minimum: 0`` from the schema of an ``int | None``.
         min_memory_bytes: Annotated[int, QueryParameter(ge=0, le=2**50)] = 0,
         limit: Limit = 50,

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.api.auth import ADMIN_SECURITY, require_admin
 from service.api.examples import answer, body
 from service.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, Problem, problem
+from service.api.query import strict_query
 from service.api.strict_body import strict_json_body
 from service.db.models import ImportJobRow, JobStatus
 from service.db.types import utcnow
@@ -202,6 +203,7 @@ class ImportController(Controller):
         "/",
         responses={**LIST_PROBLEMS, **answer(ImportJobPage, "import_list", "The newest job")},
         summary="List import jobs, newest first (paginated)",
+        before_request=strict_query,
     )
     async def list_imports(
         self,

@@ -7,13 +7,14 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, delete, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.api.auth import ADMIN_SECURITY, require_admin
 from service.api.examples import answer, body
 from service.api.preconditions import expected_version, has_precondition
 from service.api.problems import READ_PROBLEMS, REPLACE_PROBLEMS, WRITE_PROBLEMS, Problem
+from service.api.query import strict_query
 from service.api.strict_body import strict_json_body
 from service.contract.catalog import (
     ModelCreate,
@@ -22,6 +23,7 @@ from service.contract.catalog import (
     ModelReplace,
     ModelSummary,
 )
+from service.contract.schemas import MODEL_ID_MAX_LENGTH
 from service.db.model_columns import derived_model_columns
 from service.db.model_repository import ModelRepository
 from service.db.models import ModelRow, Origin
@@ -31,6 +33,16 @@ from service.planning.resolve import model_not_found, normalise
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
 Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
+# The ``path`` converter keeps the leading slash (``/meta-llama/Llama-3.1-8B``), so the check
+# allows one more character than the id may have; the OpenAPI states the id's own bound.
+ModelIdPath = Annotated[
+    str,
+    PathParameter(
+        min_length=2,
+        max_length=MODEL_ID_MAX_LENGTH + 1,
+        schema_extra={"minLength": 1, "maxLength": MODEL_ID_MAX_LENGTH},
+    ),
+]
 
 
 # Once: msgspec.structs.fields() re-evaluates the string annotations on every call (~0.1 ms).
@@ -72,11 +84,15 @@ class ModelController(Controller):
         "/",
         responses={**READ_PROBLEMS, **answer(ModelPage, "model_list", "gpt-oss models")},
         summary="List models (paginated)",
+        before_request=strict_query,
     )
     async def list_models(
         self,
         db_session: NamedDependency[AsyncSession],
-        model_type: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        model_type: Annotated[
+            str | None,
+            QueryParameter(max_length=64, description="config.json model_type, any letter case"),
+        ] = None,
         origin: Annotated[
             Origin | None, QueryParameter(description="only models written by this origin")
         ] = None,
@@ -99,7 +115,7 @@ class ModelController(Controller):
         summary="One model with its config",
     )
     async def get_model(
-        self, db_session: NamedDependency[AsyncSession], model_id: FromPath[str]
+        self, db_session: NamedDependency[AsyncSession], model_id: ModelIdPath
     ) -> ModelOut:
         row = await ModelRepository(db_session).get(_model_id(model_id))
         if row is None:
@@ -138,7 +154,7 @@ class ModelController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        model_id: FromPath[str],
+        model_id: ModelIdPath,
         data: JSONBody[ModelReplace],
     ) -> ModelOut:
         row_id = _model_id(model_id)
@@ -169,7 +185,7 @@ class ModelController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        model_id: FromPath[str],
+        model_id: ModelIdPath,
     ) -> None:
         row_id = _model_id(model_id)
         version = expected_version(request, None) if "if-match" in request.headers else None

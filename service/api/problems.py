@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -16,13 +18,13 @@ from litestar.openapi.spec import Example
 from service.planning.errors import (
     CatalogUnavailable,
     EngineSettingNotAccepted,
-    GpuNotFound,
     InvalidField,
     InvalidModelConfig,
-    ModelNotFound,
+    NotInCatalog,
     PlanningError,
     UnknownEngineName,
     UnsupportedModel,
+    quoted,
 )
 
 if TYPE_CHECKING:
@@ -161,13 +163,44 @@ def _response(
 
 _MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
 _MISSING_PARAMETER = re.compile(r"^Missing required (query|header|cookie|path) parameter '([^']+)'")
+_VALIDATION_FAILED = re.compile(r"(Validation failed for \S+ )(.*)", re.DOTALL)
+#: Longest request target a detail quotes, each long part already cut (:func:`short_target`).
+QUOTED_TARGET_CHARS = 1000
+
+
+def short_target(target: str) -> str:
+    """A request target (``/v1/gpus?vendor=...``) fit to quote: each path segment and each
+    query key and value cut to 200 characters with its length (:func:`quoted`), and the whole
+    to :data:`QUOTED_TARGET_CHARS`, so a detail never echoes a 60 kB query."""
+    path, mark, query = target.partition("?")
+    parts = "/".join(map(quoted, path.split("/")))
+    if mark:
+        pairs = ("=".join(map(quoted, pair.split("=", 1))) for pair in query.split("&"))
+        parts += mark + "&".join(pairs)
+    if len(parts) <= QUOTED_TARGET_CHARS:
+        return parts
+    return f"{parts[:QUOTED_TARGET_CHARS]}… ({len(target):,} characters)"
+
+
+def _short_detail(detail: str) -> str:
+    """Litestar's "Validation failed for GET <path and query>" quoting the target short."""
+    found = _VALIDATION_FAILED.fullmatch(detail)
+    return found.group(1) + short_target(found.group(2)) if found else detail
+
+
 _AT = " - at `$"
+_AT_KEY = " - at `key` in `$"
 
 
 def msgspec_error(message: str, whole: str) -> tuple[str, str]:
     """msgspec's ``Expected `int` - at `$.workload.input_tokens``` as (message, key):
-    ``("Expected `int`", "workload.input_tokens")``. A message without a location (the
-    input as a whole, such as a missing top-level field) is returned as is, keyed ``whole``."""
+    ``("Expected `int`", "workload.input_tokens")``; a refused key of an object (``... - at
+    `key` in `$.prices```) is keyed by the object, its message saying it was a key. A message
+    without a location (the input as a whole, such as a missing top-level field) is returned
+    as is, keyed ``whole``."""
+    text, at, path = message.rpartition(_AT_KEY)
+    if at:
+        return f"{text} (a key)", path.rstrip("`").lstrip(".") or whole
     text, at, path = message.rpartition(_AT)
     if not at:
         return message, whole
@@ -208,7 +241,7 @@ def problem_from_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response
     elif isinstance(exc, ValidationException) and (missing := _missing_parameter(exc.detail)):
         errors = [missing]
     headers = dict(exc.headers) if exc.headers else None
-    return _response(exc.status_code, exc.detail, errors, headers)
+    return _response(exc.status_code, _short_detail(exc.detail), errors, headers)
 
 
 def problem_from_unhandled(
@@ -232,8 +265,10 @@ def problem_from_planning(
     headers = None
     status = 400
     suggestions = None
-    if isinstance(exc, ModelNotFound | GpuNotFound):
+    if isinstance(exc, NotInCatalog):
         status, suggestions = 404, exc.suggestions
+        if exc.field is not None:
+            errors = [{"message": exc.reason, "key": exc.field, "source": exc.source}]
     elif isinstance(exc, UnsupportedModel):
         status = 422
     elif isinstance(exc, CatalogUnavailable):
@@ -245,6 +280,17 @@ def problem_from_planning(
     elif isinstance(exc, InvalidField):
         errors = [{"message": exc.reason, "key": exc.field, "source": "body"}]
     return _response(status, exc.detail, errors, headers, suggestions)
+
+
+@contextmanager
+def unknown_ids_named(field: str, source: str = "body") -> Iterator[None]:
+    """An unknown model or GPU id met inside is a 404 whose ``errors`` name ``field`` (where
+    the id sits in the request: ``constraints.gpus[1]``, ``prices.l4``)."""
+    try:
+        yield
+    except NotInCatalog as exc:
+        exc.locate(field, source)
+        raise
 
 
 EXCEPTION_HANDLERS = {

@@ -10,7 +10,8 @@ problem+json:
 * a body that is not UTF-8, not JSON, or nested deeper than :data:`MAX_DEPTH`: 400;
 * a field the schema does not define, at any depth: 400 naming it (``errors[].key``);
 * a value the strict schema refuses: 400 naming the field. Integral floats (``8.0``) still
-  count as integers, as they do in JSON Schema.
+  count as integers, as they do in JSON Schema. A bad value of an object keyed by id (msgspec
+  says ``prices[...]``) is named by its key: ``prices.h100-sxm``.
 
 The size limit comes first (Litestar's ``request_max_body_size``, 413). ``Infinity`` and
 ``NaN``, which Python writes into published ``config.json`` files, are read as numbers; the
@@ -21,7 +22,9 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any
+import re
+import types
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import msgspec
 from litestar import Request
@@ -29,6 +32,7 @@ from litestar.exceptions import ValidationException
 from litestar.utils.scope.state import ScopeState
 
 from service.api.problems import Problem, msgspec_error
+from service.planning.errors import quoted
 
 #: Deepest nesting accepted: far beyond any schema here (an inline config.json nests ~4 levels).
 MAX_DEPTH = 64
@@ -57,6 +61,7 @@ async def strict_json_body(request: Request[Any, Any, Any]) -> None:
         msgspec.convert(document_as_schema, data.annotation, strict=True)
     except msgspec.ValidationError as exc:
         message, key = msgspec_error(str(exc), "body")
+        key = _dict_key(key, document_as_schema, data.annotation)
         raise ValidationException(
             detail=f"Validation failed for {request.method} {request.url.path}",
             extra=[{"message": message, "key": key, "source": "body"}],
@@ -116,6 +121,62 @@ def _integral_floats_as_ints(value: Any, depth: int) -> Any:
             return {key: _integral_floats_as_ints(item, depth + 1) for key, item in value.items()}
         return [_integral_floats_as_ints(item, depth + 1) for item in value]
     return value
+
+
+_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _dict_key(key: str, document: Any, annotation: Any) -> str:
+    """``key`` with msgspec's ``[...]`` (a bad value of a dict, whose key it does not say)
+    replaced by that key: the first entry whose value the dict's value type refuses, as
+    msgspec checks them in order. ``prices[...]`` -> ``prices.h100-sxm``."""
+    head, found, tail = key.partition("[...]")
+    if not found:
+        return key
+    value, kind = document, annotation
+    for name, index in _STEP.findall(head):
+        kind = _arm(kind, value)
+        if name and isinstance(value, dict) and _is_struct(kind) and name in value:
+            fields = {field.encode_name: field.type for field in msgspec.structs.fields(kind)}
+            value, kind = value[name], fields.get(name)
+        elif index and isinstance(value, list) and int(index) < len(value):
+            value, kind = value[int(index)], _only_arg(kind, list)
+        else:
+            return key
+    value_type = _only_arg(_arm(kind, value), dict)
+    if not isinstance(value, dict) or value_type is None:
+        return key
+    for entry, item in value.items():
+        try:
+            msgspec.convert(item, value_type, strict=True)
+        except msgspec.ValidationError:
+            named = quoted(str(entry))
+            return f"{head}.{named}{tail}" if head else f"{named}{tail}"
+    return key
+
+
+def _arm(annotation: Any, value: Any) -> Any:
+    """``annotation`` without ``Annotated``; of a union, the arm a value like ``value`` takes
+    (an object: a struct or dict; an array: a list)."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) not in (Union, types.UnionType):
+        return annotation
+    for arm in (_arm(each, value) for each in get_args(annotation)):
+        if isinstance(value, dict) and (_is_struct(arm) or get_origin(arm) is dict):
+            return arm
+        if isinstance(value, list) and get_origin(arm) is list:
+            return arm
+    return None
+
+
+def _is_struct(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, msgspec.Struct)
+
+
+def _only_arg(annotation: Any, origin: type) -> Any:
+    """The item type of ``list[X]`` or the value type of ``dict[K, X]``; None for another."""
+    return get_args(annotation)[-1] if get_origin(annotation) is origin else None
 
 
 @functools.cache

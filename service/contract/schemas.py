@@ -32,6 +32,12 @@ Batch = Annotated[int, msgspec.Meta(ge=1, le=65_536)]
 Degree = Annotated[int, msgspec.Meta(ge=1, le=64)]
 Utilization = Annotated[float, msgspec.Meta(gt=0, le=1)]
 GpuId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+#: Longest model id a request may name. A Hugging Face repo id is at most 96 characters for
+#: owner and name together, and a catalog id at most 200 (``REPO_ID`` in catalog.py): no real
+#: id comes near, and an overlong one is a 400 naming its field before any lookup (a
+#: megabyte id once stalled the event loop while near names were searched for it).
+MODEL_ID_MAX_LENGTH = 200
+ModelId = Annotated[str, msgspec.Meta(min_length=1, max_length=MODEL_ID_MAX_LENGTH)]
 EngineName = Annotated[
     str,
     msgspec.Meta(
@@ -212,15 +218,24 @@ class InlineModel(msgspec.Struct, frozen=True, kw_only=True):
     ]
 
 
-ModelRef = str | InlineModel
+ModelRef = ModelId | InlineModel
 # The model every question names, described once (inspect, max-batch, latency, plan, frontier).
 ModelQuestion = Annotated[
     ModelRef,
     msgspec.Meta(
         description=(
-            "Catalog model id (Hugging Face repo id, or one of its catalog aliases) or "
-            '{"hf_config": config.json}'
-        )
+            "Catalog model id (Hugging Face repo id, or one of its catalog aliases; any letter "
+            'case) or {"hf_config": config.json}'
+        ),
+        # Litestar drops the id's length bounds from the union's arms; restated here.
+        extra_json_schema={
+            "extra": {
+                "oneOf": [
+                    {"type": "string", "minLength": 1, "maxLength": MODEL_ID_MAX_LENGTH},
+                    {"$ref": "#/components/schemas/InlineModel"},
+                ]
+            }
+        },
     ),
 ]
 
@@ -647,10 +662,8 @@ class SpeculativeIn(msgspec.Struct, frozen=True, kw_only=True):
     ] = "ngram"
     draft_model: (
         Annotated[
-            str,
+            ModelId,
             msgspec.Meta(
-                min_length=1,
-                max_length=256,
                 description="Catalog model id of the draft (method draft_model only; 404 when "
                 "unknown, 400 when its vocabulary differs from the model's)",
             ),

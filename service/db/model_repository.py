@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 
 from service.db.models import ModelRevisionRow, ModelRow
 from service.db.repository import Page, Repository
@@ -24,10 +24,12 @@ class ModelRepository(Repository[ModelRow]):
         limit: int = 50,
         offset: int = 0,
     ) -> Page[ModelRow]:
-        """Models ordered by id, optionally of one architecture family and origin."""
+        """Models ordered by id, optionally of one architecture family (any letter case:
+        LLAMA, llama) and origin."""
         where: list[ColumnElement[bool]] = []
         if model_type is not None:
-            where.append(ModelRow.architecture["model_type"].as_string() == model_type)
+            family = ModelRow.architecture["model_type"].as_string()
+            where.append(func.lower(family) == model_type.lower())
         if origin is not None:
             where.append(ModelRow.origin == origin)
         return await self._page(where, limit=limit, offset=offset)

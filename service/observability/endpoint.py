@@ -1,10 +1,14 @@
-"""``GET /metrics``: the Prometheus text exposition of this process (not in the OpenAPI)."""
+"""``GET /metrics``: the Prometheus text exposition of this process (not in the OpenAPI).
+
+HEAD answers too (monitoring probes send it), from the same handler, as for /health and
+/ready (see service/api/health.py): GET's status and headers, and no body.
+"""
 
 from __future__ import annotations
 
 from typing import cast
 
-from litestar import Response, get
+from litestar import HttpMethod, Response, route
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -14,7 +18,7 @@ from service.observability.metrics import Metrics
 TEXT_FORMAT = "text/plain; version=0.0.4"
 
 
-@get("/metrics", include_in_schema=False)
+@route("/metrics", http_method=[HttpMethod.GET, HttpMethod.HEAD], include_in_schema=False)
 async def metrics(state: State) -> Response[bytes]:
     registry = cast("Metrics", state.metrics)
     sessionmaker = cast("async_sessionmaker[AsyncSession] | None", state.get("sessionmaker"))

@@ -25,36 +25,54 @@ def _did_you_mean(suggestions: Sequence[str]) -> str:
 QUOTED_ID_CHARS = 200
 
 
-def _quoted(name: str) -> str:
+def quoted(name: str) -> str:
     """``name`` for a message: cut to :data:`QUOTED_ID_CHARS` (with its length) when longer,
-    so a refusal never echoes an arbitrarily long id."""
+    so a refusal never echoes an arbitrarily long id or value."""
     if len(name) <= QUOTED_ID_CHARS:
         return name
     return f"{name[:QUOTED_ID_CHARS]}… ({len(name):,} characters)"
 
 
-class ModelNotFound(PlanningError):
+class NotInCatalog(PlanningError):
+    """An id the catalog lacks; ``suggestions`` are the nearest catalog ids. ``field`` is
+    where the id sits in the question (``constraints.gpus[1]``, ``prices.l4``), set by the
+    adapter that knows (:meth:`locate`); None when the id is not a field (a URL path)."""
+
+    def __init__(self, detail: str, suggestions: Sequence[str]) -> None:
+        super().__init__(detail)
+        self.suggestions = list(suggestions)
+        self.reason = f"not in the catalog{_did_you_mean(suggestions)}"
+        self.field: str | None = None
+        self.source = "body"
+
+    def locate(self, field: str, source: str = "body") -> None:
+        """Name the field the id came from, unless an inner adapter already did."""
+        if self.field is None:
+            self.field, self.source = field, source
+
+
+class ModelNotFound(NotInCatalog):
     """A model id that is not in the catalog; ``suggestions`` are the nearest catalog ids."""
 
     def __init__(self, model_id: str, suggestions: Sequence[str] = ()) -> None:
         super().__init__(
-            f"model '{_quoted(model_id)}' is not in the catalog{_did_you_mean(suggestions)}; "
-            'POST it to /v1/models, import it with POST /v1/imports, or pass {"hf_config": ...}'
+            f"model '{quoted(model_id)}' is not in the catalog{_did_you_mean(suggestions)}; "
+            'POST it to /v1/models, import it with POST /v1/imports, or pass {"hf_config": ...}',
+            suggestions,
         )
         self.model_id = model_id
-        self.suggestions = list(suggestions)
 
 
-class GpuNotFound(PlanningError):
+class GpuNotFound(NotInCatalog):
     """A GPU id that is not in the catalog; ``suggestions`` are the nearest catalog ids."""
 
     def __init__(self, gpu_id: str, suggestions: Sequence[str] = ()) -> None:
         super().__init__(
-            f"GPU '{_quoted(gpu_id)}' is not in the catalog{_did_you_mean(suggestions)}; "
-            "GET /v1/gpus lists them"
+            f"GPU '{quoted(gpu_id)}' is not in the catalog{_did_you_mean(suggestions)}; "
+            "GET /v1/gpus lists them",
+            suggestions,
         )
         self.gpu_id = gpu_id
-        self.suggestions = list(suggestions)
 
 
 class InvalidModelConfig(PlanningError):

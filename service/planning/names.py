@@ -3,6 +3,10 @@
 ``llama-3.1-70b``, ``Llama 3.1 70B`` and ``meta-llama/llama3.1-70b`` all name
 ``meta-llama/Llama-3.1-70B``: case, dots, dashes, spaces and the org prefix are ignored.
 A name that matches several entries is ambiguous and answered with the candidates.
+
+A name longer than :data:`LONGEST_NAME` matches nothing and gets no suggestions, without being
+compared with a single entry: no catalog id is that long, and difflib's matcher takes seconds
+over a megabyte (it indexes every character of the name), on the event loop.
 """
 
 from __future__ import annotations
@@ -14,6 +18,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import msgspec
 
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+
+#: Longest name compared with the catalog: the longest id a model may have (a Hugging Face
+#: repo id is at most 96 characters for owner and name; the API caps model ids at 200).
+LONGEST_NAME = 200
+
+
+def _comparable(query: str) -> bool:
+    """Whether ``query`` is short enough to be compared with catalog names at all."""
+    return len(query) <= LONGEST_NAME
 
 
 class Match(msgspec.Struct, frozen=True, kw_only=True):
@@ -37,6 +50,17 @@ def words(text: str) -> list[str]:
 def model_key(repo_id: str) -> str:
     """A repo id without its org, squashed: ``meta-llama/Llama-3.1-70B`` -> ``llama3170b``."""
     return squash(repo_id.rsplit("/", 1)[-1])
+
+
+def same_id(query: str, ids: Iterable[str]) -> str | None:
+    """The one id of ``ids`` that ``query`` spells in other letter case (Hugging Face ids are
+    case-insensitive: ``meta-llama/llama-3.1-8b``, ``H100-SXM``); None when no id or several
+    ids differ from it only in case."""
+    if not _comparable(query):
+        return None
+    folded = query.casefold()
+    hits = [entry for entry in ids if entry.casefold() == folded]
+    return hits[0] if len(hits) == 1 else None
 
 
 def _first_unique(
@@ -67,6 +91,8 @@ def _close(query: str, ids: Sequence[str], key: Callable[[str], str]) -> Match:
 
 def match_model(query: str, repo_ids: Sequence[str]) -> Match:
     """A catalog model for ``query``; the org prefix may be given or left out."""
+    if not _comparable(query):
+        return Match(value=None)
     exact = [r for r in repo_ids if r.lower() == query.strip().lower()]
     if len(exact) == 1:
         return Match(value=exact[0])
@@ -80,6 +106,8 @@ def match_model(query: str, repo_ids: Sequence[str]) -> Match:
 
 def match_gpu(query: str, gpus: Sequence[tuple[str, str]]) -> Match:
     """A catalog GPU id for ``query``, matched against ids and display names."""
+    if not _comparable(query):
+        return Match(value=None)
     names = dict(gpus)
 
     def keys(gpu_id: str) -> list[str]:
@@ -101,6 +129,8 @@ def base_of_variant(query: str, repo_ids: Sequence[str]) -> str | None:
     ``meta-llama/Llama-3.1-8B``); what is left must equal a catalog id once case, dots,
     dashes and the org are ignored. Only the architecture is shared: weights may differ.
     """
+    if not _comparable(query):
+        return None
     name = query.strip().rsplit("/", 1)[-1]
     parts = [part for part in _SPLIT.split(name) if part]
     kept = [part for part in parts if part.lower() not in VARIANT_WORDS]
@@ -122,6 +152,8 @@ def alias_target(query: str, aliases: Mapping[str, str]) -> str | None:
     """The catalog model an alias names (``aliases``: alias -> repo id, from the catalog
     files' ``aliases``), matched like ids: case, punctuation and the org prefix ignored.
     None when no alias matches, or aliases of different models do."""
+    if not _comparable(query):
+        return None
     hits = {repo_id for alias, repo_id in aliases.items() if same_name(query, alias)}
     return hits.pop() if len(hits) == 1 else None
 
@@ -131,6 +163,8 @@ def suggest_models(
 ) -> list[str]:
     """Catalog models to offer for an unknown ``query``: the model an alias names, its base,
     a match, or close names."""
+    if not _comparable(query):
+        return []
     target = alias_target(query, aliases or {})
     if target is not None:
         return [target]
@@ -143,5 +177,7 @@ def suggest_models(
 
 def suggest_gpus(query: str, gpus: Sequence[tuple[str, str]], limit: int = 8) -> list[str]:
     """Catalog GPUs to offer for an unknown ``query`` (every variant of a family)."""
+    if not _comparable(query):
+        return []
     found = match_gpu(query, gpus)
     return [found.value] if found.value else list(found.candidates[:limit])

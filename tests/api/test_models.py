@@ -46,6 +46,17 @@ async def test_model_type_filter(client: AsyncTestClient[Litestar]) -> None:
     assert "meta-llama/Llama-3.1-8B" in {item["id"] for item in items}
 
 
+@pytest.mark.parametrize("model_type", ["LLAMA", "Llama"], ids=["upper", "mixed"])
+async def test_model_type_is_matched_in_any_letter_case(
+    client: AsyncTestClient[Litestar], model_type: str
+) -> None:
+    """?model_type= is case-insensitive, as ?vendor= is: LLAMA lists the llama models."""
+    response = await client.get("/v1/models", params={"model_type": model_type, "limit": 500})
+    items = response.json()["items"]
+    assert "meta-llama/Llama-3.1-8B" in {item["id"] for item in items}
+    assert {item["model_type"] for item in items} == {"llama"}
+
+
 async def test_origin_filter_lists_only_that_origin(client: AsyncTestClient[Litestar]) -> None:
     """?origin=seed lists the seeded catalog; ?origin=operator none of it."""
     seeded = await client.get("/v1/models", params={"origin": "seed", "limit": 500})

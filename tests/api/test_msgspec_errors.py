@@ -3,7 +3,7 @@ decoder (key ``body`` for the whole) and GET /v1/frontier.svg's query (key ``que
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 import pytest
@@ -19,6 +19,10 @@ class Question(msgspec.Struct):
     model: str
     workload: Workload | None = None
     gpus: list[int] = []
+
+
+class Priced(msgspec.Struct):
+    prices: dict[Annotated[str, msgspec.Meta(max_length=2)], int]
 
 
 def refusal(value: Any, kind: Any = Question) -> str:
@@ -56,4 +60,12 @@ def test_a_message_without_a_location_is_keyed_by_the_caller() -> None:
     assert msgspec_error("Object missing required field `gpu`", "query") == (
         "Object missing required field `gpu`",
         "query",
+    )
+
+
+def test_a_refused_key_is_keyed_by_its_object() -> None:
+    """msgspec's "- at `key` in `$.prices`" is keyed by the object, the message saying a key."""
+    assert msgspec_error(refusal({"prices": {"abc": 1}}, Priced), "body") == (
+        "Expected `str` of length <= 2 (a key)",
+        "prices",
     )

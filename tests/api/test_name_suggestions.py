@@ -1,4 +1,5 @@
-"""A 404 for an unknown model or GPU carries the nearest catalog ids as ``suggestions``."""
+"""A 404 for an unknown model or GPU carries the nearest catalog ids as ``suggestions``, and
+names the field the id came from in ``errors``."""
 
 from __future__ import annotations
 
@@ -68,3 +69,59 @@ async def test_catalog_read_404_gpu_family_lists_every_variant(
     """GET /v1/gpus/h100 suggests every catalog GPU of the family."""
     problem = assert_problem(await client.get("/v1/gpus/h100"), 404)
     assert set(problem["suggestions"]) == {g for g in catalog_gpu_ids() if g.startswith("h100")}
+
+
+LATENCY: dict[str, Any] = {
+    "model": LLAMA_8B,
+    "gpu": "h100-sxm",
+    "batch_size": 1,
+    "input_tokens": 128,
+    "output_tokens": 128,
+}
+PLAN: dict[str, Any] = {"model": LLAMA_8B, "workload": {"input_tokens": 128, "output_tokens": 128}}
+DRAFT = {"method": "draft_model", "draft_tokens": 2, "acceptance_rate": 0.5, "draft_model": "no/pe"}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "key"),
+    [
+        ("/v1/max-batch", {**MAX_BATCH, "model": "no/pe"}, "model"),
+        ("/v1/max-batch", {**MAX_BATCH, "gpu": "nope"}, "gpu"),
+        ("/v1/latency", {**LATENCY, "speculative": DRAFT}, "speculative.draft_model"),
+        ("/v1/plan", {**PLAN, "model": "no/pe"}, "model"),
+        (
+            "/v1/plan",
+            {**PLAN, "constraints": {"gpus": ["h100-sxm", "nope"]}},
+            "constraints.gpus[1]",
+        ),
+        ("/v1/plan", {**PLAN, "prices": {"l4": 1, "nope": 1}}, "prices.nope"),
+        (
+            "/v1/plan",
+            {**PLAN, "workload": {**PLAN["workload"], "speculative": DRAFT}},
+            "workload.speculative.draft_model",
+        ),
+    ],
+    ids=["model", "gpu", "draft", "plan-model", "plan-gpus-item", "plan-price", "plan-draft"],
+)
+async def test_an_unknown_id_in_a_body_names_its_field(
+    client: AsyncTestClient[Litestar], path: str, body: dict[str, Any], key: str
+) -> None:
+    """The 404's ``errors`` name where the unknown id sits, down to the list item."""
+    problem = assert_problem(await client.post(path, json=body), 404)
+    assert [(e["key"], e["source"]) for e in problem["errors"]] == [(key, "body")]
+    assert problem["errors"][0]["message"].startswith("not in the catalog")
+
+
+@pytest.mark.parametrize("key", ["model", "gpu"])
+async def test_an_unknown_id_in_the_svg_query_names_its_parameter(
+    client: AsyncTestClient[Litestar], key: str
+) -> None:
+    """GET /v1/frontier.svg: the 404 names the query parameter."""
+    query = {"model": LLAMA_8B, "gpu": "l4", "input_tokens": 8, "output_tokens": 8, key: "no/pe"}
+    problem = assert_problem(await client.get("/v1/frontier.svg", params=query), 404)
+    assert [(e["key"], e["source"]) for e in problem["errors"]] == [(key, "query")]
+
+
+async def test_an_unknown_id_in_a_url_path_has_no_errors(client: AsyncTestClient[Litestar]) -> None:
+    """GET /v1/gpus/{id} of an unknown id names the resource; no field list."""
+    assert "errors" not in assert_problem(await client.get("/v1/gpus/nope"), 404)

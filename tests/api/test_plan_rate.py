@@ -158,3 +158,15 @@ async def test_a_plan_disaggregation_does_not_beat_stays_aggregated(
     assert all(c["serving"] == "aggregated" for c in found)
     top_level = [c["cost_per_million_output_tokens"] for c in found]
     assert top_level == sorted(top_level)
+
+
+async def test_disaggregated_without_a_rate_is_a_400_naming_it(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    """Pools are sized for a rate: constraints.disaggregated without workload.requests_per_s
+    is refused naming it (it was silently ignored)."""
+    body = request()
+    body["constraints"] = {**body["constraints"], "disaggregated": True}
+    problem = assert_problem(await client.post("/v1/plan", json=body), 400)
+    assert error_keys(problem) == {"constraints.disaggregated"}
+    assert "workload.requests_per_s" in problem["errors"][0]["message"]

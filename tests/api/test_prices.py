@@ -56,6 +56,36 @@ async def test_price_for_an_unknown_gpu_is_404(client: AsyncTestClient[Litestar]
     assert assert_problem(response, 404)["suggestions"] == ["h100-sxm"]
 
 
+async def test_price_for_an_unknown_gpu_names_its_key(client: AsyncTestClient[Litestar]) -> None:
+    """The 404's errors name the price's key: ``prices.<id>``."""
+    response = await client.post("/v1/plan", json={**PLAN, "prices": {"nonexistent": 1.0}})
+    problem = assert_problem(response, 404)
+    assert [(e["key"], e["source"]) for e in problem["errors"]] == [("prices.nonexistent", "body")]
+
+
+@pytest.mark.parametrize("price", [-1, "cheap"], ids=["negative", "not-a-number"])
+async def test_a_bad_price_names_its_gpu(client: AsyncTestClient[Litestar], price: Any) -> None:
+    """A refused price is keyed by the GPU it prices (``prices.h100-sxm``), not ``prices[...]``."""
+    prices = {"l4": 0.5, "h100-sxm": price}
+    response = await client.post("/v1/plan", json={**PLAN, "prices": prices})
+    assert [e["key"] for e in assert_problem(response, 400)["errors"]] == ["prices.h100-sxm"]
+
+
+async def test_a_price_key_in_other_letter_case_prices_that_gpu(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    """``H100-SXM`` prices the catalog's h100-sxm (not silently dropped as another id)."""
+    body = (await client.post("/v1/plan", json={**PLAN, "prices": {"H100-SXM": 1.25}})).json()
+    assert hourly_rates(body)["h100-sxm"] == {1.25}
+
+
+async def test_two_prices_for_one_gpu_are_a_400(client: AsyncTestClient[Litestar]) -> None:
+    """Two keys naming one GPU (in two letter cases) are refused, naming the second."""
+    prices = {"h100-sxm": 1.0, "H100-SXM": 2.0}
+    response = await client.post("/v1/plan", json={**PLAN, "prices": prices})
+    assert [e["key"] for e in assert_problem(response, 400)["errors"]] == ["prices.H100-SXM"]
+
+
 @pytest.fixture
 async def priced_client(db_url: str, tmp_path: Path) -> AsyncIterator[AsyncTestClient[Litestar]]:
     """The app with a prices file that sets the L4 at 0.42 USD/h."""

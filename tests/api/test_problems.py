@@ -88,16 +88,80 @@ async def test_top_level_body_error_names_the_field_not_the_parameter(
     assert [(e["key"], message in e["message"]) for e in problem["errors"]] == [(key, True)]
 
 
+LLAMA_8B = "meta-llama/Llama-3.1-8B"
+LONG_ID = "x" * 500_000
+RUN: dict[str, Any] = {"gpu": "h100-sxm", "input_tokens": 128, "output_tokens": 128}
+WORKLOAD: dict[str, Any] = {"input_tokens": 128, "output_tokens": 128}
+DRAFT: dict[str, Any] = {"method": "draft_model", "draft_tokens": 2, "acceptance_rate": 0.5}
+# (path, body, the field naming the id): every body field that takes a model id.
+OVERLONG_IN_BODIES: list[tuple[str, dict[str, Any], str]] = [
+    ("/v1/inspect", {"model": LONG_ID}, "model"),
+    ("/v1/max-batch", {"model": LONG_ID, "gpu": "h100-sxm", "context_length": 1024}, "model"),
+    ("/v1/latency", {"model": LONG_ID, "batch_size": 1, **RUN}, "model"),
+    ("/v1/plan", {"model": LONG_ID, "workload": WORKLOAD}, "model"),
+    ("/v1/frontier", {"model": LONG_ID, **RUN}, "model"),
+    (
+        "/v1/latency",
+        {
+            "model": LLAMA_8B,
+            "batch_size": 1,
+            **RUN,
+            "speculative": {**DRAFT, "draft_model": LONG_ID},
+        },
+        "speculative.draft_model",
+    ),
+    (
+        "/v1/plan",
+        {
+            "model": LLAMA_8B,
+            "workload": {**WORKLOAD, "speculative": {**DRAFT, "draft_model": LONG_ID}},
+        },
+        "workload.speculative.draft_model",
+    ),
+]
+
+
 @pytest.mark.parametrize(
-    ("path", "extra"),
-    [("/v1/inspect", {}), ("/v1/max-batch", {"gpu": "h100-sxm", "context_length": 1024})],
-    ids=["inspect", "max-batch"],
+    ("path", "body", "field"),
+    OVERLONG_IN_BODIES,
+    ids=["inspect", "max-batch", "latency", "plan", "frontier", "latency-draft", "plan-draft"],
 )
-async def test_an_unknown_overlong_model_id_is_quoted_cut_short(
-    client: AsyncTestClient[Litestar], path: str, extra: dict[str, Any]
+async def test_an_overlong_model_id_in_a_body_is_a_400_naming_its_field(
+    client: AsyncTestClient[Litestar], path: str, body: dict[str, Any], field: str
 ) -> None:
-    """A 100,000-character model id is a 404 that quotes 200 of them and says how many."""
-    response = await client.post(path, json={"model": "x" * 100_000, **extra})
-    problem = assert_problem(response, 404)
-    assert "x" * 200 + "… (100,000 characters)" in problem["detail"]
+    """A model id past 200 characters (no Hugging Face id nears it) is refused before any
+    lookup: 400 naming the field, a short answer."""
+    response = await client.post(path, json=body)
+    problem = assert_problem(response, 400)
+    assert [(e["key"], e["source"]) for e in problem["errors"]] == [(field, "body")]
     assert len(response.content) < 2_000
+
+
+@pytest.mark.parametrize(
+    ("path", "source", "field"),
+    [
+        (f"/v1/models/org/{'x' * 197}", "path", "model_id"),
+        (
+            f"/v1/frontier.svg?model={'x' * 10_000}&gpu=l4&input_tokens=1&output_tokens=1",
+            "query",
+            "model",
+        ),
+    ],
+    ids=["model-path", "svg-query"],
+)
+async def test_an_overlong_model_id_in_a_url_is_a_400_naming_it(
+    client: AsyncTestClient[Litestar], path: str, source: str, field: str
+) -> None:
+    """A model id past 200 characters in a path or query is a 400 naming the parameter."""
+    response = await client.get(path)
+    problem = assert_problem(response, 400)
+    assert [(e["key"], e["source"]) for e in problem["errors"]] == [(field, source)]
+    assert len(response.content) < 2_000
+
+
+async def test_a_model_id_of_200_characters_is_looked_up(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    """The bound is inclusive: a 200-character id is a plain 404 (not in the catalog)."""
+    response = await client.get(f"/v1/models/org/{'x' * 196}")
+    assert "not in the catalog" in assert_problem(response, 404)["detail"]

@@ -113,3 +113,20 @@ async def test_metrics_are_not_in_the_openapi(client: Client) -> None:
     """/metrics is operational, not part of the API contract."""
     schema = (await client.get("/schema/openapi.json")).json()
     assert "/metrics" not in schema["paths"]
+
+
+async def test_head_answers_as_get_without_a_body(client: Client) -> None:
+    """HEAD /metrics (what monitoring probes send) gets GET's status and type, no body."""
+    get = await client.get("/metrics")
+    head = await client.head("/metrics")
+    assert (head.status_code, head.content) == (200, b"")
+    assert head.headers["content-type"] == get.headers["content-type"]
+
+
+async def test_allow_lists_get_and_head(client: Client) -> None:
+    """OPTIONS and a 405 both list GET and HEAD in Allow (one handler serves the two)."""
+    options = await client.options("/metrics")
+    refused = await client.post("/metrics")
+    assert (options.status_code, refused.status_code) == (204, 405)
+    for response in (options, refused):
+        assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
