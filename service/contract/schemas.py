@@ -312,7 +312,10 @@ class MaxBatchRequest(EngineSettings, frozen=True, kw_only=True):
                 le=65_536,
                 description="Sequences running at once (vLLM --max-num-seqs, SGLang "
                 "--max-running-requests, TensorRT-LLM --max_batch_size): caps max_batch and, "
-                "in vLLM, sizes the sampler warm-up. Default: the engine's for this GPU.",
+                "in vLLM, sizes the sampler warm-up. Default: the engine's for this GPU (vLLM "
+                "V1 `vllm serve`: 1024 on >= 70 GiB non-A100 GPUs, else 256; vLLM V0: 256; "
+                "SGLang: from its token pool, 2048-4096; TensorRT-LLM: 2048), which caps "
+                "max_batch too (binding_constraint max_num_seqs).",
             ),
         ]
         | None
@@ -374,7 +377,9 @@ class MaxBatchResponse(msgspec.Struct, frozen=True, kw_only=True):
     binding_constraint: Annotated[
         str,
         msgspec.Meta(
-            description="What limits max_batch: the KV cache, the engine's sequence cap, ..."
+            description="What limits max_batch: kv_cache_memory, max_num_seqs (the sequence "
+            "cap: max_num_seqs, else the engine's default for this GPU), weights_exceed_memory, "
+            "model_max_context or max_model_len"
         ),
     ]
     reasons: Annotated[

@@ -174,7 +174,13 @@ class Configuration(msgspec.Struct, frozen=True, kw_only=True):
         str, msgspec.Meta(description="KV cache precision of this configuration")
     ]
     max_batch: Annotated[
-        int, msgspec.Meta(description="Most sequences one replica's KV cache holds at once")
+        int,
+        msgspec.Meta(
+            description=(
+                "Most sequences one replica runs at once: what its KV cache holds, capped by the "
+                "engine's max_num_seqs (its default for this GPU)"
+            )
+        ),
     ]
     batch_per_replica: Annotated[
         int,

@@ -32,7 +32,7 @@ from service.domain.calibration import (
     efficiency_for_gpu,
     is_calibrated,
 )
-from service.domain.capacity import Capacity, Deployment, capacity
+from service.domain.capacity import BindingConstraint, Capacity, Deployment, capacity
 from service.domain.confidence import Assessed, ErrorBands, Quantity, assess
 from service.domain.engine import EngineProfile
 from service.domain.engines.model_memory import weights_as_loaded
@@ -260,10 +260,10 @@ def answer_latency(
     )
     reasons = list(fit.reasons)
     if fit.fits and fit.max_batch < request.batch_size:
-        reasons.append(
-            f"batch_size {request.batch_size} exceeds the {fit.max_batch} sequences of "
-            f"{context} tokens the KV cache holds"
-        )
+        held = f"sequences of {context} tokens the KV cache holds"
+        if fit.binding_constraint is BindingConstraint.MAX_NUM_SEQS:
+            held = f"sequences {profile.name} runs at once by default on this GPU (max_num_seqs)"
+        reasons.append(f"batch_size {request.batch_size} exceeds the {fit.max_batch} {held}")
     efficiency = efficiency_for_gpu(calibration, gpu)
     estimate = estimate_latency(
         arch,
