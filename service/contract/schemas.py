@@ -627,8 +627,10 @@ class WorkloadIn(msgspec.Struct, frozen=True, kw_only=True):
             RequestsPerSecond,
             msgspec.Meta(
                 description=(
-                    "Requests per second arriving (Poisson) for the queueing estimate of each "
-                    "configuration"
+                    "Requests per second arriving (Poisson) for the queueing estimate (load) of "
+                    "each configuration, whose replicas stay sized for concurrency; a replica it "
+                    "saturates meets no SLO (meets_slo false). Not with requests_per_s (400): "
+                    "that one sizes the replicas for the rate instead"
                 )
             ),
         ]
@@ -640,7 +642,8 @@ class WorkloadIn(msgspec.Struct, frozen=True, kw_only=True):
             msgspec.Meta(
                 description="Target request rate. Replicas are added until each one's share is "
                 "served at steady state below saturation (and within the SLO when one is given); "
-                "ttft_ms and tpot_ms are then those at that rate."
+                "ttft_ms and tpot_ms are then those at that rate, queueing included. Not with "
+                "arrival_rate_per_s (400)."
             ),
         ]
         | None
@@ -739,7 +742,11 @@ class PlanRequest(EngineSettings, frozen=True, kw_only=True):
     ]
     slo: (
         Annotated[
-            SloIn, msgspec.Meta(description="Latency targets; none: every configuration meets it")
+            SloIn,
+            msgspec.Meta(
+                description="Latency targets; none: every configuration meets it except one "
+                "whose replicas workload.arrival_rate_per_s saturates (load.saturated)"
+            ),
         ]
         | None
     ) = None
