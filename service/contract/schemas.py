@@ -332,7 +332,10 @@ class MaxBatchRequest(EngineSettings, frozen=True, kw_only=True):
                 le=65_536,
                 description="Sequences running at once (vLLM --max-num-seqs, SGLang "
                 "--max-running-requests, TensorRT-LLM --max_batch_size): caps max_batch and, "
-                "in vLLM, sizes the sampler warm-up. Default: the engine's for this GPU.",
+                "in vLLM, sizes the sampler warm-up. Default: the engine's for this GPU (vLLM "
+                "V1 `vllm serve`: 1024 on >= 70 GiB non-A100 GPUs, else 256; vLLM V0: 256; "
+                "SGLang: from its token pool, 2048-4096; TensorRT-LLM: 2048), which caps "
+                "max_batch too (binding_constraint max_num_seqs).",
             ),
         ]
         | None
@@ -394,7 +397,9 @@ class MaxBatchResponse(msgspec.Struct, frozen=True, kw_only=True):
     binding_constraint: Annotated[
         str,
         msgspec.Meta(
-            description="What limits max_batch: the KV cache, the engine's sequence cap, ..."
+            description="What limits max_batch: kv_cache_memory, max_num_seqs (the sequence "
+            "cap: max_num_seqs, else the engine's default for this GPU), weights_exceed_memory, "
+            "model_max_context or max_model_len"
         ),
     ]
     reasons: Annotated[
@@ -694,8 +699,10 @@ class WorkloadIn(msgspec.Struct, frozen=True, kw_only=True):
             RequestsPerSecond,
             msgspec.Meta(
                 description=(
-                    "Requests per second arriving (Poisson) for the queueing estimate of each "
-                    "configuration"
+                    "Requests per second arriving (Poisson) for the queueing estimate (load) of "
+                    "each configuration, whose replicas stay sized for concurrency; a replica it "
+                    "saturates meets no SLO (meets_slo false). Not with requests_per_s (400): "
+                    "that one sizes the replicas for the rate instead"
                 )
             ),
         ]
@@ -707,7 +714,8 @@ class WorkloadIn(msgspec.Struct, frozen=True, kw_only=True):
             msgspec.Meta(
                 description="Target request rate. Replicas are added until each one's share is "
                 "served at steady state below saturation (and within the SLO when one is given); "
-                "ttft_ms and tpot_ms are then those at that rate."
+                "ttft_ms and tpot_ms are then those at that rate, queueing included. Not with "
+                "arrival_rate_per_s (400)."
             ),
         ]
         | None
@@ -806,7 +814,11 @@ class PlanRequest(EngineSettings, frozen=True, kw_only=True):
     ]
     slo: (
         Annotated[
-            SloIn, msgspec.Meta(description="Latency targets; none: every configuration meets it")
+            SloIn,
+            msgspec.Meta(
+                description="Latency targets; none: every configuration meets it except one "
+                "whose replicas workload.arrival_rate_per_s saturates (load.saturated)"
+            ),
         ]
         | None
     ) = None

@@ -14,6 +14,12 @@ comes from :mod:`service.domain.engines`; the byte formulas from
 lays out a cache of its own at TP 1 (every KV head, MLA's whole latent) for its own
 sequences: the group holds ``t`` times one rank's batch (and ``max_num_seqs``), one sequence
 at most what one rank holds.
+
+Every engine also caps the sequences running at once (:func:`sequence_cap`): the request's
+``max_num_seqs`` or, without one, the engine's default for this GPU (vLLM V1's
+``batch_defaults`` row, vLLM V0's ``max_num_seqs``, TensorRT-LLM's ``--max_batch_size``,
+SGLang's request table from the token pool). ``max_batch`` is the lower of the two, and
+``binding_constraint`` says ``max_num_seqs`` when the cap is the lower.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ __all__ = [
     "kv_layout",
     "max_context_for_batch",
     "memory_budget",
+    "sequence_cap",
     "sequence_kv_bytes",
 ]
 
@@ -314,8 +321,9 @@ def capacity(
             f"one sequence of {context_tokens} tokens needs {format_bytes(per_sequence)} of KV "
             f"cache, {format_bytes(kv_capacity)} available"
         )
-    if deployment.max_num_seqs is not None and max_batch > ranks * deployment.max_num_seqs:
-        max_batch = ranks * deployment.max_num_seqs
+    cap = ranks * sequence_cap(arch, deployment, profile, layout.tokens(blocks))
+    if max_batch > cap:
+        max_batch = cap
         binding = BindingConstraint.MAX_NUM_SEQS
     return Capacity(
         fits=max_batch >= 1,
@@ -329,6 +337,33 @@ def capacity(
         kv_cache_bytes_per_sequence=per_sequence,
         kv_cache_pool_bytes=kv_capacity,
     )
+
+
+def sequence_cap(
+    arch: Architecture, deployment: Deployment, profile: EngineProfile, pool_tokens: int
+) -> int:
+    """Sequences one cache-holding rank runs at once: ``deployment.max_num_seqs``, else the
+    engine's default (each from ``catalog/engines.yaml``):
+
+    * vLLM V1: the ``batch_defaults`` row for this GPU (``EngineArgs.get_batch_defaults``:
+      1024 on >= 70 GiB GPUs other than A100s, else 256), the profile's ``max_num_seqs``
+      when no row applies;
+    * SGLang: ``--max-running-requests`` from the token pool of ``pool_tokens`` and the
+      served context (``max_model_len``, else the model's) by the profile's
+      ``running_requests`` rule (:func:`sglang.default_max_running_requests`);
+    * vLLM V0 (``SchedulerConfig``) and TensorRT-LLM (``--max_batch_size``): the profile's
+      ``max_num_seqs``.
+    """
+    if deployment.max_num_seqs is not None:
+        return deployment.max_num_seqs
+    if profile.kind == "vllm-v1":
+        return vllm_v1.scheduler_limits(profile, deployment)[1]
+    if profile.kind == "sglang" and profile.running_requests is not None:
+        context_len = deployment.max_model_len or arch.max_context_tokens
+        return sglang.default_max_running_requests(
+            profile.running_requests, pool_tokens, context_len
+        )
+    return profile.max_num_seqs
 
 
 def _usable_share(deployment: Deployment, profile: EngineProfile) -> str:

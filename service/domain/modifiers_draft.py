@@ -37,7 +37,7 @@ import enum
 import msgspec
 
 from service.domain.architecture import Architecture
-from service.domain.capacity import Capacity
+from service.domain.capacity import BindingConstraint, Capacity
 from service.domain.flops import attention_head_widths
 from service.domain.kv_cache import kv_cache_bytes_per_token, kv_cache_bytes_per_token_per_layer
 from service.domain.latency import (
@@ -344,6 +344,8 @@ def with_draft_kv(fit: Capacity, memory: DraftMemory, context_tokens: int) -> Ca
     per_sequence = fit.kv_cache_bytes_per_sequence + extra
     held = fit.kv_cache_pool_bytes // per_sequence if per_sequence else 0
     max_batch = min(fit.max_batch, held)
+    # The draft's KV can make the cache bind where the sequence cap did.
+    binding = BindingConstraint.KV_CACHE if held < fit.max_batch else fit.binding_constraint
     reasons = fit.reasons
     if max_batch < 1:
         reasons += (
@@ -354,6 +356,7 @@ def with_draft_kv(fit: Capacity, memory: DraftMemory, context_tokens: int) -> Ca
         fit,
         fits=max_batch >= 1,
         max_batch=max_batch,
+        binding_constraint=binding,
         reasons=reasons,
         kv_cache_bytes_per_sequence=per_sequence,
     )

@@ -103,7 +103,10 @@ class Objective(enum.StrEnum):
 class Workload(msgspec.Struct, frozen=True, kw_only=True):
     """What to serve: sequence lengths and either concurrent users or a request rate
     (``requests_per_s``: replicas are added until each one's share is served at steady state,
-    below saturation and within the SLO when one is given)."""
+    below saturation and within the SLO when one is given). The API's
+    ``workload.arrival_rate_per_s`` is not a field here: it judges configurations sized for
+    ``concurrency`` by queueing after the search, and is refused beside ``requests_per_s``
+    (:func:`service.planning.question.checked_rates`)."""
 
     input_tokens: int
     output_tokens: int
@@ -182,7 +185,13 @@ class Configuration(msgspec.Struct, frozen=True, kw_only=True):
         str, msgspec.Meta(description="KV cache precision of this configuration")
     ]
     max_batch: Annotated[
-        int, msgspec.Meta(description="Most sequences one replica's KV cache holds at once")
+        int,
+        msgspec.Meta(
+            description=(
+                "Most sequences one replica runs at once: what its KV cache holds, capped by the "
+                "engine's max_num_seqs (its default for this GPU)"
+            )
+        ),
     ]
     batch_per_replica: Annotated[
         int,
@@ -242,8 +251,13 @@ class Configuration(msgspec.Struct, frozen=True, kw_only=True):
         msgspec.Meta(
             description=(
                 "Whether the aggregated arrangement's ttft_ms (burst_ttft_ms with slo.burst) "
-                "and tpot_ms are within the SLO (true without one); the pools' verdict is "
-                "disaggregated.meets_slo"
+                "and tpot_ms are within the SLO and, given workload.arrival_rate_per_s, its "
+                "replicas keep up (load.saturated false; with an SLO ttft_ms, "
+                "load.ttft_with_queueing_ms within it). Without an SLO: true unless the arrival "
+                "rate saturates the replicas (a queue that grows without bound meets no latency "
+                "target). The pools' verdict is disaggregated.meets_slo; whether anything meets "
+                "the SLO: the first configuration's verdict for its serving arrangement "
+                "(configurations meeting it rank first)"
             )
         ),
     ]

@@ -30,7 +30,8 @@ class Probe:
     def fit(self, **changes: Any) -> MaxBatchResponse:
         """``/v1/max-batch`` for the target with ``changes`` (request field names) applied.
 
-        ``max_num_seqs`` is left out unless changed, so ``max_batch`` is what memory allows.
+        ``max_num_seqs`` is the target's (the engine runs with it), else the engine's default
+        for the GPU: ``max_batch`` is what memory allows, capped by that many sequences.
         """
         t = self.target
         fields: dict[str, Any] = {
@@ -44,7 +45,7 @@ class Probe:
             "weight_dtype": t.weight_dtype,
             "kv_cache_dtype": t.kv_cache_dtype,
             "gpu_memory_utilization": t.gpu_memory_utilization,
-            "max_num_seqs": None,
+            "max_num_seqs": t.max_num_seqs,
             **engine_fields(t, MaxBatchRequest)[0],
         }
         fields.update(changes)

@@ -60,7 +60,12 @@ from service.domain.serving import ServingLatency, at_users, step_token_budget
 from service.domain.step_time import StepCosts, step_costs, step_phase
 from service.domain.weights import WeightsSource
 from service.planning.engines import engine_settings
-from service.planning.question import checked_modifiers, checked_serving, workload_modifiers
+from service.planning.question import (
+    checked_modifiers,
+    checked_rates,
+    checked_serving,
+    workload_modifiers,
+)
 
 NO_BANDS = ErrorBands(calibrated={}, extrapolated={})
 
@@ -438,6 +443,7 @@ def answer_plan(
 ) -> PlanResponse:
     """``gpus`` must already be the request's GPUs (or the catalog, in id order); ``draft``
     is the resolved ``workload.speculative.draft_model``."""
+    checked_rates(request.workload)
     constraints = request.constraints
     knobs = engine_settings(request, profile)
     space = SearchSpace(engine_settings=knobs, native_low_precision=True)

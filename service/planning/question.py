@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from service.contract.schemas import SpeculativeIn
+from service.contract.schemas import SpeculativeIn, WorkloadIn
 from service.domain.architecture import Architecture
 from service.domain.engines.profile import EngineProfile
 from service.domain.gpu import GpuSpec
@@ -56,6 +56,24 @@ def checked_modifiers(
         where = "" if exc.field == "prefix_cache_hit_rate" else "speculative."
         raise InvalidField(f"{prefix}{where}{exc.field}", str(exc).partition(": ")[2]) from exc
     return modifiers
+
+
+def checked_rates(workload: WorkloadIn, prefix: str = "workload.") -> None:
+    """:class:`InvalidField` naming ``arrival_rate_per_s`` when ``requests_per_s`` is given too.
+
+    Both are the rate at which the same requests arrive, read two ways: ``requests_per_s``
+    sizes the replicas for it (``ttft_ms`` and ``tpot_ms`` are those at that rate, queueing
+    included), ``arrival_rate_per_s`` keeps the replicas sized for ``concurrency`` and adds a
+    queueing estimate at that rate (``load``). Two rates for one stream contradict each other,
+    and even equal ones would judge one configuration by two queueing models.
+    """
+    if workload.requests_per_s is not None and workload.arrival_rate_per_s is not None:
+        raise InvalidField(
+            f"{prefix}arrival_rate_per_s",
+            "give one rate, not both: requests_per_s sizes the replicas for the rate (ttft_ms "
+            "and tpot_ms at that rate); arrival_rate_per_s keeps replicas sized for "
+            "concurrency and adds the queueing estimate (load)",
+        )
 
 
 def checked_layout(arch: Architecture, expert_parallel: bool, tensor_parallel: int) -> None:

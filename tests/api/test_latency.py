@@ -101,3 +101,16 @@ async def test_mamba_is_422_naming_the_feature(client: AsyncTestClient[Litestar]
     response = await client.post("/v1/latency", json=request(model={"hf_config": config}))
     problem = assert_problem(response, 422)
     assert "mamba" in problem["detail"].lower()
+
+
+async def test_a_batch_beyond_the_engines_default_max_num_seqs_is_flagged(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    """2,000 sequences of 110 tokens fit an H100's KV cache, but vLLM runs 1024 at once there."""
+    response = await client.post(
+        "/v1/latency", json=request(batch_size=2000, input_tokens=100, output_tokens=10)
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["fits"] is False
+    assert "exceeds the 1024 sequences vllm runs at once" in " ".join(body["reasons"])

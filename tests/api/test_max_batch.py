@@ -108,3 +108,22 @@ async def test_tensor_parallel_must_divide_the_heads(
     problem = assert_problem(response, 400)
     assert "32 attention heads" in problem["detail"]
     assert error_keys(problem) == {"tensor_parallel"}
+
+
+@pytest.mark.parametrize(
+    ("engine", "cap"),
+    [("vllm", 1024), ("vllm==0.6.5", 256), ("sglang", 4096), ("trtllm", 2048)],
+    ids=["vllm-v1-h100-row", "vllm-v0", "sglang-token-pool", "trtllm"],
+)
+async def test_the_engines_default_max_num_seqs_caps_max_batch(
+    client: AsyncTestClient[Litestar], engine: str, cap: int
+) -> None:
+    """Llama-3.2-1B at 100 tokens on an H100: the KV cache holds ~19,000 sequences, the
+    engine runs its default max_num_seqs of them."""
+    body = {"model": "meta-llama/Llama-3.2-1B", "gpu": "h100-sxm", "context_length": 100}
+    response = await client.post("/v1/max-batch", json={**body, "engine": engine})
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["kv_cache_pool_bytes"] // answer["kv_cache_bytes_per_sequence"] > cap
+    assert answer["max_batch"] == cap
+    assert answer["binding_constraint"] == "max_num_seqs"

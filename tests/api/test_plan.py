@@ -233,3 +233,22 @@ async def test_rejection_summary_keeps_the_digits_of_names(
 def test_reason_kind_masks_standalone_numbers_only(reason: str, kind: str) -> None:
     """Standalone numbers become #; digits attached to letters (A100, 80GB, bf16) stay."""
     assert reason_kind(reason) == kind
+
+
+async def test_a_replica_runs_at_most_the_engines_default_max_num_seqs(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    """Llama-3.1-8B at 100 tokens on an H100 holds ~4,000 sequences of KV, but vLLM V1 runs
+    1024 there by default: 3,000 users need three replicas of one GPU."""
+    body = request(
+        workload={"input_tokens": 64, "output_tokens": 36, "concurrency": 3000},
+        constraints={"gpus": ["h100-sxm"], "weight_dtypes": ["bf16"], "kv_cache_dtypes": ["bf16"]},
+    )
+    response = await client.post("/v1/plan", json=body)
+    assert response.status_code == 200, response.text
+    configurations = response.json()["configurations"]
+    assert configurations
+    assert all(c["max_batch"] <= 1024 for c in configurations)
+    single = [c for c in configurations if c["tensor_parallel"] * c["pipeline_parallel"] == 1]
+    assert single
+    assert all(c["max_batch"] == 1024 and c["replicas"] >= 3 for c in single)

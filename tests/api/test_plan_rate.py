@@ -170,3 +170,36 @@ async def test_disaggregated_without_a_rate_is_a_400_naming_it(
     problem = assert_problem(await client.post("/v1/plan", json=body), 400)
     assert error_keys(problem) == {"constraints.disaggregated"}
     assert "workload.requests_per_s" in problem["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("arrival", "rate"),
+    [(20, 20), (500, 5)],
+    ids=["equal-rates", "contradicting-rates"],
+)
+async def test_both_rates_are_a_400_naming_arrival_rate(
+    client: AsyncTestClient[Litestar], arrival: float, rate: float
+) -> None:
+    """arrival_rate_per_s beside requests_per_s is refused by name: one stream, one rate."""
+    body = request(arrival_rate_per_s=arrival, requests_per_s=rate)
+    response = await client.post("/v1/plan", json=body)
+    problem = assert_problem(response, 400)
+    assert error_keys(problem) == {"workload.arrival_rate_per_s"}
+    assert "requests_per_s" in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    ("arrival", "saturated"),
+    [(0.1, False), (500, True)],
+    ids=["keeps-up", "saturated"],
+)
+async def test_without_an_slo_meets_slo_says_whether_the_replicas_keep_up(
+    client: AsyncTestClient[Litestar], arrival: float, saturated: bool
+) -> None:
+    """No SLO: meets_slo is true unless the arrival rate saturates the replicas."""
+    response = await client.post("/v1/plan", json=request(arrival_rate_per_s=arrival))
+    assert response.status_code == 200, response.text
+    configurations = response.json()["configurations"]
+    assert configurations
+    assert all(c["load"]["saturated"] is saturated for c in configurations)
+    assert all(c["meets_slo"] is not saturated for c in configurations)

@@ -46,6 +46,16 @@ def test_max_num_seqs_that_fit_pass(
     assert checks(run_check, backend_args, path) == (0, {"fits": "pass", "concurrency": "pass"})
 
 
+def test_max_num_seqs_above_the_engines_default_that_fit_pass(
+    run_check: Callable[..., Run], manifest: Callable[..., Path], backend_args: list[str]
+) -> None:
+    """--max-num-seqs 2048 on an H100 (vLLM's default there: 1024) runs 2048 of Llama-3.2-1B's
+    512-token sequences at once: the engine's default cap is not the manifest's."""
+    small = {"model": "meta-llama/Llama-3.2-1B", "gpu": "h100-sxm", "max_model_len": 512}
+    path = manifest(**small, max_num_seqs=2048, require_full_concurrency=True)
+    assert checks(run_check, backend_args, path) == (0, {"fits": "pass", "concurrency": "pass"})
+
+
 def test_slo_met_passes(
     run_check: Callable[..., Run], manifest: Callable[..., Path], backend_args: list[str]
 ) -> None:

@@ -302,9 +302,12 @@ T4_LIKE = GpuSpec(
 )
 
 ZERO_OVERHEAD = EngineProfile(
-    # The sheet's §3.3 closed form: nothing but weights stands between usable memory and KV.
+    # The sheet's §3.3 closed form: nothing but weights stands between usable memory and KV,
+    # and no sequence cap below what the KV cache holds (the sampler term is 0, so the cap
+    # changes no memory).
     name="zero-overhead",
     version="test",
+    max_num_seqs=1 << 30,
     activation_bytes_per_token_width=0.0,
     sampler_bytes_per_logit=0.0,
     non_torch_bytes=0,

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from service.catalog_files import load_engine_profiles
 from service.domain.architecture import Architecture
-from service.domain.capacity import Deployment, capacity, sequence_kv_bytes
+from service.domain.capacity import BindingConstraint, Deployment, capacity, sequence_kv_bytes
 from service.domain.engine import EngineProfile
 from service.domain.hf_config import architecture_from_config
 from service.domain.kv_cache import kv_cache_bytes, kv_cache_bytes_per_token
@@ -259,7 +259,8 @@ def test_max_batch_fits_the_kv_budget_and_one_more_does_not(
     data: st.DataObject,
 ) -> None:
     """max_batch sequences of paged KV fit in the whole blocks the KV budget buys, which fit
-    the budget; max_batch + 1 would not (unless the model's context limit zeroes it)."""
+    the budget; max_batch + 1 would not (unless the model's context limit zeroes it, or the
+    engine's sequence cap binds first)."""
     tp = dividing_tp(data, model)
     pp = min(pp, model.num_layers)
     cap = fit(model, memory, context, profile, tp=tp, pp=pp)
@@ -271,7 +272,8 @@ def test_max_batch_fits_the_kv_budget_and_one_more_does_not(
     paged = cap.kv_cache_blocks * block_bytes
     assert paged <= max(cap.memory.kv_cache, 0)
     assert cap.max_batch * per_sequence <= paged
-    if context <= model.max_context_tokens:
+    capped = cap.binding_constraint is BindingConstraint.MAX_NUM_SEQS
+    if context <= model.max_context_tokens and not capped:
         assert (cap.max_batch + 1) * per_sequence > paged
 
 

@@ -60,6 +60,28 @@ class MemFractionRule(msgspec.Struct, frozen=True, kw_only=True):
     reserved_mib_per_gpu: float = 0.0
 
 
+class RunningRequestsRule(msgspec.Struct, frozen=True, kw_only=True):
+    """SGLang's default ``--max-running-requests`` (unset), from the KV token pool.
+
+    ``ModelRunner.init_memory_pool`` sizes the request table (``req_to_token_pool``) and the
+    worker caps the running requests by it and by half the token pool
+    (``python/sglang/srt/model_executor/model_runner.py``, ``managers/tp_worker.py``)::
+
+        max_num_reqs = clamp(int(max_total_num_tokens / context_len · requests_per_context),
+                             min_requests, max_requests)
+        pool_size    = max_num_reqs + extra_slots
+        max_running_requests = min(max_total_num_tokens // tokens_per_request, pool_size)
+
+    per data-parallel attention rank (each sizes its own pool).
+    """
+
+    requests_per_context: int = 512
+    min_requests: int = 2048
+    max_requests: int = 4096
+    extra_slots: int = 0
+    tokens_per_request: int = 2
+
+
 class EngineProfile(msgspec.Struct, frozen=True, kw_only=True):
     """Constants of one engine version's memory accounting, with where they come from.
 
@@ -74,6 +96,11 @@ class EngineProfile(msgspec.Struct, frozen=True, kw_only=True):
       ``max(max_model_len, min_batched_tokens)`` tokens; ``chunked_prefill_tokens`` caps it.
       ``auto_chunked_prefill_above``: the engine turns chunked prefill on by itself above this
       ``max_model_len`` (vLLM V0: 32K), with ``auto_chunked_prefill_tokens`` per step (512).
+    * ``max_num_seqs``: the engine's default cap on sequences running at once when the
+      request sets none (vLLM ``--max-num-seqs``, TensorRT-LLM ``--max_batch_size``), which
+      is also the number of logits rows vLLM's sampler warm-up takes. vLLM V1 takes it from
+      the ``batch_defaults`` row the GPU qualifies for first; SGLang derives it from the
+      token pool (``running_requests``).
     * ``fitted``: which constants were read off a log (the rest are engine defaults).
     """
 
@@ -107,6 +134,9 @@ class EngineProfile(msgspec.Struct, frozen=True, kw_only=True):
     logged_kv_tokens: str = "pool"
     """How the "GPU KV cache size" line counts tokens (:data:`LOGGED_KV_TOKENS`)."""
     batch_defaults: tuple[BatchDefaults, ...] = ()
+    running_requests: RunningRequestsRule | None = None
+    """SGLang: how the default ``--max-running-requests`` follows from the token pool
+    (:class:`RunningRequestsRule`); required for ``kind: sglang``, unused by the others."""
     hidden_state_bytes_per_element: float = 0.0
     moe_workspace_bytes_per_element: float = 0.0
     cudagraph_bytes_per_layer: int = 0
@@ -225,6 +255,11 @@ def engine_catalog_from_document(document: Mapping[str, Any]) -> EngineCatalog:
             raise ValueError(f"engine '{entry_id}': logged_kv_tokens not in {LOGGED_KV_TOKENS}")
         if profile.mxfp4_activations not in MXFP4_ACTIVATIONS:
             raise ValueError(f"engine '{entry_id}': mxfp4_activations not in {MXFP4_ACTIVATIONS}")
+        if profile.kind == "sglang" and profile.running_requests is None:
+            raise ValueError(
+                f"engine '{entry_id}': kind sglang needs running_requests (the default "
+                "--max-running-requests)"
+            )
         profiles[entry_id] = profile
     default = str(document.get("default", ""))
     if default not in profiles:

@@ -13,13 +13,17 @@ weights and KV pool, the rest is left for activations and CUDA graphs. The defau
 fraction comes from ``ServerArgs.__post_init__`` (``python/sglang/srt/server_args.py``):
 by TP degree in 0.4.x (0.88 / 0.87 / 0.85 / 0.81 / 0.79), by GPU memory in 0.5.x
 (``(gpu_mem − reserved) / gpu_mem``). The radix cache shares this one pool.
+
+Without ``--max-running-requests`` the running requests are capped by the request table
+sized from that pool (:func:`default_max_running_requests`, the profile's
+``running_requests`` rule).
 """
 
 from __future__ import annotations
 
 from service.domain.architecture import Architecture
 from service.domain.deployment import Deployment, MemoryBudget
-from service.domain.engines.profile import EngineProfile
+from service.domain.engines.profile import EngineProfile, RunningRequestsRule
 
 MIB = 2**20
 """SGLang reads GPU memory in MiB (``get_nvgpu_memory_capacity``)."""
@@ -39,6 +43,20 @@ def default_mem_fraction_static(
         elif tensor_parallel >= rule.min_tensor_parallel and rule.fraction is not None:
             return rule.fraction
     return profile.gpu_memory_utilization
+
+
+def default_max_running_requests(
+    rule: RunningRequestsRule, pool_tokens: int, context_len: int
+) -> int:
+    """``min(tokens // tokens_per_request, clamp(int(tokens / context_len · r), lo, hi) + extra)``
+    (:class:`~service.domain.engines.profile.RunningRequestsRule`) for a pool of
+    ``pool_tokens`` (``max_total_num_tokens``) and the server's ``context_len``.
+
+    Llama-3.1-8B on an H100 (0.5.x, ~440 K tokens, context 131,072): 2,048.
+    """
+    estimated = int(pool_tokens / max(context_len, 1) * rule.requests_per_context)
+    table = min(max(estimated, rule.min_requests), rule.max_requests) + rule.extra_slots
+    return max(min(pool_tokens // rule.tokens_per_request, table), 0)
 
 
 def pool_bytes(free_before_load_bytes: int, weights_bytes: int, mem_fraction_static: float) -> int:
