@@ -293,10 +293,11 @@ def replica(
     )
 
 
-def _over_capacity(fit: Capacity, batch_size: int, context: int) -> str:
+def _over_capacity(fit: Capacity, batch_size: int, context: int, engine: str) -> str:
     """Why ``batch_size`` sequences cannot all run at once on a replica that holds fewer."""
     held = (
-        f"the {fit.max_batch} sequences max_num_seqs allows"
+        f"the {fit.max_batch} sequences {engine} runs at once (max_num_seqs: the request's, "
+        "else the engine's default on this GPU)"
         if fit.binding_constraint is BindingConstraint.MAX_NUM_SEQS
         else f"the {fit.max_batch} sequences of {context} tokens the KV cache holds"
     )
@@ -331,7 +332,7 @@ def answer_latency(
     context = request.input_tokens + request.output_tokens
     reasons = list(fit.reasons)
     if fit.fits and fit.max_batch < request.batch_size:
-        reasons.append(_over_capacity(fit, request.batch_size, context))
+        reasons.append(_over_capacity(fit, request.batch_size, context, profile.name))
     timed = question.at_users(request.batch_size)
     steady = timed.steady
     costs = question.costs
