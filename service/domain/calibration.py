@@ -101,11 +101,21 @@ def gpu_generation(compute_capability: str | None, vendor: str = "nvidia") -> st
 def efficiency_for(calibration: Calibration, gpu_id: str, generation: str = "") -> Efficiency:
     """The factors to price ``gpu_id`` with: its own if calibrated, else those fitted to its
     generation's GPUs (:func:`gpu_generation`), else the shared fit."""
-    factors = calibration.gpus.get(gpu_id) or calibration.generations.get(generation)
+    shared = calibration.shared
+    own = calibration.gpus.get(gpu_id)
+    factors = own or calibration.generations.get(generation)
     if factors is None:
-        return calibration.shared
-    return apply_factors(
-        calibration.shared, (factors.decode_mbu, factors.decode_mfu, factors.prefill_mfu)
+        return msgspec.structs.replace(
+            shared, source=f"{shared.source}: shared factors, none measured on this GPU"
+        )
+    whose = (
+        "this GPU's own factors"
+        if own
+        else (f"factors of its generation ({generation}), none measured on this GPU")
+    )
+    return msgspec.structs.replace(
+        apply_factors(shared, (factors.decode_mbu, factors.decode_mfu, factors.prefill_mfu)),
+        source=f"{shared.source}: {whose}",
     )
 
 

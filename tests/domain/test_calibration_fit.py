@@ -6,7 +6,14 @@ import itertools
 
 import pytest
 
-from service.domain.calibration import Observation, _descend, fit
+from service.domain.calibration import (
+    Calibration,
+    GpuFactors,
+    Observation,
+    _descend,
+    efficiency_for,
+    fit,
+)
 from service.domain.latency import Efficiency, PhaseTerms, phase_seconds
 
 TRUTH = Efficiency(
@@ -70,3 +77,25 @@ def test_the_descent_stops_at_the_first_sweep_that_moves_nothing() -> None:
     _descend(lambda x: bowl(x, one_sweep), [0.0, 0.0], [(-1.0, 1.0)] * 2, sweeps=1)
     assert many == few
     assert len(counted) <= 16 * len(one_sweep)
+
+
+@pytest.mark.parametrize(
+    ("gpu_id", "generation", "says"),
+    [
+        ("h100-sxm", "sm9", "this GPU's own factors"),
+        ("unmeasured-gpu", "sm9", "factors of its generation (sm9), none measured on this GPU"),
+        ("unmeasured-gpu", "sm1", "shared factors, none measured on this GPU"),
+    ],
+    ids=["own", "generation", "shared"],
+)
+def test_the_factors_say_whose_they_are(gpu_id: str, generation: str, says: str) -> None:
+    """An uncalibrated GPU's source does not read as its own calibration."""
+    factors = GpuFactors(decode_mbu=0.8, decode_mfu=0.5, prefill_mfu=0.7, points=())
+    calibration = Calibration(
+        shared=Efficiency(source="calibrated (fit, today)"),
+        gpus={"h100-sxm": factors},
+        generations={"sm9": factors},
+        shrinkage=1.0,
+    )
+    source = efficiency_for(calibration, gpu_id, generation).source
+    assert source.endswith(says)
