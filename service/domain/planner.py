@@ -539,7 +539,12 @@ def evaluate(
             f"{space.max_gpus} GPUs",
             gpu_count=count,
         )
-    step_tokens = step_token_budget(profile, workload.input_tokens, gpu)
+    step_tokens = step_token_budget(
+        profile,
+        workload.input_tokens,
+        gpu,
+        space.engine_settings.get("max_num_batched_tokens"),
+    )
     plain = step_costs(
         arch,
         params,

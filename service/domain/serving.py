@@ -50,10 +50,16 @@ SGLANG_CHUNKED_PREFILL_TOKENS = 8192
 get less). An assumption, not read from a log."""
 
 
-def step_token_budget(profile: EngineProfile, input_tokens: int, gpu: GpuSpec) -> int:
-    """Tokens one scheduler step may carry (module doc): vLLM V1's per-GPU default
-    ``max_num_batched_tokens``, the profile's chunk (TensorRT-LLM ``max_num_tokens``), SGLang's
-    chunked-prefill size, or for vLLM V0 a whole prompt."""
+def step_token_budget(
+    profile: EngineProfile, input_tokens: int, gpu: GpuSpec, requested: int | None = None
+) -> int:
+    """Tokens one scheduler step may carry (module doc): the ``max_num_batched_tokens`` the
+    deployment sets (``requested``), else vLLM V1's per-GPU default, the profile's chunk
+    (TensorRT-LLM ``max_num_tokens``), SGLang's chunked-prefill size, or for vLLM V0 a whole
+    prompt (V0 without chunked prefill schedules whole prompts, so never less than one)."""
+    if requested is not None:
+        whole_prompts = profile.kind not in ("vllm-v1", "sglang", "trtllm")
+        return max(requested, input_tokens) if whole_prompts else requested
     if profile.kind == "vllm-v1":
         return batch_defaults(profile, gpu.memory_bytes, gpu.name).max_num_batched_tokens
     if profile.chunked_prefill_tokens is not None:

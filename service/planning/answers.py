@@ -288,7 +288,12 @@ def replica(
         serving=serving,
         fit=fit,
         efficiency=efficiency_for_gpu(calibration, gpu),
-        step_tokens=step_token_budget(profile, request.input_tokens, gpu),
+        step_tokens=step_token_budget(
+            profile,
+            request.input_tokens,
+            gpu,
+            getattr(request, "max_num_batched_tokens", None),
+        ),
         costs=apply(plain, modifiers, arch, params, serving),
     )
 

@@ -114,3 +114,15 @@ async def test_a_batch_beyond_the_engines_default_max_num_seqs_is_flagged(
     body = response.json()
     assert body["fits"] is False
     assert "exceeds the 1024 sequences vllm runs at once" in " ".join(body["reasons"])
+
+
+async def test_the_step_budget_asked_for_schedules_the_prompt(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    """A 16,000-token prompt on an H100 (vLLM default 8,192 tokens a step): with
+    max_num_batched_tokens 16,384 it is prefilled in one step, so its TTFT is shorter."""
+    shape = {"input_tokens": 16_000, "output_tokens": 16}
+    default = (await client.post("/v1/latency", json=request(**shape))).json()
+    wider = await client.post("/v1/latency", json=request(**shape, max_num_batched_tokens=16_384))
+    assert wider.status_code == 200, wider.text
+    assert wider.json()["ttft_ms"] < default["ttft_ms"]
