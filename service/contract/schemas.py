@@ -130,6 +130,21 @@ MmItemsPerPrompt = Annotated[
 RequestsPerSecond = Annotated[float, msgspec.Meta(ge=1e-6, le=1_000_000)]
 
 
+MaxNumSeqs = Annotated[
+    int,
+    msgspec.Meta(
+        ge=1,
+        le=65_536,
+        description="Sequences running at once (vLLM --max-num-seqs, SGLang "
+        "--max-running-requests, TensorRT-LLM --max_batch_size): caps max_batch and, "
+        "in vLLM, sizes the sampler warm-up. Default: the engine's for this GPU (vLLM "
+        "V1 `vllm serve`: 1024 on >= 70 GiB non-A100 GPUs, else 256; vLLM V0: 256; "
+        "SGLang: from its token pool, 2048-4096; TensorRT-LLM: 2048), which caps "
+        "max_batch too (binding_constraint max_num_seqs).",
+    ),
+]
+
+
 class EngineSettings(msgspec.Struct, frozen=True, kw_only=True):
     """The engine's own memory and scheduler knobs; unset means the engine's default for the
     GPU. Setting one the chosen engine does not have is a 400 naming it and the engine."""
@@ -324,22 +339,7 @@ class MaxBatchRequest(EngineSettings, frozen=True, kw_only=True):
             )
         ),
     ] = 0.9
-    max_num_seqs: (
-        Annotated[
-            int,
-            msgspec.Meta(
-                ge=1,
-                le=65_536,
-                description="Sequences running at once (vLLM --max-num-seqs, SGLang "
-                "--max-running-requests, TensorRT-LLM --max_batch_size): caps max_batch and, "
-                "in vLLM, sizes the sampler warm-up. Default: the engine's for this GPU (vLLM "
-                "V1 `vllm serve`: 1024 on >= 70 GiB non-A100 GPUs, else 256; vLLM V0: 256; "
-                "SGLang: from its token pool, 2048-4096; TensorRT-LLM: 2048), which caps "
-                "max_batch too (binding_constraint max_num_seqs).",
-            ),
-        ]
-        | None
-    ) = None
+    max_num_seqs: MaxNumSeqs | None = None
     engine: ServingEngine | None = None
     # vLLM --max-model-len (drives the profile run); default: context_length.
     max_model_len: (
@@ -474,6 +474,7 @@ class LatencyRequest(EngineSettings, frozen=True, kw_only=True):
     pipeline_parallel: PipelineParallel = 1
     weight_dtype: WeightPrecision = "auto"
     kv_cache_dtype: KvPrecision = "auto"
+    max_num_seqs: MaxNumSeqs | None = None
     engine: ServingEngine | None = None
     prefix_cache_hit_rate: PrefixCacheHitRate = 0.0
     speculative: Speculative | None = None

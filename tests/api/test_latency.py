@@ -126,3 +126,14 @@ async def test_the_step_budget_asked_for_schedules_the_prompt(
     wider = await client.post("/v1/latency", json=request(**shape, max_num_batched_tokens=16_384))
     assert wider.status_code == 200, wider.text
     assert wider.json()["ttft_ms"] < default["ttft_ms"]
+
+
+async def test_a_max_num_seqs_asked_for_lifts_the_engines_default_cap(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    """2,000 short sequences on an H100 exceed vLLM's default 1,024; with max_num_seqs 2,048
+    (as the engine would be started) they all run at once."""
+    shape = {"batch_size": 2000, "input_tokens": 100, "output_tokens": 10}
+    response = await client.post("/v1/latency", json=request(**shape, max_num_seqs=2048))
+    assert response.status_code == 200, response.text
+    assert (response.json()["fits"], response.json()["reasons"]) == (True, [])
