@@ -840,6 +840,7 @@ class PlanRequest(EngineSettings, frozen=True, kw_only=True):
             )
         ),
     ] = "cost"
+    max_num_seqs: MaxNumSeqs | None = None
     engine: ServingEngine | None = None
     # The answer's size (service/planning/lean.py): the best ``limit`` configurations after
     # dominated ones are pruned and duplicates merged; rejections counted by reason, each

@@ -252,3 +252,10 @@ async def test_a_replica_runs_at_most_the_engines_default_max_num_seqs(
     single = [c for c in configurations if c["tensor_parallel"] * c["pipeline_parallel"] == 1]
     assert single
     assert all(c["max_batch"] == 1024 and c["replicas"] >= 3 for c in single)
+
+
+async def test_max_num_seqs_caps_each_replicas_batch(client: AsyncTestClient[Litestar]) -> None:
+    """max_num_seqs 16 (as every replica's engine is started): no replica holds more than 16."""
+    body = (await client.post("/v1/plan", json={**request(), "max_num_seqs": 16})).json()
+    assert body["configurations"]
+    assert max(c["max_batch"] for c in body["configurations"]) == 16
