@@ -184,8 +184,8 @@ def run_scheduler(
     (the cost model here; a recorder in :mod:`service.domain.offline_benchmark`)."""
     if min(clients, num_prompts, chunk_tokens, max_batch) < 1:
         raise ValueError("clients, num_prompts, chunk_tokens and max_batch must be >= 1")
-    if not 0 < length_ratio <= 1:
-        raise ValueError("length_ratio must be in (0, 1]")
+    if not 0 <= length_ratio <= 1:
+        raise ValueError("length_ratio must be in [0, 1] (0: lengths from 1 token up)")
     waiting: deque[_Cohort] = deque()
     prefilling: deque[_Cohort] = deque()
     decoding: list[tuple[int, int, _Cohort]] = []

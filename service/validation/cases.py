@@ -16,8 +16,11 @@ turns into a prediction with a few multiplications (the fit evaluates thousands)
 * ``ttft_at_concurrency`` / ``tpot_at_concurrency`` (serving sweeps at a fixed number of
   concurrent requests): :func:`service.domain.batching.at_concurrency` (the steady state the
   answers give) with the batch the KV cache holds and the step budget of the row's engine
-  (:data:`SERVING_ENGINE` when it names none). :func:`replay` prices them a second way: the
-  closed-loop benchmark replayed step by step
+  (:data:`SERVING_ENGINE` when it names none), at the mean lengths the client sent
+  (:func:`sent_lengths`) and the server flags the row states (:func:`server_flags`); a row
+  stating its ``num_prompts`` is compared with its client's mean over all of them, the first
+  wave's burst included (:func:`benchmark_mean_ttft_ms`). :func:`replay` prices them a
+  second way: the closed-loop benchmark replayed step by step
   (:func:`service.domain.benchmark_sim.simulate_closed_loop`: the mean TTFT or TPOT over
   ``num_prompts`` requests, the row's count or ten per client, lengths spread by the row's
   ``random_range_ratio``; TensorRT-LLM without chunked prefill, its LLM API default; SGLang
@@ -38,7 +41,7 @@ from typing import Any
 import msgspec
 
 from service.catalog_files import load_engine_profiles
-from service.domain.batching import at_concurrency
+from service.domain.batching import at_concurrency, burst_mean_ttft_seconds
 from service.domain.benchmark_sim import PROMPTS_PER_CLIENT, simulate_closed_loop
 from service.domain.calibration import gpu_generation
 from service.domain.capacity import capacity
@@ -131,8 +134,10 @@ class Case(msgspec.Struct, frozen=True, kw_only=True):
     prefill: PhaseTerms | None = None
     prompts_per_prefill: float = 1.0
     steps: StepCosts | None = None
+    replay_steps: StepCosts | None = None
     chunk_tokens: int = 0
     num_prompts: int = 0
+    first_wave_counted: bool = False
     mixed_prefill: bool = True
     chunked_prefill: bool = True
     length_ratio: float = 1.0
@@ -179,19 +184,37 @@ def predict(case: Case, efficiency: Efficiency) -> float:
             max_batch=case.batch,
             concurrency=case.concurrency,
         )
-        return state.ttft_ms if case.metric is Metric.TTFT_AT_CONCURRENCY else state.tpot_ms
+        if case.metric is Metric.TPOT_AT_CONCURRENCY:
+            return state.tpot_ms
+        return benchmark_mean_ttft_ms(case, eff, state.ttft_ms)
     per_prompt_s = prefill_ms / 1e3 / case.prompts_per_prefill
     return saturated_throughput(case.batch, case.output_tokens, decode_ms / 1e3, per_prompt_s)
+
+
+def benchmark_mean_ttft_ms(case: Case, efficiency: Efficiency, steady_ms: float) -> float:
+    """A serving sweep's mean TTFT as its client reports it. A client that states its
+    ``num_prompts`` ``N`` averages over all of them, and its first ``C`` arrive together (a
+    burst, :func:`~service.domain.batching.burst_mean_ttft_seconds`) before the loop reaches
+    its steady state: ``(C·burst + (N − C)·steady)/N``. Rows that state no count (NIM's
+    tables) are compared with the steady state alone."""
+    clients, prompts = case.concurrency, case.num_prompts
+    if case.steps is None or not case.first_wave_counted or prompts <= clients <= 1:
+        return steady_ms
+    first = min(clients, prompts)
+    burst_ms = 1e3 * burst_mean_ttft_seconds(
+        case.steps, efficiency, prompts=first, chunk_tokens=case.chunk_tokens
+    )
+    return (first * burst_ms + (prompts - first) * steady_ms) / prompts
 
 
 def replay(case: Case, efficiency: Efficiency) -> float | None:
     """A serving sweep's mean TTFT or TPOT (ms) in its replayed closed-loop benchmark (module
     doc); None for the other cases."""
     serving_sweep = case.metric in (Metric.TTFT_AT_CONCURRENCY, Metric.TPOT_AT_CONCURRENCY)
-    if case.steps is None or not serving_sweep:
+    if case.replay_steps is None or not serving_sweep:
         return None
     run = simulate_closed_loop(
-        case.steps,
+        case.replay_steps,
         efficiency,
         clients=case.concurrency,
         num_prompts=case.num_prompts,
@@ -224,6 +247,57 @@ def _precision(text: str) -> tuple[Precision, Precision]:
     elif "FP8 KV" in upper:
         kv = Precision.FP8
     return weights, kv
+
+
+SERVER_FLAGS = frozenset(
+    {
+        "gpu_memory_utilization",
+        "mem_fraction_static",
+        "kv_cache_free_gpu_mem_fraction",
+        "max_num_seqs",
+        "max_model_len",
+        "max_num_batched_tokens",
+        "enforce_eager",
+    }
+)
+"""Server flags a serving sweep may state (``"server"``), as :class:`Deployment` fields:
+vLLM ``--gpu-memory-utilization`` / ``--max-num-seqs`` / ``--max-model-len`` /
+``--max-num-batched-tokens`` / ``--enforce-eager``, SGLang ``--mem-fraction-static`` /
+``--max-running-requests`` / ``--context-length`` / ``--chunked-prefill-size``."""
+
+
+def server_flags(point: dict[str, Any]) -> dict[str, Any]:
+    """A row's ``"server"`` flags (a copy); a flag outside :data:`SERVER_FLAGS` is an error
+    naming the row and the flag, never ignored."""
+    server = dict(point.get("server") or {})
+    unknown = sorted(set(server) - SERVER_FLAGS)
+    if unknown:
+        raise ValueError(
+            f"latency.json entry {point.get('id')!r}: field 'server' has unknown flags "
+            f"{unknown} (known: {sorted(SERVER_FLAGS)})"
+        )
+    return server
+
+
+def sent_lengths(point: dict[str, Any]) -> tuple[int, int]:
+    """The mean prompt and output lengths a serving sweep's client sent: its printed totals
+    over its completed requests where the row keeps them (``total_input_tokens``,
+    ``total_output_tokens``, ``completed_requests``); else, for a stated
+    ``random_range_ratio`` ``r``, lengths uniform in ``[r·L, L]`` (``sglang.bench_serving``
+    and InferenceX's ``benchmark_serving.py``), mean ``(1 + r)/2·L``; else the nominal
+    ``isl``/``osl``. The steady state is priced at these means; the replay spreads the
+    nominal lengths itself."""
+    isl, osl = int(point["isl"]), int(point["osl"])
+    requests = int(point.get("completed_requests", 0))
+    if requests > 0 and "total_input_tokens" in point and "total_output_tokens" in point:
+        return (
+            max(1, round(int(point["total_input_tokens"]) / requests)),
+            max(1, round(int(point["total_output_tokens"]) / requests)),
+        )
+    if "random_range_ratio" in point:
+        share = (1 + float(point["random_range_ratio"])) / 2
+        return max(1, round(share * isl)), max(1, round(share * osl))
+    return isl, osl
 
 
 def latency_case(point: dict[str, Any], batching: ContinuousBatching | None = None) -> Case:
@@ -267,6 +341,9 @@ def latency_case(point: dict[str, Any], batching: ContinuousBatching | None = No
     kind = point.get("kind")
     if kind in (Metric.TTFT_AT_CONCURRENCY, Metric.TPOT_AT_CONCURRENCY):
         profile = load_engine_profiles().get(str(point.get("engine_profile", SERVING_ENGINE)))
+        sent_isl, sent_osl = sent_lengths(point)
+        server = server_flags(point)
+        budget = server.pop("max_num_batched_tokens", None)
         deployment = Deployment(
             gpu_memory_bytes=gpu.memory_bytes,
             tensor_parallel=tp,
@@ -274,18 +351,25 @@ def latency_case(point: dict[str, Any], batching: ContinuousBatching | None = No
             kv_precision=kv,
             gpu_name=gpu.name,
             attention_data_parallel=attention_dp,
+            **server,
         )
         loaded = loaded_model_bytes(arch, weight_memory(arch, params, weights, tp).per_gpu_bytes)
-        fit = capacity(arch, loaded, deployment, profile, isl + osl, with_max_context=False)
+        fit = capacity(
+            arch, loaded, deployment, profile, sent_isl + sent_osl, with_max_context=False
+        )
         clients = int(point["concurrency"])
         return Case(
             **common,
             metric=Metric(kind),
             batch=max(fit.max_batch, 1),
             concurrency=clients,
-            steps=step_costs(arch, params, serving, input_tokens=isl, output_tokens=osl),
-            chunk_tokens=step_token_budget(profile, isl, gpu),
+            steps=step_costs(arch, params, serving, input_tokens=sent_isl, output_tokens=sent_osl),
+            replay_steps=step_costs(arch, params, serving, input_tokens=isl, output_tokens=osl),
+            chunk_tokens=step_token_budget(
+                profile, sent_isl, gpu, None if budget is None else int(budget)
+            ),
             num_prompts=int(point.get("num_prompts", PROMPTS_PER_CLIENT * clients)),
+            first_wave_counted="num_prompts" in point,
             mixed_prefill=profile.kind != "sglang",
             chunked_prefill=profile.kind != "trtllm",
             length_ratio=float(point.get("random_range_ratio", 1.0)),

@@ -71,6 +71,7 @@ MODEL_ALIASES: Mapping[str, tuple[str, Mapping[str, Any]]] = {
     "meta-llama/Llama-3.1-8B-Instruct": ("meta-llama/Llama-3.1-8B", {}),
     # R1 is a post-training of V3: the same config.json shapes (671B, MLA, 256 experts).
     "DeepSeek-R1-0528": ("deepseek-ai/DeepSeek-V3", {}),
+    "DeepSeek-V3-0324": ("deepseek-ai/DeepSeek-V3", {}),
     "gpt-oss-120b": ("openai/gpt-oss-120b", {}),
     # Same shapes as Llama-3.1-8B; its config.json has 8192 positions and no RoPE scaling.
     "meta-llama/Meta-Llama-3-8B": (
@@ -83,7 +84,9 @@ MODEL_ALIASES: Mapping[str, tuple[str, Mapping[str, Any]]] = {
 GPU_ALIASES: tuple[tuple[str, str], ...] = (
     (r"\bGB200\b", "gb200"),
     (r"\bB200\b", "b200"),
+    (r"\bB300\b", "b300"),
     (r"\bH200\b", "h200-sxm"),
+    (r"\bH20\b", "h20"),
     (r"\bH100\b", "h100-sxm"),
     (r"\bA100 80GB\b", "a100-sxm-80gb"),
     (r"\bMI300X\b", "mi300x"),

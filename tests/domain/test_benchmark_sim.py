@@ -245,7 +245,7 @@ def test_spread_lengths_produce_their_own_tokens() -> None:
 
 
 def test_a_ratio_outside_zero_to_one_is_refused() -> None:
-    """length_ratio must lie in (0, 1]."""
+    """length_ratio must lie in [0, 1] (0 is sglang.bench_serving's default: lengths from 1 up)."""
     with pytest.raises(ValueError, match="length_ratio"):
         simulate_closed_loop(
             costs(10, 10),
@@ -256,3 +256,10 @@ def test_a_ratio_outside_zero_to_one_is_refused() -> None:
             max_batch=1,
             length_ratio=1.5,
         )
+
+
+def test_a_ratio_of_zero_spreads_lengths_from_one_token() -> None:
+    """Ratio 0 (sglang.bench_serving's default) draws lengths from 1 token up to L."""
+    lengths = [request_lengths(k, 1000, 1000, 0.0) for k in range(1, 401)]
+    assert min(i for i, _ in lengths) < 20
+    assert 450 < sum(i for i, _ in lengths) / len(lengths) < 550
