@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.domain.batching import Limit, at_arrival_rate, at_concurrency, burst_ttft_seconds
+from service.domain.batching import (
+    Limit,
+    at_arrival_rate,
+    at_concurrency,
+    burst_mean_ttft_seconds,
+    burst_ttft_seconds,
+)
 from service.domain.latency import (
     Efficiency,
     Serving,
@@ -160,3 +166,31 @@ def test_more_users_never_make_anything_faster(isl: int, osl: int, users: int, c
     assert more.ttft_ms >= fewer.ttft_ms * (1 - 1e-6)
     assert more.tpot_ms >= fewer.tpot_ms * (1 - 1e-6)
     assert more.output_tokens_per_s >= fewer.output_tokens_per_s * (1 - 1e-6)
+
+
+BURSTS = [(1, 2048), (4, 8192), (32, 2048), (7, 3000)]
+
+
+@pytest.mark.parametrize(("prompts", "budget"), BURSTS, ids=[f"{p}x-{b}" for p, b in BURSTS])
+def test_a_bursts_mean_first_token_is_at_most_its_last(prompts: int, budget: int) -> None:
+    """The mean first-token time of a burst lies between one step and the last prompt's."""
+    step = costs("llama3-8b", LLAMA3_8B_H100, 1000, 200)
+    mean = burst_mean_ttft_seconds(step, SHEET, prompts=prompts, chunk_tokens=budget)
+    last = burst_ttft_seconds(step, SHEET, prompts=prompts, chunk_tokens=budget)
+    assert mean <= last * (1 + 1e-12)
+    assert mean >= last / max(1, -(-prompts * 1000 // budget)) * (1 - 1e-12)
+
+
+def test_a_burst_within_one_step_gives_every_prompt_the_same_first_token() -> None:
+    """Prompts that fit one step all get their first token after it: mean equals last."""
+    step = costs("llama3-8b", LLAMA3_8B_H100, 1000, 200)
+    mean = burst_mean_ttft_seconds(step, SHEET, prompts=8, chunk_tokens=8192)
+    assert mean == burst_ttft_seconds(step, SHEET, prompts=8, chunk_tokens=8192)
+
+
+def test_a_long_burst_averages_about_half_its_last_first_token() -> None:
+    """32 prompts over 16 steps finish in order: the mean is about half of the last one's."""
+    step = costs("llama3-8b", LLAMA3_8B_H100, 1000, 200)
+    mean = burst_mean_ttft_seconds(step, SHEET, prompts=32, chunk_tokens=2000)
+    last = burst_ttft_seconds(step, SHEET, prompts=32, chunk_tokens=2000)
+    assert mean / last == pytest.approx(17 / 32, rel=0.02)
