@@ -3,8 +3,9 @@
 * ``ttft_ms`` — steady state: the time to first token of one request at the stated
   concurrency (or arrival rate) under continuous batching with chunked prefill, its prompt's
   chunks sharing steps with the other sequences' decodes, plus the wait when the server is
-  busy (:func:`service.domain.batching.at_concurrency`). What ``vllm bench serve
-  --max-concurrency N`` and a user see.
+  busy (:func:`service.domain.batching.at_concurrency`). What a user sees once the load is
+  steady (``vllm bench serve --max-concurrency N`` averages its first N simultaneous prompts
+  in too, a burst: ``capplan validate`` compares its sweeps with that mean).
 * ``burst_ttft_ms`` — N prompts arriving at once, until the last one's first token
   (:func:`service.domain.batching.burst_ttft_seconds`): a static batch or a thundering herd.
 * ``tpot_ms`` — steady state, the stall of others' prompt chunks included.

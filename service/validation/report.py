@@ -228,8 +228,8 @@ joined at a rounded knee, `(m⁴ + c⁴)^(1/4)` (`service/domain/latency.py`,
 `roofline_seconds`), not the sharp `max`: near the ridge point a kernel reaches neither roof.
 Against `max` it lowered every held-out median (GPU / model out: max-throughput 10.4 / 10.9 ->
 10.4 / 9.9 %, end-to-end 14.7 / 9.7 -> 14.1 / 9.4 %, TTFT 22.5 / 20.8 -> 19.2 / 20.7 %, TPOT
-15.0 / 10.1 -> 14.4 / 9.8 %); exponent 3 did about as well, 2 raised TPOT to 18.4 % by GPU,
-6 is nearly `max`.
+15.0 / 10.1 -> 14.4 / 9.8 %, on the 36 TTFT and 24 TPOT rows of then); exponent 3 did
+about as well, 2 raised TPOT to 18.4 % by GPU, 6 is nearly `max`.
 
 **Fitted to latency measurements (`catalog/calibration.yaml`, `bench/calibrate.py`):** per
 GPU decode MBU, decode MFU and prefill MFU (ridge-shrunk to shared values), shared fixed
@@ -252,20 +252,33 @@ LIMITS = """\
   what the factors mean, and never gated. Serving sweeps name the catalog engine profile
   nearest to their engine (`engine_profile`); NIM's step budget is not stated and is taken
   as TensorRT-LLM's default 8,192 tokens.
-* Closed-loop TTFT above a few users is underestimated by the steady-state formula the
-  answers use (NIM 500/2000 at 5 users: 56 ms predicted, 127 ms measured; Mistral-7B on an
-  RTX 4090 at 16-48 users: -58 % to -84 %). The closed-loop replay
-  (`service/domain/benchmark_sim.py`: N clients, `num_prompts` the row's count or ten per
-  client, lengths spread by the client's `random_range_ratio`, the engine's scheduler and
-  step budget) is reported beside it and does not do better overall: with fixed lengths it
-  keeps each wave's prompts together for good, while real runs drift apart, so it
-  overshoots Mistral-7B on the RTX 4090 at 4-16 users by +77 % to +302 % (four 256-token
-  bf16 prompts in one step need 90 ms at the card's 165 TFLOP/s peak; 63 ms was measured;
-  that table's output tok/s over req/s gives 100 output tokens per request, not 128, so its
-  lengths varied); with InferenceX's spread lengths the waves dissolve and DeepSeek-R1 8xH200
-  TTFT stays 62-79 % low, as in the steady state (its prefill is priced fast, not queued).
-  The replay's TPOT is the benchmarks' (e2e − TTFT)/(OSL − 1); the steady state folds one
-  user's own prompt into its TPOT.
+* Serving sweeps are priced as their client measured them: at the mean lengths it sent (its
+  printed totals, else `(1 + r)/2·L` for a range ratio `r`), with the server flags the row
+  states (`server`: step budget, running-request cap, memory fraction, context length), and
+  a client that averages over a stated `num_prompts` N (`vllm bench serve`,
+  `sglang.bench_serving`, InferenceX's client) is compared with
+  `(C·burst + (N − C)·steady)/N`: its first C prompts arrive together. NIM's AIPerf tables
+  state no count and are compared with the steady state alone.
+* TTFT misses most on SGLang with large MoE models, one user included: DeepSeek-R1 on 8xB300
+  at ~920-token prompts 71 ms measured, 41 ms priced; at ~7,400 tokens 288 ms against 167 ms
+  (the same 1.7x at both lengths, so a prefill about 1.7x slower than priced, not a fixed
+  cost); on 8xH200 at 4-64 users -45 to -59 % with 1k prompts but -25 to +6 % with 8k
+  prompts. No factor here is fitted to serving sweeps (they only test the model), and the
+  fitted prefill MFU comes from TensorRT-LLM tables; what SGLang's prefill costs beyond them
+  is not modelled yet. The SGLang cookbook's one-user rows average 10 prompts and carry cold
+  first requests (Llama 4 Scout on MI300X: 4,247 ms at one user, 124 ms at 16 users;
+  DeepSeek-R1 on 8xB200: 153 ms at ~610-token prompts, 166 ms at ~4,200). Older misses: NIM
+  500/2000 at 5 users (56 ms priced, 127 ms measured) and Mistral-7B on an RTX 4090 at 16-48
+  users (-43 to -59 % with the first wave counted).
+* The closed-loop replay (`service/domain/benchmark_sim.py`: N clients, `num_prompts` the
+  row's count or ten per client, lengths spread by the client's `random_range_ratio`, the
+  engine's scheduler and step budget) is reported beside the gated figures and does not do
+  better: with fixed lengths it keeps each wave's prompts together for good, while real runs
+  drift apart (Mistral-7B on the RTX 4090 at 4-16 users +77 % to +302 %: four 256-token bf16
+  prompts in one step need 90 ms at the card's 165 TFLOP/s peak, 63 ms was measured, and that
+  table's output tok/s over req/s gives 100 output tokens per request, not 128). The replay's
+  TPOT is the benchmarks' (e2e − TTFT)/(OSL − 1); the steady state folds one user's own
+  prompt into its TPOT.
 * AMD: MI300X has factors of its own, fitted to AMD's published vLLM 0.11.1 latency table
   (Llama 3.1 70B and 405B FP8 at TP8, batch 1-128). With the GPU held out it is priced
   up to 36 % fast at batch 64-128 (41 % before its measured matmul rate, 51 % of its
