@@ -36,7 +36,9 @@ HEADER = """\
 #   GPU's factors rest on.
 # error_bands: measured/predicted ratios of held-out predictions (central 80 %), per group:
 #   "calibrated" from leave-one-model-out, "extrapolated" from leave-one-GPU-out; kv capacity
-#   from the vLLM logs. service/domain/confidence.py turns them into expected ranges.
+#   from the vLLM logs; "prefill time (<engine kind>)": the serving-sweep TTFT rows of one
+#   engine kind, where it has at least 8. service/domain/confidence.py turns them into
+#   expected ranges.
 # data: every measurement id fitted (latency.json rows; h200-reference = our PyTorch run).
 #   Serving sweeps (TTFT/TPOT at a stated concurrency) are never fitted, only predicted.
 """

@@ -610,12 +610,17 @@ class LatencyResponse(msgspec.Struct, frozen=True, kw_only=True):
     weight_execution: Annotated[str | None, msgspec.Meta(description=WEIGHT_EXECUTION)] = None
 
 
+TTFT_RANGE = (
+    "Time to first token (milliseconds) with its range: the back-test band of the answer's "
+    "engine kind (sglang, trtllm, vllm-v1) where it has enough serving sweeps of that "
+    "engine, else the band of all engines (basis says which)"
+)
+
+
 class LatencyConfidence(msgspec.Struct, frozen=True, kw_only=True):
     """Each estimate with its provenance and the range the back-test says to expect."""
 
-    ttft_ms: Annotated[
-        Assessed, msgspec.Meta(description="Time to first token (milliseconds) with its range")
-    ]
+    ttft_ms: Annotated[Assessed, msgspec.Meta(description=TTFT_RANGE)]
     tpot_ms: Annotated[
         Assessed, msgspec.Meta(description="Time per output token (milliseconds) with its range")
     ]
@@ -924,9 +929,7 @@ class Load(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ConfigurationConfidence(msgspec.Struct, frozen=True, kw_only=True):
-    ttft_ms: Annotated[
-        Assessed, msgspec.Meta(description="Time to first token (milliseconds) with its range")
-    ]
+    ttft_ms: Annotated[Assessed, msgspec.Meta(description=TTFT_RANGE)]
     tpot_ms: Annotated[
         Assessed, msgspec.Meta(description="Time per output token (milliseconds) with its range")
     ]

@@ -21,6 +21,12 @@ interval::
 
 (linear-interpolated empirical quantiles, c = 0.8 by default), so it always contains the
 value. A band says where the measured value fell for comparable back-test predictions.
+
+TTFT errors differ by serving engine (published SGLang sweeps run well behind the priced
+steady state, TensorRT-LLM ones close to it), so the back-test also keeps a TTFT band per
+engine kind (``prefill time (sglang)``, :func:`engine_group`) where it has enough rows of
+that engine; :func:`assess` uses it for an answer on that kind of engine, else the shared
+``prefill time`` band.
 """
 
 from __future__ import annotations
@@ -67,6 +73,15 @@ BAND_GROUP: Mapping[Quantity, str] = {
     Quantity.MAX_BATCH: "kv capacity",
 }
 """The back-test group whose errors bound each quantity (E2E is decode-dominated)."""
+
+ENGINE_BANDED = frozenset({Quantity.TTFT})
+"""Quantities whose band may be the answer's engine kind's own (:func:`engine_group`)."""
+
+
+def engine_group(group: str, engine_kind: str) -> str:
+    """The name of ``group``'s band for one engine kind, e.g. ``prefill time (sglang)``
+    (``kind`` of ``catalog/engines.yaml``: vllm-v0, vllm-v1, sglang, trtllm)."""
+    return f"{group} ({engine_kind})"
 
 
 class Band(msgspec.Struct, frozen=True, kw_only=True):
@@ -139,19 +154,31 @@ def provenance(quantity: Quantity, *, calibrated: bool) -> Provenance:
     return Provenance.CALIBRATED if calibrated else Provenance.EXTRAPOLATED
 
 
-def assess(value: float, quantity: Quantity, *, calibrated: bool, bands: ErrorBands) -> Assessed:
+def assess(
+    value: float,
+    quantity: Quantity,
+    *,
+    calibrated: bool,
+    bands: ErrorBands,
+    engine_kind: str | None = None,
+) -> Assessed:
     """Label ``value`` and give its expected range from the back-test (module doc).
 
     ``calibrated``: whether the GPU (and phase) has its own fitted factors
-    (:func:`service.domain.calibration.is_calibrated`). Exact answers get a zero-width
-    band; a group with no band yet gets the value itself with coverage 0.
+    (:func:`service.domain.calibration.is_calibrated`). ``engine_kind``: the ``kind`` of
+    the engine profile the answer is for; a TTFT takes that kind's band when the table has
+    one, else the shared group's. Exact answers get a zero-width band; a group with no band
+    yet gets the value itself with coverage 0.
     """
     label = provenance(quantity, calibrated=calibrated)
     if label is Provenance.EXACT:
         return Assessed(value=value, provenance=label, low=value, high=value, coverage=1.0,
                         basis="exact arithmetic")  # fmt: skip
     table = bands.extrapolated if label is Provenance.EXTRAPOLATED else bands.calibrated
-    band = table.get(BAND_GROUP[quantity])
+    group = BAND_GROUP[quantity]
+    band = table.get(group)
+    if engine_kind and quantity in ENGINE_BANDED:
+        band = table.get(engine_group(group, engine_kind), band)
     if band is None:
         return Assessed(value=value, provenance=label, low=value, high=value, coverage=0.0,
                         basis="no back-test for this quantity")  # fmt: skip

@@ -348,7 +348,7 @@ def answer_latency(
     bands = calibration.bands or NO_BANDS
 
     def judged(value: float, quantity: Quantity) -> Assessed:
-        return assess(value, quantity, calibrated=calibrated, bands=bands)
+        return assess(value, quantity, calibrated=calibrated, bands=bands, engine_kind=profile.kind)
 
     return LatencyResponse(
         fits=fit.fits and fit.max_batch >= request.batch_size,
@@ -413,12 +413,15 @@ def _planned(
     configuration: Configuration,
     request: PlanRequest,
     calibration: Calibration,
+    engine_kind: str,
 ) -> PlannedConfiguration:
+    """``engine_kind``: the ``kind`` of the engine profile every configuration was planned
+    for (its TTFT takes that kind's back-test band when there is one)."""
     calibrated = is_calibrated(calibration, configuration.gpu)
     bands = calibration.bands or NO_BANDS
 
     def judged(value: float, quantity: Quantity) -> Assessed:
-        return assess(value, quantity, calibrated=calibrated, bands=bands)
+        return assess(value, quantity, calibrated=calibrated, bands=bands, engine_kind=engine_kind)
 
     confidence = ConfigurationConfidence(
         ttft_ms=judged(configuration.ttft_ms, Quantity.TTFT),
@@ -486,7 +489,7 @@ def answer_plan(
         profile=profile,
         efficiency_for=lambda gpu: efficiency_for_gpu(calibration, gpu),
     )
-    planned = [_planned(c, request, calibration) for c in result.configurations]
+    planned = [_planned(c, request, calibration, profile.kind) for c in result.configurations]
     ranked = rank(list(planned), objective)
     return PlanResponse(
         model=model_name,

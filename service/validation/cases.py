@@ -144,6 +144,10 @@ class Case(msgspec.Struct, frozen=True, kw_only=True):
     requests: int = 0
     schedule: tuple[StepShape, ...] = ()
     in_fit: bool = True
+    engine_kind: str = ""
+    """``kind`` of the serving sweep's engine profile (sglang, trtllm, vllm-v1 ...): its TTFT
+    error joins that kind's band (:func:`service.validation.evaluate.error_bands`); empty
+    for other cases."""
 
     @property
     def fitted(self) -> bool:
@@ -373,6 +377,7 @@ def latency_case(point: dict[str, Any], batching: ContinuousBatching | None = No
             mixed_prefill=profile.kind != "sglang",
             chunked_prefill=profile.kind != "trtllm",
             length_ratio=float(point.get("random_range_ratio", 1.0)),
+            engine_kind=profile.kind,
         )
     if isinstance(point.get("batch_or_concurrency"), int):
         batch = int(point["batch_or_concurrency"])

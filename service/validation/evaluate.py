@@ -34,7 +34,14 @@ from service.domain.calibration import (
     efficiency_for,
     fit,
 )
-from service.domain.confidence import Band, ErrorBands, band_from_ratios
+from service.domain.confidence import (
+    BAND_GROUP,
+    Band,
+    ErrorBands,
+    Quantity,
+    band_from_ratios,
+    engine_group,
+)
 from service.domain.latency import Efficiency
 from service.validation.cases import (
     SATURATED_ENGINE,
@@ -94,6 +101,11 @@ BAND_GROUPS: dict[str, tuple[Metric, ...]] = {
 }
 """Error-band groups of :mod:`service.domain.confidence` (NeMo end-to-end rows are
 decode-dominated: 20 output tokens after a 128-token prompt)."""
+
+ENGINE_BAND_MIN_ROWS = 8
+"""Fewest serving-sweep TTFT rows of one engine kind that get a TTFT band of their own
+(``prefill time (sglang)``, :func:`service.domain.confidence.engine_group`); answers on an
+engine kind with fewer use the shared ``prefill time`` band."""
 
 
 class CaseResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -228,7 +240,8 @@ def error_bands(
     gpu_out: dict[str, float],
 ) -> ErrorBands:
     """Bands per group from held-out ratios: "calibrated" GPUs from leave-one-model-out
-    (a new model on a GPU with its own factors), "extrapolated" from leave-one-GPU-out."""
+    (a new model on a GPU with its own factors), "extrapolated" from leave-one-GPU-out;
+    beside the shared groups, a TTFT band per engine kind with enough serving sweeps."""
     ratios = [c.measured_tokens / c.predicted_tokens for c in kv]
     kv_band = Band(
         low=min(1 - KV_TOLERANCE, *ratios),
@@ -245,8 +258,27 @@ def error_bands(
                 [c.measured / predictions[c.id] for c in members],
                 basis=f"{len(members)} {how} back-test predictions",
             )
+        table.update(_engine_ttft_bands(cases, predictions, how))
         tables.append(table)
     return ErrorBands(calibrated=tables[0], extrapolated=tables[1])
+
+
+def _engine_ttft_bands(
+    cases: Sequence[Case], predictions: dict[str, float], how: str
+) -> dict[str, Band]:
+    """A TTFT band per engine kind with at least :data:`ENGINE_BAND_MIN_ROWS` serving-sweep
+    TTFT rows, from the same held-out ratios as the shared ``prefill time`` band."""
+    sweeps = [c for c in cases if c.metric is Metric.TTFT_AT_CONCURRENCY and c.engine_kind]
+    bands = {}
+    for kind in sorted({c.engine_kind for c in sweeps}):
+        members = [c for c in sweeps if c.engine_kind == kind]
+        if len(members) < ENGINE_BAND_MIN_ROWS:
+            continue
+        bands[engine_group(BAND_GROUP[Quantity.TTFT], kind)] = band_from_ratios(
+            [c.measured / predictions[c.id] for c in members],
+            basis=f"{len(members)} {how} back-test TTFT predictions on {kind}",
+        )
+    return bands
 
 
 def calibrate(

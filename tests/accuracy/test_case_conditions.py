@@ -68,3 +68,10 @@ def test_a_client_averaging_its_prompts_counts_the_first_waves_burst() -> None:
     many = predict(latency_case({**ROW, "num_prompts": 3200}), efficiency)
     few = predict(latency_case({**ROW, "num_prompts": 64}), efficiency)
     assert steady < many < few
+
+
+def test_a_sweep_carries_the_kind_of_its_engine_profile() -> None:
+    """The row's engine_profile decides the kind; a row naming none is TensorRT-LLM's (NIM)."""
+    assert latency_case(ROW).engine_kind == "sglang"
+    unnamed = {k: v for k, v in ROW.items() if k != "engine_profile"}
+    assert latency_case(unnamed).engine_kind == "trtllm"

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yaml
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from tests.api.conftest import assert_problem, error_keys
+from tests.api.conftest import CATALOG_DIR, assert_problem, error_keys
 
 pytestmark = pytest.mark.anyio
 
@@ -118,3 +119,31 @@ async def test_max_batch_divides_the_pool_by_the_sequence_pages(
     per_sequence = answer["kv_cache_bytes_per_sequence"]
     assert answer["max_batch"] == answer["kv_cache_pool_bytes"] // per_sequence
     assert answer["kv_cache_pool_bytes"] <= answer["memory"]["kv_cache"]
+
+
+def ttft_band(calibrated: bool, engine_kind: str) -> dict[str, Any]:
+    """The engine kind's TTFT band in ``catalog/calibration.yaml``."""
+    document = yaml.safe_load((CATALOG_DIR / "calibration.yaml").read_text(encoding="utf-8"))
+    table = document["error_bands"]["calibrated" if calibrated else "extrapolated"]
+    return dict(table[f"prefill time ({engine_kind})"])
+
+
+@pytest.mark.parametrize(("path", "body"), ROUTES[1:3], ids=ROUTE_IDS[1:3])
+async def test_sglang_and_trtllm_answers_get_their_own_engines_ttft_range(
+    client: AsyncTestClient[Litestar], path: str, body: dict[str, Any]
+) -> None:
+    """One question on SGLang and on TensorRT-LLM: each TTFT range is value x its engine's
+    calibration.yaml band, so the two ranges differ in width."""
+    widths = {}
+    for engine in ("sglang", "trtllm"):
+        response = await client.post(path, json={**body, "engine": engine})
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        if path == "/v1/plan":
+            answer = answer["configurations"][0]
+        ttft = answer["confidence"]["ttft_ms"]
+        band = ttft_band(answer["calibrated"], engine)
+        assert ttft["basis"] == band["basis"]
+        assert ttft["high"] / ttft["value"] == pytest.approx(band["high"])
+        widths[engine] = ttft["high"] / ttft["value"]
+    assert widths["sglang"] > widths["trtllm"]
