@@ -100,7 +100,9 @@ def at_users(
     steady = at_concurrency(
         costs, efficiency, chunk_tokens=step_tokens, max_batch=max_batch, concurrency=users
     )
-    burst_s = burst_ttft_seconds(costs, efficiency, prompts=users, chunk_tokens=step_tokens)
+    burst_s = burst_ttft_seconds(
+        costs, efficiency, prompts=users, chunk_tokens=step_tokens, max_batch=max_batch
+    )
     return ServingLatency(steady=steady, burst_ttft_ms=burst_s * 1e3)
 
 
@@ -116,7 +118,9 @@ def at_rate(
         arrival_rate_per_s=rate_per_s,
     )
     prompts = max(1, math.ceil(steady.concurrency)) if math.isfinite(steady.concurrency) else 1
-    burst_s = burst_ttft_seconds(costs, efficiency, prompts=prompts, chunk_tokens=step_tokens)
+    burst_s = burst_ttft_seconds(
+        costs, efficiency, prompts=prompts, chunk_tokens=step_tokens, max_batch=max_batch
+    )
     return ServingLatency(steady=steady, burst_ttft_ms=burst_s * 1e3)
 
 

@@ -206,7 +206,11 @@ def benchmark_mean_ttft_ms(case: Case, efficiency: Efficiency, steady_ms: float)
         return steady_ms
     first = min(clients, prompts)
     burst_ms = 1e3 * burst_mean_ttft_seconds(
-        case.steps, efficiency, prompts=first, chunk_tokens=case.chunk_tokens
+        case.steps,
+        efficiency,
+        prompts=first,
+        chunk_tokens=case.chunk_tokens,
+        max_batch=case.batch,
     )
     return (first * burst_ms + (prompts - first) * steady_ms) / prompts
 

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from service.domain.batching import (
     Limit,
+    _ceil_sum,
     at_arrival_rate,
     at_concurrency,
     burst_mean_ttft_seconds,
@@ -81,7 +82,7 @@ def test_steady_state_ttft_is_one_prefill_not_the_whole_batch() -> None:
     the prefill of all 32 prompts (the burst, over 3 s)."""
     step = costs("llama3-70b", LLAMA3_70B_FP8_TP8, 4000, 256)
     state = at_concurrency(step, SHEET, chunk_tokens=2048, max_batch=256, concurrency=32)
-    burst = burst_ttft_seconds(step, SHEET, prompts=32, chunk_tokens=2048) * 1e3
+    burst = burst_ttft_seconds(step, SHEET, prompts=32, chunk_tokens=2048, max_batch=4096) * 1e3
     alone = at_concurrency(step, SHEET, chunk_tokens=2048, max_batch=256, concurrency=1)
     assert alone.ttft_ms < state.ttft_ms < 1000
     assert burst > 3000
@@ -175,8 +176,10 @@ BURSTS = [(1, 2048), (4, 8192), (32, 2048), (7, 3000)]
 def test_a_bursts_mean_first_token_is_at_most_its_last(prompts: int, budget: int) -> None:
     """The mean first-token time of a burst lies between one step and the last prompt's."""
     step = costs("llama3-8b", LLAMA3_8B_H100, 1000, 200)
-    mean = burst_mean_ttft_seconds(step, SHEET, prompts=prompts, chunk_tokens=budget)
-    last = burst_ttft_seconds(step, SHEET, prompts=prompts, chunk_tokens=budget)
+    mean = burst_mean_ttft_seconds(
+        step, SHEET, prompts=prompts, chunk_tokens=budget, max_batch=4096
+    )
+    last = burst_ttft_seconds(step, SHEET, prompts=prompts, chunk_tokens=budget, max_batch=4096)
     assert mean <= last * (1 + 1e-12)
     assert mean >= last / max(1, -(-prompts * 1000 // budget)) * (1 - 1e-12)
 
@@ -184,13 +187,54 @@ def test_a_bursts_mean_first_token_is_at_most_its_last(prompts: int, budget: int
 def test_a_burst_within_one_step_gives_every_prompt_the_same_first_token() -> None:
     """Prompts that fit one step all get their first token after it: mean equals last."""
     step = costs("llama3-8b", LLAMA3_8B_H100, 1000, 200)
-    mean = burst_mean_ttft_seconds(step, SHEET, prompts=8, chunk_tokens=8192)
-    assert mean == burst_ttft_seconds(step, SHEET, prompts=8, chunk_tokens=8192)
+    mean = burst_mean_ttft_seconds(step, SHEET, prompts=8, chunk_tokens=8192, max_batch=4096)
+    assert mean == burst_ttft_seconds(step, SHEET, prompts=8, chunk_tokens=8192, max_batch=4096)
 
 
 def test_a_long_burst_averages_about_half_its_last_first_token() -> None:
     """32 prompts over 16 steps finish in order: the mean is about half of the last one's."""
     step = costs("llama3-8b", LLAMA3_8B_H100, 1000, 200)
-    mean = burst_mean_ttft_seconds(step, SHEET, prompts=32, chunk_tokens=2000)
-    last = burst_ttft_seconds(step, SHEET, prompts=32, chunk_tokens=2000)
+    mean = burst_mean_ttft_seconds(step, SHEET, prompts=32, chunk_tokens=2000, max_batch=4096)
+    last = burst_ttft_seconds(step, SHEET, prompts=32, chunk_tokens=2000, max_batch=4096)
     assert mean / last == pytest.approx(17 / 32, rel=0.02)
+
+
+def test_a_burst_past_the_batch_ceiling_comes_in_waves() -> None:
+    """Twice the ceiling: the second wave waits for the first to prefill, decode and leave."""
+    step = costs("llama3-8b", LLAMA3_8B_H100, 1000, 200)
+    one_wave = burst_ttft_seconds(step, SHEET, prompts=16, chunk_tokens=8192, max_batch=16)
+    two_waves = burst_ttft_seconds(step, SHEET, prompts=32, chunk_tokens=8192, max_batch=16)
+    decode_s = 199 * step_seconds(step, SHEET, decode_batch=16, prompt_tokens=0)
+    assert two_waves == pytest.approx(2 * one_wave + decode_s, rel=1e-12)
+
+
+def test_a_burst_within_the_ceiling_ignores_it() -> None:
+    """A ceiling above the burst changes nothing."""
+    step = costs("llama3-8b", LLAMA3_8B_H100, 1000, 200)
+    low = burst_ttft_seconds(step, SHEET, prompts=32, chunk_tokens=2048, max_batch=32)
+    high = burst_ttft_seconds(step, SHEET, prompts=32, chunk_tokens=2048, max_batch=4096)
+    assert low == high
+
+
+@settings(max_examples=60, deadline=None)
+@given(prompts=st.integers(1, 300), ceiling=st.integers(1, 64), budget=st.integers(256, 16384))
+def test_a_bursts_mean_never_exceeds_its_last_and_grows_with_it(
+    prompts: int, ceiling: int, budget: int
+) -> None:
+    """Mean ≤ last, and one more prompt never makes the last first token earlier."""
+    step = costs("llama3-8b", LLAMA3_8B_H100, 700, 50)
+    now = burst_mean_ttft_seconds(
+        step, SHEET, prompts=prompts, chunk_tokens=budget, max_batch=ceiling
+    )
+    last = burst_ttft_seconds(step, SHEET, prompts=prompts, chunk_tokens=budget, max_batch=ceiling)
+    more = burst_ttft_seconds(
+        step, SHEET, prompts=prompts + 1, chunk_tokens=budget, max_batch=ceiling
+    )
+    assert now <= last * (1 + 1e-12)
+    assert more >= last * (1 - 1e-12)
+
+
+@given(n=st.integers(1, 500), k=st.integers(1, 500))
+def test_the_ceiling_sum_has_its_closed_form(n: int, k: int) -> None:
+    """Σ ⌈i·k/n⌉ over i = 1..n, in closed form, equals the sum itself."""
+    assert _ceil_sum(n, k) == sum(-(-i * k // n) for i in range(1, n + 1))
