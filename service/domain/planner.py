@@ -58,7 +58,8 @@ TTFT_MS = (
 )
 BURST_TTFT_MS = (
     "Time (ms) until the last of N simultaneous prompts (N = the stated concurrency per "
-    "replica) gets its first token: a static batch or a burst of arrivals."
+    "replica) gets its first token: a static batch or a burst of arrivals. Past max_batch "
+    "they come in waves: each wave prefills, decodes and leaves before the next is admitted."
 )
 WEIGHT_EXECUTION = (
     "How the chip runs the weight format: on its own tensor cores at that rate, or weight-only "
