@@ -32,7 +32,7 @@ from service.domain.engine import EngineProfile
 from service.domain.engines.model_memory import weights_as_loaded
 from service.domain.gpu import ExecutionMode, GpuSpec
 from service.domain.kv_cache import kv_cache_bytes_per_token
-from service.domain.latency import Bound, Efficiency, Serving, decode_terms, phase_time
+from service.domain.latency import Efficiency, Serving
 from service.domain.modifiers import Modifiers, apply
 from service.domain.modifiers_fit import capacity_with_extras
 from service.domain.moe import expert_parallel_problem
@@ -47,7 +47,7 @@ from service.domain.serving import (
     replicas_for_rate,
     step_token_budget,
 )
-from service.domain.step_time import StepCosts, step_costs
+from service.domain.step_time import StepCosts, step_costs, step_phase
 from service.domain.weights import resolve_weight_precision
 
 TTFT_MS = (
@@ -264,7 +264,11 @@ class Configuration(msgspec.Struct, frozen=True, kw_only=True):
     ]
     bottleneck: Annotated[
         str,
-        msgspec.Meta(description="What bounds the decode step: compute, memory or communication"),
+        msgspec.Meta(
+            description="What bounds the decode step at the steady decode batch of "
+            "batch_per_replica users (/v1/latency's decode_bound for the same layout): "
+            "compute, memory bandwidth or communication"
+        ),
     ]
     serving: Annotated[Arrangement, msgspec.Meta(description=SERVING)]
     burst_ttft_ms: Annotated[float | None, msgspec.Meta(description=BURST_TTFT_MS)] = None
@@ -581,7 +585,9 @@ def evaluate(
         batch = max(1, math.ceil(timed.steady.concurrency))
         throughput = workload.requests_per_s * workload.output_tokens
     steady = timed.steady
-    decode_bound = _decode_bound(arch, params, serving, workload, batch, efficiency)
+    decode_bound = step_phase(
+        costs, efficiency, decode_batch=steady.decode_batch, prompt_tokens=0.0
+    ).bound
     cost = deployment_cost(gpu.price_per_hour_usd, count, throughput)
     meets = _meets(slo, _ttft(slo, timed), steady.tpot_ms)
     pools = _split(
@@ -622,26 +628,6 @@ def evaluate(
         expert_parallel=candidate.expert_parallel,
         attention_data_parallel=candidate.attention_data_parallel,
     )
-
-
-def _decode_bound(
-    arch: Architecture,
-    params: ParameterCount,
-    serving: Serving,
-    workload: Workload,
-    batch: int,
-    efficiency: Efficiency,
-) -> Bound:
-    """What bounds a decode step of ``batch`` sequences: the decode half of
-    :func:`~service.domain.latency.estimate_latency` (its prefill half is not reported)."""
-    terms = decode_terms(
-        arch,
-        params,
-        serving,
-        batch=batch,
-        context=workload.input_tokens + workload.output_tokens // 2,
-    )
-    return phase_time(terms, efficiency, mfu=efficiency.decode_mfu, mbu=efficiency.decode_mbu).bound
 
 
 def _split(
