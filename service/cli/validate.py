@@ -27,7 +27,13 @@ from service.validation.reference import (
     load_calibration,
     load_reference,
 )
-from service.validation.report import figure, render_markdown, replay_table, summary_table
+from service.validation.report import (
+    engine_table,
+    figure,
+    render_markdown,
+    replay_table,
+    summary_table,
+)
 
 EXIT_MISSING_DATA = 2
 
@@ -79,6 +85,7 @@ def run_validate(args: argparse.Namespace) -> int:
     svg.write_text(figure(validation), encoding="utf-8")
     print("\n".join(summary_table(validation)))
     print("\n".join(replay_table(validation)))
+    print("\n".join(engine_table(validation)))
     print("\n".join(engine_log_summary(engine_logs)))
     print("\n".join(count_summary(counts)))
     print(f"wrote {output} and {svg}")

@@ -6,10 +6,12 @@ re-run without changes leaves the file as it was.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 
 from service.domain.calibration import Calibration
-from service.validation.evaluate import CaseResult, Validation
+from service.validation.cases import Metric
+from service.validation.evaluate import FAMILY_OF, CaseResult, Validation
 from service.validation.svg import Panel, Point, render
 
 
@@ -56,6 +58,26 @@ def replay_table(validation: Validation) -> list[str]:
             f"{s.replay_model_out_median:.1f} % | {s.gpu_out_median:.1f} % / "
             f"{s.model_out_median:.1f} % |"
         )
+    return rows
+
+
+def engine_table(validation: Validation) -> list[str]:
+    """Serving sweeps per engine kind: held-out medians of each published family (the
+    gate is on all of them together; this says where the misses are)."""
+    rows = [
+        "| family | engine kind | n | leave-one-GPU-out median | leave-one-model-out median |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for metric in (Metric.TTFT_AT_CONCURRENCY, Metric.TPOT_AT_CONCURRENCY):
+        results = [r for r in validation.results if r.case.metric is metric]
+        for kind in sorted({r.case.engine_kind for r in results}):
+            members = [r for r in results if r.case.engine_kind == kind]
+            gpu_out = statistics.median(abs(r.gpu_out_error_pct) for r in members)
+            model_out = statistics.median(abs(r.model_out_error_pct) for r in members)
+            rows.append(
+                f"| {FAMILY_OF[metric].value} | {kind or 'not named'} | {len(members)} | "
+                f"{gpu_out:.1f} % | {model_out:.1f} % |"
+            )
     return rows
 
 
@@ -375,6 +397,10 @@ def render_markdown(validation: Validation, reference_dir: str, svg_name: str) -
         "steady state above):",
         "",
         *replay_table(validation),
+        "",
+        "Serving sweeps by the kind of engine that ran them (`engine_profile` of each row):",
+        "",
+        *engine_table(validation),
         "",
         f"![predicted vs measured]({svg_name})",
         "",
