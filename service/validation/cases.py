@@ -200,9 +200,10 @@ def benchmark_mean_ttft_ms(case: Case, efficiency: Efficiency, steady_ms: float)
     ``num_prompts`` ``N`` averages over all of them, and its first ``C`` arrive together (a
     burst, :func:`~service.domain.batching.burst_mean_ttft_seconds`) before the loop reaches
     its steady state: ``(C·burst + (N − C)·steady)/N``. Rows that state no count (NIM's
-    tables) are compared with the steady state alone."""
+    tables) and one-user rows (a burst of one is the steady state) are compared with the
+    steady state alone."""
     clients, prompts = case.concurrency, case.num_prompts
-    if case.steps is None or not case.first_wave_counted or prompts <= clients <= 1:
+    if case.steps is None or not case.first_wave_counted or clients <= 1:
         return steady_ms
     first = min(clients, prompts)
     burst_ms = 1e3 * burst_mean_ttft_seconds(
