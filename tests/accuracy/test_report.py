@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from service.cli import main
-from service.validation.evaluate import Validation
 from service.validation.cases import Metric
+from service.validation.evaluate import Validation
 from service.validation.report import engine_table, figure, render_markdown
 
 
