@@ -289,7 +289,11 @@ LIMITS = """\
   fitted prefill MFU comes from TensorRT-LLM tables; what SGLang's prefill costs beyond them
   is not modelled yet. The SGLang cookbook's one-user rows average 10 prompts and carry cold
   first requests (Llama 4 Scout on MI300X: 4,247 ms at one user, 124 ms at 16 users;
-  DeepSeek-R1 on 8xB200: 153 ms at ~610-token prompts, 166 ms at ~4,200). Older misses: NIM
+  DeepSeek-R1 on 8xB200: 153 ms at ~610-token prompts, 166 ms at ~4,200). The other way,
+  Llama 3.1 70B on 8xA100 (the same cookbook) is priced slow with long prompts: +43 % at one
+  user with ~4,200-token prompts, +143 to +618 % at 16-100 users, where the first wave's
+  burst is priced with its large all-reduces at the fitted 40 % link share (the collectives
+  bullet below: one share for every message size). Older misses: NIM
   500/2000 at 5 users (56 ms priced, 127 ms measured) and Mistral-7B on an RTX 4090 at 16-48
   users (-43 to -59 % with the first wave counted).
 * The closed-loop replay (`service/domain/benchmark_sim.py`: N clients, `num_prompts` the
