@@ -17,10 +17,11 @@ turns into a prediction with a few multiplications (the fit evaluates thousands)
   concurrent requests): :func:`service.domain.batching.at_concurrency` (the steady state the
   answers give) with the batch the KV cache holds and the step budget of the row's engine
   (:data:`SERVING_ENGINE` when it names none), at the mean lengths the client sent
-  (:func:`sent_lengths`) and the server flags the row states (:func:`server_flags`); a row
-  stating its ``num_prompts`` is compared with its client's mean over all of them, the first
-  wave's burst included (:func:`benchmark_mean_ttft_ms`). :func:`replay` prices them a
-  second way: the closed-loop benchmark replayed step by step
+  (:func:`~service.validation.sweeps.sent_lengths`) and the server flags the row states
+  (:func:`~service.validation.sweeps.server_flags`); a row stating its ``num_prompts`` is
+  compared with its client's mean over all of them, the first wave's burst included
+  (:func:`benchmark_mean_ttft_ms`). :func:`replay` prices them a second way: the
+  closed-loop benchmark replayed step by step
   (:func:`service.domain.benchmark_sim.simulate_closed_loop`: the mean TTFT or TPOT over
   ``num_prompts`` requests, the row's count or ten per client, lengths spread by the row's
   ``random_range_ratio``; TensorRT-LLM without chunked prefill, its LLM API default; SGLang
@@ -69,6 +70,7 @@ from service.domain.serving import step_token_budget
 from service.domain.step_time import StepCosts, step_costs
 from service.domain.weights import weight_memory
 from service.validation.models import resolve_gpu, resolve_model
+from service.validation.sweeps import sent_lengths, server_flags
 
 
 class Metric(enum.StrEnum):
@@ -256,57 +258,6 @@ def _precision(text: str) -> tuple[Precision, Precision]:
     elif "FP8 KV" in upper:
         kv = Precision.FP8
     return weights, kv
-
-
-SERVER_FLAGS = frozenset(
-    {
-        "gpu_memory_utilization",
-        "mem_fraction_static",
-        "kv_cache_free_gpu_mem_fraction",
-        "max_num_seqs",
-        "max_model_len",
-        "max_num_batched_tokens",
-        "enforce_eager",
-    }
-)
-"""Server flags a serving sweep may state (``"server"``), as :class:`Deployment` fields:
-vLLM ``--gpu-memory-utilization`` / ``--max-num-seqs`` / ``--max-model-len`` /
-``--max-num-batched-tokens`` / ``--enforce-eager``, SGLang ``--mem-fraction-static`` /
-``--max-running-requests`` / ``--context-length`` / ``--chunked-prefill-size``."""
-
-
-def server_flags(point: dict[str, Any]) -> dict[str, Any]:
-    """A row's ``"server"`` flags (a copy); a flag outside :data:`SERVER_FLAGS` is an error
-    naming the row and the flag, never ignored."""
-    server = dict(point.get("server") or {})
-    unknown = sorted(set(server) - SERVER_FLAGS)
-    if unknown:
-        raise ValueError(
-            f"latency.json entry {point.get('id')!r}: field 'server' has unknown flags "
-            f"{unknown} (known: {sorted(SERVER_FLAGS)})"
-        )
-    return server
-
-
-def sent_lengths(point: dict[str, Any]) -> tuple[int, int]:
-    """The mean prompt and output lengths a serving sweep's client sent: its printed totals
-    over its completed requests where the row keeps them (``total_input_tokens``,
-    ``total_output_tokens``, ``completed_requests``); else, for a stated
-    ``random_range_ratio`` ``r``, lengths uniform in ``[r·L, L]`` (``sglang.bench_serving``
-    and InferenceX's ``benchmark_serving.py``), mean ``(1 + r)/2·L``; else the nominal
-    ``isl``/``osl``. The steady state is priced at these means; the replay spreads the
-    nominal lengths itself."""
-    isl, osl = int(point["isl"]), int(point["osl"])
-    requests = int(point.get("completed_requests", 0))
-    if requests > 0 and "total_input_tokens" in point and "total_output_tokens" in point:
-        return (
-            max(1, round(int(point["total_input_tokens"]) / requests)),
-            max(1, round(int(point["total_output_tokens"]) / requests)),
-        )
-    if "random_range_ratio" in point:
-        share = (1 + float(point["random_range_ratio"])) / 2
-        return max(1, round(share * isl)), max(1, round(share * osl))
-    return isl, osl
 
 
 def latency_case(point: dict[str, Any], batching: ContinuousBatching | None = None) -> Case:

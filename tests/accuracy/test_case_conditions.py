@@ -8,7 +8,8 @@ import pytest
 
 from service.catalog_files import load_calibration
 from service.domain.calibration import efficiency_for
-from service.validation.cases import latency_case, predict, sent_lengths, server_flags
+from service.validation.cases import latency_case, predict
+from service.validation.sweeps import sent_lengths, server_flags
 
 ROW: dict[str, Any] = {
     "id": "spec:Llama 3.1 8B:H100:TP1:1024/1024:c32:ttft",
