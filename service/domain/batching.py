@@ -29,10 +29,7 @@ requests complete at ``X = λ(b_max)`` and each user's cycle is ``C/X``, so
 fixes ``b`` through ``λ(b) = λ``; beyond the cap the queue grows without bound
 (``saturated``, TTFT infinite).
 
-``burst_ttft``: ``N`` prompts arriving together, all prefilled before the last one's first
-token: ``⌈N·ISL/M⌉`` full chunks (a static batch, or ``vllm bench serve`` at an infinite
-request rate before the first token). Past the batch ceiling they come in waves: each wave
-of ``max_batch`` prefills, decodes and leaves before the next is admitted (:func:`burst`).
+``burst_ttft`` (``N`` prompts arriving together) is :mod:`service.domain.burst`.
 """
 
 from __future__ import annotations
@@ -44,7 +41,7 @@ from collections.abc import Callable
 import msgspec
 
 from service.domain.latency import Efficiency
-from service.domain.step_time import StepConstants, StepCosts, step_constants, step_seconds
+from service.domain.step_time import StepConstants, StepCosts, step_constants
 
 _BISECTIONS = 60
 _TOLERANCE = 1e-9
@@ -306,66 +303,3 @@ def _result(
         saturated=limit is not None,
         limit=limit or Limit.NONE,
     )
-
-
-class Burst(msgspec.Struct, frozen=True):
-    """``N`` simultaneous prompts: the last one's first token and the mean over all ``N``
-    (seconds)."""
-
-    last_s: float
-    mean_s: float
-
-
-def _ceil_sum(n: int, k: int) -> int:
-    """``Σ_{i=1..n} ⌈i·k/n⌉`` in closed form: ``((k − 1)(n − 1) + g − 1)/2 + k + n − g``
-    with ``g = gcd(k, n)`` (the floor sum over ``i < n`` plus the ``i = n`` term, plus one
-    for each ``i`` whose ``i·k/n`` is not whole)."""
-    g = math.gcd(k, n)
-    return ((k - 1) * (n - 1) + g - 1) // 2 + k + n - g
-
-
-def burst(
-    costs: StepCosts, eff: Efficiency, *, prompts: int, chunk_tokens: int, max_batch: int
-) -> Burst:
-    """``prompts`` simultaneous prompts under a batch ceiling of ``max_batch`` (module doc).
-
-    A wave of ``n = min(N, max_batch)`` is admitted at once and prefilled in
-    ``K = ⌈n·ISL/M⌉`` equal steps of ``n·ISL/K`` tokens, in arrival order: prompt ``i`` of
-    the wave gets its first token after step ``⌈i·K/n⌉``. The wave then decodes its
-    ``OSL − 1`` other tokens at batch ``n`` and leaves together, and the next wave is
-    admitted; the last wave holds the rest."""
-    admitted = max(1, min(prompts, max_batch))
-    full, rest = divmod(prompts, admitted)
-    decode_steps = max(costs.output_tokens - 1, 0)
-
-    def wave(n: int) -> tuple[float, float, float]:
-        """(prefill seconds, mean first token after the wave's start, decode seconds)."""
-        total = n * costs.input_tokens
-        steps = math.ceil(total / chunk_tokens)
-        step_s = step_seconds(costs, eff, decode_batch=0.0, prompt_tokens=total / steps)
-        decode_s = decode_steps * step_seconds(costs, eff, decode_batch=n, prompt_tokens=0.0)
-        return steps * step_s, step_s * _ceil_sum(n, steps) / n, decode_s
-
-    prefill_s, first_s, decode_s = wave(admitted)
-    waves, last_n = (full, admitted) if rest == 0 else (full + 1, rest)
-    last_prefill_s, last_first_s = (prefill_s, first_s) if rest == 0 else wave(rest)[:2]
-    period = prefill_s + decode_s
-    before = waves - 1
-    # The full waves before the last start at 0, P, 2P, ...: their starts sum to P·w(w − 1)/2.
-    total_s = admitted * (before * first_s + period * before * (before - 1) / 2)
-    total_s += last_n * (before * period + last_first_s)
-    return Burst(last_s=before * period + last_prefill_s, mean_s=total_s / prompts)
-
-
-def burst_ttft_seconds(
-    costs: StepCosts, eff: Efficiency, *, prompts: int, chunk_tokens: int, max_batch: int
-) -> float:
-    """``prompts`` simultaneous prompts until the last one's first token (:func:`burst`)."""
-    return burst(costs, eff, prompts=prompts, chunk_tokens=chunk_tokens, max_batch=max_batch).last_s
-
-
-def burst_mean_ttft_seconds(
-    costs: StepCosts, eff: Efficiency, *, prompts: int, chunk_tokens: int, max_batch: int
-) -> float:
-    """The mean first-token time of ``prompts`` simultaneous prompts (:func:`burst`)."""
-    return burst(costs, eff, prompts=prompts, chunk_tokens=chunk_tokens, max_batch=max_batch).mean_s

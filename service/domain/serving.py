@@ -7,7 +7,7 @@
   steady (``vllm bench serve --max-concurrency N`` averages its first N simultaneous prompts
   in too, a burst: ``capplan validate`` compares its sweeps with that mean).
 * ``burst_ttft_ms`` — N prompts arriving at once, until the last one's first token
-  (:func:`service.domain.batching.burst_ttft_seconds`): a static batch or a thundering herd.
+  (:func:`service.domain.burst.burst_ttft_seconds`): a static batch or a thundering herd.
 * ``tpot_ms`` — steady state, the stall of others' prompt chunks included.
 
 The step budget is the engine's ``max_num_batched_tokens`` (:func:`step_token_budget`);
@@ -27,9 +27,9 @@ from service.domain.batching import (
     SteadyState,
     at_arrival_rate,
     at_concurrency,
-    burst_ttft_seconds,
     saturation_point,
 )
+from service.domain.burst import burst_ttft_seconds
 from service.domain.engine import EngineProfile
 from service.domain.engines.vllm_v1 import batch_defaults
 from service.domain.gpu import GpuSpec

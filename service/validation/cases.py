@@ -42,8 +42,9 @@ from typing import Any
 import msgspec
 
 from service.catalog_files import load_engine_profiles
-from service.domain.batching import at_concurrency, burst_mean_ttft_seconds
+from service.domain.batching import at_concurrency
 from service.domain.benchmark_sim import PROMPTS_PER_CLIENT, simulate_closed_loop
+from service.domain.burst import burst_mean_ttft_seconds
 from service.domain.calibration import gpu_generation
 from service.domain.capacity import capacity
 from service.domain.deployment import Deployment
@@ -200,7 +201,7 @@ def predict(case: Case, efficiency: Efficiency) -> float:
 def benchmark_mean_ttft_ms(case: Case, efficiency: Efficiency, steady_ms: float) -> float:
     """A serving sweep's mean TTFT as its client reports it. A client that states its
     ``num_prompts`` ``N`` averages over all of them, and its first ``C`` arrive together (a
-    burst, :func:`~service.domain.batching.burst_mean_ttft_seconds`) before the loop reaches
+    burst, :func:`~service.domain.burst.burst_mean_ttft_seconds`) before the loop reaches
     its steady state: ``(C·burst + (N − C)·steady)/N``. Rows that state no count (NIM's
     tables) and one-user rows (a burst of one is the steady state) are compared with the
     steady state alone."""

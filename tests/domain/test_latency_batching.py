@@ -8,12 +8,10 @@ from hypothesis import strategies as st
 
 from service.domain.batching import (
     Limit,
-    _ceil_sum,
     at_arrival_rate,
     at_concurrency,
-    burst_mean_ttft_seconds,
-    burst_ttft_seconds,
 )
+from service.domain.burst import _ceil_sum, burst_mean_ttft_seconds, burst_ttft_seconds
 from service.domain.latency import (
     Efficiency,
     Serving,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.domain.batching import at_concurrency, burst_ttft_seconds
+from service.domain.batching import at_concurrency
+from service.domain.burst import burst_ttft_seconds
 from service.domain.flops import prefill_flops
 from service.domain.gpu import GpuSpec
 from service.domain.latency import Efficiency, Serving, estimate_latency
