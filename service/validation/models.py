@@ -72,6 +72,7 @@ MODEL_ALIASES: Mapping[str, tuple[str, Mapping[str, Any]]] = {
     # R1 is a post-training of V3: the same config.json shapes (671B, MLA, 256 experts).
     "DeepSeek-R1-0528": ("deepseek-ai/DeepSeek-V3", {}),
     "DeepSeek-V3-0324": ("deepseek-ai/DeepSeek-V3", {}),
+    "DeepSeek-R1": ("deepseek-ai/DeepSeek-V3", {}),
     "gpt-oss-120b": ("openai/gpt-oss-120b", {}),
     # Same shapes as Llama-3.1-8B; its config.json has 8192 positions and no RoPE scaling.
     "meta-llama/Meta-Llama-3-8B": (
@@ -90,6 +91,7 @@ GPU_ALIASES: tuple[tuple[str, str], ...] = (
     (r"\bH100\b", "h100-sxm"),
     (r"\bA100 80GB\b", "a100-sxm-80gb"),
     (r"\bMI300X\b", "mi300x"),
+    (r"\bMI355X\b", "mi355x"),
     (r"\bL40S\b", "l40s"),
     (r"\bRTX 4090\b", "rtx-4090"),
     (r"\bRTX 3090\b", "rtx-3090"),
