@@ -33,8 +33,9 @@ TTFT: 49.5 / 49.4 % over 105 rows since 2026-12-02, when 69 SGLang and vLLM rows
 (the SGLang cookbook, InferenceX DeepSeek-R1 on 8xB300/8xH200, vLLM recipe pages) joined the
 36 older ones (19.1 / 19.3 % on those alone): SGLang's TTFT on large MoE models is priced well
 below what its clients measure, one user included (DeepSeek-R1 8xB300, ~920-token prompts:
-71 ms measured, 41 ms priced). Older clusters: NIM 2xH100 (closed-loop waves at 5 users), TensorRT-LLM v0.5
-first-token latency, DeepSeek-R1 AWQ 8xH100 and Mistral-7B on an RTX 4090 at 16-48 users.
+71 ms measured, 41 ms priced). Older clusters: NIM 2xH100 (closed-loop waves at 5 users),
+TensorRT-LLM v0.5 first-token latency, DeepSeek-R1 AWQ 8xH100 and Mistral-7B on an RTX 4090
+at 16-48 users.
 Far-off clusters: DeepSeek-R1 AWQ TPOT on 8xH100 (-43 to -56 %)
 and gpt-oss-120b on MI300X (+77 to +204 %: its grouped GEMMs at two rows per expert are
 priced by tile waste at the MI300X's low measured matmul rate). The gate is on the answers'
