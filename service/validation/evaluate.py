@@ -295,14 +295,15 @@ def calibrate(
     )
 
 
-def _median_abs(errors: Sequence[float]) -> float:
+def median_abs(errors: Sequence[float]) -> float:
+    """The median of ``|error|``: every summary in the report (per family, per engine kind)."""
     return statistics.median(abs(e) for e in errors)
 
 
 def _replay_median(members: Sequence[CaseResult], held_out_by: str) -> float | None:
     errors = [r.replay_error_pct(held_out_by) for r in members]
     known = [e for e in errors if e is not None]
-    return _median_abs(known) if known and len(known) == len(errors) else None
+    return median_abs(known) if known and len(known) == len(errors) else None
 
 
 def summarise(results: Sequence[CaseResult]) -> list[Summary]:
@@ -316,9 +317,9 @@ def summarise(results: Sequence[CaseResult]) -> list[Summary]:
             Summary(
                 family=family,
                 count=len(members),
-                in_sample_median=_median_abs([r.in_sample_error_pct for r in members]),
-                gpu_out_median=_median_abs([r.gpu_out_error_pct for r in members]),
-                model_out_median=_median_abs([r.model_out_error_pct for r in members]),
+                in_sample_median=median_abs([r.in_sample_error_pct for r in members]),
+                gpu_out_median=median_abs([r.gpu_out_error_pct for r in members]),
+                model_out_median=median_abs([r.model_out_error_pct for r in members]),
                 published=all(r.case.dataset == PUBLISHED for r in members),
                 replay_gpu_out_median=_replay_median(members, "gpu"),
                 replay_model_out_median=_replay_median(members, "model"),

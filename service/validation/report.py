@@ -6,12 +6,11 @@ re-run without changes leaves the file as it was.
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Sequence
 
 from service.domain.calibration import Calibration
 from service.validation.cases import Metric
-from service.validation.evaluate import FAMILY_OF, CaseResult, Validation
+from service.validation.evaluate import FAMILY_OF, CaseResult, Validation, median_abs
 from service.validation.svg import Panel, Point, render
 
 
@@ -72,8 +71,8 @@ def engine_table(validation: Validation) -> list[str]:
         results = [r for r in validation.results if r.case.metric is metric]
         for kind in sorted({r.case.engine_kind for r in results}):
             members = [r for r in results if r.case.engine_kind == kind]
-            gpu_out = statistics.median(abs(r.gpu_out_error_pct) for r in members)
-            model_out = statistics.median(abs(r.model_out_error_pct) for r in members)
+            gpu_out = median_abs([r.gpu_out_error_pct for r in members])
+            model_out = median_abs([r.model_out_error_pct for r in members])
             rows.append(
                 f"| {FAMILY_OF[metric].value} | {kind or 'not named'} | {len(members)} | "
                 f"{gpu_out:.1f} % | {model_out:.1f} % |"
