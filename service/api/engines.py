@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 
 from service.api.examples import answer
 from service.domain.engine import EngineCatalog, EngineProfile
+from service.domain.host_launch import EagerPrefill
 
 
 class EngineOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -41,6 +42,15 @@ class EngineOut(msgspec.Struct, frozen=True, kw_only=True):
     validated_against: Annotated[
         list[str], msgspec.Meta(description="Measurements the profile was checked against")
     ]
+    eager_prefill: Annotated[
+        EagerPrefill,
+        msgspec.Meta(
+            description=(
+                "Host time per layer of a prompt step the engine runs eagerly: the least such "
+                "a step takes (zeros: none modelled)"
+            )
+        ),
+    ]
 
 
 class EnginesResponse(msgspec.Struct, frozen=True, kw_only=True):
@@ -66,6 +76,7 @@ def _out(profile: EngineProfile, catalog: EngineCatalog) -> EngineOut:
         sources=list(profile.sources),
         read_off_logs=list(profile.fitted),
         validated_against=list(profile.validated_against),
+        eager_prefill=profile.eager_prefill,
     )
 
 

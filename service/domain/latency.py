@@ -43,6 +43,7 @@ from service.domain.flops import (
     prefill_flops,
 )
 from service.domain.gpu import GpuSpec
+from service.domain.host_launch import NO_FLOOR, EagerPrefill
 from service.domain.kv_cache import cache_ranks, kv_cache_bytes
 from service.domain.moe import (
     all_to_all_seconds,
@@ -63,6 +64,9 @@ class Bound(enum.StrEnum):
     COMPUTE = "compute"
     MEMORY_BANDWIDTH = "memory_bandwidth"
     COMMUNICATION = "communication"
+    HOST = "host"
+    """The engine's host launching the kernels of a step it runs eagerly
+    (:mod:`service.domain.host_launch`)."""
 
 
 class Efficiency(msgspec.Struct, frozen=True, kw_only=True):
@@ -183,6 +187,8 @@ class Serving(msgspec.Struct, frozen=True, kw_only=True):
     cache: MLA's latent, or fewer KV heads than GPUs). ``mxfp4_activations``: the
     precision the engine quantises activations to for MXFP4 weights
     (:attr:`~service.domain.engines.profile.EngineProfile.mxfp4_activations`).
+    ``eager_prefill``: the engine's host time per layer of a prompt step it runs eagerly, a
+    floor under such steps (:mod:`service.domain.host_launch`; none by default).
     """
 
     gpu: GpuSpec
@@ -193,6 +199,7 @@ class Serving(msgspec.Struct, frozen=True, kw_only=True):
     expert_parallel: bool = False
     attention_data_parallel: bool = False
     mxfp4_activations: Precision = Precision.FP8
+    eager_prefill: EagerPrefill = NO_FLOOR
 
 
 def experts_touched(num_experts: int, experts_per_token: int, tokens: float) -> float:

@@ -522,6 +522,7 @@ def evaluate(
         expert_parallel=candidate.expert_parallel,
         attention_data_parallel=candidate.attention_data_parallel,
         mxfp4_activations=profile.mxfp4_activation_precision,
+        eager_prefill=profile.eager_prefill,
     )
     cap = capacity_with_extras(
         arch,

@@ -16,6 +16,7 @@ import functools
 import msgspec
 
 from service.domain.architecture import Architecture
+from service.domain.host_launch import eager_floor_seconds
 from service.domain.latency import (
     Bound,
     Efficiency,
@@ -42,7 +43,10 @@ class StepCosts(msgspec.Struct, frozen=True, kw_only=True):
     bytes plus the routed experts (read by the share of experts the step's tokens touch).
     With speculative decoding each sequence runs ``verify_tokens`` tokens per step (the
     draft plus one) and keeps ``tokens_per_step`` of them on average
-    (:mod:`service.domain.modifiers`).
+    (:mod:`service.domain.modifiers`). ``eager_floor_s``: the least a step carrying prompt
+    tokens takes when the engine runs it eagerly (its host's launches,
+    :mod:`service.domain.host_launch`), unless its prompt tokens are at most
+    ``graph_max_tokens`` (a captured graph).
     """
 
     decode: PhaseTerms
@@ -55,6 +59,8 @@ class StepCosts(msgspec.Struct, frozen=True, kw_only=True):
     experts_per_token: int = 0
     verify_tokens: int = 1
     tokens_per_step: float = 1.0
+    eager_floor_s: float = 0.0
+    graph_max_tokens: int = 0
 
     def weight_read_s(self, tokens: float) -> float:
         """Weight read of a step over ``tokens`` tokens (all experts once touched)."""
@@ -77,6 +83,8 @@ def step_costs(
     prompt = prefill_terms(arch, params, serving, prompts=1, tokens=input_tokens)
     bandwidth = serving.gpu.memory_bandwidth_bytes_per_s
     pp = serving.pipeline_parallel
+    floor_s = eager_floor_seconds(arch, serving.eager_prefill)
+    graph_max_tokens = serving.eager_prefill.graph_max_tokens
     if arch.moe is None:
         return StepCosts(
             decode=decode,
@@ -84,6 +92,8 @@ def step_costs(
             input_tokens=input_tokens,
             output_tokens=output_tokens,
             dense_weight_read_s=decode.weight_read_s,
+            eager_floor_s=floor_s,
+            graph_max_tokens=graph_max_tokens,
         )
     everything = pp * weight_bytes_read(arch, params, serving, 10**9) / bandwidth
     dense = pp * weight_bytes_read(arch, params, serving, 0) / bandwidth
@@ -96,6 +106,8 @@ def step_costs(
         routed_weight_read_s=everything - dense,
         num_experts=arch.moe.num_experts,
         experts_per_token=arch.moe.experts_per_token,
+        eager_floor_s=floor_s,
+        graph_max_tokens=graph_max_tokens,
     )
 
 
@@ -124,7 +136,9 @@ def step_phase(
     routing reads (memory), the collectives (communication) and the fixed costs (overhead).
     ``ms`` joins them as the step does (the weight read and the matmuls at their roofline's
     knee, attention at its own), so it is at most their sum; ``bound`` is the largest of
-    the first three."""
+    the first three. A step whose engine's host takes longer than its GPU work (an eager
+    prompt step, :mod:`service.domain.host_launch`) takes the host's time, counted as
+    overhead, and is bound by the ``host``."""
     steps = step_constants(costs, eff)
     weights, matmuls, kv, attention, prompt_attention, routing, communication = steps.terms(
         decode_batch, prompt_tokens
@@ -135,13 +149,15 @@ def step_phase(
         Bound.MEMORY_BANDWIDTH: memory,
         Bound.COMMUNICATION: communication,
     }
+    gpu_s = steps.gpu_seconds(decode_batch, prompt_tokens)
+    step_s = steps.seconds(decode_batch, prompt_tokens)
     return Phase(
-        ms=steps.seconds(decode_batch, prompt_tokens) * 1e3,
+        ms=step_s * 1e3,
         compute_ms=compute * 1e3,
         memory_ms=memory * 1e3,
         communication_ms=communication * 1e3,
-        overhead_ms=steps.overhead_s * 1e3,
-        bound=max(parts, key=lambda key: parts[key]),
+        overhead_ms=(steps.overhead_s + (step_s - gpu_s if step_s > gpu_s else 0.0)) * 1e3,
+        bound=Bound.HOST if step_s > gpu_s else max(parts, key=lambda key: parts[key]),
     )
 
 
@@ -155,8 +171,9 @@ class StepConstants(msgspec.Struct, frozen=True):
     ``*_dense`` / ``*_expert``: a token's matmul seconds outside / inside the routed experts;
     ``*_per_token``: their sum at expert efficiency 1 (a dense model's matmul);
     ``prompt_attention_s``: a whole prompt's attention at its roofline; ``all_reduce_s`` and
-    ``overhead_s``: the once-per-step latency and fixed costs. MoE costs read the routed
-    experts' weight share and grouped-GEMM efficiency per step from ``costs``.
+    ``overhead_s``: the once-per-step latency and fixed costs; ``eager_floor_s`` and
+    ``graph_max_tokens``: the host floor of an eager prompt step (``costs``). MoE costs read
+    the routed experts' weight share and grouped-GEMM efficiency per step from ``costs``.
     """
 
     costs: StepCosts
@@ -183,10 +200,26 @@ class StepConstants(msgspec.Struct, frozen=True):
     prompt_communication_s: float
     all_reduce_s: float
     overhead_s: float
+    eager_floor_s: float
+    graph_max_tokens: int
 
     def seconds(self, decode_batch: float, prompt_tokens: float) -> float:
-        """:func:`step_seconds` (its doc); ``max(x, y)`` written ``y if y > x else x``, what
-        the builtin returns, ties and NaN included; the matmuls' knee is
+        """:func:`step_seconds` (its doc): the GPU's time (:meth:`gpu_seconds`), or the
+        engine's host floor when the step carries prompt tokens it runs eagerly and the
+        floor is longer (:mod:`service.domain.host_launch`)."""
+        gpu_s = self.gpu_seconds(decode_batch, prompt_tokens)
+        floor_s = self.eager_floor_s
+        if (
+            floor_s > gpu_s
+            and prompt_tokens > 0
+            and decode_batch * self.verify_tokens + prompt_tokens > self.graph_max_tokens
+        ):
+            return floor_s
+        return gpu_s
+
+    def gpu_seconds(self, decode_batch: float, prompt_tokens: float) -> float:
+        """The step's GPU time; ``max(x, y)`` written ``y if y > x else x``, what the builtin
+        returns, ties and NaN included; the matmuls' knee is
         :func:`~service.domain.latency.roofline_seconds`."""
         weights, matmuls, kv, attention, prompt_attention, routing, communication = self.terms(
             decode_batch, prompt_tokens
@@ -273,4 +306,6 @@ def step_constants(costs: StepCosts, eff: Efficiency) -> StepConstants:
         overhead_s=(
             eff.step_overhead_ms / 1e3 + max(d.layers, p.layers) * eff.layer_overhead_us / 1e6
         ),
+        eager_floor_s=costs.eager_floor_s,
+        graph_max_tokens=costs.graph_max_tokens,
     )

@@ -116,6 +116,7 @@ def checked_serving(
         expert_parallel=request.expert_parallel,
         attention_data_parallel=request.attention_data_parallel,
         mxfp4_activations=profile.mxfp4_activation_precision,
+        eager_prefill=profile.eager_prefill,
     )
 
 

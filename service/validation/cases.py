@@ -319,6 +319,7 @@ def latency_case(point: dict[str, Any], batching: ContinuousBatching | None = No
             arch, loaded, deployment, profile, sent_isl + sent_osl, with_max_context=False
         )
         clients = int(point["concurrency"])
+        serving = msgspec.structs.replace(serving, eager_prefill=profile.eager_prefill)
         return Case(
             **common,
             metric=Metric(kind),

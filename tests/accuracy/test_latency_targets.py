@@ -18,34 +18,33 @@ from service.validation.reference import ReferenceData
 CEILING_PCT: dict[Family, float] = {
     Family.MAX_THROUGHPUT: 15.0,
     Family.E2E_LATENCY: 15.0,
-    Family.TTFT_AT_CONCURRENCY: 50.0,
-    Family.TPOT_AT_CONCURRENCY: 15.0,
+    Family.TTFT_AT_CONCURRENCY: 30.0,
+    Family.TPOT_AT_CONCURRENCY: 16.0,
 }
 """Regression ceilings, held-out median |error| in %: the goal where it is met, else the
-figure reached on 2026-12-02 rounded up (docs/validation.md). Three families meet the goal
+figure reached on 2026-12-02 rounded up (docs/validation.md). Two families meet the goal
 since every tensor-core rate is priced at the chip's measured share of its datasheet peak
 (``achievable_tflops_bf16``, stas00/ml-engineering's MAMF table: 51 % on an MI300X, 80 % on
 an H100) and each matmul's weight read and math meet at a rounded knee
 (``roofline_seconds``): max-throughput 10.4 % with the GPU held out / 9.9 % with the model
 held out over 88 rows (51 of them TensorRT-LLM rows of a newer doc that are never fitted),
-end-to-end 14.1 / 9.4 % (MI300X held out up to 36 % fast), TPOT 14.8 / 12.2 % over 92 rows.
-TTFT: 49.5 / 49.4 % over 105 rows since 2026-12-02, when 69 SGLang and vLLM rows of 2025-26
-(the SGLang cookbook, InferenceX DeepSeek-R1 on 8xB300/8xH200, vLLM recipe pages) joined the
-36 older ones (19.1 / 19.3 % on those alone): SGLang's TTFT on large MoE models is priced well
-below what its clients measure, one user included (DeepSeek-R1 8xB300, ~920-token prompts:
-71 ms measured, 41 ms priced). Older clusters: NIM 2xH100 (closed-loop waves at 5 users),
-TensorRT-LLM v0.5 first-token latency, DeepSeek-R1 AWQ 8xH100 and Mistral-7B on an RTX 4090
-at 16-48 users.
-Far-off clusters: DeepSeek-R1 AWQ TPOT on 8xH100 (-43 to -56 %)
-and gpt-oss-120b on MI300X (+77 to +204 %: its grouped GEMMs at two rows per expert are
-priced by tile waste at the MI300X's low measured matmul rate). The gate is on the answers'
-own figures: the steady state, and for a client that averages over its stated num_prompts the
-first wave's burst beside it (cases.benchmark_mean_ttft_ms); the closed-loop replay of the same rows
+end-to-end 14.1 / 9.4 % (MI300X held out up to 36 % fast).
+TTFT: 28.8 / 29.8 % over 105 rows since SGLang's eager prompt steps take at least their
+host's launch time (service/domain/host_launch.py, figures from sglang#12160 and sfllm#46 in
+catalog/engines.yaml; 49.5 / 49.4 % before, 19.1 / 19.3 % on the 36 rows older than the
+2025-26 SGLang and vLLM sweeps). TPOT: 15.5 / 13.1 % over 92 rows (14.8 / 12.2 % before the
+floor, so a ceiling of 16 %, not the goal): the floor lengthens the prompt steps that stall
+SGLang's decodes, on rows whose DeepSeek-R1 decode steps at 16-64 users on 8xB300/8xH200
+were already priced 20-60 % slow. Far-off clusters: DeepSeek-R1 at 16-64 users on SGLang
+(TTFT -35 to -82 %), Llama 3.1 70B with long prompts on 8xA100 (+43 to +618 %),
+DeepSeek-R1 AWQ TPOT on 8xH100 (-43 to -56 %) and gpt-oss-120b on MI300X (+75 to +159 %:
+its grouped GEMMs at two rows per expert are priced by tile waste at the MI300X's low
+measured matmul rate). The gate is on the answers' own figures: the steady state, and for a
+client that averages over its stated num_prompts the first wave's burst beside it
+(cases.benchmark_mean_ttft_ms); the closed-loop replay of the same rows
 (service/domain/benchmark_sim.py) is reported beside it and not gated."""
 
-GOAL_MET: frozenset[Family] = frozenset(
-    {Family.MAX_THROUGHPUT, Family.E2E_LATENCY, Family.TPOT_AT_CONCURRENCY}
-)
+GOAL_MET: frozenset[Family] = frozenset({Family.MAX_THROUGHPUT, Family.E2E_LATENCY})
 """Families whose held-out medians reach the goal: what README and docs/validation.md may
 claim. Every other published family is stated as not met."""
 

@@ -9,6 +9,7 @@ import yaml
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from service.catalog_files import load_engine_profiles
 from tests.api.conftest import CATALOG_DIR, assert_problem, error_keys
 
 pytestmark = pytest.mark.anyio
@@ -106,6 +107,24 @@ async def test_engines_are_listed_with_their_sources(client: AsyncTestClient[Lit
     assert by_id["sglang-0.5.3"]["newest_of_engine"] is True
     assert all(e["sources"] for e in listing["engines"])
     assert "vllm-llmdplanner-llama31-8b-tp1-h100" in by_id["vllm-0.19.0"]["validated_against"]
+
+
+async def test_engines_show_their_eager_prefill_host_figures(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    """GET /v1/engines shows each profile's host figures as the catalog holds them."""
+    response = await client.get("/v1/engines")
+    assert response.status_code == 200, response.text
+    by_id = {e["id"]: e for e in response.json()["engines"]}
+    for engine_id in ("sglang-0.5.3", "vllm-0.24.0"):
+        held = load_engine_profiles().get(engine_id).eager_prefill
+        shown = by_id[engine_id]["eager_prefill"]
+        assert shown == {
+            "dense_layer_us": held.dense_layer_us,
+            "moe_layer_us": held.moe_layer_us,
+            "graph_max_tokens": held.graph_max_tokens,
+        }
+    assert by_id["sglang-0.5.3"]["eager_prefill"]["moe_layer_us"] > 0
 
 
 @pytest.mark.parametrize("model", [LLAMA_8B, "openai/gpt-oss-20b"], ids=["uniform", "hybrid"])

@@ -100,6 +100,36 @@ def test_mxfp4_activations_must_be_fp8_or_bf16() -> None:
 
 
 @pytest.mark.parametrize(
+    ("eager", "message"),
+    [
+        ({"moe_layer_us": -1.0}, r"'vllm-0\.6\.4'.*>= 0.*eager_prefill\.moe_layer_us"),
+        ({"moe_layers_us": 1.0}, r"'vllm-0\.6\.4'.*unknown field `moe_layers_us`"),
+    ],
+    ids=["negative", "misspelt"],
+)
+def test_eager_prefill_figures_are_checked(eager: dict[str, float], message: str) -> None:
+    """A negative or misspelt host figure is refused, naming the entry and the field."""
+    doc = document("vllm-0.6.4")
+    doc["engines"][0]["eager_prefill"] = eager
+    with pytest.raises(ValueError, match=message):
+        engine_catalog_from_document(doc)
+
+
+@pytest.mark.parametrize("engine_id", ["sglang-0.4.6", "sglang-0.5.3"])
+def test_eager_prefill_figures_name_their_logs(engine_id: str) -> None:
+    """Every nonzero host figure of a profile has a ``fitted`` line naming the log it comes
+    from."""
+    profile = load_engine_profiles().get(engine_id)
+    figures = {"dense_layer_us": profile.eager_prefill.dense_layer_us}
+    figures["moe_layer_us"] = profile.eager_prefill.moe_layer_us
+    for name, value in figures.items():
+        assert value > 0
+        lines = [line for line in profile.fitted if line.startswith(f"eager_prefill.{name}:")]
+        assert lines, name
+        assert "#" in lines[0], name
+
+
+@pytest.mark.parametrize(
     ("engine_id", "activations"),
     [("vllm-0.24.0", "bf16"), ("sglang-0.5.3", "fp8"), ("trtllm-1.0.0", "fp8")],
     ids=["vllm-w4a16", "sglang-w4a8", "trtllm-w4a8"],

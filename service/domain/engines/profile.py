@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from service.domain.host_launch import NO_FLOOR, EagerPrefill
 from service.domain.precision import Precision
 from service.domain.saturation import ContinuousBatching
 
@@ -154,6 +155,11 @@ class EngineProfile(msgspec.Struct, frozen=True, kw_only=True):
     """Whether an MTP proposer's own LM-head copy (DeepSeek layout ``shared_head.head``) is
     replaced by the target's at load, so none stays resident (vLLM from vllm#34385, SGLang
     ``set_embed_and_head``); False prices the copy. Every engines.yaml entry states it."""
+    eager_prefill: EagerPrefill = NO_FLOOR
+    """Host time per decoder layer of a prompt step the engine runs eagerly, by kind of
+    layer (:mod:`service.domain.host_launch`): a floor under such steps. Zero (the default)
+    where the engine graphs its prompt steps or no log measures it; each entry that sets it
+    names its logs in ``fitted``."""
     accounting: str = ""
     fitted: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
@@ -244,7 +250,10 @@ def engine_catalog_from_document(document: Mapping[str, Any]) -> EngineCatalog:
                 raise ValueError(
                     f"engine '{entry_id}': {field} must be true or false, got {entry.get(field)!r}"
                 )
-        profile = msgspec.convert(entry, EngineProfile)
+        try:
+            profile = msgspec.convert(entry, EngineProfile)
+        except msgspec.ValidationError as error:
+            raise ValueError(f"engine '{entry_id}': {error}") from error
         if entry_id != profile.id or entry_id in profiles:
             raise ValueError(f"engine id '{entry_id}' must be unique and equal '{profile.id}'")
         if profile.kind not in ENGINE_KINDS:

@@ -1,0 +1,63 @@
+"""The host's share of a step an engine runs eagerly: a floor under prompt-carrying steps.
+
+Engines replay decode steps as CUDA graphs, so a decode step costs its GPU time. A step that
+carries prompt tokens often runs eagerly instead (SGLang's default: no prefill graph unless
+``--enable-piecewise-cuda-graph``): Python walks the model and launches every kernel of every
+layer one by one. The GPU can finish a small prompt's kernels faster than the host launches
+them, and then the step takes the host's time, whatever its FLOPs and bytes::
+
+    step = max(GPU time, layers_dense · dense_layer_us + layers_moe · moe_layer_us)
+
+An MoE layer launches more kernels than a dense one (router, top-k, token sorting, grouped
+GEMMs, shared expert, combine), so each kind has its own figure. Both are engine data read
+off published logs (``catalog/engines.yaml``, ``eager_prefill``), and depend on the host CPU
+as much as on the engine: the figures are those of the logged machines.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+from service.domain.architecture import Architecture
+from service.domain.moe import moe_layer_count
+
+
+class EagerPrefill(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Host time to launch one decoder layer of an eagerly run prompt step (µs), by kind of
+    layer; zero where the engine graphs its prompt steps or the launches are negligible.
+    ``graph_max_tokens``: prompt steps of at most this many tokens replay a captured graph
+    (vLLM V1's piecewise graphs), so they carry no floor."""
+
+    dense_layer_us: Annotated[
+        float,
+        msgspec.Meta(ge=0, description="Host time per dense layer of an eager prompt step (µs)"),
+    ] = 0.0
+    moe_layer_us: Annotated[
+        float,
+        msgspec.Meta(ge=0, description="Host time per MoE layer of an eager prompt step (µs)"),
+    ] = 0.0
+    graph_max_tokens: Annotated[
+        int,
+        msgspec.Meta(
+            ge=0, description="Steps of at most this many tokens replay a CUDA graph (tokens)"
+        ),
+    ] = 0
+
+    @property
+    def free(self) -> bool:
+        """Whether the engine's host adds nothing (both figures zero)."""
+        return self.dense_layer_us == 0.0 and self.moe_layer_us == 0.0
+
+
+NO_FLOOR = EagerPrefill()
+"""An engine whose host never bounds a step (the default)."""
+
+
+def eager_floor_seconds(arch: Architecture, eager: EagerPrefill) -> float:
+    """``layers_dense · dense_layer_us + layers_moe · moe_layer_us`` (module formula), in
+    seconds: every layer of every pipeline stage runs one after another for one prompt."""
+    moe_layers = moe_layer_count(arch)
+    dense_layers = arch.num_layers - moe_layers
+    return (dense_layers * eager.dense_layer_us + moe_layers * eager.moe_layer_us) * 1e-6
