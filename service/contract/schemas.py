@@ -538,7 +538,9 @@ class LatencyResponse(msgspec.Struct, frozen=True, kw_only=True):
     prefill_bound: Annotated[
         str,
         msgspec.Meta(
-            description="What bounds the prefill phase: compute, memory_bandwidth or communication"
+            description="What bounds the prefill phase: compute, memory_bandwidth, communication "
+            "or host (an engine that runs prompt steps eagerly, launching kernels slower than "
+            "the GPU runs them)"
         ),
     ]
     decode_bound: Annotated[

@@ -158,10 +158,18 @@ class Phase(msgspec.Struct, frozen=True, kw_only=True):
         float, msgspec.Meta(description="Time in collectives between GPUs, milliseconds")
     ]
     overhead_ms: Annotated[
-        float, msgspec.Meta(description="Fixed per-pass and per-layer costs, milliseconds")
+        float,
+        msgspec.Meta(
+            description="Fixed per-pass and per-layer costs, and the wait for the engine's "
+            "host when it launches the pass slower than the GPU runs it, milliseconds"
+        ),
     ]
     bound: Annotated[
-        Bound, msgspec.Meta(description="The largest part: compute, memory or communication")
+        Bound,
+        msgspec.Meta(
+            description="The largest part: compute, memory or communication; host when the "
+            "engine's kernel launches set the time"
+        ),
     ]
 
 
