@@ -74,6 +74,11 @@ MODEL_ALIASES: Mapping[str, tuple[str, Mapping[str, Any]]] = {
     "DeepSeek-V3-0324": ("deepseek-ai/DeepSeek-V3", {}),
     "DeepSeek-R1": ("deepseek-ai/DeepSeek-V3", {}),
     "gpt-oss-120b": ("openai/gpt-oss-120b", {}),
+    # DeepSeek-V3.1 keeps V3's config.json shapes (DeepseekV3ForCausalLM, 671B, MLA).
+    "DeepSeek-V3.1": ("deepseek-ai/DeepSeek-V3", {}),
+    # Qwen3-Coder-Next: qwen3_next with Qwen3-Next-80B-A3B's shapes (48 layers, 512 experts,
+    # top-10, moe_intermediate_size 512, d 2048, its config.json on the Hub).
+    "Qwen3-Coder-Next": ("Qwen/Qwen3-Next-80B-A3B-Instruct", {}),
     # Same shapes as Llama-3.1-8B; its config.json has 8192 positions and no RoPE scaling.
     "meta-llama/Meta-Llama-3-8B": (
         "meta-llama/Llama-3.1-8B",
@@ -92,6 +97,7 @@ GPU_ALIASES: tuple[tuple[str, str], ...] = (
     (r"\bA100 80GB\b", "a100-sxm-80gb"),
     (r"\bMI300X\b", "mi300x"),
     (r"\bMI355X\b", "mi355x"),
+    (r"\bMI325X\b", "mi325x"),
     (r"\bL40S\b", "l40s"),
     (r"\bRTX 4090\b", "rtx-4090"),
     (r"\bRTX 3090\b", "rtx-3090"),
