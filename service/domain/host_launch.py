@@ -45,11 +45,6 @@ class EagerPrefill(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         ),
     ] = 0
 
-    @property
-    def free(self) -> bool:
-        """Whether the engine's host adds nothing (both figures zero)."""
-        return self.dense_layer_us == 0.0 and self.moe_layer_us == 0.0
-
 
 NO_FLOOR = EagerPrefill()
 """An engine whose host never bounds a step (the default)."""
@@ -57,7 +52,8 @@ NO_FLOOR = EagerPrefill()
 
 def eager_floor_seconds(arch: Architecture, eager: EagerPrefill) -> float:
     """``layers_dense · dense_layer_us + layers_moe · moe_layer_us`` (module formula), in
-    seconds: every layer of every pipeline stage runs one after another for one prompt."""
+    seconds: a prompt passes every layer in turn, pipeline stages included (each stage's host
+    is taken to start its launches when the previous stage's activations arrive)."""
     moe_layers = moe_layer_count(arch)
     dense_layers = arch.num_layers - moe_layers
     return (dense_layers * eager.dense_layer_us + moe_layers * eager.moe_layer_us) * 1e-6

@@ -5,8 +5,9 @@ speculative decoding) and ``p`` prompt tokens (a chunk of a prompt); it reads th
 and does the FLOPs of all ``b + p`` tokens (:func:`step_seconds`). :class:`StepCosts` holds a
 workload's parts on a deployment (:func:`step_costs`); :class:`StepConstants` the terms that
 depend only on the costs and the efficiencies, computed once per configuration and remembered
-(:func:`step_constants`). The steady state and the burst built on these steps are
-:mod:`service.domain.batching`.
+(:func:`step_constants`). A step carrying prompt tokens that the engine runs eagerly takes
+at least its host's kernel launches (:mod:`service.domain.host_launch`). The steady state and
+the burst built on these steps are :mod:`service.domain.batching`.
 """
 
 from __future__ import annotations
