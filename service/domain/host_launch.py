@@ -1,9 +1,10 @@
 """The host's share of a step an engine runs eagerly: a floor under prompt-carrying steps.
 
 Engines replay decode steps as CUDA graphs, so a decode step costs its GPU time. A step that
-carries prompt tokens often runs eagerly instead (SGLang's default: no prefill graph unless
-``--enable-piecewise-cuda-graph``): Python walks the model and launches every kernel of every
-layer one by one. The GPU can finish a small prompt's kernels faster than the host launches
+carries prompt tokens may run eagerly instead (SGLang's 2025 releases, the catalog's SGLang
+profiles: no prefill graph unless ``--enable-piecewise-cuda-graph``; sglang#16331 made
+prefill graphs the default in 2026): Python walks the model and launches every kernel of
+every layer one by one. The GPU can finish a small prompt's kernels faster than the host launches
 them, and then the step takes the host's time, whatever its FLOPs and bytes::
 
     step = max(GPU time, layers_dense · dense_layer_us + layers_moe · moe_layer_us)
@@ -26,9 +27,7 @@ from service.domain.moe import moe_layer_count
 
 class EagerPrefill(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Host time to launch one decoder layer of an eagerly run prompt step (µs), by kind of
-    layer; zero where the engine graphs its prompt steps or the launches are negligible.
-    ``graph_max_tokens``: prompt steps of at most this many tokens replay a captured graph
-    (vLLM V1's piecewise graphs), so they carry no floor."""
+    layer; zero where the engine graphs its prompt steps or no log measures its launches."""
 
     dense_layer_us: Annotated[
         float,
@@ -38,12 +37,6 @@ class EagerPrefill(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         float,
         msgspec.Meta(ge=0, description="Host time per MoE layer of an eager prompt step (µs)"),
     ] = 0.0
-    graph_max_tokens: Annotated[
-        int,
-        msgspec.Meta(
-            ge=0, description="Steps of at most this many tokens replay a CUDA graph (tokens)"
-        ),
-    ] = 0
 
 
 NO_FLOOR = EagerPrefill()

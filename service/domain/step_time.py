@@ -46,8 +46,7 @@ class StepCosts(msgspec.Struct, frozen=True, kw_only=True):
     draft plus one) and keeps ``tokens_per_step`` of them on average
     (:mod:`service.domain.modifiers`). ``eager_floor_s``: the least a step carrying prompt
     tokens takes when the engine runs it eagerly (its host's launches,
-    :mod:`service.domain.host_launch`), unless its prompt tokens are at most
-    ``graph_max_tokens`` (a captured graph).
+    :mod:`service.domain.host_launch`).
     """
 
     decode: PhaseTerms
@@ -61,7 +60,6 @@ class StepCosts(msgspec.Struct, frozen=True, kw_only=True):
     verify_tokens: int = 1
     tokens_per_step: float = 1.0
     eager_floor_s: float = 0.0
-    graph_max_tokens: int = 0
 
     def weight_read_s(self, tokens: float) -> float:
         """Weight read of a step over ``tokens`` tokens (all experts once touched)."""
@@ -85,7 +83,6 @@ def step_costs(
     bandwidth = serving.gpu.memory_bandwidth_bytes_per_s
     pp = serving.pipeline_parallel
     floor_s = eager_floor_seconds(arch, serving.eager_prefill)
-    graph_max_tokens = serving.eager_prefill.graph_max_tokens
     if arch.moe is None:
         return StepCosts(
             decode=decode,
@@ -94,7 +91,6 @@ def step_costs(
             output_tokens=output_tokens,
             dense_weight_read_s=decode.weight_read_s,
             eager_floor_s=floor_s,
-            graph_max_tokens=graph_max_tokens,
         )
     everything = pp * weight_bytes_read(arch, params, serving, 10**9) / bandwidth
     dense = pp * weight_bytes_read(arch, params, serving, 0) / bandwidth
@@ -108,7 +104,6 @@ def step_costs(
         num_experts=arch.moe.num_experts,
         experts_per_token=arch.moe.experts_per_token,
         eager_floor_s=floor_s,
-        graph_max_tokens=graph_max_tokens,
     )
 
 
@@ -122,7 +117,9 @@ def step_seconds(
     :func:`~service.domain.latency.roofline_seconds`); attention of each kind at its own
     roofline; all-reduce latency and fixed costs once per step. With no prompt tokens this is
     :func:`~service.domain.latency.phase_seconds` of a decode step, with no decodes that of
-    a prefill pass over ``prompt_tokens``. (:meth:`StepConstants.seconds`.)
+    a prefill pass over ``prompt_tokens``; a step with prompt tokens that the engine runs
+    eagerly lasts at least its host floor (:mod:`service.domain.host_launch`).
+    (:meth:`StepConstants.seconds`.)
     """
     return step_constants(costs, eff).seconds(decode_batch, prompt_tokens)
 
@@ -172,8 +169,8 @@ class StepConstants(msgspec.Struct, frozen=True):
     ``*_dense`` / ``*_expert``: a token's matmul seconds outside / inside the routed experts;
     ``*_per_token``: their sum at expert efficiency 1 (a dense model's matmul);
     ``prompt_attention_s``: a whole prompt's attention at its roofline; ``all_reduce_s`` and
-    ``overhead_s``: the once-per-step latency and fixed costs; ``eager_floor_s`` and
-    ``graph_max_tokens``: the host floor of an eager prompt step (``costs``). MoE costs read
+    ``overhead_s``: the once-per-step latency and fixed costs; ``eager_floor_s``: the host
+    floor of an eager prompt step (``costs``). MoE costs read
     the routed experts' weight share and grouped-GEMM efficiency per step from ``costs``.
     """
 
@@ -202,7 +199,6 @@ class StepConstants(msgspec.Struct, frozen=True):
     all_reduce_s: float
     overhead_s: float
     eager_floor_s: float
-    graph_max_tokens: int
 
     def seconds(self, decode_batch: float, prompt_tokens: float) -> float:
         """:func:`step_seconds` (its doc): the GPU's time (:meth:`gpu_seconds`), or the
@@ -210,11 +206,7 @@ class StepConstants(msgspec.Struct, frozen=True):
         floor is longer (:mod:`service.domain.host_launch`)."""
         gpu_s = self.gpu_seconds(decode_batch, prompt_tokens)
         floor_s = self.eager_floor_s
-        if (
-            floor_s > gpu_s
-            and prompt_tokens > 0
-            and decode_batch * self.verify_tokens + prompt_tokens > self.graph_max_tokens
-        ):
+        if prompt_tokens > 0 and floor_s > gpu_s:
             return floor_s
         return gpu_s
 
@@ -308,5 +300,4 @@ def step_constants(costs: StepCosts, eff: Efficiency) -> StepConstants:
             eff.step_overhead_ms / 1e3 + max(d.layers, p.layers) * eff.layer_overhead_us / 1e6
         ),
         eager_floor_s=costs.eager_floor_s,
-        graph_max_tokens=costs.graph_max_tokens,
     )

@@ -39,7 +39,7 @@ TensorRT-LLM's PyTorch backend) are priced 30-85 % fast, most of them. TPOT: 15.
 over 132 rows (14.8 / 12.2 % over 92 before the floor, so a ceiling of 16 %, not the goal):
 the floor lengthens the prompt steps that stall SGLang's decodes, on rows whose DeepSeek-R1
 decode steps at 16-64 users were already priced 20-60 % slow. Far-off clusters: DeepSeek-R1
-at 16-64 users on SGLang (TTFT -35 to -85 %), Llama 3.1 70B with long prompts on 8xA100
+at 16-64 users on SGLang (TTFT -34 to -85 %), Llama 3.1 70B with long prompts on 8xA100
 (+43 to +618 %),
 DeepSeek-R1 AWQ TPOT on 8xH100 (-43 to -56 %) and gpt-oss-120b on MI300X (+75 to +159 %:
 its grouped GEMMs at two rows per expert are priced by tile waste at the MI300X's low

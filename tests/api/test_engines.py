@@ -122,7 +122,6 @@ async def test_engines_show_their_eager_prefill_host_figures(
         assert shown == {
             "dense_layer_us": held.dense_layer_us,
             "moe_layer_us": held.moe_layer_us,
-            "graph_max_tokens": held.graph_max_tokens,
         }
     assert by_id["sglang-0.5.3"]["eager_prefill"]["moe_layer_us"] > 0
 

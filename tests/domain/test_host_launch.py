@@ -1,4 +1,4 @@
-"""An eager prompt step takes at least its host's launch time; graphed and decode steps do not."""
+"""An eager prompt step takes at least its host's launch time; a decode step does not."""
 
 from __future__ import annotations
 
@@ -48,15 +48,6 @@ def test_a_decode_step_is_graphed_and_never_floored() -> None:
     plain = _costs("llama3-8b", EagerPrefill())
     none = step_seconds(plain, IDEAL, decode_batch=8.0, prompt_tokens=0.0)
     assert eager == none < 32 * 500e-6
-
-
-def test_a_step_within_the_graphed_sizes_is_not_floored() -> None:
-    """Prompt steps of at most ``graph_max_tokens`` tokens replay a graph: no floor."""
-    graphed = EagerPrefill(dense_layer_us=500.0, graph_max_tokens=512)
-    small = step_seconds(_costs("llama3-8b", graphed), IDEAL, decode_batch=0.0, prompt_tokens=64)
-    plain = _costs("llama3-8b", EagerPrefill())
-    none = step_seconds(plain, IDEAL, decode_batch=0.0, prompt_tokens=64)
-    assert small == none
 
 
 def test_a_long_prompt_outlasts_the_host() -> None:
