@@ -280,15 +280,21 @@ LIMITS = """\
   `sglang.bench_serving`, InferenceX's client) is compared with
   `(C·burst + (N − C)·steady)/N`: its first C prompts arrive together. NIM's AIPerf tables
   state no count and are compared with the steady state alone.
-* TTFT misses most on SGLang with large MoE models, one user included: DeepSeek-R1 on 8xB300
-  at ~920-token prompts 71 ms measured, 41 ms priced; at ~7,400 tokens 288 ms against 167 ms
-  (the same 1.7x at both lengths, so a prefill about 1.7x slower than priced, not a fixed
-  cost); on 8xH200 at 4-64 users -45 to -59 % with 1k prompts but -25 to +6 % with 8k
-  prompts. No factor here is fitted to serving sweeps (they only test the model), and the
-  fitted prefill MFU comes from TensorRT-LLM tables; what SGLang's prefill costs beyond them
-  is not modelled yet. The SGLang cookbook's one-user rows average 10 prompts and carry cold
-  first requests (Llama 4 Scout on MI300X: 4,247 ms at one user, 124 ms at 16 users;
-  DeepSeek-R1 on 8xB200: 153 ms at ~610-token prompts, 166 ms at ~4,200). The other way,
+* A prompt step SGLang runs eagerly (its 2025 releases: no prefill CUDA graph) lasts at least
+  its host's kernel launches, `dense layers x 461 us + MoE layers x 1,401 us`
+  (`service/domain/host_launch.py`, figures read off sglang#12160 and sfllm#46 into
+  `catalog/engines.yaml`). On the 105 serving rows held before it, TTFT went from 49.5 / 49.4 %
+  to 28.8 / 29.8 % held out (DeepSeek-R1 on 8xB300 at ~920-token prompts: 71-77 ms measured,
+  41 ms priced before, 82.6 ms now). TTFT still misses most on SGLang with DeepSeek-R1 at
+  16-64 users (-34 to -85 %), at ~7,400-token prompts on 8xB300 (-42 to -52 % whatever the
+  load: a long prefill slower than the TensorRT-LLM-fitted prefill MFU says) and at one user
+  on 8xB200 with SGLang 0.5.12 (160 ms measured, the release that measures 71-77 ms on
+  8xB300). TensorRT-LLM's PyTorch backend also runs context steps outside CUDA graphs; no log
+  gives its figure, and its DeepSeek-R1 rows on 8xB200 are priced 40-79 % fast. No factor here
+  is fitted to serving sweeps (they only test the model). The SGLang cookbook's one-user rows
+  average 10 prompts and carry cold first requests (Llama 4 Scout on MI300X: 4,247 ms at one
+  user, 124 ms at 16 users; DeepSeek-V3.1 on 8xMI300X: 558 ms in its first scenario, 157 ms in
+  the next with the same prompt lengths). The other way,
   Llama 3.1 70B on 8xA100 (the same cookbook) is priced slow with long prompts: +43 % at one
   user with ~4,200-token prompts, +143 to +618 % at 16-100 users, where the first wave's
   burst is priced with its large all-reduces at the fitted 40 % link share (the collectives
@@ -324,28 +330,25 @@ LIMITS = """\
   (DeepSeek-R1 AWQ TTFT at 3-8k tokens +34 to +92 %). Fixed at 82 % instead, the fit moves
   that cost into decode MFU (0.44 -> 0.31) and prices TP1 decode slow (gpt-oss-120b on MI300X
   TPOT +146 to +184 % in-sample); a per-size protocol model is the way out, not yet landed.
-* MoE: the grouped-GEMM waste `g(n) = n/(n + min(n½, 128))` is bounded by one kernel tile
-  (128 rows) and taken at the rows of the experts a step touches, so decode at a few rows per
-  expert stays bound by the experts' weight read. Each token's routing through its `k`
-  experts moves `L_moe·k·(2d + 3I/t)` bf16 activations, written and read
-  (`service/domain/moe.py` `routing_bytes_per_token`), priced as memory traffic of kernels
-  of its own (gather, activation, scatter), added to attention rather than hidden under its
-  FLOPs; with it, TensorRT-LLM's Qwen3 and DeepSeek-R1 DEP rows on B200/GB200 (a newer doc,
-  held out) land within -27 to +13 %, but MoE models with few active parameters still run
-  slower than priced the longer the prompt: Qwen3-30B-A3B on one B200 (2048/128: +84 to
-  +109 % held out) and gpt-oss-20b/120b, on B200/GB200 within -33 to +35 % (W4A8, below) but
-  on H200/H100 (16-bit maths) prompt-heavy rows up to +37 % and long-output rows down to
-  -68 % (the doc's columns say FP4/FP8 but list no gpt-oss checkpoint, so the rows price
-  OpenAI's MXFP4 experts); DeepSeek-R1 on H200 DEP8 at
-  8k-33k outputs is priced +20 to +90 % fast (unexplained; +129 to +136 % before the
-  offline rows were priced as their benchmark ran, since 1,500 requests at a batch of
-  1,462 leave a last wave of 38 that decodes alone). DeepSeek-R1 TTFT on SGLang 8xH200 is
-  priced ~82 % fast. DeepSeek-R1 AWQ decode on 8xH100 is flat at ~16 ms whatever the
-  prompt, far above its weight read. gpt-oss-120b on one MI300X at 64-256 users is priced
-  +77 to +204 % slow (TPOT): at two rows per expert the tile-waste term prices its grouped
-  GEMMs as compute, and the MI300X's measured matmul rate (51 % of its peak) makes that
-  worse (+9 to +71 % before it was used); small-M MoE kernels (16-row tiles, swapped
-  operands) are what the term does not yet know. MoE "attention DP" layouts follow the
+* MoE: the grouped-GEMM waste `g(n) = n/(n + min(n½, 128))` is bounded by one kernel tile (128 rows)
+  and taken at the rows of the experts a step touches, so decode at a few rows per expert stays
+  bound by the experts' weight read. Each token's routing through its `k` experts moves `L_moe·k·(2d
+  + 3I/t)` bf16 activations, written and read (`service/domain/moe.py` `routing_bytes_per_token`),
+  priced as memory traffic of kernels of its own (gather, activation, scatter), added to attention
+  rather than hidden under its FLOPs; with it, TensorRT-LLM's Qwen3 and DeepSeek-R1 DEP rows on
+  B200/GB200 (a newer doc, held out) land within -27 to +13 %, but MoE models with few active
+  parameters still run slower than priced the longer the prompt: Qwen3-30B-A3B on one B200
+  (2048/128: +84 to +109 % held out) and gpt-oss-20b/120b, on B200/GB200 within -33 to +35 % (W4A8,
+  below) but on H200/H100 (16-bit maths) prompt-heavy rows up to +37 % and long-output rows down to
+  -68 % (the doc's columns say FP4/FP8 but list no gpt-oss checkpoint, so the rows price OpenAI's
+  MXFP4 experts); DeepSeek-R1 on H200 DEP8 at 8k-33k outputs is priced +20 to +90 % fast
+  (unexplained; +129 to +136 % before the offline rows were priced as their benchmark ran, since
+  1,500 requests at a batch of 1,462 leave a last wave of 38 that decodes alone). DeepSeek-R1 AWQ
+  decode on 8xH100 is flat at ~16 ms whatever the prompt, far above its weight read. gpt-oss-120b on
+  one MI300X at 64-256 users is priced +77 to +204 % slow (TPOT): at two rows per expert the
+  tile-waste term prices its grouped GEMMs as compute, and the MI300X's measured matmul rate (51 %
+  of its peak) makes that worse (+9 to +71 % before it was used); small-M MoE kernels (16-row tiles,
+  swapped operands) are what the term does not yet know. MoE "attention DP" layouts follow the
   tables.
 * Attention DP: each rank caches its own sequences unsharded (every KV head, MLA's whole
   latent), so a DP group holds `t` times one rank's batch; the KV bytes a GPU reads per
