@@ -30,6 +30,7 @@ from service.domain.capacity import Deployment, MemoryBudget
 from service.domain.disaggregation import Disaggregated, disaggregate, judged_against
 from service.domain.engine import EngineProfile
 from service.domain.engines.model_memory import weights_as_loaded
+from service.domain.engines.profile import on_engine
 from service.domain.gpu import ExecutionMode, GpuSpec
 from service.domain.kv_cache import kv_cache_bytes_per_token
 from service.domain.latency import Efficiency, Serving
@@ -513,16 +514,17 @@ def evaluate(
     )
     if candidate.expert_parallel and (problem := expert_parallel_problem(arch, tp)):
         return candidate.reject(problem)
-    serving = Serving(
-        gpu=gpu,
-        tensor_parallel=tp,
-        pipeline_parallel=pp,
-        weight_precision=candidate.weights,
-        kv_precision=candidate.kv,
-        expert_parallel=candidate.expert_parallel,
-        attention_data_parallel=candidate.attention_data_parallel,
-        mxfp4_activations=profile.mxfp4_activation_precision,
-        eager_prefill=profile.eager_prefill,
+    serving = on_engine(
+        Serving(
+            gpu=gpu,
+            tensor_parallel=tp,
+            pipeline_parallel=pp,
+            weight_precision=candidate.weights,
+            kv_precision=candidate.kv,
+            expert_parallel=candidate.expert_parallel,
+            attention_data_parallel=candidate.attention_data_parallel,
+        ),
+        profile,
     )
     cap = capacity_with_extras(
         arch,

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from service.contract.schemas import SpeculativeIn, WorkloadIn
 from service.domain.architecture import Architecture
-from service.domain.engines.profile import EngineProfile
+from service.domain.engines.profile import EngineProfile, on_engine
 from service.domain.gpu import GpuSpec
 from service.domain.latency import Serving
 from service.domain.modifiers import InvalidModifier, Modifiers, apply
@@ -107,7 +107,7 @@ def checked_serving(
     (:func:`checked_layout`)."""
     checked_layout(arch, request.expert_parallel, request.tensor_parallel)
     served = served_precision(arch, gpu, request.weight_dtype, request.kv_cache_dtype)
-    return Serving(
+    layout = Serving(
         gpu=gpu,
         tensor_parallel=request.tensor_parallel,
         pipeline_parallel=request.pipeline_parallel,
@@ -115,9 +115,8 @@ def checked_serving(
         kv_precision=served.kv,
         expert_parallel=request.expert_parallel,
         attention_data_parallel=request.attention_data_parallel,
-        mxfp4_activations=profile.mxfp4_activation_precision,
-        eager_prefill=profile.eager_prefill,
     )
+    return on_engine(layout, profile)
 
 
 def plan_variants(

@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from service.domain.host_launch import NO_FLOOR, EagerPrefill
+from service.domain.latency import Serving
 from service.domain.precision import Precision
 from service.domain.saturation import ContinuousBatching
 
@@ -178,6 +179,18 @@ class EngineProfile(msgspec.Struct, frozen=True, kw_only=True):
     def spec(self) -> str:
         """How a request names this profile: ``vllm==0.19.0``."""
         return f"{self.name}=={self.version}"
+
+
+def on_engine(serving: Serving, profile: EngineProfile) -> Serving:
+    """``serving`` as ``profile``'s engine runs it: the precision it quantises MXFP4
+    checkpoints' activations to, and its host floor under eager prompt steps. Questions and
+    the plan search take the engine's share of :class:`~service.domain.latency.Serving`
+    from here."""
+    return msgspec.structs.replace(
+        serving,
+        mxfp4_activations=profile.mxfp4_activation_precision,
+        eager_prefill=profile.eager_prefill,
+    )
 
 
 class UnknownEngine(LookupError):
