@@ -222,6 +222,20 @@ class EngineSettings(msgspec.Struct, frozen=True, kw_only=True):
         | None
     ) = None
     mm_items_per_prompt: MmItemsPerPrompt | None = None
+    scheduler_recv_interval: (
+        Annotated[
+            int,
+            msgspec.Meta(
+                ge=1,
+                le=100_000,
+                description="SGLang --scheduler-recv-interval: decode steps between the "
+                "scheduler's looks for new requests while it only decodes. A request arriving "
+                "at a busy server waits half of them on average before its prompt is "
+                "scheduled (ttft_ms). Default 1: every step.",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class InlineModel(msgspec.Struct, frozen=True, kw_only=True):

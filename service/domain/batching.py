@@ -14,7 +14,13 @@ carries a piece (every step once ``f ≥ 1``, which is the prompt budget's limit
     S    = n·t_step(b_o, ISL/n), n = max(1, ISL/(M − b_o)) one prompt's own chunks
     ρ    = λ_o·S                                    time share of others' prompts (λ_o: theirs)
     W_q  = ρ·S / (2(1 − ρ))                        M/D/1 wait for the prompt path (Kleinrock §5.7)
-    TTFT = min(1, b_o)·TPOT/2 + W_q + S            (an arrival waits for the step in flight)
+    TTFT = min(1, b_o)·P·TPOT/2 + W_q + S          (an arrival waits for the scheduler's look)
+
+A busy scheduler looks for newly arrived requests every ``P`` decode steps (``P = 1``, every
+step, unless the deployment sets SGLang's ``--scheduler-recv-interval``: its
+``SchedulerRecvSkipper`` counts 1 per decode step, 1000 per other step, and receives once
+the count reaches ``P``), so an arrival at a uniform moment waits ``P/2`` steps on average
+before its prompt can be scheduled; an idle scheduler looks at once.
 
 Concurrency ``C`` (a closed loop: each user sends the next request when the last one ends,
 as ``vllm bench serve --max-concurrency C``) fixes ``b`` through ``C = b + λ·TTFT``
@@ -118,7 +124,8 @@ def _point(steps: StepConstants, chunk: int, b: float, others: float) -> _Point:
         rho = others * rate * prefill
         rho = 1.0 if rho > 1.0 else rho
     wait = math.inf if rho >= 1 else rho * prefill / (2 * (1 - rho))
-    align = (beside if beside < 1.0 else 1.0) * step / 2
+    interval = steps.costs.admission_interval_steps
+    align = (beside if beside < 1.0 else 1.0) * interval * step / 2
     return _Point(b, tpot, rate, align + wait + prefill, prefill, wait, share * piece, rho)
 
 

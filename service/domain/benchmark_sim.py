@@ -17,7 +17,11 @@ what the KV cache holds at ``ISL + OSL`` each). The step that computes a prompt'
 yields its first token; each later step one more. TensorRT-LLM's in-flight batching mixes
 context and generation tokens the same way within ``max_num_tokens``. SGLang (without
 ``--enable-mixed-chunk``, its default) runs a waiting prompt batch on its own, decodes
-paused (``mixed_prefill=False``). Speculative decoding is not replayed.
+paused (``mixed_prefill=False``). A scheduler that looks for new requests every ``P``
+decode steps (SGLang ``--scheduler-recv-interval``,
+:attr:`~service.domain.step_time.StepCosts.admission_interval_steps`) sees an arrival only
+at its next look: after ``P`` decode-only steps, after any step that carried prompt tokens,
+or at once when idle. Speculative decoding is not replayed.
 
 A step's time is the project's cost model, :func:`service.domain.step_time.step_seconds`
 (the roofline with fitted factors behind TPOT and prefill). Per request::
@@ -162,6 +166,7 @@ def simulate_closed_loop(
         chunked_prefill=chunked_prefill,
         length_ratio=length_ratio,
         max_events=max_events,
+        admission_interval=costs.admission_interval_steps,
     )
 
 
@@ -178,31 +183,37 @@ def run_scheduler(
     chunked_prefill: bool = True,
     length_ratio: float = 1.0,
     max_events: int = MAX_EVENTS,
+    admission_interval: int = 1,
 ) -> BenchmarkRun:
     """The module doc's scheduler loop over ``num_prompts`` requests of ``clients`` users;
     ``price(decode_batch, prompt_tokens, repeats)`` is the time of ``repeats`` equal steps
-    (the cost model here; a recorder in :mod:`service.domain.offline_benchmark`)."""
-    if min(clients, num_prompts, chunk_tokens, max_batch) < 1:
-        raise ValueError("clients, num_prompts, chunk_tokens and max_batch must be >= 1")
+    (the cost model here; a recorder in :mod:`service.domain.offline_benchmark`); arrivals
+    wait in an inbox until the scheduler's next look (``admission_interval``, module doc)."""
+    if min(clients, num_prompts, chunk_tokens, max_batch, admission_interval) < 1:
+        raise ValueError(
+            "clients, num_prompts, chunk_tokens, max_batch and admission_interval must be >= 1"
+        )
     if not 0 <= length_ratio <= 1:
         raise ValueError("length_ratio must be in [0, 1] (0: lengths from 1 token up)")
+    inbox: deque[_Cohort] = deque()
     waiting: deque[_Cohort] = deque()
     prefilling: deque[_Cohort] = deque()
     decoding: list[tuple[int, int, _Cohort]] = []
     order = itertools.count()
     sent, admitted, decoders, clock, now, steps, events = 0, 0, 0, 0, 0.0, 0, 0
+    since_look = 0  # decode-only steps since the scheduler last looked (1..P after a step)
     done: list[tuple[int, float, float, int]] = []  # (count, ttft_s, e2e_s, osl)
 
     def send(count: int) -> None:
         nonlocal sent
         if length_ratio == 1:
-            last = waiting[-1] if waiting else None
-            if last is not None and last.arrival_s == now and last.computed == 0:
+            last = inbox[-1] if inbox else None
+            if last is not None and last.arrival_s == now:
                 last.count += count
             else:
-                waiting.append(_Cohort(count, now, isl, osl))
+                inbox.append(_Cohort(count, now, isl, osl))
         for k in range(sent, sent + count) if length_ratio < 1 else ():
-            waiting.append(_Cohort(1, now, *request_lengths(k + 1, isl, osl, length_ratio)))
+            inbox.append(_Cohort(1, now, *request_lengths(k + 1, isl, osl, length_ratio)))
         sent += count
 
     def finish(cohort: _Cohort) -> None:
@@ -213,16 +224,25 @@ def run_scheduler(
 
     send(min(clients, num_prompts))
 
-    while decoding or prefilling or waiting:
+    while decoding or prefilling or waiting or inbox:
         events += 1
         if events > max_events:
             raise SimulationTooLong(f"more than {max_events} scheduler iterations")
+        if inbox and (since_look >= admission_interval or not (decoding or prefilling)):
+            waiting.extend(inbox)
+            inbox.clear()
+            since_look = 0
         slots = max_batch - admitted
         prefill_possible = bool(prefilling) or (bool(waiting) and slots > 0)
         if not prefill_possible:  # decode-only stretch until the next cohort ends
             if not decoding:
                 break
             ahead = decoding[0][0] - clock
+            if inbox:  # stop at the scheduler's next look
+                ahead = min(ahead, admission_interval - since_look)
+                since_look += ahead
+            else:  # it looks every P steps, finding nothing: the count after the last step
+                since_look = (since_look + ahead - 1) % admission_interval + 1
             now += price(decoders, 0, ahead)
             clock, steps = clock + ahead, steps + ahead
         else:
@@ -235,7 +255,7 @@ def run_scheduler(
             planned += fresh
             prompt = sum(c.count * t for c, t in planned)
             now += price(decode, prompt, 1)
-            steps += 1
+            steps, since_look = steps + 1, admission_interval  # a prompt step: look next
             clock += 1 if decode else 0
             for cohort, tokens in planned:
                 cohort.computed += tokens

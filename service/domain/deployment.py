@@ -53,6 +53,10 @@ class Deployment(msgspec.Struct, frozen=True, kw_only=True):
     num_speculative_tokens: int = 0
     """MTP speculative tokens (vLLM ``speculative_config.num_speculative_tokens``): the
     draft layers cache too and state layers keep one more block and conv row per token."""
+    scheduler_recv_interval: int | None = None
+    """SGLang ``--scheduler-recv-interval``: decode steps between the scheduler's looks for
+    new requests (None: every step). No memory effect; it sets the steady state's wait
+    (:attr:`~service.domain.latency.Serving.admission_interval_steps`)."""
 
 
 class MemoryBudget(msgspec.Struct, frozen=True, kw_only=True):

@@ -197,6 +197,10 @@ class Serving(msgspec.Struct, frozen=True, kw_only=True):
     (:attr:`~service.domain.engines.profile.EngineProfile.mxfp4_activations`).
     ``eager_prefill``: the engine's host time per layer of a prompt step it runs eagerly, a
     floor under such steps (:mod:`service.domain.host_launch`; none by default).
+    ``admission_interval_steps``: decode steps between the scheduler's looks for newly
+    arrived requests while it only decodes (SGLang ``--scheduler-recv-interval``; 1, every
+    step, is every engine's default): an arrival waits for the next look
+    (:mod:`service.domain.batching`).
     """
 
     gpu: GpuSpec
@@ -208,6 +212,7 @@ class Serving(msgspec.Struct, frozen=True, kw_only=True):
     attention_data_parallel: bool = False
     mxfp4_activations: Precision = Precision.FP8
     eager_prefill: EagerPrefill = NO_FLOOR
+    admission_interval_steps: int = 1
 
 
 def experts_touched(num_experts: int, experts_per_token: int, tokens: float) -> float:

@@ -525,6 +525,7 @@ def evaluate(
             attention_data_parallel=candidate.attention_data_parallel,
         ),
         profile,
+        space.engine_settings,
     )
     cap = capacity_with_extras(
         arch,

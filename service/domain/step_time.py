@@ -46,7 +46,9 @@ class StepCosts(msgspec.Struct, frozen=True, kw_only=True):
     draft plus one) and keeps ``tokens_per_step`` of them on average
     (:mod:`service.domain.modifiers`). ``eager_floor_s``: the least a step carrying prompt
     tokens takes when the engine runs it eagerly (its host's launches,
-    :mod:`service.domain.host_launch`).
+    :mod:`service.domain.host_launch`). ``admission_interval_steps``: decode steps between
+    the scheduler's looks for new requests (:class:`~service.domain.latency.Serving`), which
+    the steady state's wait reads (:mod:`service.domain.batching`).
     """
 
     decode: PhaseTerms
@@ -60,6 +62,7 @@ class StepCosts(msgspec.Struct, frozen=True, kw_only=True):
     verify_tokens: int = 1
     tokens_per_step: float = 1.0
     eager_floor_s: float = 0.0
+    admission_interval_steps: int = 1
 
     def weight_read_s(self, tokens: float) -> float:
         """Weight read of a step over ``tokens`` tokens (all experts once touched)."""
@@ -91,6 +94,7 @@ def step_costs(
             output_tokens=output_tokens,
             dense_weight_read_s=decode.weight_read_s,
             eager_floor_s=floor_s,
+            admission_interval_steps=serving.admission_interval_steps,
         )
     everything = pp * weight_bytes_read(arch, params, serving, 10**9) / bandwidth
     dense = pp * weight_bytes_read(arch, params, serving, 0) / bandwidth
@@ -104,6 +108,7 @@ def step_costs(
         num_experts=arch.moe.num_experts,
         experts_per_token=arch.moe.experts_per_token,
         eager_floor_s=floor_s,
+        admission_interval_steps=serving.admission_interval_steps,
     )
 
 

@@ -21,6 +21,7 @@ from service.domain.parameters import ParameterCount
 from service.domain.planner import MOE_VARIANTS
 from service.domain.served_dtype import served_precision
 from service.domain.step_time import step_costs
+from service.planning.engines import engine_settings
 from service.planning.errors import InvalidField
 
 
@@ -103,7 +104,8 @@ class LayoutQuestion(Protocol):
 def checked_serving(
     arch: Architecture, gpu: GpuSpec, request: LayoutQuestion, profile: EngineProfile
 ) -> Serving:
-    """The deployment a question describes on ``profile``'s engine, its layout checked
+    """The deployment a question describes on ``profile``'s engine with the question's engine
+    knobs (:func:`~service.planning.engines.engine_settings`), its layout checked
     (:func:`checked_layout`)."""
     checked_layout(arch, request.expert_parallel, request.tensor_parallel)
     served = served_precision(arch, gpu, request.weight_dtype, request.kv_cache_dtype)
@@ -116,7 +118,7 @@ def checked_serving(
         expert_parallel=request.expert_parallel,
         attention_data_parallel=request.attention_data_parallel,
     )
-    return on_engine(layout, profile)
+    return on_engine(layout, profile, engine_settings(request, profile))
 
 
 def plan_variants(

@@ -319,7 +319,11 @@ def latency_case(point: dict[str, Any], batching: ContinuousBatching | None = No
             arch, loaded, deployment, profile, sent_isl + sent_osl, with_max_context=False
         )
         clients = int(point["concurrency"])
-        serving = msgspec.structs.replace(serving, eager_prefill=profile.eager_prefill)
+        serving = msgspec.structs.replace(
+            serving,
+            eager_prefill=profile.eager_prefill,
+            admission_interval_steps=deployment.scheduler_recv_interval or 1,
+        )
         return Case(
             **common,
             metric=Metric(kind),

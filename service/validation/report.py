@@ -275,7 +275,8 @@ LIMITS = """\
   as TensorRT-LLM's default 8,192 tokens.
 * Serving sweeps are priced as their client measured them: at the mean lengths it sent (its
   printed totals, else `(1 + r)/2·L` for a range ratio `r`), with the server flags the row
-  states (`server`: step budget, running-request cap, memory fraction, context length), and
+  states (`server`: step budget, running-request cap, memory fraction, context length,
+  SGLang's `--scheduler-recv-interval`), and
   a client that averages over a stated `num_prompts` N (`vllm bench serve`,
   `sglang.bench_serving`, InferenceX's client) is compared with
   `(C·burst + (N − C)·steady)/N`: its first C prompts arrive together. NIM's AIPerf tables
@@ -285,11 +286,18 @@ LIMITS = """\
   (`service/domain/host_launch.py`, figures read off sglang#12160 and sfllm#46 into
   `catalog/engines.yaml`). On the 105 serving rows held before it, TTFT went from 49.5 / 49.4 %
   to 28.8 / 29.8 % held out (DeepSeek-R1 on 8xB300 at ~920-token prompts: 71-77 ms measured,
-  41 ms priced before, 82.6 ms now). TTFT still misses most on SGLang with DeepSeek-R1 at
-  16-64 users (-34 to -85 %), at ~7,400-token prompts on 8xB300 (-42 to -52 % whatever the
-  load: a long prefill slower than the TensorRT-LLM-fitted prefill MFU says) and at one user
-  on 8xB200 with SGLang 0.5.12 (160 ms measured, the release that measures 71-77 ms on
-  8xB300). TensorRT-LLM's PyTorch backend also runs context steps outside CUDA graphs; no log
+  41 ms priced before, 82.6 ms now).
+* A busy SGLang scheduler started with `--scheduler-recv-interval P` looks for new requests
+  every P decode steps (`SchedulerRecvSkipper`), so an arrival waits P/2 steps on average
+  (`service/domain/batching.py`; the replay holds arrivals until the next look). InferenceX's
+  DeepSeek-R1 recipes on B200/B300 set P = 10, or 30 from 16 users; with it priced, TTFT went
+  from 41.2 / 39.7 % to 36.1 / 34.6 % held out, and 12 of the 16 rows on 8xB300 at 2-64 users
+  are within 15 % (-17 to -82 % before). TTFT still misses most on SGLang with DeepSeek-R1 on
+  H200 at 4-64 users (-32 to -68 %, no recv interval set), at ~7,400-token prompts on 8xB200
+  and 8xB300 (-38 to -53 % whatever the load: a long prefill slower than the
+  TensorRT-LLM-fitted prefill MFU says), at 2-8 and 64 users on 8xB200 (-34 to -54 %) and at
+  one user on 8xB200 with SGLang 0.5.12 (160 ms measured, the release that measures 71-77 ms
+  on 8xB300). TensorRT-LLM's PyTorch backend also runs context steps outside CUDA graphs; no log
   gives its figure, and its DeepSeek-R1 rows on 8xB200 are priced 40-79 % fast. No factor here
   is fitted to serving sweeps (they only test the model). The SGLang cookbook's one-user rows
   average 10 prompts and carry cold first requests (Llama 4 Scout on MI300X: 4,247 ms at one
@@ -303,13 +311,13 @@ LIMITS = """\
   users (-43 to -59 % with the first wave counted).
 * The closed-loop replay (`service/domain/benchmark_sim.py`: N clients, `num_prompts` the
   row's count or ten per client, lengths spread by the client's `random_range_ratio`, the
-  engine's scheduler and step budget) is reported beside the gated figures and does not do
-  better: with fixed lengths it keeps each wave's prompts together for good, while real runs
-  drift apart (Mistral-7B on the RTX 4090 at 4-16 users +77 % to +302 %: four 256-token bf16
-  prompts in one step need 90 ms at the card's 165 TFLOP/s peak, 63 ms was measured, and that
-  table's output tok/s over req/s gives 100 output tokens per request, not 128). The replay's
-  TPOT is the benchmarks' (e2e − TTFT)/(OSL − 1); the steady state folds one user's own
-  prompt into its TPOT.
+  engine's scheduler, step budget and recv interval) is reported beside the gated figures
+  and does not do better: with fixed lengths it keeps each wave's prompts together for good,
+  while real runs drift apart (Mistral-7B on the RTX 4090 at 4-16 users +77 % to +302 %:
+  four 256-token bf16 prompts in one step need 90 ms at the card's 165 TFLOP/s peak, 63 ms
+  was measured, and that table's output tok/s over req/s gives 100 output tokens per
+  request, not 128). The replay's TPOT is the benchmarks' (e2e − TTFT)/(OSL − 1); the steady
+  state folds one user's own prompt into its TPOT.
 * AMD: MI300X has factors of its own, fitted to AMD's published vLLM 0.11.1 latency table
   (Llama 3.1 70B and 405B FP8 at TP8, batch 1-128). With the GPU held out it is priced
   up to 36 % fast at batch 64-128 (41 % before its measured matmul rate, 51 % of its

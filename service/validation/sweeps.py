@@ -14,12 +14,14 @@ SERVER_FLAGS = frozenset(
         "max_model_len",
         "max_num_batched_tokens",
         "enforce_eager",
+        "scheduler_recv_interval",
     }
 )
 """Server flags a serving sweep may state (``"server"``), as :class:`Deployment` fields:
 vLLM ``--gpu-memory-utilization`` / ``--max-num-seqs`` / ``--max-model-len`` /
 ``--max-num-batched-tokens`` / ``--enforce-eager``, SGLang ``--mem-fraction-static`` /
-``--max-running-requests`` / ``--context-length`` / ``--chunked-prefill-size``."""
+``--max-running-requests`` / ``--context-length`` / ``--chunked-prefill-size`` /
+``--scheduler-recv-interval``."""
 
 
 def server_flags(point: dict[str, Any]) -> dict[str, Any]:

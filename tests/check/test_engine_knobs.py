@@ -60,3 +60,11 @@ def test_vllm_kv_cache_memory_bytes_and_eager_reach_the_budget(
     assert report["memory"]["kv_cache"] == 4 * 1024**3
     assert report["memory"]["cudagraph"] == 0
     assert _unused(report) == []
+
+
+def test_sglang_recv_interval_is_used_not_warned_about(
+    run_check: Callable[..., Run], backend_args: list[str]
+) -> None:
+    """--scheduler-recv-interval reaches the question (its latency knob), so no warning."""
+    report = _report(run_check, backend_args, [*SGLANG, "--scheduler-recv-interval", "30"])
+    assert _unused(report) == []

@@ -27,6 +27,7 @@ ENGINE_KNOBS: Mapping[str, Mapping[str, str]] = {
     "sglang": {
         "max_num_seqs": "--max-running-requests",
         "mem_fraction_static": "--mem-fraction-static",
+        "scheduler_recv_interval": "--scheduler-recv-interval",
     },
     "trtllm": {
         "max_num_seqs": "--max_batch_size",

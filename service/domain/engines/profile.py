@@ -181,15 +181,21 @@ class EngineProfile(msgspec.Struct, frozen=True, kw_only=True):
         return f"{self.name}=={self.version}"
 
 
-def on_engine(serving: Serving, profile: EngineProfile) -> Serving:
+def on_engine(
+    serving: Serving, profile: EngineProfile, settings: Mapping[str, Any] | None = None
+) -> Serving:
     """``serving`` as ``profile``'s engine runs it: the precision it quantises MXFP4
-    checkpoints' activations to, and its host floor under eager prompt steps. Questions and
-    the plan search take the engine's share of :class:`~service.domain.latency.Serving`
-    from here."""
+    checkpoints' activations to, its host floor under eager prompt steps, and how often its
+    scheduler looks for new requests (``settings``, the question's engine knobs as
+    :class:`~service.domain.deployment.Deployment` fields: ``scheduler_recv_interval``, else
+    every step). Questions and the plan search take the engine's share of
+    :class:`~service.domain.latency.Serving` from here."""
+    interval = (settings or {}).get("scheduler_recv_interval")
     return msgspec.structs.replace(
         serving,
         mxfp4_activations=profile.mxfp4_activation_precision,
         eager_prefill=profile.eager_prefill,
+        admission_interval_steps=1 if interval is None else int(interval),
     )
 
 
