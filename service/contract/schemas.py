@@ -227,11 +227,12 @@ class EngineSettings(msgspec.Struct, frozen=True, kw_only=True):
             int,
             msgspec.Meta(
                 ge=1,
-                le=100_000,
+                le=1000,
                 description="SGLang --scheduler-recv-interval: decode steps between the "
                 "scheduler's looks for new requests while it only decodes. A request arriving "
                 "at a busy server waits half of them on average before its prompt is "
-                "scheduled (ttft_ms). Default 1: every step.",
+                "scheduled (ttft_ms); a prompt step counts 1000, so the scheduler looks right "
+                "after one (hence at most 1000). No memory effect. Default 1: every step.",
             ),
         ]
         | None

@@ -228,7 +228,8 @@ def run_scheduler(
         events += 1
         if events > max_events:
             raise SimulationTooLong(f"more than {max_events} scheduler iterations")
-        if inbox and (since_look >= admission_interval or not (decoding or prefilling)):
+        idle = not (decoding or prefilling or waiting)
+        if inbox and (since_look >= admission_interval or idle):
             waiting.extend(inbox)
             inbox.clear()
             since_look = 0

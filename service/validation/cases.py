@@ -314,6 +314,11 @@ def latency_case(point: dict[str, Any], batching: ContinuousBatching | None = No
             attention_data_parallel=attention_dp,
             **server,
         )
+        if deployment.scheduler_recv_interval is not None and profile.kind != "sglang":
+            raise ValueError(
+                f"latency.json entry {point['id']!r}: field 'server' sets "
+                f"scheduler_recv_interval, an SGLang flag, on a {profile.kind} profile"
+            )
         loaded = loaded_model_bytes(arch, weight_memory(arch, params, weights, tp).per_gpu_bytes)
         fit = capacity(
             arch, loaded, deployment, profile, sent_isl + sent_osl, with_max_context=False

@@ -289,26 +289,26 @@ LIMITS = """\
   41 ms priced before, 82.6 ms now).
 * A busy SGLang scheduler started with `--scheduler-recv-interval P` looks for new requests
   every P decode steps (`SchedulerRecvSkipper`), so an arrival waits P/2 steps on average
-  (`service/domain/batching.py`; the replay holds arrivals until the next look). InferenceX's
-  DeepSeek-R1 recipes on B200/B300 set P = 10, or 30 from 16 users; with it priced, TTFT went
-  from 41.2 / 39.7 % to 36.1 / 34.6 % held out, and 12 of the 16 rows on 8xB300 at 2-64 users
-  are within 15 % (-17 to -82 % before). TTFT still misses most on SGLang with DeepSeek-R1 on
-  H200 at 4-64 users (-32 to -68 %, no recv interval set), at ~7,400-token prompts on 8xB200
-  and 8xB300 (-38 to -53 % whatever the load: a long prefill slower than the
-  TensorRT-LLM-fitted prefill MFU says), at 2-8 and 64 users on 8xB200 (-34 to -54 %) and at
-  one user on 8xB200 with SGLang 0.5.12 (160 ms measured, the release that measures 71-77 ms
-  on 8xB300). TensorRT-LLM's PyTorch backend also runs context steps outside CUDA graphs; no log
-  gives its figure, and its DeepSeek-R1 rows on 8xB200 are priced 40-79 % fast. No factor here
-  is fitted to serving sweeps (they only test the model). The SGLang cookbook's one-user rows
-  average 10 prompts and carry cold first requests (Llama 4 Scout on MI300X: 4,247 ms at one
-  user, 124 ms at 16 users; DeepSeek-V3.1 on 8xMI300X: 558 ms in its first scenario, 157 ms in
-  the next with the same prompt lengths). The other way,
-  Llama 3.1 70B on 8xA100 (the same cookbook) is priced slow with long prompts: +43 % at one
-  user with ~4,200-token prompts, +143 to +618 % at 16-100 users, where the first wave's
-  burst is priced with its large all-reduces at the fitted 40 % link share (the collectives
-  bullet below: one share for every message size). Older misses: NIM
-  500/2000 at 5 users (56 ms priced, 127 ms measured) and Mistral-7B on an RTX 4090 at 16-48
-  users (-43 to -59 % with the first wave counted).
+  (`service/domain/batching.py`; the replay holds arrivals until the next look).
+  InferenceX's DeepSeek-R1 recipes on B200/B300 set P = 10, or 30 from 16 users at TP8 (34
+  TTFT rows); with it priced, TTFT went from 41.2 / 39.7 % to 36.1 / 34.6 % held out, and 12
+  of the 16 rows of ~920-token prompts on 4x and 8xB300 at 2-64 users are within 15 % (-17
+  to -82 % before). TTFT still misses most on SGLang with DeepSeek-R1 on H200 at 4-64 users
+  (-32 to -68 %, no recv interval set), at ~7,400-token prompts on 8xB200 and 8xB300 (-38 to
+  -53 % whatever the load: a long prefill slower than the TensorRT-LLM-fitted prefill MFU
+  says), at 2-8 and 64 users on 8xB200 (-34 to -54 %) and at one user on 8xB200 with SGLang
+  0.5.12 (160 ms measured, the release that measures 71-77 ms on 8xB300). TensorRT-LLM's
+  PyTorch backend also runs context steps outside CUDA graphs; no log gives its figure, and
+  its DeepSeek-R1 rows on 8xB200 are priced 40-79 % fast. No factor here is fitted to
+  serving sweeps (they only test the model). The SGLang cookbook's one-user rows average 10
+  prompts and carry cold first requests (Llama 4 Scout on MI300X: 4,247 ms at one user, 124
+  ms at 16 users; DeepSeek-V3.1 on 8xMI300X: 558 ms in its first scenario, 157 ms in the
+  next with the same prompt lengths). The other way, Llama 3.1 70B on 8xA100 (the same
+  cookbook) is priced slow with long prompts: +43 % at one user with ~4,200-token prompts,
+  +143 to +618 % at 16-100 users, where the first wave's burst is priced with its large
+  all-reduces at the fitted 40 % link share (the collectives bullet below: one share for
+  every message size). Older misses: NIM 500/2000 at 5 users (56 ms priced, 127 ms measured)
+  and Mistral-7B on an RTX 4090 at 16-48 users (-43 to -59 % with the first wave counted).
 * The closed-loop replay (`service/domain/benchmark_sim.py`: N clients, `num_prompts` the
   row's count or ten per client, lengths spread by the client's `random_range_ratio`, the
   engine's scheduler, step budget and recv interval) is reported beside the gated figures

@@ -76,3 +76,18 @@ def test_a_sweep_carries_the_kind_of_its_engine_profile() -> None:
     assert latency_case(ROW).engine_kind == "sglang"
     unnamed = {k: v for k, v in ROW.items() if k != "engine_profile"}
     assert latency_case(unnamed).engine_kind == "trtllm"
+
+
+def test_a_stated_recv_interval_lengthens_a_loaded_sglang_sweeps_ttft() -> None:
+    """server.scheduler_recv_interval reaches the case: 32 users wait for the scheduler's look."""
+    efficiency = efficiency_for(load_calibration(), "h100-sxm", "sm9")
+    every = predict(latency_case(ROW), efficiency)
+    polled = predict(latency_case({**ROW, "server": {"scheduler_recv_interval": 30}}), efficiency)
+    assert polled > every
+
+
+def test_a_recv_interval_on_another_engine_names_the_row() -> None:
+    """The flag is SGLang's: on a row of another engine it is an error naming the row."""
+    row = {**ROW, "engine_profile": "vllm-0.10.1", "server": {"scheduler_recv_interval": 30}}
+    with pytest.raises(ValueError, match=r"spec:.*'server'.*scheduler_recv_interval"):
+        latency_case(row)

@@ -31,8 +31,8 @@ held out over 88 rows (51 of them TensorRT-LLM rows of a newer doc that are neve
 end-to-end 14.1 / 9.4 % (MI300X held out up to 36 % fast).
 TTFT: 36.1 / 34.6 % over 145 rows (41.2 / 39.7 % before SGLang's --scheduler-recv-interval
 was priced: a busy scheduler looks for arrivals every P decode steps, P = 10 or 30 in
-InferenceX's DeepSeek-R1 recipes on B200/B300, so an arrival waits P/2 steps; 58 rows state
-it). SGLang's eager prompt steps take at least their host's
+InferenceX's DeepSeek-R1 recipes on B200/B300, so an arrival waits P/2 steps; 34 TTFT rows
+state it). SGLang's eager prompt steps take at least their host's
 launch time (service/domain/host_launch.py, figures from sglang#12160 and sfllm#46 in
 catalog/engines.yaml): on the 105 rows held before, 49.5 / 49.4 % became 28.8 / 29.8 %
 (19.1 / 19.3 % on the 36 rows older than the 2025-26 SGLang and vLLM sweeps). Forty TTFT rows

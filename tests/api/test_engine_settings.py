@@ -82,6 +82,7 @@ async def test_a_knob_the_engine_lacks_is_400_naming_field_and_engine(
         ("block_size_tokens", 0),
         ("max_num_batched_tokens", 0),
         ("scheduler_recv_interval", 0),
+        ("scheduler_recv_interval", 1001),
     ],
     ids=[
         "fraction-0",
@@ -91,6 +92,7 @@ async def test_a_knob_the_engine_lacks_is_400_naming_field_and_engine(
         "block-0",
         "tokens-0",
         "recv-interval-0",
+        "recv-interval-over-1000",
     ],
 )
 async def test_knobs_out_of_bounds_are_400(
