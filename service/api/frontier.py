@@ -176,6 +176,46 @@ class FrontierController(Controller):
                 description="vLLM --limit-mm-per-prompt: multimodal items per prompt",
             ),
         ] = None,
+        max_num_seqs: Annotated[
+            int | None,
+            Parameter(ge=1, le=65_536, description="Sequences running at once (caps the batch)"),
+        ] = None,
+        max_num_batched_tokens: Annotated[
+            int | None,
+            Parameter(ge=1, le=10_000_000, description="Tokens per scheduler step"),
+        ] = None,
+        kv_cache_memory_bytes: Annotated[
+            int | None,
+            Parameter(ge=1, le=2**50, description="vLLM V1 --kv-cache-memory-bytes, per GPU"),
+        ] = None,
+        block_size_tokens: Annotated[
+            int | None, Parameter(ge=1, le=4096, description="vLLM --block-size, tokens")
+        ] = None,
+        enforce_eager: Annotated[
+            bool | None, Parameter(description="vLLM --enforce-eager: no CUDA graphs")
+        ] = None,
+        mem_fraction_static: Annotated[
+            float | None,
+            Parameter(
+                gt=0,
+                le=1,
+                schema_extra={"exclusive_minimum": 0.0},  # restated: a falsy bound is dropped
+                description="SGLang --mem-fraction-static",
+            ),
+        ] = None,
+        kv_cache_free_gpu_mem_fraction: Annotated[
+            float | None,
+            Parameter(
+                gt=0,
+                le=1,
+                schema_extra={"exclusive_minimum": 0.0},  # restated: a falsy bound is dropped
+                description="TensorRT-LLM --kv_cache_free_gpu_memory_fraction",
+            ),
+        ] = None,
+        scheduler_recv_interval: Annotated[
+            int | None,
+            Parameter(ge=1, le=1000, description="SGLang --scheduler-recv-interval, steps"),
+        ] = None,
     ) -> Response[str]:
         # The parameters above document the query (and Litestar checks them); the request is
         # built from the raw query as the POST body's struct, so the two cannot drift.

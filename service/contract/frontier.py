@@ -9,10 +9,11 @@ import msgspec
 from service.contract.schemas import (
     AttentionDataParallel,
     CatalogGpu,
+    EngineSettings,
     ExpertParallel,
     KvPrecision,
+    MaxNumSeqs,
     Milliseconds,
-    MmItemsPerPrompt,
     ModelQuestion,
     PipelineParallel,
     PrefixCacheHitRate,
@@ -26,8 +27,11 @@ from service.domain.frontier import FrontierPoint
 from service.domain.latency import Efficiency
 
 
-class FrontierRequest(msgspec.Struct, frozen=True, kw_only=True):
-    """One model on one deployment; the curve runs over concurrency 1 … saturation."""
+class FrontierRequest(EngineSettings, frozen=True, kw_only=True):
+    """One model on one deployment; the curve runs over concurrency 1 … saturation. The
+    engine settings are ``/v1/latency``'s: each point is what it answers at that concurrency
+    with the same settings (``max_num_seqs`` caps the batch, hence where the curve saturates;
+    ``max_num_batched_tokens`` is the step budget)."""
 
     model: ModelQuestion
     gpu: CatalogGpu
@@ -37,6 +41,7 @@ class FrontierRequest(msgspec.Struct, frozen=True, kw_only=True):
     pipeline_parallel: PipelineParallel = 1
     weight_dtype: WeightPrecision = "auto"
     kv_cache_dtype: KvPrecision = "auto"
+    max_num_seqs: MaxNumSeqs | None = None
     engine: ServingEngine | None = None
     slo_ttft_ms: (
         Annotated[
@@ -54,7 +59,6 @@ class FrontierRequest(msgspec.Struct, frozen=True, kw_only=True):
     speculative: Speculative | None = None
     expert_parallel: ExpertParallel = False
     attention_data_parallel: AttentionDataParallel = False
-    mm_items_per_prompt: MmItemsPerPrompt | None = None
 
 
 class FrontierResponse(msgspec.Struct, frozen=True, kw_only=True):

@@ -156,9 +156,10 @@ class EngineSettings(msgspec.Struct, frozen=True, kw_only=True):
                 ge=1,
                 le=10_000_000,
                 description="Tokens per scheduler step and in the start-up profile run: vLLM "
-                "--max-num-batched-tokens, TensorRT-LLM --max_num_tokens. Default: the "
-                "engine's for this GPU (vLLM V1 `vllm serve`: 8192 on >= 70 GiB non-A100 "
-                "GPUs, else 2048).",
+                "--max-num-batched-tokens, TensorRT-LLM --max_num_tokens, SGLang "
+                "--chunked-prefill-size (the step budget only: SGLang's memory does not "
+                "depend on it). Default: the engine's for this GPU (vLLM V1 `vllm serve`: "
+                "8192 on >= 70 GiB non-A100 GPUs, else 2048).",
             ),
         ]
         | None

@@ -300,7 +300,7 @@ _SGLANG_READ = _table(
     ("kv_cache_dtype", str, ("--kv-cache-dtype",)),
     ("quantization", str, ("--quantization",)),
     ("option:mem_fraction_static", float, ("--mem-fraction-static",)),
-    ("option:chunked_prefill_size", int, ("--chunked-prefill-size",)),
+    ("option:max_num_batched_tokens", int, ("--chunked-prefill-size",)),
     ("option:scheduler_recv_interval", int, ("--scheduler-recv-interval",)),
     ("ep_size", int, ("--ep-size", "--ep", "--expert-parallel-size")),
     ("expert_parallel", None, ("--enable-ep-moe",)),

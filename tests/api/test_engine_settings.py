@@ -37,7 +37,6 @@ FOREIGN = [
     ("vllm==0.6.4", "kv_cache_memory_bytes", 8 * 2**30),
     ("sglang", "kv_cache_memory_bytes", 8 * 2**30),
     ("sglang", "block_size_tokens", 32),
-    ("sglang", "max_num_batched_tokens", 4096),
     ("sglang", "enforce_eager", True),
     ("trtllm", "mem_fraction_static", 0.8),
     ("trtllm", "enforce_eager", True),

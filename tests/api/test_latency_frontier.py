@@ -33,8 +33,38 @@ GPT_OSS_EP = {
 """Saturates at max_batch too, with expert and attention data parallelism."""
 GPT_OSS_PROMPTS = {**GPT_OSS_EP, "output_tokens": 500}
 """Saturates on the step budget (prefill_budget), well below max_batch."""
-DEPLOYMENTS = [LLAMA_70B_FP8, GPT_OSS_EP, GPT_OSS_PROMPTS]
-DEPLOYMENT_IDS = ["70b-fp8-tp2", "gpt-oss-ep-adp", "gpt-oss-prefill-budget"]
+SGLANG_TUNED = {
+    "model": "meta-llama/Llama-3.1-8B",
+    "gpu": "h100-sxm",
+    "engine": "sglang",
+    "input_tokens": 2000,
+    "output_tokens": 500,
+    "max_num_seqs": 24,
+    "max_num_batched_tokens": 4096,
+    "mem_fraction_static": 0.8,
+    "scheduler_recv_interval": 10,
+}
+"""SGLang with its own knobs: the batch capped by max_num_seqs, 4,096-token prompt chunks
+(--chunked-prefill-size), a look for new requests every 10 steps."""
+VLLM_TUNED = {
+    "model": "meta-llama/Llama-3.1-8B",
+    "gpu": "h100-sxm",
+    "input_tokens": 2000,
+    "output_tokens": 500,
+    "max_num_batched_tokens": 2048,
+    "kv_cache_memory_bytes": 4_000_000_000,
+    "block_size_tokens": 32,
+    "enforce_eager": True,
+}
+"""vLLM V1 with its memory and step-budget knobs: a 4 GB KV cache bounds the batch."""
+DEPLOYMENTS = [LLAMA_70B_FP8, GPT_OSS_EP, GPT_OSS_PROMPTS, SGLANG_TUNED, VLLM_TUNED]
+DEPLOYMENT_IDS = [
+    "70b-fp8-tp2",
+    "gpt-oss-ep-adp",
+    "gpt-oss-prefill-budget",
+    "sglang-knobs",
+    "vllm-knobs",
+]
 
 
 async def frontier(client: AsyncTestClient[Litestar], question: dict[str, Any]) -> dict[str, Any]:

@@ -93,7 +93,7 @@ def test_each_engine_reads_its_own_flags(argv: list[str], expected: dict[str, An
             ["python", "-m", "sglang.launch_server", "--model-path", "org/m",
              "--mem-fraction-static", "0.8", "--chunked-prefill-size", "4096",
              "--scheduler-recv-interval", "30"],
-            {"mem_fraction_static": 0.8, "chunked_prefill_size": 4096,
+            {"mem_fraction_static": 0.8, "max_num_batched_tokens": 4096,
              "scheduler_recv_interval": 30},
             id="sglang",
         ),

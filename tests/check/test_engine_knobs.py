@@ -68,3 +68,11 @@ def test_sglang_recv_interval_is_used_not_warned_about(
     """--scheduler-recv-interval reaches the question (its latency knob), so no warning."""
     report = _report(run_check, backend_args, [*SGLANG, "--scheduler-recv-interval", "30"])
     assert _unused(report) == []
+
+
+def test_sglang_chunked_prefill_size_is_used_not_warned_about(
+    run_check: Callable[..., Run], backend_args: list[str]
+) -> None:
+    """--chunked-prefill-size is SGLang's step budget (max_num_batched_tokens): no warning."""
+    report = _report(run_check, backend_args, [*SGLANG, "--chunked-prefill-size", "4096"])
+    assert _unused(report) == []

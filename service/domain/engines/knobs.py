@@ -26,6 +26,7 @@ ENGINE_KNOBS: Mapping[str, Mapping[str, str]] = {
     "vllm-v1": _VLLM | {"kv_cache_memory_bytes": "--kv-cache-memory-bytes"},
     "sglang": {
         "max_num_seqs": "--max-running-requests",
+        "max_num_batched_tokens": "--chunked-prefill-size",
         "mem_fraction_static": "--mem-fraction-static",
         "scheduler_recv_interval": "--scheduler-recv-interval",
     },
