@@ -51,6 +51,20 @@ def human_int(text: str) -> int:
     return int(float(number) * 1000**power)
 
 
+SGLANG_MAX_PREFILL_TOKENS = 16384
+"""SGLang's ``--max-prefill-tokens`` default (``ServerArgs.max_prefill_tokens``): the most
+prompt tokens one prefill batch takes when prompts are not chunked."""
+
+
+def sglang_chunk(text: str) -> int:
+    """``--chunked-prefill-size`` as the step budget (``max_num_batched_tokens``). SGLang turns
+    chunking off for -1 (any value up to 0), and a prefill batch is then bounded by
+    ``--max-prefill-tokens`` instead, priced at its default
+    (:data:`SGLANG_MAX_PREFILL_TOKENS`)."""
+    tokens = int(text)
+    return tokens if tokens > 0 else SGLANG_MAX_PREFILL_TOKENS
+
+
 def mm_items(text: str) -> int | None:
     """``--limit-mm-per-prompt`` as one item count: the largest listed modality's limit.
 
@@ -300,7 +314,7 @@ _SGLANG_READ = _table(
     ("kv_cache_dtype", str, ("--kv-cache-dtype",)),
     ("quantization", str, ("--quantization",)),
     ("option:mem_fraction_static", float, ("--mem-fraction-static",)),
-    ("option:max_num_batched_tokens", int, ("--chunked-prefill-size",)),
+    ("option:max_num_batched_tokens", sglang_chunk, ("--chunked-prefill-size",)),
     ("option:scheduler_recv_interval", int, ("--scheduler-recv-interval",)),
     ("ep_size", int, ("--ep-size", "--ep", "--expert-parallel-size")),
     ("expert_parallel", None, ("--enable-ep-moe",)),

@@ -98,6 +98,12 @@ def test_each_engine_reads_its_own_flags(argv: list[str], expected: dict[str, An
             id="sglang",
         ),
         pytest.param(
+            ["python", "-m", "sglang.launch_server", "--model-path", "org/m",
+             "--chunked-prefill-size", "-1"],
+            {"max_num_batched_tokens": 16384},
+            id="sglang-unchunked",
+        ),
+        pytest.param(
             ["trtllm-serve", "org/m", "--kv_cache_free_gpu_memory_fraction", "0.85"],
             {"kv_cache_free_gpu_mem_fraction": 0.85},
             id="trtllm",
